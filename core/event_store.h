@@ -1,0 +1,91 @@
+// EventStore: the append-only ingestion layer. Stores Potboiler events
+// verbatim and indexes them by id, by owner chain and by a node-local ingest
+// sequence number.
+//
+// Implementations: memory (core/memory_event_store.h), RocksDB and
+// PostgreSQL (backends/). Chosen by URI (backends/registry.h).
+//
+// Thread safety: all methods may be called concurrently; Append calls are
+// serialized internally. A Scan sees every event whose Append returned
+// before the Scan started.
+//
+// Errors: methods return Unavailable when the backing server is unreachable,
+// IOError for local I/O failures, Corruption for stored bytes that do not
+// decode. An error from Append means none of the batch was stored.
+#ifndef PIGTAIL_CORE_EVENT_STORE_H_
+#define PIGTAIL_CORE_EVENT_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.h"
+#include "core/hlc.h"
+#include "core/status.h"
+#include "core/uuid.h"
+
+namespace pigtail {
+
+// An event as stored, with the store's view of it.
+struct StoredEvent {
+  uint64_t seq = 0;          // node-local ingest sequence number, from 1
+  Event event;               // event.raw holds the bytes exactly as received
+  std::optional<Uuid> next;  // the owner's entry whose prev is this one, if stored
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Appends `events` atomically: after a crash either all new ones are there
+  // or none. An id already stored (or repeated earlier in the batch) is a
+  // no-op. Returns, per input event, its new sequence number, or 0 if it was
+  // already there. New events get consecutive numbers in input order.
+  // When `sync` is true the batch is durable on return.
+  virtual Result<std::vector<uint64_t>> Append(std::span<const Event> events, bool sync) = 0;
+
+  // The event with `id`, with `next` filled in; nullopt if absent.
+  virtual Result<std::optional<StoredEvent>> Get(const Uuid& id) = 0;
+  virtual Result<bool> Contains(const Uuid& id) = 0;
+
+  // Per owner, the id of its entry with the greatest `when` (Potboiler's
+  // GET /log).
+  virtual Result<std::map<Uuid, Uuid>> Heads() = 0;
+  // Per owner, the id of its entry whose prev is null (GET /log/first).
+  virtual Result<std::map<Uuid, Uuid>> Firsts() = 0;
+  // The owner's entries in `when` order, strictly after `after` (nullopt:
+  // from the start), at most `limit`.
+  virtual Result<std::vector<StoredEvent>> ScanOwner(const Uuid& owner,
+                                                     const std::optional<Hlc>& after,
+                                                     size_t limit) = 0;
+  // Ids named as `prev` by a stored entry of `owner` that are not stored
+  // themselves: the holes in the owner's chain.
+  virtual Result<std::vector<Uuid>> Holes(const Uuid& owner) = 0;
+
+  // Events with seq > after_seq in sequence order, at most `limit`.
+  virtual Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) = 0;
+  // The greatest sequence number assigned (0 if empty).
+  virtual Result<uint64_t> LastSequence() = 0;
+  virtual Result<uint64_t> Count() = 0;
+
+  // Stored events that list `dependency` among their dependencies while it
+  // is not stored. Empty once it arrives.
+  virtual Result<std::vector<Uuid>> WaitingOn(const Uuid& dependency) = 0;
+
+  // Small durable metadata (node id, registrations, peers). Keys and values
+  // are arbitrary bytes.
+  virtual Result<std::optional<std::string>> GetMeta(std::string_view key) = 0;
+  virtual Status PutMeta(std::string_view key, std::string_view value) = 0;
+  virtual Status DeleteMeta(std::string_view key) = 0;
+};
+
+// This node's id: read from metadata, or created and stored on first use.
+Result<Uuid> EnsureNodeId(EventStore* store);
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_CORE_EVENT_STORE_H_

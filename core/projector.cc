@@ -1,0 +1,164 @@
+#include "core/projector.h"
+
+#include <limits>
+#include <variant>
+
+namespace pigtail {
+namespace {
+
+class OpApplier {
+ public:
+  OpApplier(const Event& event, State* state) : event_(event), state_(state) {}
+
+  ApplyOutcome operator()(const CreateOp& op) const {
+    QueueRecord q = CurrentQueue(op.name);
+    if (!(Stamp() > q.last)) return Unchanged();
+    q.last = Stamp();
+    q.alive = true;
+    q.timeout_ms = op.timeout_ms;
+    q.max_attempts = op.max_attempts;
+    q.backoff_ms = op.backoff_ms;
+    state_->PutQueue(std::move(q));
+    return Changed();
+  }
+
+  ApplyOutcome operator()(const DeleteOp& op) const {
+    QueueRecord q = CurrentQueue(op.name);
+    bool changed = false;
+    if (!q.last_delete || Stamp() > *q.last_delete) {
+      q.last_delete = Stamp();
+      changed = true;
+    }
+    if (Stamp() > q.last) {
+      q.last = Stamp();
+      q.alive = false;
+      q.timeout_ms = 0;
+      q.max_attempts.reset();
+      q.backoff_ms.reset();
+      changed = true;
+    }
+    if (!changed) return Unchanged();
+    state_->PutQueue(std::move(q));
+    return Changed();
+  }
+
+  ApplyOutcome operator()(const AddOp& op) const {
+    TaskRecord t = CurrentTask(op.queue_name, event_.id);
+    bool changed = false;
+    if (!t.add) {
+      t.add = TaskAdd{event_.when, op.task_name,    op.info_json, op.priority,
+                      op.delay_ms, op.max_attempts, op.timeout_ms};
+      changed = true;
+    }
+    changed |= MergeStatus(&t.status, Status(Outcome::kLive, 0, Phase::kPending, Uuid()));
+    if (!changed) return Unchanged();
+    state_->PutTask(std::move(t));
+    return Changed();
+  }
+
+  ApplyOutcome operator()(const ProgressOp& op) const {
+    return MergeInto(op.queue_name, op.id,
+                     Status(Outcome::kLive, op.lease, Phase::kWorking, op.worker_id));
+  }
+
+  ApplyOutcome operator()(const DoneOp& op) const {
+    return MergeInto(op.queue_name, op.id,
+                     Status(Outcome::kDone, op.lease, Phase::kWorking, op.worker_id));
+  }
+
+  ApplyOutcome operator()(const FailOp& op) const {
+    TaskStatus s;
+    if (op.dead) {
+      s = Status(Outcome::kDead, op.lease, Phase::kPending, op.worker_id);
+    } else {
+      if (op.lease == std::numeric_limits<uint64_t>::max()) {
+        return Reject("Fail: lease is at its maximum; no further attempt is possible");
+      }
+      s = Status(Outcome::kLive, op.lease + 1, Phase::kPending, op.worker_id);
+      s.retry_in_ms = op.retry_in_ms;
+    }
+    s.error = op.error;
+    return MergeInto(op.queue_name, op.id, s);
+  }
+
+  ApplyOutcome operator()(const CancelOp& op) const {
+    return MergeInto(op.queue_name, op.id, Status(Outcome::kCancelled, 0, Phase::kPending, Uuid()));
+  }
+
+  ApplyOutcome Reject(std::string reason) const {
+    state_->PutRejected(event_.id, reason);
+    return ApplyOutcome{ApplyKind::kRejected, std::move(reason)};
+  }
+
+ private:
+  pigtail::Stamp Stamp() const { return pigtail::Stamp{event_.when, event_.id}; }
+
+  TaskStatus Status(Outcome outcome, uint64_t lease, Phase phase, const Uuid& worker) const {
+    TaskStatus s;
+    s.key = StatusKey{outcome, lease, phase, event_.when, event_.id};
+    s.worker = worker;
+    return s;
+  }
+
+  QueueRecord CurrentQueue(const std::string& name) const {
+    if (const QueueRecord* q = state_->FindQueue(name)) return *q;
+    QueueRecord q;
+    q.name = name;
+    return q;
+  }
+
+  // A task never seen before starts from the least status key.
+  TaskRecord CurrentTask(const std::string& queue, const Uuid& id) const {
+    if (const TaskRecord* t = state_->FindTask(queue, id)) return *t;
+    TaskRecord t;
+    t.queue = queue;
+    t.id = id;
+    t.status.key.event_id = Uuid();
+    return t;
+  }
+
+  ApplyOutcome MergeInto(const std::string& queue, const Uuid& id, const TaskStatus& s) const {
+    const TaskRecord* existing = state_->FindTask(queue, id);
+    if (existing != nullptr && s.key <= existing->status.key) return Unchanged();
+    TaskRecord t = CurrentTask(queue, id);
+    MergeStatus(&t.status, s);
+    state_->PutTask(std::move(t));
+    return Changed();
+  }
+
+  static ApplyOutcome Changed() { return ApplyOutcome{ApplyKind::kChanged, {}}; }
+  static ApplyOutcome Unchanged() { return ApplyOutcome{ApplyKind::kUnchanged, {}}; }
+
+  const Event& event_;
+  State* state_;
+};
+
+}  // namespace
+
+void ApplyStats::Count(const ApplyOutcome& outcome) {
+  switch (outcome.kind) {
+    case ApplyKind::kChanged:
+      ++changed;
+      break;
+    case ApplyKind::kUnchanged:
+      ++unchanged;
+      break;
+    case ApplyKind::kForeign:
+      ++foreign;
+      break;
+    case ApplyKind::kRejected:
+      ++rejected;
+      break;
+  }
+}
+
+ApplyOutcome ApplyEvent(const Event& event, State* state) {
+  OpApplier applier(event, state);
+  if (std::holds_alternative<ForeignData>(event.op)) return ApplyOutcome{ApplyKind::kForeign, {}};
+  if (const auto* rejected = std::get_if<RejectedOp>(&event.op)) {
+    return applier.Reject(rejected->reason);
+  }
+  return std::visit(applier, std::get<QueueOp>(event.op));
+}
+
+}  // namespace pigtail

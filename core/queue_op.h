@@ -1,0 +1,124 @@
+// Pigtail's queue operations: the `data` payloads of Potboiler events
+// (DESIGN.md §4, docs/queue_ops.md). Externally tagged JSON, e.g.
+//   {"Add":{"queue_name":"q","task_name":"t","info":{...}}}
+// Fields beyond the original prototype's are optional; an event without them
+// keeps its original meaning.
+#ifndef PIGTAIL_CORE_QUEUE_OP_H_
+#define PIGTAIL_CORE_QUEUE_OP_H_
+
+#include <boost/json/fwd.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "core/status.h"
+#include "core/uuid.h"
+
+namespace pigtail {
+
+// {"Create":{"name","timeout_ms",["max_attempts"],["backoff_ms"]}}
+struct CreateOp {
+  std::string name;
+  uint64_t timeout_ms = 0;               // lease length for claims
+  std::optional<uint32_t> max_attempts;  // default for tasks; none = unlimited
+  std::optional<uint64_t> backoff_ms;    // base of exponential retry backoff
+  bool operator==(const CreateOp&) const = default;
+};
+
+// {"Delete":"name"}
+struct DeleteOp {
+  std::string name;
+  bool operator==(const DeleteOp&) const = default;
+};
+
+// {"Add":{"queue_name","task_name","info",["priority"],["delay_ms"],
+//         ["max_attempts"],["timeout_ms"]}}. The task id is the event id.
+struct AddOp {
+  std::string queue_name;
+  std::string task_name;
+  std::string info_json;  // `info`, re-serialized compactly
+  int64_t priority = 0;   // higher is claimed first
+  uint64_t delay_ms = 0;  // not claimable before add time + delay
+  std::optional<uint32_t> max_attempts;
+  std::optional<uint64_t> timeout_ms;  // per-task lease length
+  bool operator==(const AddOp&) const = default;
+};
+
+// {"Progress":{"queue_name","id","worker_id",["lease"]}}: claim, or heartbeat
+// of a claim with lease number `lease`.
+struct ProgressOp {
+  std::string queue_name;
+  Uuid id;
+  Uuid worker_id;
+  uint64_t lease = 0;
+  bool operator==(const ProgressOp&) const = default;
+};
+
+// {"Done":{"queue_name","id","worker_id",["lease"]}}
+struct DoneOp {
+  std::string queue_name;
+  Uuid id;
+  Uuid worker_id;
+  uint64_t lease = 0;
+  bool operator==(const DoneOp&) const = default;
+};
+
+// {"Fail":{"queue_name","id","worker_id","lease",["error"],["retry_in_ms"],
+//          ["dead"]}}: the attempt with lease `lease` failed. The writer
+// decides, from what it knows when it writes, whether attempts ran out
+// (`dead`) and how long to back off; projection reads only these fields.
+struct FailOp {
+  std::string queue_name;
+  Uuid id;
+  Uuid worker_id;
+  uint64_t lease = 0;
+  std::string error;
+  uint64_t retry_in_ms = 0;
+  bool dead = false;
+  bool operator==(const FailOp&) const = default;
+};
+
+// {"Cancel":{"queue_name","id"}}
+struct CancelOp {
+  std::string queue_name;
+  Uuid id;
+  bool operator==(const CancelOp&) const = default;
+};
+
+using QueueOp = std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, FailOp, CancelOp>;
+
+// `data` that is not a queue operation: it belongs to another application
+// sharing the log.
+struct ForeignData {
+  bool operator==(const ForeignData&) const = default;
+};
+
+// `data` tagged as a queue operation whose payload is malformed.
+struct RejectedOp {
+  std::string reason;
+  bool operator==(const RejectedOp&) const = default;
+};
+
+// What an event's `data` means to Pigtail.
+using OpParse = std::variant<ForeignData, RejectedOp, QueueOp>;
+
+// Classifies `data`: an object with exactly one member whose name is one of
+// the op tags is a queue op (or RejectedOp if its payload is malformed);
+// anything else is ForeignData. Never throws.
+OpParse ParseQueueOp(const boost::json::value& data);
+OpParse ParseQueueOpText(std::string_view json_text);
+
+// The JSON text of an op, in the externally tagged form. Optional fields
+// are written only when they differ from their defaults, so an op without
+// extensions is byte-compatible with the original prototype.
+std::string SerializeQueueOp(const QueueOp& op);
+
+// Queue names: 1 to 128 bytes of [A-Za-z0-9_.-]. Returns InvalidArgument
+// with the reason otherwise.
+Status ValidateQueueName(std::string_view name);
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_CORE_QUEUE_OP_H_

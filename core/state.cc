@@ -1,0 +1,133 @@
+#include "core/state.h"
+
+#include "core/codec.h"
+
+namespace pigtail {
+namespace {
+
+std::optional<ClaimOrder> OpenEntry(const TaskRecord& t) {
+  if (!t.add || t.status.key.outcome != Outcome::kLive) return std::nullopt;
+  return ClaimOrder{t.add->priority, t.add->hlc, t.id};
+}
+
+}  // namespace
+
+bool ClaimOrder::operator<(const ClaimOrder& o) const {
+  if (priority != o.priority) return priority > o.priority;
+  if (added != o.added) return added < o.added;
+  return id < o.id;
+}
+
+const State::QueueSlot* State::FindSlot(std::string_view queue) const {
+  auto it = queues_.find(queue);
+  return it == queues_.end() ? nullptr : &it->second;
+}
+
+const QueueRecord* State::FindQueue(std::string_view name) const {
+  const QueueSlot* slot = FindSlot(name);
+  return slot == nullptr || !slot->record ? nullptr : &*slot->record;
+}
+
+const TaskRecord* State::FindTask(std::string_view queue, const Uuid& id) const {
+  const QueueSlot* slot = FindSlot(queue);
+  if (slot == nullptr) return nullptr;
+  auto it = slot->tasks.find(id);
+  return it == slot->tasks.end() ? nullptr : &it->second;
+}
+
+Digest State::QueueDigest(std::string_view name) const {
+  const QueueSlot* slot = FindSlot(name);
+  return slot == nullptr ? Digest{} : slot->digest;
+}
+
+void State::ReplaceDigest(QueueSlot* slot, const std::string& old_encoding,
+                          const std::string& new_encoding) {
+  if (!old_encoding.empty()) {
+    Digest old = Digest::Of(old_encoding);
+    slot->digest.Subtract(old);
+    total_.Subtract(old);
+  }
+  Digest now = Digest::Of(new_encoding);
+  slot->digest.Add(now);
+  total_.Add(now);
+}
+
+void State::PutQueue(QueueRecord queue) {
+  auto [it, inserted] = queues_.try_emplace(queue.name);
+  QueueSlot& slot = it->second;
+  std::string old = slot.record ? EncodeQueueRecord(*slot.record) : std::string();
+  ReplaceDigest(&slot, old, EncodeQueueRecord(queue));
+  if (track_changes_) changed_queues_.insert(queue.name);
+  slot.record = std::move(queue);
+}
+
+void State::PutTask(TaskRecord task) {
+  auto [slot_it, slot_inserted] = queues_.try_emplace(task.queue);
+  QueueSlot& slot = slot_it->second;
+  auto [it, inserted] = slot.tasks.try_emplace(task.id);
+  std::string old;
+  if (inserted) {
+    ++task_count_;
+  } else {
+    old = EncodeTaskRecord(it->second);
+    if (auto entry = OpenEntry(it->second)) slot.open.erase(*entry);
+  }
+  ReplaceDigest(&slot, old, EncodeTaskRecord(task));
+  if (auto entry = OpenEntry(task)) slot.open.insert(*entry);
+  if (track_changes_) changed_tasks_.emplace(task.queue, task.id);
+  it->second = std::move(task);
+}
+
+bool State::PutRejected(const Uuid& event_id, std::string reason) {
+  auto [it, inserted] = rejected_.try_emplace(event_id, std::move(reason));
+  if (!inserted) return false;
+  total_.Add(Digest::Of(EncodeRejected(event_id, it->second)));
+  if (track_changes_) changed_rejected_.push_back(event_id);
+  return true;
+}
+
+StateBatch State::TakeChanges(uint64_t checkpoint) {
+  StateBatch batch;
+  batch.checkpoint = checkpoint;
+  batch.total_digest = total_;
+  for (const std::string& name : changed_queues_) {
+    batch.queues.push_back(*FindQueue(name));
+  }
+  std::set<std::string, std::less<>> touched = std::move(changed_queues_);
+  for (const auto& [queue, id] : changed_tasks_) {
+    batch.tasks.push_back(*FindTask(queue, id));
+    touched.insert(queue);
+  }
+  for (const std::string& name : touched) batch.queue_digests[name] = QueueDigest(name);
+  for (const Uuid& id : changed_rejected_) batch.rejected.emplace_back(id, rejected_.at(id));
+  changed_queues_.clear();
+  changed_tasks_.clear();
+  changed_rejected_.clear();
+  return batch;
+}
+
+bool State::SameRegisters(const State& other) const {
+  if (total_ != other.total_ || task_count_ != other.task_count_ || rejected_ != other.rejected_ ||
+      queues_.size() != other.queues_.size()) {
+    return false;
+  }
+  for (const auto& [name, slot] : queues_) {
+    const QueueSlot* theirs = other.FindSlot(name);
+    if (theirs == nullptr || slot.record != theirs->record || slot.tasks != theirs->tasks) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void State::Clear() {
+  queues_.clear();
+  rejected_.clear();
+  task_count_ = 0;
+  total_ = Digest{};
+  changed_queues_.clear();
+  changed_tasks_.clear();
+  changed_rejected_.clear();
+}
+
+}  // namespace pigtail

@@ -1,0 +1,98 @@
+// The projected state of a node: every queue register, task register and
+// rejected op, with claim indexes and digests kept up to date on each write.
+//
+// Not thread-safe: one writer (the projector, driven by the ingest sequencer
+// or a replay) at a time; readers must be serialized with it by the caller.
+#ifndef PIGTAIL_CORE_STATE_H_
+#define PIGTAIL_CORE_STATE_H_
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "core/digest.h"
+#include "core/registers.h"
+#include "core/state_batch.h"
+#include "core/uuid.h"
+
+namespace pigtail {
+
+// The order in which claimable tasks are handed out: higher priority first,
+// then the oldest Add, then the task id.
+struct ClaimOrder {
+  int64_t priority = 0;
+  Hlc added;
+  Uuid id;
+  bool operator<(const ClaimOrder& o) const;
+  bool operator==(const ClaimOrder& o) const = default;
+};
+
+class State {
+ public:
+  // Everything stored under one queue name. The queue register may be absent
+  // while tasks for it have arrived before its Create.
+  struct QueueSlot {
+    std::optional<QueueRecord> record;
+    std::unordered_map<Uuid, TaskRecord> tasks;
+    std::set<ClaimOrder> open;  // tasks with an Add whose outcome is live
+    Digest digest;              // of the queue register and its tasks
+  };
+  using QueueMap = std::map<std::string, QueueSlot, std::less<>>;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  const QueueRecord* FindQueue(std::string_view name) const;
+  const TaskRecord* FindTask(std::string_view queue, const Uuid& id) const;
+  const QueueSlot* FindSlot(std::string_view queue) const;
+  const QueueMap& queues() const { return queues_; }
+  const std::map<Uuid, std::string>& rejected() const { return rejected_; }
+  size_t task_count() const { return task_count_; }
+
+  Digest total_digest() const { return total_; }
+  Digest QueueDigest(std::string_view name) const;
+
+  // Writes a register value, replacing any previous one, and updates indexes
+  // and digests. The projector decides what to write; loaders call these
+  // directly with stored values.
+  void PutQueue(QueueRecord queue);
+  void PutTask(TaskRecord task);
+  // Returns false (and changes nothing) if `event_id` is already recorded.
+  bool PutRejected(const Uuid& event_id, std::string reason);
+
+  // When on (the default), writes are remembered until TakeChanges().
+  void set_track_changes(bool on) { track_changes_ = on; }
+
+  // The registers written since the last call, with current digests and
+  // `checkpoint`. Clears the record of changes.
+  StateBatch TakeChanges(uint64_t checkpoint);
+
+  // True if both hold the same registers (indexes and digests follow).
+  bool SameRegisters(const State& other) const;
+
+  void Clear();
+
+ private:
+  void ReplaceDigest(QueueSlot* slot, const std::string& old_encoding,
+                     const std::string& new_encoding);
+
+  QueueMap queues_;
+  std::map<Uuid, std::string> rejected_;
+  size_t task_count_ = 0;
+  Digest total_;
+
+  bool track_changes_ = true;
+  std::set<std::string, std::less<>> changed_queues_;
+  std::set<std::pair<std::string, Uuid>> changed_tasks_;
+  std::vector<Uuid> changed_rejected_;
+};
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_CORE_STATE_H_

@@ -1,0 +1,31 @@
+// The registers a batch of events changed, with the checkpoint and digests
+// that go with them: the unit a StateStore commits atomically.
+#ifndef PIGTAIL_CORE_STATE_BATCH_H_
+#define PIGTAIL_CORE_STATE_BATCH_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/digest.h"
+#include "core/registers.h"
+#include "core/uuid.h"
+
+namespace pigtail {
+
+struct StateBatch {
+  std::vector<QueueRecord> queues;                     // new values of changed queue registers
+  std::vector<TaskRecord> tasks;                       // new values of changed task registers
+  std::vector<std::pair<Uuid, std::string>> rejected;  // newly rejected ops
+  std::map<std::string, Digest> queue_digests;         // new digests of the queues touched
+  Digest total_digest;                                 // digest of the whole state after
+  uint64_t checkpoint = 0;                             // the last log sequence number applied
+
+  bool empty() const { return queues.empty() && tasks.empty() && rejected.empty(); }
+};
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_CORE_STATE_BATCH_H_

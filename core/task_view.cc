@@ -1,0 +1,145 @@
+#include "core/task_view.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace pigtail {
+namespace {
+
+constexpr uint64_t kNanosPerMilli = 1'000'000;
+constexpr uint64_t kMaxBackoffMs = 3'600'000;
+
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
+  return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max()
+                                                      : a + b;
+}
+
+uint64_t MillisToNanos(uint64_t ms) {
+  return ms > std::numeric_limits<uint64_t>::max() / kNanosPerMilli
+             ? std::numeric_limits<uint64_t>::max()
+             : ms * kNanosPerMilli;
+}
+
+}  // namespace
+
+std::string_view TaskStateName(TaskState state) {
+  switch (state) {
+    case TaskState::kPending:
+      return "pending";
+    case TaskState::kWorking:
+      return "working";
+    case TaskState::kDone:
+      return "done";
+    case TaskState::kDead:
+      return "dead";
+    case TaskState::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+uint64_t LeaseTimeoutMs(const TaskRecord& task, const QueueRecord& queue) {
+  if (task.add && task.add->timeout_ms) return *task.add->timeout_ms;
+  return queue.timeout_ms;
+}
+
+TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns) {
+  TaskView v;
+  const StatusKey& key = task.status.key;
+  v.lease = key.lease;
+  switch (key.outcome) {
+    case Outcome::kDone:
+      v.state = TaskState::kDone;
+      return v;
+    case Outcome::kDead:
+      v.state = TaskState::kDead;
+      return v;
+    case Outcome::kCancelled:
+      v.state = TaskState::kCancelled;
+      return v;
+    case Outcome::kLive:
+      break;
+  }
+  if (key.phase == Phase::kWorking) {
+    v.expires_at_ns = SaturatingAdd(key.hlc.time, MillisToNanos(LeaseTimeoutMs(task, queue)));
+    v.lease_expired = now_ns >= v.expires_at_ns;
+    v.state = v.lease_expired ? TaskState::kPending : TaskState::kWorking;
+    v.claimable = v.lease_expired && key.lease < std::numeric_limits<uint64_t>::max();
+    v.next_lease = key.lease + (v.claimable ? 1 : 0);
+    return v;
+  }
+  v.state = TaskState::kPending;
+  bool from_add = key.event_id == task.id;
+  v.ready_at_ns = from_add ? SaturatingAdd(task.add->hlc.time, MillisToNanos(task.add->delay_ms))
+                           : SaturatingAdd(key.hlc.time, MillisToNanos(task.status.retry_in_ms));
+  v.claimable = now_ns >= v.ready_at_ns;
+  v.next_lease = key.lease;
+  return v;
+}
+
+std::vector<const TaskRecord*> ClaimableTasks(const State& state, std::string_view queue,
+                                              uint64_t now_ns, size_t limit) {
+  std::vector<const TaskRecord*> out;
+  const State::QueueSlot* slot = state.FindSlot(queue);
+  if (slot == nullptr || !slot->record || !slot->record->alive) return out;
+  for (const ClaimOrder& entry : slot->open) {
+    if (out.size() >= limit) break;
+    const TaskRecord& task = slot->tasks.at(entry.id);
+    if (!TaskVisible(task, &*slot->record)) continue;
+    if (ViewTask(task, *slot->record, now_ns).claimable) out.push_back(&task);
+  }
+  return out;
+}
+
+QueueCounts CountTasks(const State& state, std::string_view queue, uint64_t now_ns) {
+  QueueCounts counts;
+  const State::QueueSlot* slot = state.FindSlot(queue);
+  if (slot == nullptr || !slot->record) return counts;
+  for (const auto& [id, task] : slot->tasks) {
+    if (!TaskVisible(task, &*slot->record)) continue;
+    TaskView v = ViewTask(task, *slot->record, now_ns);
+    counts.claimable += v.claimable ? 1 : 0;
+    switch (v.state) {
+      case TaskState::kPending:
+        ++counts.pending;
+        break;
+      case TaskState::kWorking:
+        ++counts.working;
+        break;
+      case TaskState::kDone:
+        ++counts.done;
+        break;
+      case TaskState::kDead:
+        ++counts.dead;
+        break;
+      case TaskState::kCancelled:
+        ++counts.cancelled;
+        break;
+    }
+  }
+  return counts;
+}
+
+FailOp DecideFail(const TaskRecord& task, const QueueRecord& queue, const Uuid& worker,
+                  uint64_t lease, std::string error) {
+  FailOp op;
+  op.queue_name = task.queue;
+  op.id = task.id;
+  op.worker_id = worker;
+  op.lease = lease;
+  op.error = std::move(error);
+  std::optional<uint32_t> max_attempts =
+      task.add && task.add->max_attempts ? task.add->max_attempts : queue.max_attempts;
+  uint64_t attempts_used = lease + 1;
+  if (max_attempts && attempts_used >= *max_attempts) {
+    op.dead = true;
+    return op;
+  }
+  uint64_t base = queue.backoff_ms.value_or(0);
+  uint64_t backoff = base;
+  for (uint64_t i = 0; i < lease && backoff > 0 && backoff < kMaxBackoffMs; ++i) backoff *= 2;
+  op.retry_in_ms = std::min(backoff, kMaxBackoffMs);
+  return op;
+}
+
+}  // namespace pigtail
