@@ -1,0 +1,114 @@
+#include "backends/rocksdb_options.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+#include <system_error>
+
+namespace pigtail::rocks {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  std::string message = std::string(context) + ": rocksdb: " + s.ToString();
+  switch (s.code()) {
+    case rocksdb::Status::kOk:
+      return Status::Ok();
+    case rocksdb::Status::kNotFound:
+      return Status::NotFound(std::move(message));
+    case rocksdb::Status::kCorruption:
+      return Status::Corruption(std::move(message));
+    case rocksdb::Status::kIOError:
+      return Status::IOError(std::move(message));
+    case rocksdb::Status::kBusy:
+    case rocksdb::Status::kTimedOut:
+    case rocksdb::Status::kTryAgain:
+      return Status::Unavailable(std::move(message));
+    case rocksdb::Status::kInvalidArgument:
+      return Status::InvalidArgument(std::move(message));
+    default:
+      return Status::Internal(std::move(message));
+  }
+}
+
+namespace {
+
+rocksdb::ColumnFamilyOptions FamilyOptions(const BackendOptions& options,
+                                           const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = options.rocksdb_write_buffer_bytes;
+  cf.max_write_buffer_number = 3;
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+}  // namespace
+
+Database::~Database() {
+  if (!db_) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    (void)db_->DestroyColumnFamilyHandle(h);
+  }
+  if (default_handle_ != nullptr) (void)db_->DestroyColumnFamilyHandle(default_handle_);
+  (void)db_->Close();
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
+                                                 const std::vector<std::string>& families,
+                                                 const BackendOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create directory " + dir + ": " + ec.message());
+
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.rocksdb_block_cache_bytes);
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+
+  rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(options, cache);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (const std::string& name : families) descriptors.emplace_back(name, cf_options);
+
+  // Column families that exist on disk but that we do not use must be
+  // opened too.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
+    for (const std::string& name : existing) {
+      bool known = name == rocksdb::kDefaultColumnFamilyName;
+      for (const std::string& f : families) known = known || f == name;
+      if (!known) descriptors.emplace_back(name, cf_options);
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, "open " + dir);
+
+  auto out = std::make_unique<Database>();
+  out->db_.reset(raw);
+  out->default_handle_ = handles[0];
+  out->handles_.assign(handles.begin() + 1, handles.begin() + 1 + families.size());
+  // Handles of unknown families are not needed after the open.
+  for (size_t i = 1 + families.size(); i < handles.size(); ++i) {
+    (void)raw->DestroyColumnFamilyHandle(handles[i]);
+  }
+  return out;
+}
+
+std::string SubdirPath(std::string_view path, std::string_view subdir) {
+  return (std::filesystem::path(std::string(path)) / std::string(subdir)).string();
+}
+
+}  // namespace pigtail::rocks

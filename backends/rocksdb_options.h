@@ -1,0 +1,92 @@
+// How the RocksDB backends configure and open their databases, and how
+// rocksdb::Status becomes a pigtail Status. Internal to backends/.
+//
+// On-disk layout: the URI "rocksdb:PATH" names a directory. The event store
+// lives in PATH/log and the state store in PATH/state, two independent
+// RocksDB instances, so one process may open both on the same PATH (and the
+// log and the state can be copied, dropped or rebuilt separately).
+//
+// Options (every field has a fixed default; the tunable ones come from
+// BackendOptions in backends/registry.h):
+//
+// --- Behaviour ---
+//   * Durability is chosen per call: EventStore::Append(events, sync) and
+//     StateStore::Commit(batch, sync) set rocksdb::WriteOptions::sync, so a
+//     `true` call returns after the WAL is fsynced. The WAL is always on,
+//     except during StateStore::BulkLoad (see rocksdb_state_store.cc).
+//   * Missing databases and column families are created on open; a
+//     directory that holds an unrelated RocksDB with other column families
+//     is opened as long as ours can be added.
+//   * paranoid_checks stays on (RocksDB's default): a corrupt file fails the
+//     open with Corruption instead of being skipped.
+//
+// --- Performance ---
+//   * write buffer: BackendOptions::rocksdb_write_buffer_bytes per column
+//     family memtable (default 64 MiB), at most 3 memtables per family.
+//   * block cache: BackendOptions::rocksdb_block_cache_bytes, an LRU cache
+//     shared by all the column families of one database (default 256 MiB).
+//   * compression: LZ4 for levels 0-5 and ZSTD for the bottommost level;
+//     event JSON compresses about 3x and LZ4 costs little on the hot path.
+//   * bloom filters: 10 bits per key, whole keys, on every family, so the
+//     point lookups Append makes (dedup, next pointers) rarely touch disk.
+//   * background jobs: 2 (the target machine has 2 cores).
+#ifndef PIGTAIL_BACKENDS_ROCKSDB_OPTIONS_H_
+#define PIGTAIL_BACKENDS_ROCKSDB_OPTIONS_H_
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/status.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/registry.h"
+#include "core/status.h"
+
+namespace pigtail::rocks {
+
+// Subdirectories of a rocksdb:PATH.
+inline constexpr std::string_view kLogSubdir = "log";
+inline constexpr std::string_view kStateSubdir = "state";
+
+// Translates a RocksDB status. NotFound -> NotFound, Corruption ->
+// Corruption, IOError/NoSpace -> IOError, Busy/TimedOut/TryAgain ->
+// Unavailable, InvalidArgument -> InvalidArgument, anything else ->
+// Internal. The message is prefixed with `context`.
+Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+// An open database and its column families, in the order requested.
+// Closing (the destructor) releases the handles and the DB.
+class Database {
+ public:
+  Database() = default;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database();
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(size_t i) const { return handles_[i]; }
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return handles_; }
+
+  // Opens (creating if missing) the database in directory `dir`, with the
+  // column families `families` (besides "default", which is opened and
+  // unused). Creates parent directories. Returns IOError if the directory
+  // cannot be created or the DB is locked by another process.
+  static Result<std::unique_ptr<Database>> Open(const std::string& dir,
+                                                const std::vector<std::string>& families,
+                                                const BackendOptions& options);
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+// Joins the rocksdb:PATH directory and a subdirectory.
+std::string SubdirPath(std::string_view path, std::string_view subdir);
+
+}  // namespace pigtail::rocks
+
+#endif  // PIGTAIL_BACKENDS_ROCKSDB_OPTIONS_H_

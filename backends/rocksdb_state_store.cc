@@ -1,0 +1,398 @@
+// The RocksDB StateStore (rocksdb:PATH, database in PATH/state).
+//
+// Column families (integers big-endian, see rocksdb_keys.h):
+//   queues      queue name                          -> EncodeQueueRecord
+//   tasks       u32 len|queue name|task id(16)      -> EncodeTaskRecord
+//   rejected    event id(16)                        -> reason
+//   digests     queue name                          -> digest(16), non-zero only
+//   checkpoint  "checkpoint"                        -> seq(8)
+//               "total_digest"                      -> digest(16)
+//               "bulk_load_incomplete"              -> "" while a BulkLoad runs
+//
+// Commit is one WriteBatch over all families. BulkLoad first clears
+// everything and sets the `bulk_load_incomplete` marker (synced), then
+// writes the registers with the WAL off, flushes every family, and only then
+// writes the digests and the checkpoint and removes the marker (synced). An
+// open that finds the marker knows a BulkLoad died half way: it clears the
+// store (checkpoint 0), so the caller rebuilds from the start of the log.
+#include <rocksdb/write_batch.h>
+
+#include <mutex>
+
+#include "backends/rocksdb_keys.h"
+#include "backends/rocksdb_options.h"
+#include "backends/rocksdb_store.h"
+#include "core/codec.h"
+
+namespace pigtail {
+namespace {
+
+using rocks::Database;
+using rocks::FromRocks;
+
+enum Family : size_t { kQueues, kTasks, kRejected, kDigests, kCheckpoint, kFamilyCount };
+
+const std::vector<std::string>& FamilyNames() {
+  static const std::vector<std::string> kNames = {"queues", "tasks", "rejected", "digests",
+                                                  "checkpoint"};
+  return kNames;
+}
+
+constexpr std::string_view kCheckpointKey = "checkpoint";
+constexpr std::string_view kTotalDigestKey = "total_digest";
+constexpr std::string_view kIncompleteKey = "bulk_load_incomplete";
+
+// BulkLoad writes its registers in batches of about this many bytes.
+constexpr size_t kBulkBatchBytes = 8 << 20;
+
+using RejectedMap = std::map<Uuid, std::string>;
+
+rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+Status Check(const rocksdb::Status& s) { return FromRocks(s, "build write batch"); }
+
+Status PutDigests(rocksdb::WriteBatch* batch, Database* db,
+                  const std::map<std::string, Digest>& queue_digests, const Digest& total,
+                  uint64_t checkpoint) {
+  for (const auto& [name, digest] : queue_digests) {
+    if (digest.IsZero()) {
+      PIGTAIL_RETURN_IF_ERROR(Check(batch->Delete(db->cf(kDigests), name)));
+    } else {
+      PIGTAIL_RETURN_IF_ERROR(
+          Check(batch->Put(db->cf(kDigests), name, rocks::EncodeDigest(digest))));
+    }
+  }
+  PIGTAIL_RETURN_IF_ERROR(
+      Check(batch->Put(db->cf(kCheckpoint), ToSlice(kTotalDigestKey), rocks::EncodeDigest(total))));
+  return Check(batch->Put(db->cf(kCheckpoint), ToSlice(kCheckpointKey), rocks::SeqKey(checkpoint)));
+}
+
+class RocksDbStateStore final : public StateStore {
+ public:
+  explicit RocksDbStateStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+
+  Status Recover() {
+    std::string value;
+    rocksdb::Status s = db_->db()->Get({}, cf(kCheckpoint), ToSlice(kIncompleteKey), &value);
+    if (s.ok()) {
+      // A BulkLoad died half way; what it wrote is not a state.
+      PIGTAIL_RETURN_IF_ERROR(ClearAll());
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "read bulk load marker");
+    }
+    PIGTAIL_ASSIGN_OR_RETURN(checkpoint_, ReadCheckpoint({}));
+    return Status::Ok();
+  }
+
+  Status Commit(const StateBatch& batch, bool sync) override {
+    std::lock_guard lock(write_mu_);
+    if (batch.checkpoint < checkpoint_) {
+      return Status::FailedPrecondition("checkpoint would move backwards from " +
+                                        std::to_string(checkpoint_) + " to " +
+                                        std::to_string(batch.checkpoint));
+    }
+    rocksdb::WriteBatch wb;
+    for (const QueueRecord& q : batch.queues) {
+      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kQueues), q.name, EncodeQueueRecord(q))));
+    }
+    for (const TaskRecord& t : batch.tasks) {
+      PIGTAIL_RETURN_IF_ERROR(
+          Check(wb.Put(cf(kTasks), rocks::TaskKey(t.queue, t.id), EncodeTaskRecord(t))));
+    }
+    for (const auto& [id, reason] : batch.rejected) {
+      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kRejected), ToSlice(id.Bytes()), reason)));
+    }
+    PIGTAIL_RETURN_IF_ERROR(
+        PutDigests(&wb, db_.get(), batch.queue_digests, batch.total_digest, batch.checkpoint));
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &wb), "commit state batch"));
+    checkpoint_ = batch.checkpoint;
+    return Status::Ok();
+  }
+
+  Result<uint64_t> Checkpoint() override {
+    std::lock_guard lock(write_mu_);
+    return checkpoint_;
+  }
+
+  Result<DigestSummary> Digests() override {
+    Snapshot snap(db_->db());
+    DigestSummary out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(snap.options(), cf(kDigests)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(Digest d, rocks::DecodeDigest(ToView(it->value())));
+      out.queues.emplace(it->key().ToString(), d);
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "read queue digests"));
+    std::string value;
+    rocksdb::Status s =
+        db_->db()->Get(snap.options(), cf(kCheckpoint), ToSlice(kTotalDigestKey), &value);
+    if (s.ok()) {
+      PIGTAIL_ASSIGN_OR_RETURN(out.total, rocks::DecodeDigest(value));
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "read total digest");
+    }
+    PIGTAIL_ASSIGN_OR_RETURN(out.checkpoint, ReadCheckpoint(snap.options()));
+    return out;
+  }
+
+  Result<std::optional<QueueRecord>> GetQueue(std::string_view name) override {
+    std::string value;
+    rocksdb::Status s = db_->db()->Get({}, cf(kQueues), ToSlice(name), &value);
+    if (s.IsNotFound()) return std::optional<QueueRecord>();
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "get queue"));
+    PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q, Decoded(DecodeQueueRecord(value), "queue"));
+    return std::optional<QueueRecord>(std::move(q));
+  }
+
+  Result<std::vector<QueueRecord>> ListQueues() override {
+    std::vector<QueueRecord> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator({}, cf(kQueues)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q,
+                               Decoded(DecodeQueueRecord(ToView(it->value())), "queue"));
+      out.push_back(std::move(q));
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "list queues"));
+    return out;
+  }
+
+  Result<std::optional<TaskRecord>> GetTask(std::string_view queue, const Uuid& id) override {
+    std::string value;
+    rocksdb::Status s = db_->db()->Get({}, cf(kTasks), rocks::TaskKey(queue, id), &value);
+    if (s.IsNotFound()) return std::optional<TaskRecord>();
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "get task"));
+    PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, Decoded(DecodeTaskRecord(value), "task"));
+    return std::optional<TaskRecord>(std::move(t));
+  }
+
+  Result<std::vector<TaskRecord>> ListTasks(std::string_view queue,
+                                            const std::optional<Uuid>& after,
+                                            size_t limit) override {
+    std::vector<TaskRecord> out;
+    if (limit == 0) return out;
+    const std::string prefix = rocks::TaskKeyPrefix(queue);
+    std::string start = prefix;
+    if (after) {
+      std::optional<std::string> succ = rocks::PrefixSuccessor(rocks::TaskKey(queue, *after));
+      if (!succ) return out;
+      start = std::move(*succ);
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator({}, cf(kTasks)));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && out.size() < limit;
+         it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t,
+                               Decoded(DecodeTaskRecord(ToView(it->value())), "task"));
+      out.push_back(std::move(t));
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "list tasks"));
+    return out;
+  }
+
+  Result<std::map<Uuid, std::string>> ListRejected() override {
+    return ReadRejected(rocksdb::ReadOptions());
+  }
+
+  Status LoadInto(State* state) override {
+    Snapshot snap(db_->db());
+    state->set_track_changes(false);
+    Status s = LoadAll(snap.options(), state);
+    state->set_track_changes(true);
+    return s;
+  }
+
+  Status Reset() override {
+    std::lock_guard lock(write_mu_);
+    return ClearAll();
+  }
+
+  Status BulkLoad(const State& state, uint64_t checkpoint) override {
+    std::lock_guard lock(write_mu_);
+    // 1. Clear, and mark the store incomplete, durably.
+    {
+      rocksdb::WriteBatch wb;
+      PIGTAIL_RETURN_IF_ERROR(AddClearAll(&wb));
+      PIGTAIL_RETURN_IF_ERROR(
+          Check(wb.Put(cf(kCheckpoint), ToSlice(kIncompleteKey), rocksdb::Slice())));
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &wb), "start bulk load"));
+      checkpoint_ = 0;
+    }
+    // 2. The registers, without the WAL.
+    rocksdb::WriteOptions no_wal;
+    no_wal.disableWAL = true;
+    rocksdb::WriteBatch wb;
+    auto flush_if_full = [&](bool force) -> Status {
+      if (wb.Count() == 0 || (!force && wb.GetDataSize() < kBulkBatchBytes)) return Status::Ok();
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(no_wal, &wb), "bulk load registers"));
+      wb.Clear();
+      return Status::Ok();
+    };
+    for (const auto& [name, slot] : state.queues()) {
+      if (slot.record) {
+        PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kQueues), name, EncodeQueueRecord(*slot.record))));
+      }
+      for (const auto& [id, task] : slot.tasks) {
+        PIGTAIL_RETURN_IF_ERROR(
+            Check(wb.Put(cf(kTasks), rocks::TaskKey(name, id), EncodeTaskRecord(task))));
+        PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
+      }
+      PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
+    }
+    for (const auto& [id, reason] : state.rejected()) {
+      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kRejected), ToSlice(id.Bytes()), reason)));
+      PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
+    }
+    PIGTAIL_RETURN_IF_ERROR(flush_if_full(true));
+    // 3. Make them durable.
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Flush(fo, db_->handles()), "bulk load flush"));
+    // 4. Digests and checkpoint last, removing the marker, durably.
+    {
+      rocksdb::WriteBatch done;
+      std::map<std::string, Digest> digests;
+      for (const auto& [name, slot] : state.queues()) {
+        if (!slot.digest.IsZero()) digests.emplace(name, slot.digest);
+      }
+      PIGTAIL_RETURN_IF_ERROR(
+          PutDigests(&done, db_.get(), digests, state.total_digest(), checkpoint));
+      PIGTAIL_RETURN_IF_ERROR(Check(done.Delete(cf(kCheckpoint), ToSlice(kIncompleteKey))));
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &done), "finish bulk load"));
+      checkpoint_ = checkpoint;
+    }
+    // 5. Compact away the cleared data and the range tombstones.
+    rocksdb::CompactRangeOptions co;
+    for (Family f : {kQueues, kTasks, kRejected}) {
+      PIGTAIL_RETURN_IF_ERROR(
+          FromRocks(db_->db()->CompactRange(co, cf(f), nullptr, nullptr), "compact after load"));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  class Snapshot {
+   public:
+    explicit Snapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {
+      options_.snapshot = snapshot_;
+    }
+    ~Snapshot() { db_->ReleaseSnapshot(snapshot_); }
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+    const rocksdb::ReadOptions& options() const { return options_; }
+
+   private:
+    rocksdb::DB* db_;
+    const rocksdb::Snapshot* snapshot_;
+    rocksdb::ReadOptions options_;
+  };
+
+  rocksdb::ColumnFamilyHandle* cf(Family f) const { return db_->cf(f); }
+
+  template <typename T>
+  static Result<T> Decoded(Result<T> r, std::string_view what) {
+    if (r.ok()) return r;
+    return Status::Corruption("stored " + std::string(what) +
+                              " does not decode: " + r.status().message());
+  }
+
+  Result<uint64_t> ReadCheckpoint(const rocksdb::ReadOptions& ro) {
+    std::string value;
+    rocksdb::Status s = db_->db()->Get(ro, cf(kCheckpoint), ToSlice(kCheckpointKey), &value);
+    if (s.IsNotFound()) return uint64_t{0};
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "read checkpoint"));
+    return rocks::DecodeSeq(value);
+  }
+
+  Result<RejectedMap> ReadRejected(const rocksdb::ReadOptions& ro) {
+    std::map<Uuid, std::string> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kRejected)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      Result<Uuid> id = Uuid::FromBytes(ToView(it->key()));
+      if (!id.ok()) return Status::Corruption("rejected key is not an id");
+      out.emplace(*id, it->value().ToString());
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "list rejected"));
+    return out;
+  }
+
+  Status LoadAll(const rocksdb::ReadOptions& ro, State* state) {
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kQueues)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q,
+                                 Decoded(DecodeQueueRecord(ToView(it->value())), "queue"));
+        state->PutQueue(std::move(q));
+      }
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "load queues"));
+    }
+    {
+      rocksdb::ReadOptions scan = ro;
+      scan.readahead_size = 2 << 20;
+      std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(scan, cf(kTasks)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t,
+                                 Decoded(DecodeTaskRecord(ToView(it->value())), "task"));
+        state->PutTask(std::move(t));
+      }
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "load tasks"));
+    }
+    PIGTAIL_ASSIGN_OR_RETURN(RejectedMap rejected, ReadRejected(ro));
+    for (auto& [id, reason] : rejected) (void)state->PutRejected(id, std::move(reason));
+    return Status::Ok();
+  }
+
+  // Adds to `wb` the deletion of every key of every family.
+  Status AddClearAll(rocksdb::WriteBatch* wb) {
+    for (size_t f = 0; f < kFamilyCount; ++f) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator({}, db_->cf(f)));
+      it->SeekToFirst();
+      if (!it->Valid()) {
+        PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "clear state"));
+        continue;
+      }
+      std::string first = it->key().ToString();
+      it->SeekToLast();
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "clear state"));
+      if (!it->Valid()) continue;
+      std::string last = it->key().ToString();
+      PIGTAIL_RETURN_IF_ERROR(Check(wb->DeleteRange(db_->cf(f), first, last)));
+      PIGTAIL_RETURN_IF_ERROR(Check(wb->Delete(db_->cf(f), last)));
+    }
+    return Status::Ok();
+  }
+
+  // REQUIRES: write_mu_ held (or the store not yet shared).
+  Status ClearAll() {
+    rocksdb::WriteBatch wb;
+    PIGTAIL_RETURN_IF_ERROR(AddClearAll(&wb));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &wb), "reset state"));
+    checkpoint_ = 0;
+    return Status::Ok();
+  }
+
+  std::unique_ptr<Database> db_;
+  std::mutex write_mu_;      // serializes Commit, Reset and BulkLoad
+  uint64_t checkpoint_ = 0;  // guarded by write_mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StateStore>> OpenRocksDbStateStore(std::string_view path,
+                                                          const BackendOptions& options) {
+  PIGTAIL_ASSIGN_OR_RETURN(
+      std::unique_ptr<rocks::Database> db,
+      rocks::Database::Open(rocks::SubdirPath(path, rocks::kStateSubdir), FamilyNames(), options));
+  auto store = std::make_unique<RocksDbStateStore>(std::move(db));
+  PIGTAIL_RETURN_IF_ERROR(store->Recover());
+  return std::unique_ptr<StateStore>(std::move(store));
+}
+
+}  // namespace pigtail
