@@ -1,0 +1,131 @@
+#include "core/queue_op.h"
+
+#include <gtest/gtest.h>
+
+#include <variant>
+
+namespace pigtail {
+namespace {
+
+const char kTask[] = "7f9c1a52-3e8b-4c2d-9a1f-0b6d5e4c3a21";
+const char kWorker[] = "0d4f9a3c-1b2e-4f5a-8c7d-6e5f4a3b2c1d";
+
+QueueOp MustParse(const std::string& json) {
+  OpParse p = ParseQueueOpText(json);
+  if (const auto* r = std::get_if<RejectedOp>(&p)) ADD_FAILURE() << r->reason;
+  EXPECT_TRUE(std::holds_alternative<QueueOp>(p)) << json;
+  return std::holds_alternative<QueueOp>(p) ? std::get<QueueOp>(p) : QueueOp(DeleteOp{});
+}
+
+std::string RejectReason(const std::string& json) {
+  OpParse p = ParseQueueOpText(json);
+  EXPECT_TRUE(std::holds_alternative<RejectedOp>(p)) << json;
+  return std::holds_alternative<RejectedOp>(p) ? std::get<RejectedOp>(p).reason : "";
+}
+
+TEST(QueueOpTest, ParsesOriginalOps) {
+  auto create = std::get<CreateOp>(MustParse(R"({"Create":{"name":"emails","timeout_ms":30000}})"));
+  EXPECT_EQ(create.name, "emails");
+  EXPECT_EQ(create.timeout_ms, 30000u);
+  EXPECT_FALSE(create.max_attempts);
+
+  EXPECT_EQ(std::get<DeleteOp>(MustParse(R"({"Delete":"emails"})")).name, "emails");
+
+  auto add = std::get<AddOp>(MustParse(
+      R"({"Add":{"queue_name":"emails","task_name":"héllo ✉","info":{"foo":"bar","n":[1,2]}}})"));
+  EXPECT_EQ(add.task_name, "héllo ✉");
+  EXPECT_EQ(add.info_json, R"({"foo":"bar","n":[1,2]})");
+  EXPECT_EQ(add.priority, 0);
+
+  auto progress =
+      std::get<ProgressOp>(MustParse(std::string(R"({"Progress":{"queue_name":"emails","id":")") +
+                                     kTask + R"(","worker_id":")" + kWorker + R"("}})"));
+  EXPECT_EQ(progress.id.ToString(), kTask);
+  EXPECT_EQ(progress.worker_id.ToString(), kWorker);
+  EXPECT_EQ(progress.lease, 0u);  // an original Progress reads as lease 0
+
+  auto done = std::get<DoneOp>(MustParse(std::string(R"({"Done":{"queue_name":"emails","id":")") +
+                                         kTask + R"(","worker_id":")" + kWorker + R"("}})"));
+  EXPECT_EQ(done.queue_name, "emails");
+}
+
+TEST(QueueOpTest, ParsesExtensions) {
+  auto add = std::get<AddOp>(MustParse(
+      R"({"Add":{"queue_name":"q","task_name":"t","info":null,"priority":-3,"delay_ms":500,"max_attempts":4,"timeout_ms":100}})"));
+  EXPECT_EQ(add.priority, -3);
+  EXPECT_EQ(add.delay_ms, 500u);
+  EXPECT_EQ(add.max_attempts, 4u);
+  EXPECT_EQ(add.timeout_ms, 100u);
+  auto fail = std::get<FailOp>(
+      MustParse(std::string(R"({"Fail":{"queue_name":"q","id":")") + kTask + R"(","worker_id":")" +
+                kWorker + R"(","lease":2,"error":"boom","retry_in_ms":800,"dead":false}})"));
+  EXPECT_EQ(fail.lease, 2u);
+  EXPECT_EQ(fail.error, "boom");
+  EXPECT_EQ(fail.retry_in_ms, 800u);
+  auto cancel = std::get<CancelOp>(
+      MustParse(std::string(R"({"Cancel":{"queue_name":"q","id":")") + kTask + R"("}})"));
+  EXPECT_EQ(cancel.id.ToString(), kTask);
+}
+
+TEST(QueueOpTest, NonOpDataIsForeign) {
+  for (const char* data : {"null", "1", "\"Add\"", "[]", "{}", R"({"Add":{},"Done":{}})",
+                           R"({"key":"value"})", R"({"Set":{"table":"t"}})", "not json"}) {
+    EXPECT_TRUE(std::holds_alternative<ForeignData>(ParseQueueOpText(data))) << data;
+  }
+}
+
+TEST(QueueOpTest, MalformedOpsAreRejectedWithReason) {
+  EXPECT_NE(RejectReason(R"({"Create":{"name":"q"}})").find("timeout_ms"), std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Create":{"name":"q","timeout_ms":-1}})").find("non-negative"),
+            std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Create":{"name":"bad name","timeout_ms":1}})").find("queue name"),
+            std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Delete":5})").find("string"), std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Add":{"queue_name":"q","task_name":"t"}})").find("info"),
+            std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Add":{"queue_name":"q","task_name":7,"info":1}})").find("task_name"),
+            std::string::npos);
+  EXPECT_NE(
+      RejectReason(R"({"Progress":{"queue_name":"q","id":"nope","worker_id":"x"}})").find("UUID"),
+      std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Done":[]})").find("object"), std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Cancel":{"queue_name":"q"}})").find("id"), std::string::npos);
+}
+
+TEST(QueueOpTest, SerializeRoundTripsAndKeepsOriginalShape) {
+  CreateOp create{"emails", 30000, std::nullopt, std::nullopt};
+  EXPECT_EQ(SerializeQueueOp(create), R"({"Create":{"name":"emails","timeout_ms":30000}})");
+  ProgressOp progress{"emails", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 0};
+  EXPECT_EQ(SerializeQueueOp(progress),
+            std::string(R"({"Progress":{"queue_name":"emails","id":")") + kTask +
+                R"(","worker_id":")" + kWorker + R"("}})");
+  std::vector<QueueOp> ops = {
+      create,
+      DeleteOp{"emails"},
+      AddOp{"q", "t\"\\\n", R"({"a":[1,"\u0000"]})", 5, 10, 3, 99},
+      progress,
+      ProgressOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 7},
+      DoneOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 1},
+      FailOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 2, "oops", 1000, true},
+      CancelOp{"q", *Uuid::Parse(kTask)},
+  };
+  for (const QueueOp& op : ops) {
+    std::string json = SerializeQueueOp(op);
+    EXPECT_EQ(MustParse(json), op) << json;
+  }
+}
+
+TEST(QueueOpTest, QueueNameRules) {
+  EXPECT_TRUE(ValidateQueueName("a").ok());
+  EXPECT_TRUE(ValidateQueueName("Emails_v2.high-priority").ok());
+  EXPECT_TRUE(ValidateQueueName(std::string(128, 'q')).ok());
+  EXPECT_FALSE(ValidateQueueName("").ok());
+  EXPECT_FALSE(ValidateQueueName(std::string(129, 'q')).ok());
+  EXPECT_FALSE(ValidateQueueName("a/b").ok());
+  EXPECT_FALSE(ValidateQueueName("a b").ok());
+  EXPECT_FALSE(ValidateQueueName("drop table;").ok());
+  EXPECT_FALSE(ValidateQueueName("é").ok());
+}
+
+}  // namespace
+}  // namespace pigtail

@@ -1,0 +1,40 @@
+#include "core/uuid.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace pigtail {
+namespace {
+
+TEST(UuidTest, ParsesAndFormatsCanonicalForm) {
+  Result<Uuid> u = Uuid::Parse("F81D4FAE-7DEC-11D0-A765-00A0C91E6BF6");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->ToString(), "f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+  EXPECT_EQ(*Uuid::FromBytes(u->Bytes()), *u);
+}
+
+TEST(UuidTest, RejectsMalformed) {
+  for (const char* bad :
+       {"", "f81d4fae7dec11d0a76500a0c91e6bf6", "{f81d4fae-7dec-11d0-a765-00a0c91e6bf6}",
+        "f81d4fae-7dec-11d0-a765-00a0c91e6bfg", "f81d4fae-7dec-11d0-a765_00a0c91e6bf6",
+        "f81d4fae-7dec-11d0-a765-00a0c91e6bf"}) {
+    EXPECT_FALSE(Uuid::Parse(bad).ok()) << bad;
+  }
+}
+
+TEST(UuidTest, RandomIsVersion4AndDistinct) {
+  std::set<Uuid> seen;
+  for (int i = 0; i < 1000; ++i) {
+    Uuid u = Uuid::Random();
+    std::string s = u.ToString();
+    EXPECT_EQ(s[14], '4');
+    EXPECT_TRUE(s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
+    seen.insert(u);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_TRUE(Uuid().IsNil());
+}
+
+}  // namespace
+}  // namespace pigtail
