@@ -1,0 +1,337 @@
+// PostgreSQL EventStore: see backends/postgres_store.h and
+// backends/postgres_migrations.cc for the tables.
+//
+// Append runs as one transaction: it locks the counter row (so concurrent
+// appenders, even from other processes, serialize and sequence numbers stay
+// consecutive), finds which ids are already stored, inserts the new events
+// with one unnest(...) statement, updates the dependency waits and the
+// counter, and commits. Thread safety and reconnection: PgSession.
+#include <algorithm>
+#include <limits>
+#include <pqxx/pqxx>
+#include <set>
+#include <unordered_set>
+
+#include "backends/postgres_session.h"
+#include "backends/postgres_store.h"
+#include "backends/postgres_values.h"
+
+namespace pigtail {
+namespace {
+
+// The next entry of an event: the latest-appended event whose prev it is.
+#define PIGTAIL_PG_NEXT_OF_E \
+  "(SELECT n.id FROM events n WHERE n.prev = e.id ORDER BY n.seq DESC LIMIT 1)"
+
+std::vector<PgStatement> EventStatements() {
+  return {
+      {"ev_lock", "SELECT last_seq FROM event_counter WHERE one FOR UPDATE"},
+      {"ev_existing", "SELECT id FROM events WHERE id = ANY($1::uuid[])"},
+      {"ev_insert",
+       "INSERT INTO events (seq, id, owner, prev, when_hlc, raw) "
+       "SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bytea[], "
+       "$6::bytea[]) ON CONFLICT (id) DO NOTHING"},
+      {"ev_set_counter", "UPDATE event_counter SET last_seq = $1 WHERE one"},
+      {"ev_clear_waits", "DELETE FROM event_waits WHERE dependency = ANY($1::uuid[])"},
+      {"ev_add_waits",
+       "INSERT INTO event_waits (dependency, waiter) "
+       "SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING"},
+      {"ev_get", "SELECT e.seq, e.raw, " PIGTAIL_PG_NEXT_OF_E " FROM events e WHERE e.id = $1"},
+      {"ev_contains", "SELECT 1 FROM events WHERE id = $1"},
+      {"ev_heads",
+       "SELECT DISTINCT ON (owner) owner, id FROM events "
+       "ORDER BY owner, when_hlc DESC, id DESC"},
+      {"ev_firsts",
+       "SELECT DISTINCT ON (owner) owner, id FROM events WHERE prev IS NULL "
+       "ORDER BY owner, when_hlc, id"},
+      {"ev_scan_owner", "SELECT e.seq, e.raw, " PIGTAIL_PG_NEXT_OF_E
+                        " FROM events e WHERE e.owner = $1 ORDER BY e.when_hlc, e.id LIMIT $2"},
+      {"ev_scan_owner_after", "SELECT e.seq, e.raw, " PIGTAIL_PG_NEXT_OF_E
+                              " FROM events e WHERE e.owner = $1 AND e.when_hlc > $2 "
+                              "ORDER BY e.when_hlc, e.id LIMIT $3"},
+      {"ev_holes",
+       "SELECT e.prev FROM events e WHERE e.owner = $1 AND e.prev IS NOT NULL "
+       "AND NOT EXISTS (SELECT 1 FROM events p WHERE p.id = e.prev) "
+       "ORDER BY e.when_hlc, e.id"},
+      {"ev_scan", "SELECT e.seq, e.raw, " PIGTAIL_PG_NEXT_OF_E
+                  " FROM events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2"},
+      {"ev_last", "SELECT last_seq FROM event_counter WHERE one"},
+      {"ev_waiting", "SELECT waiter FROM event_waits WHERE dependency = $1 ORDER BY waiter"},
+      {"meta_get", "SELECT value FROM meta WHERE key = $1"},
+      {"meta_put",
+       "INSERT INTO meta (key, value) VALUES ($1, $2) "
+       "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"},
+      {"meta_delete", "DELETE FROM meta WHERE key = $1"},
+  };
+}
+
+#undef PIGTAIL_PG_NEXT_OF_E
+
+int64_t SqlLimit(size_t limit) {
+  return static_cast<int64_t>(
+      std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
+}
+
+// A row (seq, raw, next) as a StoredEvent.
+Result<StoredEvent> ToStoredEvent(const pqxx::row& row) {
+  StoredEvent out;
+  PIGTAIL_ASSIGN_OR_RETURN(out.seq, U64Field(row[0]));
+  Result<Event> event = ParseEvent(ByteaField(row[1]));
+  if (!event.ok()) {
+    return Status::Corruption("stored event " + std::to_string(out.seq) +
+                              " does not parse: " + event.status().message());
+  }
+  out.event = std::move(event).value();
+  if (!row[2].is_null()) {
+    PIGTAIL_ASSIGN_OR_RETURN(Uuid next, UuidField(row[2]));
+    out.next = next;
+  }
+  return out;
+}
+
+Status ToStoredEvents(const pqxx::result& rows, std::vector<StoredEvent>* out) {
+  out->reserve(rows.size());
+  for (const pqxx::row& row : rows) {
+    PIGTAIL_ASSIGN_OR_RETURN(StoredEvent e, ToStoredEvent(row));
+    out->push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+Status ToOwnerMap(const pqxx::result& rows, std::map<Uuid, Uuid>* out) {
+  for (const pqxx::row& row : rows) {
+    PIGTAIL_ASSIGN_OR_RETURN(Uuid owner, UuidField(row[0]));
+    PIGTAIL_ASSIGN_OR_RETURN(Uuid id, UuidField(row[1]));
+    (*out)[owner] = id;
+  }
+  return Status::Ok();
+}
+
+class PostgresEventStore final : public EventStore {
+ public:
+  explicit PostgresEventStore(std::unique_ptr<PgSession> session) : session_(std::move(session)) {}
+
+  Result<std::vector<uint64_t>> Append(std::span<const Event> events, bool sync) override {
+    std::vector<uint64_t> seqs(events.size(), 0);
+    if (events.empty()) return seqs;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("Append", [&](pqxx::connection_base& conn) {
+      std::fill(seqs.begin(), seqs.end(), 0);
+      pqxx::work txn(conn);
+      txn.exec(sync ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off");
+      const int64_t last = txn.exec_prepared1("ev_lock")[0].as<int64_t>();
+
+      // Which of the batch's ids and dependencies are stored already.
+      PgArrayBuilder probe;
+      for (const Event& e : events) {
+        probe.AddUuid(e.id);
+        for (const Uuid& d : e.dependencies) probe.AddUuid(d);
+      }
+      std::unordered_set<Uuid> stored;
+      for (const pqxx::row& row : txn.exec_prepared("ev_existing", probe.Take())) {
+        PIGTAIL_ASSIGN_OR_RETURN(Uuid id, UuidField(row[0]));
+        stored.insert(id);
+      }
+
+      // New events in input order; a repeat within the batch is a no-op.
+      std::vector<size_t> fresh;
+      std::unordered_set<Uuid> fresh_ids;
+      for (size_t i = 0; i < events.size(); ++i) {
+        if (stored.contains(events[i].id) || !fresh_ids.insert(events[i].id).second) continue;
+        fresh.push_back(i);
+      }
+      if (fresh.empty()) return Status::Ok();
+
+      PgArrayBuilder seq_col, id_col, owner_col, prev_col, when_col, raw_col;
+      int64_t next_seq = last;
+      for (size_t i : fresh) {
+        const Event& e = events[i];
+        seqs[i] = static_cast<uint64_t>(++next_seq);
+        seq_col.AddInt(next_seq);
+        id_col.AddUuid(e.id);
+        owner_col.AddUuid(e.owner);
+        prev_col.AddUuidOrNull(e.prev);
+        when_col.AddBytea(e.when.Encoded());
+        raw_col.AddBytea(e.raw);
+      }
+      const pqxx::result inserted =
+          txn.exec_prepared("ev_insert", seq_col.Take(), id_col.Take(), owner_col.Take(),
+                            prev_col.Take(), when_col.Take(), raw_col.Take());
+      if (inserted.affected_rows() != fresh.size()) {
+        // Someone wrote events without holding the counter lock.
+        return Status::Internal("events table changed under the Append lock");
+      }
+
+      // Dependency waits: arrivals satisfy waits on them; new events wait on
+      // dependencies that are neither stored nor in this batch.
+      PgArrayBuilder arrived;
+      for (size_t i : fresh) arrived.AddUuid(events[i].id);
+      txn.exec_prepared("ev_clear_waits", arrived.Take());
+      PgArrayBuilder dep_col, waiter_col;
+      for (size_t i : fresh) {
+        for (const Uuid& d : events[i].dependencies) {
+          if (stored.contains(d) || fresh_ids.contains(d)) continue;
+          dep_col.AddUuid(d);
+          waiter_col.AddUuid(events[i].id);
+        }
+      }
+      if (dep_col.size() > 0) txn.exec_prepared("ev_add_waits", dep_col.Take(), waiter_col.Take());
+
+      txn.exec_prepared("ev_set_counter", next_seq);
+      txn.commit();
+      return Status::Ok();
+    }));
+    return seqs;
+  }
+
+  Result<std::optional<StoredEvent>> Get(const Uuid& id) override {
+    std::optional<StoredEvent> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("Get", [&](pqxx::connection_base& conn) {
+      pqxx::read_transaction txn(conn);
+      const pqxx::result r = txn.exec_prepared("ev_get", id.ToString());
+      if (r.empty()) return Status::Ok();
+      PIGTAIL_ASSIGN_OR_RETURN(out, ToStoredEvent(r[0]));
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<bool> Contains(const Uuid& id) override {
+    bool found = false;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("Contains", [&](pqxx::connection_base& conn) {
+      pqxx::read_transaction txn(conn);
+      found = !txn.exec_prepared("ev_contains", id.ToString()).empty();
+      return Status::Ok();
+    }));
+    return found;
+  }
+
+  Result<std::map<Uuid, Uuid>> Heads() override { return OwnerMap("Heads", "ev_heads"); }
+  Result<std::map<Uuid, Uuid>> Firsts() override { return OwnerMap("Firsts", "ev_firsts"); }
+
+  Result<std::vector<StoredEvent>> ScanOwner(const Uuid& owner, const std::optional<Hlc>& after,
+                                             size_t limit) override {
+    std::vector<StoredEvent> out;
+    if (limit == 0) return out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("ScanOwner", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      const pqxx::result r =
+          after ? txn.exec_prepared("ev_scan_owner_after", owner.ToString(),
+                                    pqxx::binarystring(after->Encoded()), SqlLimit(limit))
+                : txn.exec_prepared("ev_scan_owner", owner.ToString(), SqlLimit(limit));
+      return ToStoredEvents(r, &out);
+    }));
+    return out;
+  }
+
+  Result<std::vector<Uuid>> Holes(const Uuid& owner) override {
+    std::vector<Uuid> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("Holes", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      for (const pqxx::row& row : txn.exec_prepared("ev_holes", owner.ToString())) {
+        PIGTAIL_ASSIGN_OR_RETURN(Uuid id, UuidField(row[0]));
+        out.push_back(id);
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) override {
+    std::vector<StoredEvent> out;
+    if (limit == 0 || after_seq >= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return out;
+    }
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("Scan", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      return ToStoredEvents(
+          txn.exec_prepared("ev_scan", static_cast<int64_t>(after_seq), SqlLimit(limit)), &out);
+    }));
+    return out;
+  }
+
+  Result<uint64_t> LastSequence() override {
+    uint64_t last = 0;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("LastSequence", [&](pqxx::connection_base& conn) {
+      pqxx::read_transaction txn(conn);
+      PIGTAIL_ASSIGN_OR_RETURN(last, U64Field(txn.exec_prepared1("ev_last")[0]));
+      return Status::Ok();
+    }));
+    return last;
+  }
+
+  // Events are never deleted and get consecutive numbers from 1, so the
+  // count is the last sequence number (and costs no table scan).
+  Result<uint64_t> Count() override { return LastSequence(); }
+
+  Result<std::vector<Uuid>> WaitingOn(const Uuid& dependency) override {
+    std::vector<Uuid> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("WaitingOn", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      for (const pqxx::row& row : txn.exec_prepared("ev_waiting", dependency.ToString())) {
+        PIGTAIL_ASSIGN_OR_RETURN(Uuid id, UuidField(row[0]));
+        out.push_back(id);
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<std::optional<std::string>> GetMeta(std::string_view key) override {
+    std::optional<std::string> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("GetMeta", [&](pqxx::connection_base& conn) {
+      pqxx::read_transaction txn(conn);
+      const pqxx::result r =
+          txn.exec_prepared("meta_get", pqxx::binarystring(key.data(), key.size()));
+      if (!r.empty()) out = ByteaField(r[0][0]);
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Status PutMeta(std::string_view key, std::string_view value) override {
+    return session_->Run("PutMeta", [&](pqxx::connection_base& conn) {
+      pqxx::work txn(conn);
+      txn.exec_prepared("meta_put", pqxx::binarystring(key.data(), key.size()),
+                        pqxx::binarystring(value.data(), value.size()));
+      txn.commit();
+      return Status::Ok();
+    });
+  }
+
+  Status DeleteMeta(std::string_view key) override {
+    return session_->Run("DeleteMeta", [&](pqxx::connection_base& conn) {
+      pqxx::work txn(conn);
+      txn.exec_prepared("meta_delete", pqxx::binarystring(key.data(), key.size()));
+      txn.commit();
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Result<std::map<Uuid, Uuid>> OwnerMap(std::string_view what, const char* statement) {
+    std::map<Uuid, Uuid> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run(what, [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      return ToOwnerMap(txn.exec_prepared(statement), &out);
+    }));
+    return out;
+  }
+
+  std::unique_ptr<PgSession> session_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> OpenPostgresEventStore(std::string_view uri,
+                                                           const BackendOptions& options) {
+  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session,
+                           PgSession::Open(uri, options.postgres_schema, EventStatements()));
+  return std::unique_ptr<EventStore>(new PostgresEventStore(std::move(session)));
+}
+
+}  // namespace pigtail

@@ -1,0 +1,122 @@
+#include "backends/postgres_migrations.h"
+
+#include <pqxx/pqxx>
+#include <span>
+
+namespace pigtail {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;  // runs with search_path set to the store's schema
+};
+
+// Append only: never edit a migration that has shipped.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+-- Event log. seq is assigned by Append, consecutive from 1, under the row
+-- lock on event_counter. when_hlc is Hlc::Encoded (16 bytes big-endian), so
+-- bytea order is HLC order. raw holds the event's bytes exactly as received.
+CREATE TABLE events (
+  seq bigint PRIMARY KEY,
+  id uuid NOT NULL UNIQUE,
+  owner uuid NOT NULL,
+  prev uuid,
+  when_hlc bytea NOT NULL,
+  raw bytea NOT NULL
+);
+CREATE INDEX events_owner_when ON events (owner, when_hlc, id);
+CREATE INDEX events_prev ON events (prev) WHERE prev IS NOT NULL;
+CREATE TABLE event_counter (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  last_seq bigint NOT NULL
+);
+INSERT INTO event_counter (one, last_seq) VALUES (true, 0);
+-- (dependency, waiter): stored event `waiter` names `dependency`, which is
+-- not stored yet. Rows for a dependency go when it arrives.
+CREATE TABLE event_waits (
+  dependency uuid NOT NULL,
+  waiter uuid NOT NULL,
+  PRIMARY KEY (dependency, waiter)
+);
+CREATE TABLE meta (
+  key bytea PRIMARY KEY,
+  value bytea NOT NULL
+);
+
+-- Projected state. Values are the canonical encodings of core/codec.h;
+-- names are bytea because they may hold any bytes, NUL included.
+CREATE TABLE queues (
+  name bytea PRIMARY KEY,
+  value bytea NOT NULL
+);
+CREATE TABLE tasks (
+  queue bytea NOT NULL,
+  id uuid NOT NULL,
+  value bytea NOT NULL,
+  PRIMARY KEY (queue, id)
+);
+CREATE TABLE rejected (
+  event_id uuid PRIMARY KEY,
+  reason bytea NOT NULL
+);
+-- Digests as 32 hex digits (Digest::ToHex); only non-zero queue digests.
+CREATE TABLE queue_digests (
+  queue bytea PRIMARY KEY,
+  digest text NOT NULL
+);
+CREATE TABLE state_summary (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  total_digest text NOT NULL,
+  checkpoint bigint NOT NULL
+);
+INSERT INTO state_summary (one, total_digest, checkpoint)
+  VALUES (true, '00000000000000000000000000000000', 0);
+)sql"},
+};
+
+// First key of the advisory lock: "pigt". The second is hashtext(schema).
+constexpr int kLockClass = 0x70696774;
+
+}  // namespace
+
+int LatestPgSchemaVersion() { return std::span(kMigrations).back().version; }
+
+Status ApplyPgMigrations(pqxx::connection_base& conn, const std::string& schema) {
+  const std::string quoted = conn.quote_name(schema);
+  // Bounded: each round applies one migration or returns.
+  for (size_t round = 0; round <= std::size(kMigrations); ++round) {
+    pqxx::work txn(conn);
+    txn.exec_params("SELECT pg_advisory_xact_lock($1, hashtext($2))", kLockClass, schema);
+    txn.exec("CREATE SCHEMA IF NOT EXISTS " + quoted);
+    txn.exec("SET LOCAL search_path TO " + quoted);
+    txn.exec(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version integer PRIMARY KEY,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+    const int current =
+        txn.exec1("SELECT coalesce(max(version), 0) FROM schema_version")[0].as<int>();
+    if (current > LatestPgSchemaVersion()) {
+      return Status::FailedPrecondition("PostgreSQL schema " + schema + " is at version " +
+                                        std::to_string(current) + ", newer than this binary's " +
+                                        std::to_string(LatestPgSchemaVersion()));
+    }
+    const Migration* next = nullptr;
+    for (const Migration& m : kMigrations) {
+      if (m.version > current) {
+        next = &m;
+        break;
+      }
+    }
+    if (next == nullptr) {
+      txn.commit();
+      return Status::Ok();
+    }
+    txn.exec(next->sql);
+    txn.exec_params("INSERT INTO schema_version (version) VALUES ($1)", next->version);
+    txn.commit();
+  }
+  return Status::Internal("migrations did not converge");
+}
+
+}  // namespace pigtail

@@ -1,0 +1,382 @@
+// PostgreSQL StateStore: see backends/postgres_store.h and
+// backends/postgres_migrations.cc for the tables.
+//
+// Commit is one transaction: it locks the summary row (serializing
+// committers across processes), upserts the registers with unnest(...)
+// statements in chunks, replaces the touched digests and writes the total
+// digest and checkpoint. BulkLoad truncates and COPYs in one transaction.
+// Thread safety and reconnection: PgSession.
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <pqxx/pqxx>
+#include <tuple>
+
+#include "backends/postgres_session.h"
+#include "backends/postgres_store.h"
+#include "backends/postgres_values.h"
+#include "core/codec.h"
+
+namespace pigtail {
+namespace {
+
+// Rows per upsert statement: keeps each parameter a few MB.
+constexpr size_t kChunkRows = 5000;
+// Rows per page when LoadInto reads the tasks.
+constexpr int64_t kLoadPageRows = 20000;
+
+std::vector<PgStatement> StateStatements() {
+  return {
+      {"st_lock", "SELECT checkpoint FROM state_summary WHERE one FOR UPDATE"},
+      {"st_put_queues",
+       "INSERT INTO queues (name, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
+       "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"},
+      {"st_put_tasks",
+       "INSERT INTO tasks (queue, id, value) "
+       "SELECT * FROM unnest($1::bytea[], $2::uuid[], $3::bytea[]) "
+       "ON CONFLICT (queue, id) DO UPDATE SET value = EXCLUDED.value"},
+      {"st_put_rejected",
+       "INSERT INTO rejected (event_id, reason) SELECT * FROM unnest($1::uuid[], $2::bytea[]) "
+       "ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason"},
+      {"st_put_digests",
+       "INSERT INTO queue_digests (queue, digest) SELECT * FROM unnest($1::bytea[], $2::text[]) "
+       "ON CONFLICT (queue) DO UPDATE SET digest = EXCLUDED.digest"},
+      {"st_delete_digests", "DELETE FROM queue_digests WHERE queue = ANY($1::bytea[])"},
+      {"st_set_summary", "UPDATE state_summary SET total_digest = $1, checkpoint = $2 WHERE one"},
+      {"st_summary", "SELECT total_digest, checkpoint FROM state_summary WHERE one"},
+      {"st_digests", "SELECT queue, digest FROM queue_digests"},
+      {"st_get_queue", "SELECT value FROM queues WHERE name = $1"},
+      {"st_list_queues", "SELECT value FROM queues ORDER BY name"},
+      {"st_get_task", "SELECT value FROM tasks WHERE queue = $1 AND id = $2"},
+      {"st_list_tasks", "SELECT value FROM tasks WHERE queue = $1 ORDER BY id LIMIT $2"},
+      {"st_list_tasks_after",
+       "SELECT value FROM tasks WHERE queue = $1 AND id > $2 ORDER BY id LIMIT $3"},
+      {"st_list_rejected", "SELECT event_id, reason FROM rejected"},
+      {"st_page_tasks_first", "SELECT queue, id, value FROM tasks ORDER BY queue, id LIMIT $1"},
+      {"st_page_tasks",
+       "SELECT queue, id, value FROM tasks WHERE (queue, id) > ($1, $2) "
+       "ORDER BY queue, id LIMIT $3"},
+      {"st_reset_summary",
+       "UPDATE state_summary SET total_digest = '00000000000000000000000000000000', "
+       "checkpoint = 0 WHERE one"},
+  };
+}
+
+int64_t SqlLimit(size_t limit) {
+  return static_cast<int64_t>(
+      std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
+}
+
+pqxx::binarystring Bytes(std::string_view s) { return pqxx::binarystring(s.data(), s.size()); }
+
+Result<Digest> DigestField(const pqxx::field& f) {
+  Result<Digest> d = Digest::FromHex(std::string_view(f.c_str(), f.size()));
+  if (!d.ok()) return Status::Corruption("stored digest does not parse: " + d.status().message());
+  return d;
+}
+
+Result<uint64_t> CheckpointField(const pqxx::field& f) {
+  Result<uint64_t> v = U64Field(f);
+  if (!v.ok()) return Status::Corruption("stored checkpoint is negative");
+  return v;
+}
+
+Result<QueueRecord> QueueField(const pqxx::field& f) {
+  Result<QueueRecord> q = DecodeQueueRecord(ByteaField(f));
+  if (!q.ok()) return q.status().WithContext("stored queue register");
+  return q;
+}
+
+Result<TaskRecord> TaskField(const pqxx::field& f) {
+  Result<TaskRecord> t = DecodeTaskRecord(ByteaField(f));
+  if (!t.ok()) return t.status().WithContext("stored task register");
+  return t;
+}
+
+// Runs `statement` once per chunk of rows from `add_row`, which appends row
+// i to the builders. Columns are built in lockstep.
+template <size_t N, typename AddRow>
+void ExecChunked(pqxx::work& txn, const char* statement, size_t rows, AddRow&& add_row) {
+  for (size_t begin = 0; begin < rows; begin += kChunkRows) {
+    const size_t end = std::min(rows, begin + kChunkRows);
+    std::array<PgArrayBuilder, N> cols;
+    for (size_t i = begin; i < end; ++i) add_row(i, cols);
+    std::apply([&](auto&... c) { txn.exec_prepared(statement, c.Take()...); }, cols);
+  }
+}
+
+class PostgresStateStore final : public StateStore {
+ public:
+  explicit PostgresStateStore(std::unique_ptr<PgSession> session) : session_(std::move(session)) {}
+
+  Status Commit(const StateBatch& batch, bool sync) override {
+    if (batch.checkpoint > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Status::InvalidArgument("checkpoint out of range for PostgreSQL");
+    }
+    // The last value per key wins, as in a map; one upsert statement may not
+    // touch a row twice.
+    std::map<std::string_view, const QueueRecord*> queues;
+    for (const QueueRecord& q : batch.queues) queues[q.name] = &q;
+    std::map<std::pair<std::string_view, Uuid>, const TaskRecord*> tasks;
+    for (const TaskRecord& t : batch.tasks) tasks[{t.queue, t.id}] = &t;
+    std::map<Uuid, std::string_view> rejected;
+    for (const auto& [id, reason] : batch.rejected) rejected[id] = reason;
+    std::vector<std::pair<std::string_view, std::string>> live_digests;
+    std::vector<std::string_view> zero_digests;
+    for (const auto& [name, digest] : batch.queue_digests) {
+      if (digest.IsZero()) {
+        zero_digests.push_back(name);
+      } else {
+        live_digests.emplace_back(name, digest.ToHex());
+      }
+    }
+
+    return session_->Run("Commit", [&](pqxx::connection_base& conn) {
+      pqxx::work txn(conn);
+      txn.exec(sync ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off");
+      PIGTAIL_ASSIGN_OR_RETURN(uint64_t current, CheckpointField(txn.exec_prepared1("st_lock")[0]));
+      if (batch.checkpoint < current) {
+        return Status::FailedPrecondition("checkpoint would move backwards from " +
+                                          std::to_string(current) + " to " +
+                                          std::to_string(batch.checkpoint));
+      }
+      std::vector<const QueueRecord*> qv;
+      for (const auto& [k, q] : queues) qv.push_back(q);
+      ExecChunked<2>(txn, "st_put_queues", qv.size(), [&](size_t i, auto& c) {
+        c[0].AddBytea(qv[i]->name);
+        c[1].AddBytea(EncodeQueueRecord(*qv[i]));
+      });
+      std::vector<const TaskRecord*> tv;
+      for (const auto& [k, t] : tasks) tv.push_back(t);
+      ExecChunked<3>(txn, "st_put_tasks", tv.size(), [&](size_t i, auto& c) {
+        c[0].AddBytea(tv[i]->queue);
+        c[1].AddUuid(tv[i]->id);
+        c[2].AddBytea(EncodeTaskRecord(*tv[i]));
+      });
+      std::vector<std::pair<Uuid, std::string_view>> rv(rejected.begin(), rejected.end());
+      ExecChunked<2>(txn, "st_put_rejected", rv.size(), [&](size_t i, auto& c) {
+        c[0].AddUuid(rv[i].first);
+        c[1].AddBytea(rv[i].second);
+      });
+      ExecChunked<2>(txn, "st_put_digests", live_digests.size(), [&](size_t i, auto& c) {
+        c[0].AddBytea(live_digests[i].first);
+        c[1].AddHexText(live_digests[i].second);
+      });
+      ExecChunked<1>(txn, "st_delete_digests", zero_digests.size(),
+                     [&](size_t i, auto& c) { c[0].AddBytea(zero_digests[i]); });
+      txn.exec_prepared("st_set_summary", batch.total_digest.ToHex(),
+                        static_cast<int64_t>(batch.checkpoint));
+      txn.commit();
+      return Status::Ok();
+    });
+  }
+
+  Result<uint64_t> Checkpoint() override {
+    PIGTAIL_ASSIGN_OR_RETURN(DigestSummary s, Summary(/*with_queues=*/false));
+    return s.checkpoint;
+  }
+
+  Result<DigestSummary> Digests() override { return Summary(/*with_queues=*/true); }
+
+  Result<std::optional<QueueRecord>> GetQueue(std::string_view name) override {
+    std::optional<QueueRecord> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("GetQueue", [&](pqxx::connection_base& conn) {
+      pqxx::read_transaction txn(conn);
+      const pqxx::result r = txn.exec_prepared("st_get_queue", Bytes(name));
+      if (r.empty()) return Status::Ok();
+      PIGTAIL_ASSIGN_OR_RETURN(out, QueueField(r[0][0]));
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<std::vector<QueueRecord>> ListQueues() override {
+    std::vector<QueueRecord> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("ListQueues", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      for (const pqxx::row& row : txn.exec_prepared("st_list_queues")) {
+        PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q, QueueField(row[0]));
+        out.push_back(std::move(q));
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<std::optional<TaskRecord>> GetTask(std::string_view queue, const Uuid& id) override {
+    std::optional<TaskRecord> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("GetTask", [&](pqxx::connection_base& conn) {
+      pqxx::read_transaction txn(conn);
+      const pqxx::result r = txn.exec_prepared("st_get_task", Bytes(queue), id.ToString());
+      if (r.empty()) return Status::Ok();
+      PIGTAIL_ASSIGN_OR_RETURN(out, TaskField(r[0][0]));
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<std::vector<TaskRecord>> ListTasks(std::string_view queue,
+                                            const std::optional<Uuid>& after,
+                                            size_t limit) override {
+    std::vector<TaskRecord> out;
+    if (limit == 0) return out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("ListTasks", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      const pqxx::result r =
+          after ? txn.exec_prepared("st_list_tasks_after", Bytes(queue), after->ToString(),
+                                    SqlLimit(limit))
+                : txn.exec_prepared("st_list_tasks", Bytes(queue), SqlLimit(limit));
+      for (const pqxx::row& row : r) {
+        PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[0]));
+        out.push_back(std::move(t));
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Result<std::map<Uuid, std::string>> ListRejected() override {
+    std::map<Uuid, std::string> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("ListRejected", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      for (const pqxx::row& row : txn.exec_prepared("st_list_rejected")) {
+        PIGTAIL_ASSIGN_OR_RETURN(Uuid id, UuidField(row[0]));
+        out[id] = ByteaField(row[1]);
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Status LoadInto(State* state) override {
+    state->set_track_changes(false);
+    Status status = session_->Run("LoadInto", [&](pqxx::connection_base& conn) {
+      // One snapshot for every page.
+      pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(conn);
+      for (const pqxx::row& row : txn.exec_prepared("st_list_queues")) {
+        PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q, QueueField(row[0]));
+        state->PutQueue(std::move(q));
+      }
+      std::string last_queue;
+      std::string last_id;
+      bool first = true;
+      // Bounded by the table's size: each page advances past its last key.
+      for (;;) {
+        const pqxx::result page =
+            first ? txn.exec_prepared("st_page_tasks_first", kLoadPageRows)
+                  : txn.exec_prepared("st_page_tasks", Bytes(last_queue), last_id, kLoadPageRows);
+        first = false;
+        for (const pqxx::row& row : page) {
+          PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[2]));
+          state->PutTask(std::move(t));
+        }
+        if (page.size() < static_cast<size_t>(kLoadPageRows)) break;
+        const pqxx::row last = page[page.size() - 1];
+        last_queue = ByteaField(last[0]);
+        last_id = last[1].as<std::string>();
+      }
+      for (const pqxx::row& row : txn.exec_prepared("st_list_rejected")) {
+        PIGTAIL_ASSIGN_OR_RETURN(Uuid id, UuidField(row[0]));
+        (void)state->PutRejected(id, ByteaField(row[1]));
+      }
+      return Status::Ok();
+    });
+    state->set_track_changes(true);
+    return status;
+  }
+
+  Status Reset() override {
+    return session_->Run("Reset", [&](pqxx::connection_base& conn) {
+      pqxx::work txn(conn);
+      txn.exec("TRUNCATE queues, tasks, rejected, queue_digests");
+      txn.exec_prepared("st_reset_summary");
+      txn.commit();
+      return Status::Ok();
+    });
+  }
+
+  Status BulkLoad(const State& state, uint64_t checkpoint) override {
+    if (checkpoint > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Status::InvalidArgument("checkpoint out of range for PostgreSQL");
+    }
+    return session_->Run("BulkLoad", [&](pqxx::connection_base& conn) {
+      pqxx::work txn(conn);
+      txn.exec("SET LOCAL synchronous_commit = on");
+      txn.exec("TRUNCATE queues, tasks, rejected, queue_digests");
+      {
+        pqxx::stream_to out(txn, "queues", std::vector<std::string>{"name", "value"});
+        for (const auto& [name, slot] : state.queues()) {
+          if (!slot.record) continue;
+          out << std::make_tuple(ByteaHexLiteral(name),
+                                 ByteaHexLiteral(EncodeQueueRecord(*slot.record)));
+        }
+        out.complete();
+      }
+      {
+        pqxx::stream_to out(txn, "tasks", std::vector<std::string>{"queue", "id", "value"});
+        for (const auto& [name, slot] : state.queues()) {
+          const std::string queue_hex = ByteaHexLiteral(name);
+          for (const auto& [id, task] : slot.tasks) {
+            out << std::make_tuple(queue_hex, id.ToString(),
+                                   ByteaHexLiteral(EncodeTaskRecord(task)));
+          }
+        }
+        out.complete();
+      }
+      {
+        pqxx::stream_to out(txn, "rejected", std::vector<std::string>{"event_id", "reason"});
+        for (const auto& [id, reason] : state.rejected()) {
+          out << std::make_tuple(id.ToString(), ByteaHexLiteral(reason));
+        }
+        out.complete();
+      }
+      {
+        pqxx::stream_to out(txn, "queue_digests", std::vector<std::string>{"queue", "digest"});
+        for (const auto& [name, slot] : state.queues()) {
+          if (slot.digest.IsZero()) continue;
+          out << std::make_tuple(ByteaHexLiteral(name), slot.digest.ToHex());
+        }
+        out.complete();
+      }
+      txn.exec_prepared("st_set_summary", state.total_digest().ToHex(),
+                        static_cast<int64_t>(checkpoint));
+      txn.commit();
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Result<DigestSummary> Summary(bool with_queues) {
+    DigestSummary out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("Digests", [&](pqxx::connection_base& conn) {
+      out = DigestSummary{};
+      pqxx::read_transaction txn(conn);
+      const pqxx::row s = txn.exec_prepared1("st_summary");
+      PIGTAIL_ASSIGN_OR_RETURN(out.total, DigestField(s[0]));
+      PIGTAIL_ASSIGN_OR_RETURN(out.checkpoint, CheckpointField(s[1]));
+      if (!with_queues) return Status::Ok();
+      for (const pqxx::row& row : txn.exec_prepared("st_digests")) {
+        PIGTAIL_ASSIGN_OR_RETURN(Digest d, DigestField(row[1]));
+        out.queues[ByteaField(row[0])] = d;
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  std::unique_ptr<PgSession> session_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StateStore>> OpenPostgresStateStore(std::string_view uri,
+                                                           const BackendOptions& options) {
+  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session,
+                           PgSession::Open(uri, options.postgres_schema, StateStatements()));
+  return std::unique_ptr<StateStore>(new PostgresStateStore(std::move(session)));
+}
+
+}  // namespace pigtail
