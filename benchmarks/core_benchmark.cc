@@ -1,0 +1,110 @@
+// Parse + project events in memory, in log order and shuffled; the digests
+// of both must match (the benchmark fails otherwise).
+//
+//   build/benchmarks/core_benchmark --benchmark_repetitions=3
+//       --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/projector.h"
+#include "core/queue_op.h"
+
+namespace pigtail {
+namespace {
+
+constexpr int kTasks = 33'334;  // 1/3 each Add, Progress, Done: ~100k events
+
+// Raw event text: for each task an Add, a Progress (claim) and a Done, from
+// three owners, with {"task_name":"hello","info":{"foo":"bar"}} payloads.
+const std::vector<std::string>& RawLog() {
+  static const std::vector<std::string> log = [] {
+    std::vector<std::string> out;
+    std::mt19937_64 rng(7);
+    Uuid owners[3] = {Uuid::Random(), Uuid::Random(), Uuid::Random()};
+    Uuid worker = Uuid::Random();
+    uint64_t t = 1'700'000'000'000'000'000ull;
+    auto append = [&](const Uuid& id, const QueueOp& op) {
+      NewEvent e{id, owners[rng() % 3], std::nullopt, Hlc{0, t += 1000, 0}, SerializeQueueOp(op),
+                 {}};
+      out.push_back(MakeEvent(e)->raw);
+    };
+    append(Uuid::Random(), CreateOp{"bench", 30000, std::nullopt, std::nullopt});
+    for (int i = 0; i < kTasks; ++i) {
+      Uuid task = Uuid::Random();
+      append(task, AddOp{"bench", "hello", R"({"foo":"bar"})", 0, 0, {}, {}});
+      append(Uuid::Random(), ProgressOp{"bench", task, worker, 0});
+      append(Uuid::Random(), DoneOp{"bench", task, worker, 0});
+    }
+    return out;
+  }();
+  return log;
+}
+
+std::vector<Event> ParsedLog(bool shuffled) {
+  std::vector<Event> events;
+  for (const std::string& raw : RawLog()) events.push_back(*ParseEvent(raw));
+  if (shuffled) std::shuffle(events.begin(), events.end(), std::mt19937_64(11));
+  return events;
+}
+
+Digest OrderedDigest() {
+  static const Digest digest = [] {
+    State state;
+    for (const Event& e : ParsedLog(false)) ApplyEvent(e, &state);
+    return state.total_digest();
+  }();
+  return digest;
+}
+
+void BM_ParseEvents(benchmark::State& bench) {
+  const auto& log = RawLog();
+  for (auto _ : bench) {
+    for (const std::string& raw : log) {
+      Result<Event> e = ParseEvent(raw);
+      benchmark::DoNotOptimize(e);
+    }
+  }
+  bench.SetItemsProcessed(bench.iterations() * static_cast<int64_t>(log.size()));
+}
+BENCHMARK(BM_ParseEvents)->Unit(benchmark::kMillisecond);
+
+// Projection alone, from parsed events; arg 1 = shuffled order.
+void BM_Project(benchmark::State& bench) {
+  std::vector<Event> events = ParsedLog(bench.range(0) == 1);
+  Digest digest;
+  for (auto _ : bench) {
+    State state;
+    state.set_track_changes(false);
+    for (const Event& e : events) ApplyEvent(e, &state);
+    digest = state.total_digest();
+  }
+  if (digest != OrderedDigest()) bench.SkipWithError("digest differs from log order");
+  bench.SetItemsProcessed(bench.iterations() * static_cast<int64_t>(events.size()));
+}
+BENCHMARK(BM_Project)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Parse + project from raw text; arg 1 = shuffled order.
+void BM_ParseAndProject(benchmark::State& bench) {
+  std::vector<std::string> log = RawLog();
+  if (bench.range(0) == 1) std::shuffle(log.begin(), log.end(), std::mt19937_64(13));
+  Digest digest;
+  for (auto _ : bench) {
+    State state;
+    state.set_track_changes(false);
+    for (const std::string& raw : log) ApplyEvent(*ParseEvent(raw), &state);
+    digest = state.total_digest();
+  }
+  if (digest != OrderedDigest()) bench.SkipWithError("digest differs from log order");
+  bench.SetItemsProcessed(bench.iterations() * static_cast<int64_t>(log.size()));
+}
+BENCHMARK(BM_ParseAndProject)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace pigtail
+
+BENCHMARK_MAIN();
