@@ -1,0 +1,113 @@
+#include "server/node.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "core/projector.h"
+
+namespace pigtail {
+namespace {
+
+constexpr uint64_t kNanosPerMilli = 1'000'000;
+
+Result<std::vector<std::string>> DecodeSet(const std::optional<std::string>& text) {
+  std::vector<std::string> out;
+  if (!text) return out;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(*text, ec);
+  if (ec || !v.is_array()) return Status::Corruption("stored set is not a JSON array");
+  for (const boost::json::value& item : v.as_array()) {
+    if (!item.is_string()) return Status::Corruption("stored set holds a non-string");
+    out.emplace_back(item.as_string());
+  }
+  return out;
+}
+
+std::string EncodeSet(const std::vector<std::string>& values) {
+  boost::json::array a;
+  for (const std::string& v : values) a.emplace_back(v);
+  return boost::json::serialize(a);
+}
+
+}  // namespace
+
+Node::Node(std::unique_ptr<EventStore> log, std::unique_ptr<StateStore> state_store,
+           const NodeOptions& options)
+    : log_(std::move(log)),
+      state_store_(std::move(state_store)),
+      physical_(options.physical),
+      clock_(options.max_clock_offset_ms * kNanosPerMilli, options.physical) {}
+
+Result<std::unique_ptr<Node>> Node::Open(std::unique_ptr<EventStore> log,
+                                         std::unique_ptr<StateStore> state_store,
+                                         const NodeOptions& options) {
+  std::unique_ptr<Node> node(new Node(std::move(log), std::move(state_store), options));
+  PIGTAIL_RETURN_IF_ERROR(node->Load(options));
+  return node;
+}
+
+Status Node::Load(const NodeOptions& options) {
+  PIGTAIL_ASSIGN_OR_RETURN(id_, EnsureNodeId(log_.get()));
+  state_.set_track_changes(false);
+  PIGTAIL_RETURN_IF_ERROR(state_store_->LoadInto(&state_).WithContext("loading state: "));
+  state_.set_track_changes(true);
+  PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, state_store_->Checkpoint());
+  PIGTAIL_ASSIGN_OR_RETURN(uint64_t last, log_->LastSequence());
+  if (checkpoint > last) {
+    return Status::FailedPrecondition("state checkpoint " + std::to_string(checkpoint) +
+                                      " is ahead of the log (last sequence " +
+                                      std::to_string(last) + "); the state belongs to another log");
+  }
+  uint64_t after = checkpoint;
+  size_t chunk = std::max<size_t>(options.catch_up_chunk, 1);
+  for (;;) {
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> events, log_->Scan(after, chunk));
+    if (events.empty()) break;
+    for (const StoredEvent& e : events) {
+      (void)ApplyEvent(e.event, &state_);
+      // A timestamp too far ahead was accepted before; the clock simply
+      // does not follow it.
+      (void)clock_.Observe(e.event.when);
+      after = e.seq;
+      ++caught_up_events_;
+    }
+    PIGTAIL_RETURN_IF_ERROR(state_store_->Commit(state_.TakeChanges(after), true));
+  }
+  PIGTAIL_ASSIGN_OR_RETURN(auto heads, log_->Heads());
+  auto it = heads.find(id_);
+  if (it != heads.end()) {
+    head_ = it->second;
+    PIGTAIL_ASSIGN_OR_RETURN(std::optional<StoredEvent> own, log_->Get(it->second));
+    if (own) (void)clock_.Observe(own->event.when);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> Node::ListSet(std::string_view key) {
+  std::lock_guard lock(meta_mu_);
+  PIGTAIL_ASSIGN_OR_RETURN(std::optional<std::string> text, log_->GetMeta(key));
+  return DecodeSet(text);
+}
+
+Result<bool> Node::AddToSet(std::string_view key, std::string_view value) {
+  std::lock_guard lock(meta_mu_);
+  PIGTAIL_ASSIGN_OR_RETURN(std::optional<std::string> text, log_->GetMeta(key));
+  PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::string> values, DecodeSet(text));
+  if (std::find(values.begin(), values.end(), value) != values.end()) return false;
+  values.emplace_back(value);
+  PIGTAIL_RETURN_IF_ERROR(log_->PutMeta(key, EncodeSet(values)));
+  return true;
+}
+
+Result<bool> Node::RemoveFromSet(std::string_view key, std::string_view value) {
+  std::lock_guard lock(meta_mu_);
+  PIGTAIL_ASSIGN_OR_RETURN(std::optional<std::string> text, log_->GetMeta(key));
+  PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::string> values, DecodeSet(text));
+  auto it = std::find(values.begin(), values.end(), value);
+  if (it == values.end()) return false;
+  values.erase(it);
+  PIGTAIL_RETURN_IF_ERROR(log_->PutMeta(key, EncodeSet(values)));
+  return true;
+}
+
+}  // namespace pigtail

@@ -1,0 +1,125 @@
+// A Pigtail node's durable and in-memory state: the event store (the log),
+// the state store, the projected State, the hybrid clock, this node's id and
+// the head of its own chain.
+//
+// Thread safety: readers call Read() (a shared lock on the State); only the
+// ingest sequencer writes, through WriteLocked() (the exclusive lock). The
+// stores and the clock are thread-safe themselves. Metadata list helpers are
+// serialized by an internal mutex.
+#ifndef PIGTAIL_SERVER_NODE_H_
+#define PIGTAIL_SERVER_NODE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/event_store.h"
+#include "core/state.h"
+#include "core/state_store.h"
+#include "core/status.h"
+#include "core/uuid.h"
+
+namespace pigtail {
+
+struct NodeOptions {
+  // How far ahead of our physical clock a peer's timestamp may be.
+  uint64_t max_clock_offset_ms = 60'000;
+  // Physical time source for the HLC and for read-time views (tests inject
+  // a fake).
+  HybridClock::PhysicalClock physical = &HybridClock::SystemNanos;
+  // Events read per step while catching up from the checkpoint at Open.
+  size_t catch_up_chunk = 10'000;
+};
+
+// Counters the sequencer bumps and /metrics reports.
+struct NodeCounters {
+  std::atomic<uint64_t> events_appended{0};  // new events stored (local and peer)
+  std::atomic<uint64_t> duplicate_events{0};
+  std::atomic<uint64_t> claims{0};          // leases granted
+  std::atomic<uint64_t> lease_expiries{0};  // claims that took over an expired lease
+  std::atomic<uint64_t> rejected_ops{0};    // malformed queue ops stored
+  std::atomic<uint64_t> foreign_events{0};
+  std::atomic<uint64_t> batches{0};  // sequencer batches written
+  std::atomic<uint64_t> state_commit_failures{0};
+};
+
+class Node {
+ public:
+  // Loads the state store into memory, then applies the log from the state's
+  // checkpoint onwards (committing as it goes), and sets up the clock past
+  // every timestamp it saw. Errors from the stores are returned as is.
+  static Result<std::unique_ptr<Node>> Open(std::unique_ptr<EventStore> log,
+                                            std::unique_ptr<StateStore> state_store,
+                                            const NodeOptions& options);
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const Uuid& id() const { return id_; }
+  EventStore* log() { return log_.get(); }
+  StateStore* state_store() { return state_store_.get(); }
+  HybridClock& clock() { return clock_; }
+  NodeCounters& counters() { return counters_; }
+  // Physical time now, in nanoseconds since the Unix epoch.
+  uint64_t NowNanos() const { return physical_(); }
+  // Log events applied at Open while catching up.
+  uint64_t caught_up_events() const { return caught_up_events_; }
+
+  // Runs `f(const State&)` under the shared lock.
+  template <typename F>
+  auto Read(F&& f) const {
+    std::shared_lock lock(mu_);
+    return f(static_cast<const State&>(state_));
+  }
+  // Runs `f(State*)` under the exclusive lock. For the sequencer.
+  template <typename F>
+  auto WriteLocked(F&& f) {
+    std::unique_lock lock(mu_);
+    return f(&state_);
+  }
+  // The State without locking. REQUIRES: the caller is the only writer
+  // (the sequencer thread) and only reads.
+  const State& WriterView() const { return state_; }
+
+  // The last entry of this node's own chain (the `prev` of the next one).
+  // Sequencer thread only.
+  const std::optional<Uuid>& head() const { return head_; }
+  void set_head(const Uuid& id) { head_ = id; }
+
+  // Persistent string sets kept in the log's metadata (e.g. registered
+  // notification URLs, peers). Add returns true if it was absent, Remove
+  // true if it was present.
+  Result<std::vector<std::string>> ListSet(std::string_view key);
+  Result<bool> AddToSet(std::string_view key, std::string_view value);
+  Result<bool> RemoveFromSet(std::string_view key, std::string_view value);
+
+ private:
+  Node(std::unique_ptr<EventStore> log, std::unique_ptr<StateStore> state_store,
+       const NodeOptions& options);
+  Status Load(const NodeOptions& options);
+
+  std::unique_ptr<EventStore> log_;
+  std::unique_ptr<StateStore> state_store_;
+  HybridClock::PhysicalClock physical_;
+  HybridClock clock_;
+  Uuid id_;
+  std::optional<Uuid> head_;
+  uint64_t caught_up_events_ = 0;
+  NodeCounters counters_;
+
+  mutable std::shared_mutex mu_;
+  State state_;  // guarded by mu_ (the sequencer is its only writer)
+
+  std::mutex meta_mu_;
+};
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_SERVER_NODE_H_

@@ -1,0 +1,455 @@
+#include "server/sequencer.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <unordered_set>
+#include <utility>
+#include <variant>
+
+#include "core/projector.h"
+#include "core/task_view.h"
+
+namespace pigtail {
+namespace {
+
+constexpr uint64_t kNanosPerMilli = 1'000'000;
+
+// The queue whose waiting claims an applied op may satisfy, if any.
+const std::string* QueueToWake(const Event& event) {
+  const QueueOp* op = std::get_if<QueueOp>(&event.op);
+  if (op == nullptr) return nullptr;
+  if (const auto* add = std::get_if<AddOp>(op)) return &add->queue_name;
+  if (const auto* fail = std::get_if<FailOp>(op)) return &fail->queue_name;
+  if (const auto* create = std::get_if<CreateOp>(op)) return &create->name;
+  return nullptr;
+}
+
+Status ConflictFor(TaskState state, const TaskRecord& task, const Uuid& worker,
+                   std::string* reason) {
+  switch (state) {
+    case TaskState::kDone:
+      *reason = task.status.worker == worker ? "done" : "done_by_another_worker";
+      return Status::Conflict(task.status.worker == worker ? "the task is done"
+                                                           : "the task was done by another worker");
+    case TaskState::kDead:
+      *reason = "dead";
+      return Status::Conflict("the task is dead: its attempts ran out");
+    case TaskState::kCancelled:
+      *reason = "cancelled";
+      return Status::Conflict("the task was cancelled");
+    default:
+      *reason = "internal";
+      return Status::Internal("not a terminal state");
+  }
+}
+
+}  // namespace
+
+Sequencer::Sequencer(Node* node, const SequencerOptions& options)
+    : node_(node), options_(options) {}
+
+Sequencer::~Sequencer() { Stop(); }
+
+void Sequencer::Start() {
+  std::lock_guard lock(mu_);
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Sequencer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  // Never started: answer whatever was queued.
+  std::deque<Pending> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(queue_);
+  }
+  for (Pending& p : left) {
+    WriteResult r;
+    r.status = Status::Unavailable("the server is shutting down");
+    p.done(std::move(r));
+  }
+}
+
+void Sequencer::Submit(WriteRequest request, WriteCallback done) {
+  Pending p{std::move(request), std::move(done), {}};
+  if (p.request.kind == WriteKind::kClaimNext) {
+    p.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(p.request.wait_ms);
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(p));
+      cv_.notify_one();
+      return;
+    }
+  }
+  WriteResult r;
+  r.status = Status::Unavailable("the server is shutting down");
+  p.done(std::move(r));
+}
+
+void Sequencer::Run() {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last_tick = Clock::now();
+  for (;;) {
+    std::vector<Pending> batch;
+    bool stop = false;
+    {
+      std::unique_lock lock(mu_);
+      auto ready = [&] { return !queue_.empty() || stopping_ || !woken_queues_.empty(); };
+      if (waiters_.empty()) {
+        cv_.wait(lock, ready);
+      } else {
+        Clock::time_point wake = last_tick + options_.wait_tick;
+        for (const Pending& w : waiters_) wake = std::min(wake, w.deadline);
+        cv_.wait_until(lock, wake, ready);
+      }
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      stop = stopping_ && queue_.empty();
+    }
+    Clock::time_point now = Clock::now();
+    bool tick = now >= last_tick + options_.wait_tick;
+    if (tick) last_tick = now;
+    if (!waiters_.empty()) {
+      std::vector<Pending> keep;
+      for (Pending& w : waiters_) {
+        bool due = stop || tick || now >= w.deadline ||
+                   std::find(woken_queues_.begin(), woken_queues_.end(), w.request.queue) !=
+                       woken_queues_.end();
+        (due ? batch : keep).push_back(std::move(w));
+      }
+      waiters_ = std::move(keep);
+    }
+    woken_queues_.clear();
+    if (!batch.empty()) {
+      stopping_batch_ = stop;
+      ProcessBatch(std::move(batch));
+    }
+    if (stop) break;
+  }
+}
+
+void Sequencer::ProcessBatch(std::vector<Pending> batch) {
+  struct Slot {
+    size_t first_event = 0;
+    size_t end_event = 0;
+    WriteResult result;
+    bool parked = false;
+  };
+  std::vector<Slot> slots(batch.size());
+  std::vector<Event> events;
+  std::unordered_set<Uuid> touched;  // tasks this batch already writes
+  const State& state = node_->WriterView();
+  const uint64_t now_ns = node_->NowNanos();
+  const auto steady_now = std::chrono::steady_clock::now();
+  const Uuid& me = node_->id();
+  std::optional<Uuid> head = node_->head();
+  uint64_t claims = 0;
+  uint64_t expiries = 0;
+
+  auto add_local = [&](std::string data, const std::vector<Uuid>& deps) -> Result<Uuid> {
+    NewEvent fields{Uuid::Random(), me, head, node_->clock().Now(), std::move(data), deps};
+    PIGTAIL_ASSIGN_OR_RETURN(Event e, MakeEvent(fields));
+    head = fields.id;
+    events.push_back(std::move(e));
+    return fields.id;
+  };
+  auto add_op = [&](const QueueOp& op) -> Status {
+    return add_local(SerializeQueueOp(op), {}).status();
+  };
+  auto claim = [&](const TaskRecord& task, const QueueRecord& queue, const TaskView& view,
+                   const Uuid& worker, bool heartbeat, WriteResult* result) -> Status {
+    ProgressOp op{task.queue, task.id, worker, heartbeat ? view.lease : view.next_lease};
+    PIGTAIL_RETURN_IF_ERROR(add_op(op));
+    uint64_t expires_ns = events.back().when.time + LeaseTimeoutMs(task, queue) * kNanosPerMilli;
+    result->claimed.push_back(ClaimedTask{task.id, task.add->task_name, task.add->info_json,
+                                          op.lease, expires_ns / kNanosPerMilli, worker,
+                                          heartbeat});
+    touched.insert(task.id);
+    if (!heartbeat) {
+      ++claims;
+      if (view.lease_expired) ++expiries;
+    }
+    return Status::Ok();
+  };
+  // Looks up a visible task of a live queue.
+  auto find = [&](const std::string& queue_name, const Uuid& id, const QueueRecord** queue,
+                  const TaskRecord** task) -> Status {
+    *queue = state.FindQueue(queue_name);
+    if (*queue == nullptr || !(*queue)->alive) {
+      return Status::NotFound("no queue named \"" + queue_name + "\"");
+    }
+    *task = state.FindTask(queue_name, id);
+    if (*task == nullptr || !TaskVisible(**task, *queue)) {
+      return Status::NotFound("no task " + id.ToString() + " in queue \"" + queue_name + "\"");
+    }
+    return Status::Ok();
+  };
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const WriteRequest& req = batch[i].request;
+    Slot& slot = slots[i];
+    WriteResult& result = slot.result;
+    slot.first_event = events.size();
+    const std::optional<Uuid> head_before = head;
+    switch (req.kind) {
+      case WriteKind::kLocal: {
+        for (const std::string& data : req.data) {
+          Result<Uuid> id = add_local(data, req.dependencies);
+          if (!id.ok()) {
+            result.status = id.status();
+            break;
+          }
+          result.ids.push_back(*id);
+        }
+        break;
+      }
+      case WriteKind::kExternal: {
+        for (const Event& e : req.events) {
+          if (e.owner == me) {
+            result.status = Status::InvalidArgument("the entry's owner is this node");
+            break;
+          }
+          Status observed = node_->clock().Observe(e.when);
+          if (!observed.ok()) {
+            result.status = Status::InvalidArgument(observed.message());
+            break;
+          }
+          events.push_back(e);
+        }
+        break;
+      }
+      case WriteKind::kClaimNext: {
+        const QueueRecord* queue = state.FindQueue(req.queue);
+        if (queue == nullptr || !queue->alive) {
+          result.status = Status::NotFound("no queue named \"" + req.queue + "\"");
+          break;
+        }
+        std::vector<const TaskRecord*> candidates =
+            ClaimableTasks(state, req.queue, now_ns, req.max + touched.size());
+        for (const TaskRecord* task : candidates) {
+          if (result.claimed.size() >= req.max) break;
+          if (touched.contains(task->id)) continue;
+          TaskView view = ViewTask(*task, *queue, now_ns);
+          result.status = claim(*task, *queue, view, req.worker, false, &result);
+          if (!result.status.ok()) break;
+        }
+        if (result.status.ok() && result.claimed.empty() && req.wait_ms > 0 && !stopping_batch_ &&
+            steady_now < batch[i].deadline) {
+          slot.parked = true;
+        }
+        break;
+      }
+      case WriteKind::kClaimOne: {
+        const QueueRecord* queue = nullptr;
+        const TaskRecord* task = nullptr;
+        result.status = find(req.queue, req.task, &queue, &task);
+        if (!result.status.ok()) break;
+        if (touched.contains(task->id)) {
+          result.reason = "busy";
+          result.status = Status::Conflict("the task is being changed by another request");
+          break;
+        }
+        TaskView view = ViewTask(*task, *queue, now_ns);
+        if (view.state == TaskState::kDone || view.state == TaskState::kDead ||
+            view.state == TaskState::kCancelled) {
+          result.status = ConflictFor(view.state, *task, req.worker, &result.reason);
+          break;
+        }
+        if (view.state == TaskState::kWorking) {
+          if (task->status.worker != req.worker) {
+            result.reason = "leased_by_another_worker";
+            result.status = Status::Conflict("the task is leased by another worker");
+            break;
+          }
+          if (req.lease && *req.lease != view.lease) {
+            result.reason = "lease_lost";
+            result.status =
+                Status::Conflict("lease " + std::to_string(*req.lease) +
+                                 " was lost; the current lease is " + std::to_string(view.lease));
+            break;
+          }
+          result.status = claim(*task, *queue, view, req.worker, true, &result);
+          break;
+        }
+        if (req.lease && *req.lease != view.next_lease) {
+          result.reason = "lease_lost";
+          result.status =
+              Status::Conflict("lease " + std::to_string(*req.lease) + " was lost (it expired)");
+          break;
+        }
+        if (!view.claimable) {
+          result.reason = "not_ready";
+          result.status = Status::Conflict("the task is not claimable before " +
+                                           std::to_string(view.ready_at_ns / kNanosPerMilli) +
+                                           " ms since the epoch");
+          break;
+        }
+        result.status = claim(*task, *queue, view, req.worker, false, &result);
+        break;
+      }
+      case WriteKind::kDone: {
+        const QueueRecord* queue = state.FindQueue(req.queue);
+        if (queue == nullptr || !queue->alive) {
+          result.status = Status::NotFound("no queue named \"" + req.queue + "\"");
+          break;
+        }
+        for (const DoneItem& item : req.items) {
+          const TaskRecord* task = nullptr;
+          Status s = find(req.queue, item.id, &queue, &task);
+          if (s.ok()) {
+            TaskView view = ViewTask(*task, *queue, now_ns);
+            std::string reason;
+            if (view.state == TaskState::kDone) {
+              // Already done: a repeat is not an error.
+            } else if (view.state == TaskState::kDead || view.state == TaskState::kCancelled) {
+              s = ConflictFor(view.state, *task, req.worker, &reason);
+            } else if (item.lease && (task->status.key.phase != Phase::kWorking ||
+                                      task->status.worker != req.worker ||
+                                      task->status.key.lease != *item.lease)) {
+              s = Status::Conflict("lease_lost: lease " + std::to_string(*item.lease) +
+                                   " is not held by this worker");
+            } else if (touched.contains(task->id)) {
+              s = Status::Conflict("busy: the task is being changed by another request");
+            } else {
+              s = add_op(DoneOp{req.queue, item.id, req.worker, item.lease.value_or(view.lease)});
+              if (s.ok()) touched.insert(item.id);
+            }
+          }
+          result.item_status.push_back(std::move(s));
+        }
+        break;
+      }
+      case WriteKind::kFail: {
+        const QueueRecord* queue = nullptr;
+        const TaskRecord* task = nullptr;
+        result.status = find(req.queue, req.task, &queue, &task);
+        if (!result.status.ok()) break;
+        TaskView view = ViewTask(*task, *queue, now_ns);
+        if (view.state == TaskState::kDone || view.state == TaskState::kDead ||
+            view.state == TaskState::kCancelled) {
+          result.status = ConflictFor(view.state, *task, req.worker, &result.reason);
+          break;
+        }
+        if (task->status.key.phase != Phase::kWorking || task->status.worker != req.worker ||
+            (req.lease && task->status.key.lease != *req.lease) || touched.contains(task->id)) {
+          result.reason = "lease_lost";
+          result.status = Status::Conflict("this worker does not hold the task's lease");
+          break;
+        }
+        FailOp op = DecideFail(*task, *queue, req.worker, task->status.key.lease, req.error);
+        result.status = add_op(op);
+        if (result.status.ok()) {
+          touched.insert(task->id);
+          result.fail = std::move(op);
+        }
+        break;
+      }
+      case WriteKind::kCancel: {
+        const QueueRecord* queue = nullptr;
+        const TaskRecord* task = nullptr;
+        result.status = find(req.queue, req.task, &queue, &task);
+        if (!result.status.ok()) break;
+        TaskView view = ViewTask(*task, *queue, now_ns);
+        if (view.state == TaskState::kDone || view.state == TaskState::kDead ||
+            view.state == TaskState::kCancelled) {
+          result.status = ConflictFor(view.state, *task, req.worker, &result.reason);
+          break;
+        }
+        result.status = add_op(CancelOp{req.queue, req.task});
+        if (result.status.ok()) touched.insert(task->id);
+        break;
+      }
+    }
+    if (!result.status.ok() && events.size() > slot.first_event) {
+      // The request failed part way: drop what it added.
+      events.resize(slot.first_event);
+      head = head_before;
+      result.ids.clear();
+      result.claimed.clear();
+    }
+    slot.end_event = events.size();
+  }
+
+  std::vector<uint64_t> seqs;
+  if (!events.empty()) {
+    Result<std::vector<uint64_t>> appended =
+        node_->log()->Append(events, options_.sync == SyncMode::kBatch);
+    if (!appended.ok()) {
+      Status error = appended.status().WithContext("appending to the log: ");
+      for (Slot& slot : slots) {
+        if (slot.end_event > slot.first_event) {
+          slot.result = WriteResult();
+          slot.result.status = error;
+        }
+      }
+    } else {
+      seqs = std::move(appended).value();
+      node_->set_head(*head);
+      NodeCounters& counters = node_->counters();
+      uint64_t last_seq = 0;
+      uint64_t added = 0;
+      StateBatch changes;
+      node_->WriteLocked([&](State* s) {
+        for (size_t i = 0; i < events.size(); ++i) {
+          if (seqs[i] == 0) continue;
+          ++added;
+          last_seq = std::max(last_seq, seqs[i]);
+          ApplyOutcome outcome = ApplyEvent(events[i], s);
+          if (outcome.kind == ApplyKind::kRejected) counters.rejected_ops++;
+          if (outcome.kind == ApplyKind::kForeign) counters.foreign_events++;
+          if (const std::string* q = QueueToWake(events[i])) {
+            if (std::find(woken_queues_.begin(), woken_queues_.end(), *q) == woken_queues_.end()) {
+              woken_queues_.push_back(*q);
+            }
+          }
+        }
+        if (last_seq > 0) changes = s->TakeChanges(last_seq);
+      });
+      counters.events_appended += added;
+      counters.duplicate_events += events.size() - added;
+      counters.claims += claims;
+      counters.lease_expiries += expiries;
+      counters.batches++;
+      if (last_seq > 0 && !state_commit_broken_) {
+        Status committed = node_->state_store()->Commit(changes, false);
+        if (!committed.ok()) {
+          // The log holds the truth; stop checkpointing so that a restart
+          // catches the state store up from its last good checkpoint.
+          state_commit_broken_ = true;
+          counters.state_commit_failures++;
+          std::fprintf(stderr, "pigtaild: state store commit failed, checkpointing stopped: %s\n",
+                       committed.ToString().c_str());
+        }
+      }
+      if (added > 0 && on_applied_) on_applied_();
+    }
+  }
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Slot& slot = slots[i];
+    if (slot.parked) {
+      waiters_.push_back(std::move(batch[i]));
+      continue;
+    }
+    if (batch[i].request.kind == WriteKind::kExternal && slot.result.status.ok()) {
+      for (size_t e = slot.first_event; e < slot.end_event; ++e) {
+        slot.result.stored.push_back(seqs[e] != 0);
+      }
+    }
+    batch[i].done(std::move(slot.result));
+  }
+}
+
+}  // namespace pigtail

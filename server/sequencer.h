@@ -1,0 +1,165 @@
+// The ingest sequencer: every write of a node goes through it.
+//
+// Callers Submit() write requests from any thread. One thread takes
+// everything queued (group commit, up to max_batch requests), decides each
+// request against the current State (claims included, so two workers on one
+// node never get the same lease), builds the new events (HLC from the node's
+// clock, `prev` chained to the node's head), appends them to the log in one
+// atomic Append, projects them into the State under the exclusive lock,
+// commits the changed registers with the checkpoint to the state store, and
+// only then completes the requests.
+//
+// Claim-next requests with wait_ms > 0 that find nothing wait inside the
+// sequencer (no polling by the caller): they are re-tried after a batch adds
+// or releases work on their queue, on a short tick (delays and expired
+// leases), and answered empty when wait_ms has passed.
+//
+// Thread safety: Submit() may be called from any thread; callbacks run on
+// the sequencer thread and must not block.
+#ifndef PIGTAIL_SERVER_SEQUENCER_H_
+#define PIGTAIL_SERVER_SEQUENCER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/event.h"
+#include "core/queue_op.h"
+#include "core/status.h"
+#include "core/uuid.h"
+#include "server/node.h"
+
+namespace pigtail {
+
+enum class SyncMode {
+  kBatch,  // the log append of every batch is synced before replies (default)
+  kNone,   // no sync: an OS crash may lose acknowledged writes
+};
+
+struct SequencerOptions {
+  SyncMode sync = SyncMode::kBatch;
+  size_t max_batch = 4096;  // requests taken per batch
+  // How often waiting claim-next requests re-check for work that became
+  // claimable by time alone (a delay ran out, a lease expired).
+  std::chrono::milliseconds wait_tick{50};
+};
+
+enum class WriteKind {
+  kLocal,      // new events owned by this node, one per `data`
+  kExternal,   // events from elsewhere, stored verbatim (POST /log/other, /event)
+  kClaimNext,  // claim up to `max` claimable tasks of `queue`
+  kClaimOne,   // PUT /queue/{name}/{id}: claim, or heartbeat of the worker's lease
+  kDone,       // finish `items` held by `worker`
+  kFail,       // fail `task` at `lease`
+  kCancel,     // cancel `task`
+};
+
+struct DoneItem {
+  Uuid id;
+  std::optional<uint64_t> lease;  // when given, must be the worker's current lease
+};
+
+struct WriteRequest {
+  WriteKind kind = WriteKind::kLocal;
+  // kLocal
+  std::vector<std::string> data;  // JSON texts
+  std::vector<Uuid> dependencies;
+  // kExternal
+  std::vector<Event> events;
+  // queue ops
+  std::string queue;
+  Uuid task;
+  Uuid worker;
+  std::optional<uint64_t> lease;  // kClaimOne: expected lease; kFail: the failed lease
+  size_t max = 1;                 // kClaimNext
+  uint64_t wait_ms = 0;           // kClaimNext
+  std::string error;              // kFail
+  std::vector<DoneItem> items;    // kDone
+};
+
+struct ClaimedTask {
+  Uuid id;
+  std::string task_name;
+  std::string info_json;
+  uint64_t lease = 0;
+  uint64_t expires_at_ms = 0;  // physical time the lease runs out, ms since epoch
+  Uuid worker;
+  bool heartbeat = false;  // kClaimOne: the worker already held this lease
+};
+
+struct WriteResult {
+  Status status;                     // NotFound / Conflict / InvalidArgument / Unavailable ...
+  std::vector<Uuid> ids;             // kLocal: new event ids, in order
+  std::vector<bool> stored;          // kExternal: per event, true if it was new
+  std::vector<ClaimedTask> claimed;  // kClaimNext, kClaimOne
+  std::vector<Status> item_status;   // kDone: per item
+  std::optional<FailOp> fail;        // kFail: the op written
+  // With a Conflict: a short machine-readable reason, one of "done",
+  // "done_by_another_worker", "leased_by_another_worker", "lease_lost",
+  // "dead", "cancelled", "not_ready", "busy".
+  std::string reason;
+};
+
+using WriteCallback = std::function<void(WriteResult)>;
+
+class Sequencer {
+ public:
+  Sequencer(Node* node, const SequencerOptions& options);
+  ~Sequencer();  // Stop()
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
+
+  void Start();
+  // Processes what is queued, answers waiting claims with no tasks, and
+  // joins the thread. Later Submits are answered Unavailable. Idempotent.
+  void Stop();
+
+  void Submit(WriteRequest request, WriteCallback done);
+
+  // Called after each batch is applied, on the sequencer thread, with the
+  // new log sequence number range (e.g. to wake the notifier).
+  // True once a state store commit failed: the node then only appends to
+  // the log, and a restart catches the state store up.
+  bool state_commit_broken() const { return state_commit_broken_; }
+
+  void set_on_applied(std::function<void()> f) { on_applied_ = std::move(f); }
+
+ private:
+  struct Pending {
+    WriteRequest request;
+    WriteCallback done;
+    std::chrono::steady_clock::time_point deadline;  // kClaimNext with wait
+  };
+  void Run();
+  void ProcessBatch(std::vector<Pending> batch);
+
+  Node* const node_;
+  const SequencerOptions options_;
+  std::function<void()> on_applied_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;  // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
+  bool started_ = false;
+  std::thread thread_;
+
+  std::atomic<bool> state_commit_broken_{false};
+
+  // Sequencer thread only.
+  bool stopping_batch_ = false;  // the batch being processed is the last one
+  std::vector<Pending> waiters_;
+  std::vector<std::string> woken_queues_;
+};
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_SERVER_SEQUENCER_H_
