@@ -6,6 +6,8 @@
 #                                       in DIR, create the database pigtail_test
 #                                       and print its libpq URI on stdout
 #   scripts/pg_cluster.sh restart DIR   stop and start the cluster in DIR again
+#   scripts/pg_cluster.sh halt DIR      stop the server, keep the cluster
+#   scripts/pg_cluster.sh resume DIR    start a halted cluster again
 #   scripts/pg_cluster.sh stop DIR      stop the server (by the PID in
 #                                       DIR/data/postmaster.pid) and remove DIR
 #
@@ -36,7 +38,7 @@ die() {
 }
 
 usage() {
-  die "usage: pg_cluster.sh {start|restart|stop} DIR"
+  die "usage: pg_cluster.sh {start|restart|halt|resume|stop} DIR"
 }
 
 # Runs a command as the postgres user when we are root, else as ourselves.
@@ -131,11 +133,30 @@ cmd_start() {
   echo "postgresql:///pigtail_test?host=$(uri_encode "$dir")&user=postgres"
 }
 
+# Prints the absolute path of cluster directory $1, or dies.
+cluster_dir() {
+  local dir
+  dir="$(cd "$1" 2>/dev/null && pwd -P)" || die "no such directory: $1"
+  [[ -f "$dir/$MARKER" ]] || die "$dir was not made by pg_cluster.sh"
+  printf '%s' "$dir"
+}
+
 cmd_restart() {
   local dir
-  dir="$(cd "$1" && pwd -P)" || die "no such directory: $1"
-  [[ -f "$dir/$MARKER" ]] || die "$dir was not made by pg_cluster.sh"
+  dir="$(cluster_dir "$1")"
   server_stop "$dir"
+  server_start "$dir"
+}
+
+cmd_halt() {
+  local dir
+  dir="$(cluster_dir "$1")"
+  server_stop "$dir"
+}
+
+cmd_resume() {
+  local dir
+  dir="$(cluster_dir "$1")"
   server_start "$dir"
 }
 
@@ -152,6 +173,8 @@ cmd_stop() {
 case "$1" in
   start) cmd_start "$2" ;;
   restart) cmd_restart "$2" ;;
+  halt) cmd_halt "$2" ;;
+  resume) cmd_resume "$2" ;;
   stop) cmd_stop "$2" ;;
   *) usage ;;
 esac
