@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The CI checks beyond scripts/test.sh: .clang-format is respected, and the
+# unit tests pass under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Idempotent.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/bootstrap.sh
+
+echo "check.sh: clang-format"
+mapfile -t sources < <(git ls-files '*.h' '*.cc')
+clang-format --dry-run --Werror "${sources[@]}"
+
+echo "check.sh: unit tests under ASan+UBSan"
+build_dir="${PIGTAIL_ASAN_BUILD_DIR:-build-asan}"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPIGTAIL_SANITIZE=ON \
+  -DPIGTAIL_BUILD_BENCHMARKS=OFF
+cmake --build "$build_dir" -j"$(nproc)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --timeout 900 -L unit
