@@ -1,0 +1,630 @@
+#include "replay/cli.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "backends/registry.h"
+#include "replay/blue_green.h"
+#include "replay/compare.h"
+#include "replay/event_source.h"
+#include "replay/log_copy.h"
+#ifdef PIGTAIL_REPLAY_HAVE_HTTP
+#include "replay/node_digests.h"
+#endif
+#include "replay/progress.h"
+#include "replay/record_json.h"
+#include "replay/replayer.h"
+#include "replay/state_diff.h"
+#include "replay/store_source.h"
+
+namespace pigtail::replay {
+namespace {
+namespace json = boost::json;
+
+constexpr char kUsage[] = R"(usage: pigtail-replay COMMAND [OPTIONS]
+
+Sources (SRC): an EventStore URI (rocksdb:PATH, postgresql://..., memory:),
+jsonl:FILE (a dump, one raw event per line; FILE - is stdin), or http://HOST:PORT
+(a live node's Potboiler log API).
+
+Commands:
+  rebuild --from SRC --into URI [--fresh] [--no-resume] [--bulk] [--blue-green]
+          [--commit-every N]
+      Project the log into a StateStore. Continues from the target's checkpoint
+      unless --fresh (empties the target first) or --no-resume (refuse a
+      non-empty target). --bulk projects in memory and writes once (fast, into
+      a fresh target). --blue-green (rocksdb:PATH only) builds in PATH.rebuild,
+      verifies it register by register, then swaps it in atomically.
+  verify --log SRC --state URI [--max-diffs N]
+      Rebuild in memory and compare with the store register by register; print
+      every difference. Exit 1 if any.
+  compare TARGET TARGET [TARGET...]
+      Compare digests of stores (URIs) or nodes (http://...); narrow differences
+      down by queue, task-id range and register (stores). Exit 1 if they differ.
+  merge --from SRC --from SRC [...] --into-log URI [--into-state URI]
+      Union of several logs without duplicates; per-owner counts and holes;
+      optionally rebuild the state of the union.
+  export --from URI [--out FILE]
+      Write the log as verbatim JSONL (stdout by default).
+  import --from SRC --into URI
+      Append a JSONL dump (or any source) to an EventStore.
+
+Common options:
+  --json                  machine-readable report on stdout
+  --progress | --no-progress   progress on stderr (default: when stderr is a terminal)
+  --corrupt stop|skip     unreadable records: fail with their position (default),
+                          or skip and count them
+  --memory-budget-mb N    bound on the log bytes held at once (default 64)
+  --batch N               events per batch (default 4096)
+  --pg-schema NAME        PostgreSQL schema for postgresql:// URIs (default pigtail)
+
+Exit codes: 0 ok, 1 differences found, 2 usage error, 3 failure.
+)";
+
+struct UsageError {
+  std::string message;
+};
+
+// Parsed command line: a command, options (repeatable) and positionals.
+struct Args {
+  std::string command;
+  std::multimap<std::string, std::string> options;
+  std::set<std::string> flags;
+  std::vector<std::string> positional;
+};
+
+const std::set<std::string>& FlagNames() {
+  static const std::set<std::string> names = {"json",      "progress", "no-progress", "fresh",
+                                              "no-resume", "bulk",     "blue-green"};
+  return names;
+}
+const std::set<std::string>& ValueNames() {
+  static const std::set<std::string> names = {
+      "from",     "into",       "log",         "state",   "max-diffs",
+      "into-log", "into-state", "out",         "corrupt", "memory-budget-mb",
+      "batch",    "pg-schema",  "commit-every"};
+  return names;
+}
+
+std::optional<UsageError> Parse(const std::vector<std::string>& argv, Args* args) {
+  if (argv.empty()) return UsageError{"no command given"};
+  args->command = argv[0];
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (!a.starts_with("--")) {
+      args->positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (FlagNames().contains(name)) {
+      if (value) return UsageError{"--" + name + " takes no value"};
+      args->flags.insert(name);
+    } else if (ValueNames().contains(name)) {
+      if (!value) {
+        if (i + 1 >= argv.size()) return UsageError{"--" + name + " needs a value"};
+        value = argv[++i];
+      }
+      args->options.emplace(name, *value);
+    } else {
+      return UsageError{"unknown option --" + name};
+    }
+  }
+  return std::nullopt;
+}
+
+class Command {
+ public:
+  Command(Args args, std::FILE* out, std::FILE* err)
+      : args_(std::move(args)), out_(out), err_(err) {}
+
+  int Run() {
+    try {
+      return Dispatch();
+    } catch (const UsageError& e) {
+      std::fprintf(err_, "pigtail-replay: %s\n(run `pigtail-replay help` for usage)\n",
+                   e.message.c_str());
+      return kExitUsage;
+    }
+  }
+
+ private:
+  int Dispatch() {
+    const std::string& c = args_.command;
+    if (c == "help" || c == "--help" || c == "-h") {
+      std::fputs(kUsage, out_);
+      return kExitOk;
+    }
+    static const std::set<std::string> known = {"rebuild", "verify", "compare",
+                                                "merge",   "export", "import"};
+    if (!known.contains(c)) throw UsageError{"unknown command \"" + c + "\""};
+    SetCommon();
+    Status status;
+    int code = kExitOk;
+    if (c == "rebuild") status = Rebuild();
+    if (c == "verify") status = Verify(&code);
+    if (c == "compare") status = Compare(&code);
+    if (c == "merge") status = Merge();
+    if (c == "export") status = Export();
+    if (c == "import") status = Import();
+    if (!status.ok()) {
+      std::fprintf(err_, "pigtail-replay %s: error: %s\n", c.c_str(), status.ToString().c_str());
+      if (json_) {
+        report_["ok"] = false;
+        report_["error"] = status.ToString();
+        EmitJson();
+      }
+      return kExitFailure;
+    }
+    if (json_) EmitJson();
+    return code;
+  }
+
+  // --- option helpers ---
+
+  std::optional<std::string> Option(const std::string& name) {
+    auto range = args_.options.equal_range(name);
+    if (range.first == range.second) return std::nullopt;
+    if (std::next(range.first) != range.second) throw UsageError{"--" + name + " given twice"};
+    return range.first->second;
+  }
+  std::string Required(const std::string& name) {
+    std::optional<std::string> v = Option(name);
+    if (!v || v->empty()) throw UsageError{args_.command + " needs --" + name};
+    return *v;
+  }
+  std::vector<std::string> All(const std::string& name) {
+    std::vector<std::string> out;
+    auto range = args_.options.equal_range(name);
+    for (auto it = range.first; it != range.second; ++it) out.push_back(it->second);
+    return out;
+  }
+  uint64_t Number(const std::string& name, uint64_t fallback) {
+    std::optional<std::string> v = Option(name);
+    if (!v) return fallback;
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || end != v->data() + v->size() || n == 0) {
+      throw UsageError{"--" + name + " needs a positive integer, not \"" + *v + "\""};
+    }
+    return n;
+  }
+  bool Flag(const std::string& name) const { return args_.flags.contains(name); }
+  void NoPositional() {
+    if (!args_.positional.empty()) {
+      throw UsageError{"unexpected argument \"" + args_.positional[0] + "\""};
+    }
+  }
+  void OnlyOptions(const std::set<std::string>& allowed) {
+    for (const auto& [name, value] : args_.options) {
+      if (!allowed.contains(name) && !kCommonOptions.contains(name)) {
+        throw UsageError{args_.command + " does not take --" + name};
+      }
+    }
+    for (const std::string& f : args_.flags) {
+      if (!allowed.contains(f) && !kCommonFlags.contains(f)) {
+        throw UsageError{args_.command + " does not take --" + f};
+      }
+    }
+  }
+
+  void SetCommon() {
+    json_ = Flag("json");
+    if (Flag("progress") && Flag("no-progress")) {
+      throw UsageError{"--progress and --no-progress together"};
+    }
+    bool show = Flag("progress") || (!Flag("no-progress") && ::isatty(::fileno(err_)) == 1);
+    if (show) progress_ = NewTerminalProgress(err_);
+    if (std::optional<std::string> policy = Option("corrupt")) {
+      Result<CorruptionPolicy> p = ParseCorruptionPolicy(*policy);
+      if (!p.ok()) throw UsageError{p.status().message()};
+      reporter_ = CorruptionReporter(*p);
+    }
+    options_.memory_budget_bytes = Number("memory-budget-mb", 64) << 20;
+    options_.batch_events = Number("batch", 4096);
+    limits_.max_events = options_.batch_events;
+    limits_.max_bytes = options_.memory_budget_bytes;
+    if (std::optional<std::string> schema = Option("pg-schema")) backend_.postgres_schema = *schema;
+    report_["command"] = args_.command;
+    report_["ok"] = true;
+  }
+
+  // --- reporting ---
+
+  void Say(const std::string& line) {
+    if (!json_) std::fprintf(out_, "%s\n", line.c_str());
+  }
+  void EmitJson() {
+    std::string text = json::serialize(report_);
+    std::fprintf(out_, "%s\n", text.c_str());
+  }
+  static uint64_t PeakRssKb() {
+    struct rusage usage {};
+    ::getrusage(RUSAGE_SELF, &usage);
+    return static_cast<uint64_t>(usage.ru_maxrss);
+  }
+  json::object CorruptionJson() const {
+    json::object o;
+    o["policy"] = CorruptionPolicyName(reporter_.policy());
+    o["skipped"] = reporter_.skipped();
+    json::array first;
+    for (const CorruptRecord& r : reporter_.first_records()) {
+      first.push_back(json::object{{"position", r.position}, {"reason", r.reason}});
+    }
+    o["first"] = std::move(first);
+    return o;
+  }
+  void SayCorruption(std::string_view position_name) {
+    if (reporter_.skipped() == 0) return;
+    Say("skipped " + std::to_string(reporter_.skipped()) + " unreadable records:");
+    for (const CorruptRecord& r : reporter_.first_records()) {
+      Say("  " + std::string(position_name) + " " + std::to_string(r.position) + ": " + r.reason);
+    }
+  }
+  json::object ReplayJson(const ReplayReport& r) const {
+    json::object o;
+    o["events"] = r.events;
+    o["changed"] = r.stats.changed;
+    o["unchanged"] = r.stats.unchanged;
+    o["foreign"] = r.stats.foreign;
+    o["rejected"] = r.stats.rejected;
+    o["resumed_after"] = r.resumed_after;
+    o["last_position"] = r.last_position;
+    o["commits"] = r.commits;
+    o["digest"] = r.digest.ToHex();
+    o["seconds"] = r.seconds;
+    o["events_per_second"] = r.events_per_second();
+    return o;
+  }
+  void SayReplay(const ReplayReport& r, std::string_view position_name) {
+    if (r.resumed_after > 0) {
+      Say("resumed after " + std::string(position_name) + " " + std::to_string(r.resumed_after));
+    }
+    Say("applied " + std::to_string(r.events) + " events (" + std::to_string(r.stats.changed) +
+        " changed, " + std::to_string(r.stats.unchanged) + " unchanged, " +
+        std::to_string(r.stats.foreign) + " foreign, " + std::to_string(r.stats.rejected) +
+        " rejected) up to " + std::string(position_name) + " " + std::to_string(r.last_position) +
+        " in " + std::to_string(r.seconds) + " s");
+    Say("digest " + r.digest.ToHex());
+  }
+
+  Result<std::unique_ptr<EventSource>> OpenSource(const std::string& spec) {
+    return OpenEventSource(spec, backend_, &reporter_);
+  }
+
+  // --- commands ---
+
+  Status Rebuild() {
+    OnlyOptions({"from", "into", "fresh", "no-resume", "bulk", "blue-green", "commit-every"});
+    NoPositional();
+    std::string from = Required("from");
+    std::string into = Required("into");
+    bool blue_green = Flag("blue-green");
+    bool bulk = Flag("bulk");
+    if (Flag("fresh") && Flag("no-resume")) throw UsageError{"--fresh and --no-resume together"};
+    options_.resume = !Flag("no-resume");
+    options_.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
+    options_.commit_every_events = Number("commit-every", options_.commit_every_events);
+    std::string target_uri = into;
+    if (blue_green) {
+      if (from == into) {
+        throw UsageError{"--blue-green needs the log outside the state's directory"};
+      }
+      Result<std::string> staging = StagingUri(into);
+      if (!staging.ok()) throw UsageError{staging.status().message()};
+      target_uri = *staging;
+      report_["staging"] = target_uri;
+    }
+
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source, OpenSource(from));
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> target,
+                             OpenStateStore(target_uri, backend_));
+    if (Flag("fresh")) PIGTAIL_RETURN_IF_ERROR(target->Reset());
+    if (bulk) {
+      PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, target->Checkpoint());
+      PIGTAIL_ASSIGN_OR_RETURN(DigestSummary digests, target->Digests());
+      if (checkpoint != 0 || !digests.total.IsZero()) {
+        return Status::FailedPrecondition(
+            "--bulk replaces the target's contents; it is not empty (add --fresh to empty it)");
+      }
+    }
+    State state;
+    PIGTAIL_ASSIGN_OR_RETURN(ReplayReport r,
+                             Replay(source.get(), &state, target.get(), options_, progress_.get()));
+    SayReplay(r, source->PositionName());
+    SayCorruption(source->PositionName());
+    report_["replay"] = ReplayJson(r);
+    report_["corruption"] = CorruptionJson();
+    report_["into"] = target_uri;
+
+    if (blue_green) {
+      PIGTAIL_ASSIGN_OR_RETURN(StateDiff diff, DiffStateWithStore(state, target.get(), 20));
+      report_["verified_registers"] = diff.registers_compared;
+      if (diff.total > 0) {
+        for (const RegisterDifference& d : diff.differences) {
+          std::fprintf(err_, "%s\n", d.ToString().c_str());
+        }
+        return Status::Corruption("the staged state at " + target_uri +
+                                  " differs from the log in " + std::to_string(diff.total) +
+                                  " registers; not switched");
+      }
+      Say("verified " + std::to_string(diff.registers_compared) + " registers in " + target_uri);
+      target.reset();
+      PIGTAIL_ASSIGN_OR_RETURN(std::string previous, SwitchToStaging(into));
+      Say("switched: " + into + " now holds the rebuilt state" +
+          (previous.empty() ? std::string() : "; the old state is at " + previous));
+      report_["switched"] = true;
+      report_["previous"] = previous;
+    }
+    report_["peak_rss_kb"] = PeakRssKb();
+    return Status::Ok();
+  }
+
+  Status Verify(int* code) {
+    OnlyOptions({"log", "state", "max-diffs"});
+    NoPositional();
+    std::string log = Required("log");
+    std::string state_uri = Required("state");
+    size_t max_diffs = Number("max-diffs", 1000);
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source, OpenSource(log));
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store,
+                             OpenStateStore(state_uri, backend_));
+    State state;
+    PIGTAIL_ASSIGN_OR_RETURN(ReplayReport r,
+                             Replay(source.get(), &state, nullptr, options_, progress_.get()));
+    PIGTAIL_ASSIGN_OR_RETURN(StateDiff diff, DiffStateWithStore(state, store.get(), max_diffs));
+    SayCorruption(source->PositionName());
+    json::array diffs;
+    for (const RegisterDifference& d : diff.differences) {
+      Say(d.ToString());
+      diffs.push_back(DifferenceJson(d));
+    }
+    Say(std::to_string(diff.total) + " differences in " + std::to_string(diff.registers_compared) +
+        " registers compared (log digest " + r.digest.ToHex() + ")");
+    report_["replay"] = ReplayJson(r);
+    report_["corruption"] = CorruptionJson();
+    report_["registers_compared"] = diff.registers_compared;
+    report_["difference_count"] = diff.total;
+    report_["differences"] = std::move(diffs);
+    report_["peak_rss_kb"] = PeakRssKb();
+    *code = diff.total == 0 ? kExitOk : kExitDifferences;
+    return Status::Ok();
+  }
+
+  static json::object DifferenceJson(const RegisterDifference& d) {
+    json::object o;
+    o["kind"] = DifferenceKindName(d.kind);
+    o["queue"] = d.queue;
+    if (d.id) o["id"] = d.id->ToString();
+    auto parsed = [](const std::optional<std::string>& s) -> json::value {
+      if (!s) return nullptr;
+      boost::system::error_code ec;
+      json::value v = json::parse(*s, ec);
+      return ec ? json::value(*s) : v;
+    };
+    o["expected"] = parsed(d.expected);
+    o["actual"] = parsed(d.actual);
+    return o;
+  }
+
+  Status Compare(int* code) {
+    OnlyOptions({"max-diffs"});
+    const std::vector<std::string>& targets = args_.positional;
+    if (targets.size() < 2) throw UsageError{"compare needs at least two stores or nodes"};
+    size_t max_diffs = Number("max-diffs", 1000);
+    bool any_node = false;
+    for (const std::string& t : targets) any_node = any_node || IsHttpSpec(t);
+    CompareReport report;
+    if (any_node) {
+      std::vector<NamedDigests> digests;
+      for (const std::string& t : targets) {
+        DigestSummary d;
+        if (IsHttpSpec(t)) {
+#ifdef PIGTAIL_REPLAY_HAVE_HTTP
+          PIGTAIL_ASSIGN_OR_RETURN(d, FetchNodeDigests(t));
+#else
+          return Status::FailedPrecondition("this build has no HTTP client; cannot read " + t);
+#endif
+        } else {
+          PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, backend_));
+          PIGTAIL_ASSIGN_OR_RETURN(d, s->Digests());
+        }
+        digests.push_back({t, std::move(d)});
+      }
+      report = CompareDigests(std::move(digests));
+    } else {
+      std::vector<std::unique_ptr<StateStore>> owned;
+      std::vector<StateStore*> stores;
+      for (const std::string& t : targets) {
+        PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, backend_));
+        stores.push_back(s.get());
+        owned.push_back(std::move(s));
+      }
+      PIGTAIL_ASSIGN_OR_RETURN(report, CompareStores(targets, stores, max_diffs));
+    }
+    json::array digests;
+    for (const NamedDigests& d : report.digests) {
+      Say(d.digests.total.ToHex() + "  " + d.name + "  (checkpoint " +
+          std::to_string(d.digests.checkpoint) + ")");
+      digests.push_back(json::object{{"name", d.name},
+                                     {"total", d.digests.total.ToHex()},
+                                     {"checkpoint", d.digests.checkpoint}});
+    }
+    json::array pairs;
+    for (const PairComparison& p : report.pairs) {
+      Say(p.other + " differs from " + p.reference + ":");
+      json::object pj;
+      pj["reference"] = p.reference;
+      pj["other"] = p.other;
+      json::array queues;
+      for (const std::string& q : p.queues) {
+        Say("  queue " + q);
+        queues.push_back(json::value(q));
+      }
+      pj["queues"] = std::move(queues);
+      json::array ranges;
+      for (const RangeDigests& r : p.ranges) {
+        Say("  range " + r.queue + "/" + r.range + "*: " + r.reference.ToHex() + " vs " +
+            r.other.ToHex());
+        ranges.push_back(json::object{{"queue", r.queue},
+                                      {"range", r.range},
+                                      {"reference", r.reference.ToHex()},
+                                      {"other", r.other.ToHex()}});
+      }
+      pj["ranges"] = std::move(ranges);
+      json::array regs;
+      for (const RegisterDifference& d : p.registers.differences) {
+        Say("  " + d.ToString());
+        regs.push_back(DifferenceJson(d));
+      }
+      pj["registers"] = std::move(regs);
+      pj["register_difference_count"] = p.registers.total;
+      pairs.push_back(std::move(pj));
+    }
+    Say(report.agree ? "all agree" : "they differ");
+    report_["agree"] = report.agree;
+    report_["digests"] = std::move(digests);
+    report_["differences"] = std::move(pairs);
+    *code = report.agree ? kExitOk : kExitDifferences;
+    return Status::Ok();
+  }
+
+  Status Merge() {
+    OnlyOptions({"from", "into-log", "into-state"});
+    NoPositional();
+    std::vector<std::string> inputs = All("from");
+    if (inputs.size() < 2) throw UsageError{"merge needs at least two --from logs"};
+    std::string into_log = Required("into-log");
+    std::optional<std::string> into_state = Option("into-state");
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> log, OpenEventStore(into_log, backend_));
+    json::array inputs_json;
+    for (const std::string& in : inputs) {
+      PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source, OpenSource(in));
+      PIGTAIL_ASSIGN_OR_RETURN(
+          CopyReport r, CopyEvents(source.get(), log.get(), limits_, progress_.get(), "merge"));
+      Say(in + ": " + std::to_string(r.read) + " read, " + std::to_string(r.added) + " new, " +
+          std::to_string(r.duplicates) + " duplicates");
+      inputs_json.push_back(json::object{
+          {"source", in}, {"read", r.read}, {"added", r.added}, {"duplicates", r.duplicates}});
+    }
+    SayCorruption("position");
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<OwnerReport> owners, ReportOwners(log.get()));
+    json::array owners_json;
+    for (const OwnerReport& o : owners) {
+      std::string holes;
+      json::array holes_json;
+      for (const Uuid& h : o.holes) {
+        holes += " " + h.ToString();
+        holes_json.push_back(json::value(h.ToString()));
+      }
+      Say("owner " + o.owner.ToString() + ": " + std::to_string(o.events) + " events, " +
+          std::to_string(o.holes.size()) + " holes" + holes);
+      owners_json.push_back(json::object{
+          {"owner", o.owner.ToString()}, {"events", o.events}, {"holes", std::move(holes_json)}});
+    }
+    PIGTAIL_ASSIGN_OR_RETURN(uint64_t count, log->Count());
+    Say("merged log: " + std::to_string(count) + " events");
+    report_["inputs"] = std::move(inputs_json);
+    report_["owners"] = std::move(owners_json);
+    report_["events"] = count;
+    report_["corruption"] = CorruptionJson();
+    if (into_state) {
+      PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> target,
+                               OpenStateStore(*into_state, backend_));
+      CorruptionReporter strict(CorruptionPolicy::kStop);
+      std::unique_ptr<EventSource> source = NewStoreSource(log.get(), &strict);
+      State state;
+      PIGTAIL_ASSIGN_OR_RETURN(
+          ReplayReport r, Replay(source.get(), &state, target.get(), options_, progress_.get()));
+      SayReplay(r, source->PositionName());
+      report_["replay"] = ReplayJson(r);
+    }
+    return Status::Ok();
+  }
+
+  Status Export() {
+    OnlyOptions({"from", "out"});
+    NoPositional();
+    std::string from = Required("from");
+    if (IsJsonlSpec(from) || IsHttpSpec(from)) {
+      throw UsageError{"export reads an EventStore URI, not \"" + from + "\""};
+    }
+    std::optional<std::string> path = Option("out");
+    if (json_ && !path) throw UsageError{"export --json needs --out (stdout carries the report)"};
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store, OpenEventStore(from, backend_));
+    std::FILE* file = out_;
+    if (path) {
+      file = std::fopen(path->c_str(), "wb");
+      if (file == nullptr)
+        return Status::IOError("cannot create " + *path + ": " + std::strerror(errno));
+    }
+    Result<uint64_t> count = ExportJsonl(store.get(), file, limits_, progress_.get());
+    if (path && std::fclose(file) != 0 && count.ok()) {
+      return Status::IOError("closing " + *path + ": " + std::strerror(errno));
+    }
+    if (!count.ok()) return count.status();
+    if (path) Say("exported " + std::to_string(*count) + " events to " + *path);
+    report_["events"] = *count;
+    return Status::Ok();
+  }
+
+  Status Import() {
+    OnlyOptions({"from", "into"});
+    NoPositional();
+    std::string from = Required("from");
+    std::string into = Required("into");
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source, OpenSource(from));
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store, OpenEventStore(into, backend_));
+    PIGTAIL_ASSIGN_OR_RETURN(CopyReport r,
+                             CopyEvents(source.get(), store.get(), limits_, progress_.get()));
+    Say("imported " + std::to_string(r.added) + " new events (" + std::to_string(r.read) +
+        " read, " + std::to_string(r.duplicates) + " duplicates)");
+    SayCorruption(source->PositionName());
+    report_["read"] = r.read;
+    report_["added"] = r.added;
+    report_["duplicates"] = r.duplicates;
+    report_["corruption"] = CorruptionJson();
+    return Status::Ok();
+  }
+
+  inline static const std::set<std::string> kCommonOptions = {"corrupt", "memory-budget-mb",
+                                                              "batch", "pg-schema"};
+  inline static const std::set<std::string> kCommonFlags = {"json", "progress", "no-progress"};
+
+  Args args_;
+  std::FILE* out_;
+  std::FILE* err_;
+  bool json_ = false;
+  std::unique_ptr<ProgressSink> progress_;
+  CorruptionReporter reporter_{CorruptionPolicy::kStop};
+  ReplayOptions options_;
+  BatchLimits limits_;
+  BackendOptions backend_;
+  json::object report_;
+};
+
+}  // namespace
+
+int RunReplayTool(const std::vector<std::string>& argv, std::FILE* out, std::FILE* err) {
+  Args args;
+  if (std::optional<UsageError> e = Parse(argv, &args)) {
+    std::fprintf(err, "pigtail-replay: %s\n\n%s", e->message.c_str(), kUsage);
+    return kExitUsage;
+  }
+  return Command(std::move(args), out, err).Run();
+}
+
+}  // namespace pigtail::replay

@@ -1,0 +1,111 @@
+#include "replay/jsonl_source.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+namespace pigtail::replay {
+namespace {
+
+class JsonlSource final : public EventSource {
+ public:
+  JsonlSource(std::FILE* file, bool owned, std::optional<uint64_t> size, std::string path,
+              CorruptionReporter* reporter)
+      : file_(file), owned_(owned), size_(size), path_(std::move(path)), reporter_(reporter) {}
+
+  ~JsonlSource() override {
+    std::free(buffer_);
+    if (owned_) std::fclose(file_);
+  }
+
+  std::string_view PositionName() const override { return "line"; }
+
+  Status SeekAfter(uint64_t position) override {
+    while (line_ < position) {
+      PIGTAIL_ASSIGN_OR_RETURN(bool got, ReadLine());
+      if (!got) {
+        return Status::OutOfRange(path_ + " has " + std::to_string(line_) +
+                                  " lines; cannot resume after line " + std::to_string(position));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Next(const BatchLimits& limits, std::vector<SourcedEvent>* out) override {
+    out->clear();
+    size_t bytes = 0;
+    while (out->size() < limits.max_events && (out->empty() || bytes < limits.max_bytes)) {
+      PIGTAIL_ASSIGN_OR_RETURN(bool got, ReadLine());
+      if (!got) break;
+      std::string_view text(buffer_, length_);
+      if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+      if (text.empty()) {
+        PIGTAIL_RETURN_IF_ERROR(reporter_->Report("line", line_, "empty line"));
+        continue;
+      }
+      Result<Event> event = ParseEvent(std::string(text));
+      if (!event.ok()) {
+        PIGTAIL_RETURN_IF_ERROR(reporter_->Report("line", line_, event.status().message()));
+        continue;
+      }
+      bytes += text.size();
+      out->push_back(SourcedEvent{line_, std::move(event).value()});
+    }
+    return Status::Ok();
+  }
+
+  uint64_t position() const override { return line_; }
+
+  SourceProgress Progress() const override { return {bytes_read_, size_, "bytes"}; }
+
+ private:
+  // Reads one line into buffer_ (with its '\n' if any). False at the end.
+  Result<bool> ReadLine() {
+    errno = 0;
+    ssize_t n = ::getline(&buffer_, &capacity_, file_);
+    if (n < 0) {
+      if (std::ferror(file_)) {
+        return Status::IOError("reading " + path_ + " after line " + std::to_string(line_) + ": " +
+                               std::strerror(errno));
+      }
+      return false;
+    }
+    length_ = static_cast<size_t>(n);
+    bytes_read_ += length_;
+    ++line_;
+    return true;
+  }
+
+  std::FILE* file_;
+  bool owned_;
+  std::optional<uint64_t> size_;
+  std::string path_;
+  CorruptionReporter* reporter_;
+  char* buffer_ = nullptr;
+  size_t capacity_ = 0;
+  size_t length_ = 0;
+  uint64_t line_ = 0;
+  uint64_t bytes_read_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EventSource>> OpenJsonlSource(const std::string& path,
+                                                     CorruptionReporter* reporter) {
+  std::FILE* file = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  }
+  std::optional<uint64_t> size;
+  struct stat st {};
+  if (::fstat(::fileno(file), &st) == 0 && S_ISREG(st.st_mode)) {
+    size = static_cast<uint64_t>(st.st_size);
+  }
+  return std::unique_ptr<EventSource>(
+      std::make_unique<JsonlSource>(file, path != "-", size, path, reporter));
+}
+
+}  // namespace pigtail::replay

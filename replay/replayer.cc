@@ -1,0 +1,94 @@
+#include "replay/replayer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+namespace pigtail::replay {
+namespace {
+
+class Timer {
+ public:
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* target,
+                            const ReplayOptions& options, ProgressSink* progress) {
+  Timer timer;
+  ReplayReport report;
+  const bool commit_batches = target != nullptr && options.write_mode == WriteMode::kCommitBatches;
+
+  if (commit_batches) {
+    PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, target->Checkpoint());
+    if (checkpoint > 0) {
+      if (!options.resume) {
+        return Status::FailedPrecondition(
+            "the target already holds state up to " + std::string(source->PositionName()) + " " +
+            std::to_string(checkpoint) + "; resume, or start from a fresh target");
+      }
+      PIGTAIL_RETURN_IF_ERROR(target->LoadInto(state));
+      PIGTAIL_RETURN_IF_ERROR(source->SeekAfter(checkpoint));
+      report.resumed_after = checkpoint;
+    }
+  }
+  // Only commits need the record of changed registers.
+  state->set_track_changes(commit_batches);
+
+  BatchLimits limits;
+  limits.max_events = std::max<size_t>(1, options.batch_events);
+  limits.max_bytes = std::max<size_t>(1, options.memory_budget_bytes);
+  std::vector<SourcedEvent> batch;
+  uint64_t since_commit = 0;
+  auto snapshot = [&]() {
+    return ProgressSnapshot{"rebuild", report.events, source->Progress(), timer.Seconds()};
+  };
+  auto commit = [&](bool sync) -> Status {
+    StateBatch changes = state->TakeChanges(source->position());
+    PIGTAIL_RETURN_IF_ERROR(target->Commit(changes, sync));
+    ++report.commits;
+    since_commit = 0;
+    return Status::Ok();
+  };
+
+  while (true) {
+    PIGTAIL_RETURN_IF_ERROR(source->Next(limits, &batch));
+    if (batch.empty()) break;
+    for (const SourcedEvent& e : batch) report.stats.Count(ApplyEvent(e.event, state));
+    report.events += batch.size();
+    since_commit += batch.size();
+    if (commit_batches && since_commit >= options.commit_every_events) {
+      PIGTAIL_RETURN_IF_ERROR(commit(options.sync_each_commit));
+    }
+    if (progress != nullptr) progress->Update(snapshot());
+  }
+  batch.clear();
+  batch.shrink_to_fit();
+
+  report.last_position = source->position();
+  report.digest = state->total_digest();
+  if (target != nullptr) {
+    if (commit_batches) {
+      PIGTAIL_RETURN_IF_ERROR(commit(/*sync=*/true));
+    } else {
+      PIGTAIL_RETURN_IF_ERROR(target->BulkLoad(*state, report.last_position));
+    }
+    PIGTAIL_ASSIGN_OR_RETURN(DigestSummary written, target->Digests());
+    if (written.total != report.digest) {
+      return Status::Corruption("the target's digest " + written.total.ToHex() +
+                                " differs from the replayed state's " + report.digest.ToHex());
+    }
+  }
+  state->set_track_changes(true);
+  report.seconds = timer.Seconds();
+  if (progress != nullptr) progress->Finish(snapshot());
+  return report;
+}
+
+}  // namespace pigtail::replay
