@@ -1,0 +1,122 @@
+// Schema migrations run at open: idempotent, safe when several opens race,
+// and refused when the schema is newer than the binary.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "backends/postgres_migrations.h"
+#include "backends/postgres_store.h"
+#include "tests/backends/postgres_test_env.h"
+#include "tests/core/test_events.h"
+
+namespace pigtail::testing {
+namespace {
+
+class PostgresMigrationsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::string> uri = PostgresTestUri();
+    ASSERT_TRUE(uri.ok()) << uri.status().ToString();
+    uri_ = *uri;
+    options_.postgres_schema = FreshSchemaName();
+  }
+  void TearDown() override {
+    if (!uri_.empty()) {
+      EXPECT_TRUE(DropSchema(uri_, options_.postgres_schema).ok());
+    }
+  }
+
+  // "count,max" of the schema's schema_version rows.
+  std::string Versions() {
+    Result<std::optional<std::string>> v =
+        QueryValue(uri_, "SELECT count(*) || ',' || max(version) FROM " + options_.postgres_schema +
+                             ".schema_version");
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? v->value_or("NULL") : "error";
+  }
+
+  std::string Latest() {
+    const std::string n = std::to_string(LatestPgSchemaVersion());
+    return n + "," + n;  // one row per migration, numbered from 1
+  }
+
+  std::string uri_;
+  BackendOptions options_;
+};
+
+TEST_F(PostgresMigrationsTest, ReopeningIsIdempotentAndKeepsData) {
+  const Event e = DataEvent(TestId(1), TestId(2), AtMs(1), R"({"x":1})");
+  {
+    Result<std::unique_ptr<EventStore>> store = OpenPostgresEventStore(uri_, options_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->Append(std::span(&e, 1), true).ok());
+  }
+  EXPECT_EQ(Versions(), Latest());
+  for (int i = 0; i < 3; ++i) {
+    Result<std::unique_ptr<EventStore>> events = OpenPostgresEventStore(uri_, options_);
+    ASSERT_TRUE(events.ok()) << events.status().ToString();
+    Result<std::unique_ptr<StateStore>> state = OpenPostgresStateStore(uri_, options_);
+    ASSERT_TRUE(state.ok()) << state.status().ToString();
+    Result<bool> has = (*events)->Contains(e.id);
+    ASSERT_TRUE(has.ok());
+    EXPECT_TRUE(*has);
+    Result<uint64_t> last = (*events)->LastSequence();
+    ASSERT_TRUE(last.ok());
+    EXPECT_EQ(*last, 1u);
+  }
+  EXPECT_EQ(Versions(), Latest());
+}
+
+TEST_F(PostgresMigrationsTest, ConcurrentOpensOfAFreshSchemaAllSucceed) {
+  constexpr int kThreads = 4;
+  std::atomic<int> ready{0};
+  std::vector<Status> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      ready.fetch_add(1);
+      // Start together (bounded wait).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (ready.load() < kThreads && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      if (i % 2 == 0) {
+        results[i] = OpenPostgresEventStore(uri_, options_).status();
+      } else {
+        results[i] = OpenPostgresStateStore(uri_, options_).status();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) EXPECT_TRUE(results[i].ok()) << results[i].ToString();
+  EXPECT_EQ(Versions(), Latest());
+
+  // The schema works after the race.
+  Result<std::unique_ptr<EventStore>> store = OpenPostgresEventStore(uri_, options_);
+  ASSERT_TRUE(store.ok());
+  const Event e = DataEvent(TestId(5), TestId(6), AtMs(1), "[]");
+  Result<std::vector<uint64_t>> seqs = (*store)->Append(std::span(&e, 1), true);
+  ASSERT_TRUE(seqs.ok()) << seqs.status().ToString();
+  EXPECT_EQ(*seqs, std::vector<uint64_t>{1});
+}
+
+TEST_F(PostgresMigrationsTest, ASchemaNewerThanTheBinaryIsRefused) {
+  {
+    Result<std::unique_ptr<StateStore>> state = OpenPostgresStateStore(uri_, options_);
+    ASSERT_TRUE(state.ok()) << state.status().ToString();
+  }
+  Status written = ExecSql(uri_, "INSERT INTO " + options_.postgres_schema +
+                                     ".schema_version (version) VALUES (100000)");
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  Result<std::unique_ptr<EventStore>> events = OpenPostgresEventStore(uri_, options_);
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(events.status().message().find("100000"), std::string::npos)
+      << events.status().ToString();
+}
+
+}  // namespace
+}  // namespace pigtail::testing
