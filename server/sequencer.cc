@@ -78,6 +78,14 @@ void Sequencer::Stop() {
   }
 }
 
+void Sequencer::BeginShutdown() {
+  {
+    std::lock_guard lock(mu_);
+    draining_ = true;
+  }
+  cv_.notify_all();
+}
+
 void Sequencer::Submit(WriteRequest request, WriteCallback done) {
   Pending p{std::move(request), std::move(done), {}};
   if (p.request.kind == WriteKind::kClaimNext) {
@@ -104,7 +112,10 @@ void Sequencer::Run() {
     bool stop = false;
     {
       std::unique_lock lock(mu_);
-      auto ready = [&] { return !queue_.empty() || stopping_ || !woken_queues_.empty(); };
+      auto ready = [&] {
+        return !queue_.empty() || stopping_ || !woken_queues_.empty() ||
+               (draining_ && !waiters_.empty());
+      };
       if (waiters_.empty()) {
         cv_.wait(lock, ready);
       } else {
@@ -118,13 +129,14 @@ void Sequencer::Run() {
       }
       stop = stopping_ && queue_.empty();
     }
+    const bool draining = stop || draining_;
     Clock::time_point now = Clock::now();
     bool tick = now >= last_tick + options_.wait_tick;
     if (tick) last_tick = now;
     if (!waiters_.empty()) {
       std::vector<Pending> keep;
       for (Pending& w : waiters_) {
-        bool due = stop || tick || now >= w.deadline ||
+        bool due = draining || tick || now >= w.deadline ||
                    std::find(woken_queues_.begin(), woken_queues_.end(), w.request.queue) !=
                        woken_queues_.end();
         (due ? batch : keep).push_back(std::move(w));
@@ -133,7 +145,7 @@ void Sequencer::Run() {
     }
     woken_queues_.clear();
     if (!batch.empty()) {
-      stopping_batch_ = stop;
+      stopping_batch_ = draining;
       ProcessBatch(std::move(batch));
     }
     if (stop) break;

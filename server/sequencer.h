@@ -124,6 +124,11 @@ class Sequencer {
 
   void Submit(WriteRequest request, WriteCallback done);
 
+  // Answers waiting claim-next requests now (with what they can get) and
+  // makes later ones not wait, so a shutdown can drain quickly. Writes are
+  // still processed.
+  void BeginShutdown();
+
   // Called after each batch is applied, on the sequencer thread, with the
   // new log sequence number range (e.g. to wake the notifier).
   // True once a state store commit failed: the node then only appends to
@@ -153,6 +158,7 @@ class Sequencer {
   std::thread thread_;
 
   std::atomic<bool> state_commit_broken_{false};
+  std::atomic<bool> draining_{false};
 
   // Sequencer thread only.
   bool stopping_batch_ = false;  // the batch being processed is the last one

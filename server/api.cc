@@ -1,0 +1,249 @@
+#include "server/api.h"
+
+#include <boost/json.hpp>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "core/task_view.h"
+#include "server/api_call.h"
+
+namespace pigtail {
+namespace {
+
+enum class Auth { kNone, kClient, kPeer };
+
+std::vector<std::string> SplitPattern(std::string_view pattern) {
+  std::vector<std::string> out;
+  size_t pos = 1;
+  while (pos <= pattern.size()) {
+    size_t slash = pattern.find('/', pos);
+    if (slash == std::string_view::npos) slash = pattern.size();
+    if (slash > pos) out.emplace_back(pattern.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
+}
+
+// True if `segments` fits `pattern`; the parameters go to `params`.
+bool Match(const std::vector<std::string>& pattern, const std::vector<std::string>& segments,
+           std::vector<std::string>* params) {
+  if (pattern.size() != segments.size()) return false;
+  params->clear();
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i].starts_with("{")) {
+      params->push_back(segments[i]);
+    } else if (pattern[i] != segments[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool HasBearer(const HttpRequest& request, const std::string& token) {
+  std::string_view header = request.Header("Authorization");
+  static constexpr std::string_view kPrefix = "Bearer ";
+  if (!header.starts_with(kPrefix)) return false;
+  std::string_view given = header.substr(kPrefix.size());
+  if (given.size() != token.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < given.size(); ++i) diff |= given[i] ^ token[i];
+  return diff == 0;
+}
+
+}  // namespace
+
+Api::Api(Node* node, Sequencer* sequencer, Notifier* notifier, Metrics* metrics,
+         const ApiOptions& options)
+    : node_(node),
+      sequencer_(sequencer),
+      notifier_(notifier),
+      metrics_(metrics),
+      options_(options) {}
+
+void Api::Handle(HttpRequest request, HttpResponder respond) {
+  Call call;
+  call.reply.start = std::chrono::steady_clock::now();
+  call.reply.metrics = metrics_;
+  call.reply.respond = std::move(respond);
+  call.request = std::move(request);
+  Result<api::Target> target = api::ParseTarget(call.request.target);
+  if (!target.ok()) return call.reply(api::FromStatus(target.status()));
+  call.target = std::move(target).value();
+  try {
+    Route(call);
+  } catch (const std::exception& e) {
+    call.reply(api::Error(500, std::string("internal error: ") + e.what()));
+  }
+}
+
+void Api::Route(Call& call) {
+  using P = const std::vector<std::string>&;
+  using Run = void (*)(Api*, Call&, P);
+  struct Spec {
+    const char* method;
+    const char* pattern;
+    Auth auth;
+    Run run;
+  };
+  // Literal segments before parameters where both could match.
+  static const Spec kSpecs[] = {
+      {"GET", "/log", Auth::kClient, [](Api* a, Call& c, P) { a->LogHeads(c, false); }},
+      {"POST", "/log", Auth::kClient, [](Api* a, Call& c, P) { a->LogPost(c); }},
+      {"GET", "/log/first", Auth::kClient, [](Api* a, Call& c, P) { a->LogHeads(c, true); }},
+      {"POST", "/log/other", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, false); }},
+      {"POST", "/log/register", Auth::kClient, [](Api* a, Call& c, P) { a->LogRegister(c, true); }},
+      {"POST", "/log/deregister", Auth::kClient,
+       [](Api* a, Call& c, P) { a->LogRegister(c, false); }},
+      {"GET", "/log/{id}", Auth::kClient, [](Api* a, Call& c, P p) { a->LogGet(c, p[0]); }},
+      {"GET", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesGet(c); }},
+      {"POST", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, true); }},
+      {"DELETE", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, false); }},
+      {"POST", "/event", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, true); }},
+      {"POST", "/create", Auth::kClient, [](Api* a, Call& c, P) { a->QueueCreate(c); }},
+      {"GET", "/queues", Auth::kClient, [](Api* a, Call& c, P) { a->QueueList(c); }},
+      {"GET", "/queue/{name}", Auth::kClient, [](Api* a, Call& c, P p) { a->QueueGet(c, p[0]); }},
+      {"POST", "/queue/{name}", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->QueueAdd(c, p[0], false); }},
+      {"DELETE", "/queue/{name}", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->QueueDelete(c, p[0]); }},
+      {"POST", "/queue/{name}/batch", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->QueueAdd(c, p[0], true); }},
+      {"POST", "/queue/{name}/claim", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->QueueClaim(c, p[0]); }},
+      {"POST", "/queue/{name}/done", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->QueueDoneBatch(c, p[0]); }},
+      {"GET", "/queue/{name}/stats", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->QueueStats(c, p[0]); }},
+      {"GET", "/queue/{name}/{id}", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->TaskGet(c, p[0], p[1]); }},
+      {"PUT", "/queue/{name}/{id}", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->TaskPut(c, p[0], p[1]); }},
+      {"DELETE", "/queue/{name}/{id}", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->TaskDelete(c, p[0], p[1]); }},
+      {"POST", "/queue/{name}/{id}/fail", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->TaskFail(c, p[0], p[1]); }},
+      {"POST", "/queue/{name}/{id}/cancel", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->TaskCancel(c, p[0], p[1]); }},
+      {"GET", "/digest", Auth::kClient, [](Api* a, Call& c, P) { a->Digests(c); }},
+      {"GET", "/metrics", Auth::kClient, [](Api* a, Call& c, P) { a->MetricsText(c); }},
+      {"GET", "/health", Auth::kNone, [](Api* a, Call& c, P) { a->Health(c); }},
+  };
+  static const std::vector<std::vector<std::string>> kPatterns = [] {
+    std::vector<std::vector<std::string>> out;
+    for (const Spec& spec : kSpecs) out.push_back(SplitPattern(spec.pattern));
+    return out;
+  }();
+
+  std::vector<std::string> params;
+  const Spec* path_match = nullptr;
+  for (size_t i = 0; i < std::size(kSpecs); ++i) {
+    const Spec& spec = kSpecs[i];
+    if (!Match(kPatterns[i], call.target.segments, &params)) continue;
+    // "/queue/{name}/claim" must not be read as task id "claim" by a later
+    // spec with another method.
+    if (path_match != nullptr && std::string_view(path_match->pattern) != spec.pattern) break;
+    path_match = &spec;
+    if (call.request.method != spec.method) continue;
+    call.reply.route = std::string(spec.method) + " " + spec.pattern;
+    const std::string* token = spec.auth == Auth::kClient ? &options_.client_token
+                               : spec.auth == Auth::kPeer ? &options_.peer_token
+                                                          : nullptr;
+    if (token != nullptr && !token->empty() && !HasBearer(call.request, *token)) {
+      return call.reply(api::Error(401, "missing or wrong bearer token"));
+    }
+    return spec.run(this, call, params);
+  }
+  if (path_match != nullptr) {
+    call.reply.route = std::string("* ") + path_match->pattern;
+    HttpResponse r = api::Error(405, "method " + call.request.method + " is not allowed here");
+    return call.reply(std::move(r));
+  }
+  call.reply.route = "unknown";
+  call.reply(api::Error(404, "no such endpoint: " + call.request.target));
+}
+
+void Api::Digests(Call& call) {
+  std::string body = node_->Read([](const State& state) {
+    boost::json::object queues;
+    for (const auto& [name, slot] : state.queues()) {
+      if (!slot.digest.IsZero()) queues[name] = slot.digest.ToHex();
+    }
+    boost::json::object out;
+    out["total"] = state.total_digest().ToHex();
+    out["queues"] = std::move(queues);
+    out["tasks"] = state.task_count();
+    return boost::json::serialize(out);
+  });
+  call.reply(api::Json(200, std::move(body)));
+}
+
+void Api::Health(Call& call) {
+  boost::json::object out;
+  bool degraded = sequencer_->state_commit_broken();
+  out["status"] = degraded ? "degraded" : "ok";
+  if (degraded) out["problem"] = "state store commits failed; restart to catch up from the log";
+  out["node_id"] = node_->id().ToString();
+  out["log"] = options_.log_uri;
+  out["state"] = options_.state_uri;
+  out["events_appended"] = node_->counters().events_appended.load();
+  node_->Read([&](const State& state) {
+    out["queues"] = state.queues().size();
+    out["tasks"] = state.task_count();
+    return 0;
+  });
+  call.reply(api::Json(200, boost::json::serialize(out)));
+}
+
+void Api::MetricsText(Call& call) {
+  std::string text = metrics_ != nullptr ? metrics_->Render() : std::string();
+  NodeCounters& c = node_->counters();
+  auto counter = [&](const char* name, const char* help, uint64_t value) {
+    text += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+            " " + std::to_string(value) + "\n";
+  };
+  counter("pigtail_events_appended_total", "New events stored in the log.",
+          c.events_appended.load());
+  counter("pigtail_duplicate_events_total", "Events received that were already stored.",
+          c.duplicate_events.load());
+  counter("pigtail_claims_total", "Leases granted.", c.claims.load());
+  counter("pigtail_lease_expiries_total", "Claims that took over an expired lease.",
+          c.lease_expiries.load());
+  counter("pigtail_rejected_ops_total", "Malformed queue operations stored and rejected.",
+          c.rejected_ops.load());
+  counter("pigtail_foreign_events_total", "Stored events whose data is not a queue op.",
+          c.foreign_events.load());
+  counter("pigtail_sequencer_batches_total", "Batches written by the ingest sequencer.",
+          c.batches.load());
+  if (notifier_ != nullptr) {
+    counter("pigtail_notifications_delivered_total", "Entries delivered to registered URLs.",
+            notifier_->delivered());
+  }
+  uint64_t now = node_->NowNanos();
+  text +=
+      "# HELP pigtail_queue_tasks Visible tasks by queue and state.\n"
+      "# TYPE pigtail_queue_tasks gauge\n";
+  node_->Read([&](const State& state) {
+    for (const auto& [name, slot] : state.queues()) {
+      if (!slot.record || !slot.record->alive) continue;
+      QueueCounts counts = CountTasks(state, name, now);
+      auto gauge = [&](const char* st, uint64_t v) {
+        text += "pigtail_queue_tasks{queue=\"" + name + "\",state=\"" + st + "\"} " +
+                std::to_string(v) + "\n";
+      };
+      gauge("pending", counts.pending);
+      gauge("working", counts.working);
+      gauge("done", counts.done);
+      gauge("dead", counts.dead);
+      gauge("cancelled", counts.cancelled);
+    }
+    return 0;
+  });
+  HttpResponse r;
+  r.status = 200;
+  r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
+  r.body = std::move(text);
+  call.reply(std::move(r));
+}
+
+}  // namespace pigtail

@@ -1,0 +1,95 @@
+// The HTTP API of a node: the Potboiler log API, the Pigtail queue API and
+// the extensions (docs/http_api.md). A function from HttpRequest to
+// HttpResponse over a Node, its Sequencer and Notifier; no sockets, so it is
+// unit-tested directly.
+//
+// Reads take the Node's shared lock; writes are submitted to the sequencer
+// and answered when it completes them (so Handle may respond later, on the
+// sequencer thread). Every response body is JSON except GET /metrics.
+// Nothing a client sends makes Handle throw.
+//
+// Thread safety: Handle may be called concurrently.
+#ifndef PIGTAIL_SERVER_API_H_
+#define PIGTAIL_SERVER_API_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "server/http_message.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/node.h"
+#include "server/notifier.h"
+#include "server/sequencer.h"
+
+namespace pigtail {
+
+struct ApiOptions {
+  // When not empty, every endpoint but GET /health requires
+  // "Authorization: Bearer <client_token>", except the peer endpoints.
+  std::string client_token;
+  // When not empty, POST /log/other, POST /event and /nodes require
+  // "Authorization: Bearer <peer_token>".
+  std::string peer_token;
+  // Shown by GET /health.
+  std::string log_uri;
+  std::string state_uri;
+  // Limits of the extensions.
+  size_t max_batch_tasks = 10'000;
+  size_t max_claim = 1'000;
+  uint64_t max_wait_ms = 60'000;
+};
+
+// The metadata key holding the peer URLs managed by /nodes.
+inline constexpr std::string_view kNodesKey = "nodes";
+
+class Api {
+ public:
+  // `notifier` may be null (no notifications).
+  Api(Node* node, Sequencer* sequencer, Notifier* notifier, Metrics* metrics,
+      const ApiOptions& options);
+
+  void Handle(HttpRequest request, HttpResponder respond);
+
+ private:
+  struct Call;  // one request being handled
+  using Responder = HttpResponder;
+
+  void Route(Call& call);
+  // api_log.cc
+  void LogHeads(Call& call, bool firsts);
+  void LogGet(Call& call, const std::string& id);
+  void LogPost(Call& call);
+  void LogOther(Call& call, bool pigtail_event);
+  void LogRegister(Call& call, bool add);
+  void NodesGet(Call& call);
+  void NodesChange(Call& call, bool add);
+  // api_queue.cc
+  void QueueCreate(Call& call);
+  void QueueList(Call& call);
+  void QueueGet(Call& call, const std::string& name);
+  void QueueAdd(Call& call, const std::string& name, bool batch);
+  void QueueDelete(Call& call, const std::string& name);
+  void QueueStats(Call& call, const std::string& name);
+  void QueueClaim(Call& call, const std::string& name);
+  void QueueDoneBatch(Call& call, const std::string& name);
+  void TaskGet(Call& call, const std::string& name, const std::string& id);
+  void TaskPut(Call& call, const std::string& name, const std::string& id);
+  void TaskDelete(Call& call, const std::string& name, const std::string& id);
+  void TaskFail(Call& call, const std::string& name, const std::string& id);
+  void TaskCancel(Call& call, const std::string& name, const std::string& id);
+  void Digests(Call& call);
+  void Health(Call& call);
+  void MetricsText(Call& call);
+
+  Node* const node_;
+  Sequencer* const sequencer_;
+  Notifier* const notifier_;
+  Metrics* const metrics_;
+  const ApiOptions options_;
+};
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_SERVER_API_H_

@@ -1,0 +1,486 @@
+// The Pigtail queue API (/create, /queue/{name}, /queue/{name}/{id}) and its
+// extensions (/queues, batch add, claim-next, batch done, fail, cancel,
+// stats).
+#include <boost/json.hpp>
+
+#include "core/json_fields.h"
+#include "core/queue_op.h"
+#include "core/task_view.h"
+#include "server/api.h"
+#include "server/api_call.h"
+
+namespace pigtail {
+namespace {
+
+namespace jf = json_fields;
+
+// Reads an optional member with `read`; absent or null leaves *out as is.
+template <typename T, typename Read>
+Status Optional(const boost::json::object& obj, std::string_view key, Read read, T* out) {
+  const boost::json::value* v = obj.if_contains(key);
+  if (v == nullptr || v->is_null()) return Status::Ok();
+  PIGTAIL_ASSIGN_OR_RETURN(*out, read(*v, key));
+  return Status::Ok();
+}
+
+Result<AddOp> ParseAdd(const boost::json::value& v, const std::string& queue) {
+  if (!v.is_object()) return Status::InvalidArgument("a task must be a JSON object");
+  const boost::json::object& obj = v.as_object();
+  PIGTAIL_RETURN_IF_ERROR(api::CheckFields(
+      obj, {"task_name", "info", "priority", "delay_ms", "max_attempts", "timeout_ms"}));
+  AddOp op;
+  op.queue_name = queue;
+  const boost::json::value* name = obj.if_contains("task_name");
+  if (name == nullptr) return Status::InvalidArgument("missing field \"task_name\"");
+  PIGTAIL_ASSIGN_OR_RETURN(op.task_name, jf::ToString(*name, "task_name"));
+  const boost::json::value* info = obj.if_contains("info");
+  op.info_json = info == nullptr ? "null" : boost::json::serialize(*info);
+  PIGTAIL_RETURN_IF_ERROR(Optional(obj, "priority", jf::ToI64, &op.priority));
+  PIGTAIL_RETURN_IF_ERROR(Optional(obj, "delay_ms", jf::ToU64, &op.delay_ms));
+  uint32_t attempts = 0;
+  if (obj.if_contains("max_attempts") && !obj.at("max_attempts").is_null()) {
+    PIGTAIL_RETURN_IF_ERROR(Optional(obj, "max_attempts", jf::ToU32, &attempts));
+    if (attempts == 0) return Status::InvalidArgument("max_attempts must be at least 1");
+    op.max_attempts = attempts;
+  }
+  uint64_t timeout = 0;
+  if (obj.if_contains("timeout_ms") && !obj.at("timeout_ms").is_null()) {
+    PIGTAIL_RETURN_IF_ERROR(Optional(obj, "timeout_ms", jf::ToU64, &timeout));
+    op.timeout_ms = timeout;
+  }
+  return op;
+}
+
+Result<Uuid> RequiredUuid(const boost::json::object& obj, std::string_view key) {
+  const boost::json::value* v = obj.if_contains(key);
+  if (v == nullptr) return Status::InvalidArgument("missing field \"" + std::string(key) + "\"");
+  return jf::ToUuid(*v, key);
+}
+
+// 404 unless the queue exists and is alive; 400 for a bad name.
+Status CheckQueue(Node* node, const std::string& name) {
+  PIGTAIL_RETURN_IF_ERROR(ValidateQueueName(name));
+  bool alive = node->Read([&](const State& state) {
+    const QueueRecord* q = state.FindQueue(name);
+    return q != nullptr && q->alive;
+  });
+  if (!alive) return Status::NotFound("no queue named \"" + name + "\"");
+  return Status::Ok();
+}
+
+std::string ClaimedJson(const ClaimedTask& t, bool with_id) {
+  std::string out = "{";
+  if (with_id) out += "\"id\":\"" + t.id.ToString() + "\",";
+  out += "\"task_name\":" + api::Quote(t.task_name) +
+         ",\"state\":\"working\",\"info\":" + t.info_json + ",\"worker\":\"" + t.worker.ToString() +
+         "\",\"lease\":" + std::to_string(t.lease) +
+         ",\"expires_at_ms\":" + std::to_string(t.expires_at_ms) + "}";
+  return out;
+}
+
+HttpResponse ConflictOrError(const WriteResult& r) {
+  return api::FromStatus(r.status, r.status.code() == StatusCode::kConflict ? r.reason : "");
+}
+
+}  // namespace
+
+void Api::QueueCreate(Call& call) {
+  Result<boost::json::object> obj = api::ParseObject(call.request.body);
+  if (!obj.ok()) return call.reply(api::FromStatus(obj.status()));
+  CreateOp op;
+  Status s = api::CheckFields(*obj, {"name", "timeout_ms", "max_attempts", "backoff_ms"});
+  const boost::json::value* name = obj->if_contains("name");
+  const boost::json::value* timeout = obj->if_contains("timeout_ms");
+  if (s.ok() && name == nullptr) s = Status::InvalidArgument("missing field \"name\"");
+  if (s.ok() && timeout == nullptr) s = Status::InvalidArgument("missing field \"timeout_ms\"");
+  if (s.ok()) {
+    Result<std::string> n = jf::ToString(*name, "name");
+    s = n.ok() ? ValidateQueueName(*n) : n.status();
+    if (s.ok()) op.name = *n;
+  }
+  if (s.ok()) {
+    Result<uint64_t> t = jf::ToU64(*timeout, "timeout_ms");
+    s = t.status();
+    if (t.ok()) op.timeout_ms = *t;
+  }
+  if (s.ok() && obj->if_contains("max_attempts") && !obj->at("max_attempts").is_null()) {
+    Result<uint32_t> m = jf::ToU32(obj->at("max_attempts"), "max_attempts");
+    s = m.status();
+    if (m.ok()) op.max_attempts = *m;
+  }
+  if (s.ok() && obj->if_contains("backoff_ms") && !obj->at("backoff_ms").is_null()) {
+    Result<uint64_t> b = jf::ToU64(obj->at("backoff_ms"), "backoff_ms");
+    s = b.status();
+    if (b.ok()) op.backoff_ms = *b;
+  }
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  WriteRequest req;
+  req.data.push_back(SerializeQueueOp(op));
+  sequencer_->Submit(std::move(req), [reply = call.reply, name = op.name](WriteResult r) {
+    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    HttpResponse res = api::Json(201, "{\"name\":" + api::Quote(name) + "}");
+    res.headers.emplace_back("Location", "/queue/" + name);
+    reply(std::move(res));
+  });
+}
+
+void Api::QueueList(Call& call) {
+  std::string body = node_->Read([](const State& state) {
+    boost::json::array queues;
+    for (const auto& [name, slot] : state.queues()) {
+      if (!slot.record || !slot.record->alive) continue;
+      boost::json::object q;
+      q["name"] = name;
+      q["timeout_ms"] = slot.record->timeout_ms;
+      if (slot.record->max_attempts) q["max_attempts"] = *slot.record->max_attempts;
+      if (slot.record->backoff_ms) q["backoff_ms"] = *slot.record->backoff_ms;
+      queues.push_back(std::move(q));
+    }
+    boost::json::object out;
+    out["queues"] = std::move(queues);
+    return boost::json::serialize(out);
+  });
+  call.reply(api::Json(200, std::move(body)));
+}
+
+void Api::QueueGet(Call& call, const std::string& name) {
+  Status s = CheckQueue(node_, name);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  uint64_t now = node_->NowNanos();
+  std::string body = node_->Read([&](const State& state) {
+    std::string out = "{";
+    const State::QueueSlot* slot = state.FindSlot(name);
+    if (slot != nullptr && slot->record) {
+      bool first = true;
+      for (const auto& [id, task] : slot->tasks) {
+        if (!TaskVisible(task, &*slot->record)) continue;
+        TaskView view = ViewTask(task, *slot->record, now);
+        if (view.state != TaskState::kPending && view.state != TaskState::kWorking) continue;
+        if (!first) out += ",";
+        first = false;
+        out += "\"" + id.ToString() + "\":{\"task_name\":" + api::Quote(task.add->task_name) +
+               ",\"state\":\"" + std::string(TaskStateName(view.state)) + "\"}";
+      }
+    }
+    out += "}";
+    return out;
+  });
+  call.reply(api::Json(200, std::move(body)));
+}
+
+void Api::QueueAdd(Call& call, const std::string& name, bool batch) {
+  Status s = CheckQueue(node_, name);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  boost::system::error_code ec;
+  boost::json::value body = boost::json::parse(call.request.body, ec);
+  if (ec) return call.reply(api::Error(400, "malformed JSON body: " + ec.message()));
+  WriteRequest req;
+  if (batch) {
+    const boost::json::array* items = body.if_array();
+    if (items == nullptr && body.is_object() && body.as_object().if_contains("tasks")) {
+      items = body.as_object().at("tasks").if_array();
+    }
+    if (items == nullptr) {
+      return call.reply(
+          api::Error(400, "the body must be an array of tasks (or {\"tasks\":[...]})"));
+    }
+    if (items->empty() || items->size() > options_.max_batch_tasks) {
+      return call.reply(api::Error(
+          400, "a batch holds 1 to " + std::to_string(options_.max_batch_tasks) + " tasks"));
+    }
+    req.data.reserve(items->size());
+    for (size_t i = 0; i < items->size(); ++i) {
+      Result<AddOp> op = ParseAdd((*items)[i], name);
+      if (!op.ok()) {
+        return call.reply(
+            api::Error(400, "task " + std::to_string(i) + ": " + op.status().message()));
+      }
+      req.data.push_back(SerializeQueueOp(*op));
+    }
+  } else {
+    Result<AddOp> op = ParseAdd(body, name);
+    if (!op.ok()) return call.reply(api::FromStatus(op.status()));
+    req.data.push_back(SerializeQueueOp(*op));
+  }
+  sequencer_->Submit(std::move(req), [reply = call.reply, name, batch](WriteResult r) {
+    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (batch) {
+      std::string out = "{\"ids\":[";
+      for (size_t i = 0; i < r.ids.size(); ++i) {
+        if (i > 0) out += ",";
+        out += "\"" + r.ids[i].ToString() + "\"";
+      }
+      out += "]}";
+      return reply(api::Json(201, std::move(out)));
+    }
+    std::string id = r.ids.at(0).ToString();
+    HttpResponse res = api::Json(201, "{\"id\":\"" + id + "\"}");
+    res.headers.emplace_back("Location", "/queue/" + name + "/" + id);
+    reply(std::move(res));
+  });
+}
+
+void Api::QueueDelete(Call& call, const std::string& name) {
+  Status s = CheckQueue(node_, name);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  WriteRequest req;
+  req.data.push_back(SerializeQueueOp(DeleteOp{name}));
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    reply(api::Json(200, "{}"));
+  });
+}
+
+void Api::QueueStats(Call& call, const std::string& name) {
+  Status s = CheckQueue(node_, name);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  uint64_t now = node_->NowNanos();
+  QueueCounts c = node_->Read([&](const State& state) { return CountTasks(state, name, now); });
+  boost::json::object out;
+  out["pending"] = c.pending;
+  out["working"] = c.working;
+  out["done"] = c.done;
+  out["dead"] = c.dead;
+  out["cancelled"] = c.cancelled;
+  out["claimable"] = c.claimable;
+  call.reply(api::Json(200, boost::json::serialize(out)));
+}
+
+void Api::QueueClaim(Call& call, const std::string& name) {
+  Status s = ValidateQueueName(name);
+  Result<boost::json::object> obj = api::ParseObject(call.request.body);
+  if (s.ok()) s = obj.status();
+  if (s.ok()) s = api::CheckFields(*obj, {"worker_id", "max", "wait_ms"});
+  WriteRequest req;
+  req.kind = WriteKind::kClaimNext;
+  req.queue = name;
+  if (s.ok()) {
+    Result<Uuid> worker = RequiredUuid(*obj, "worker_id");
+    s = worker.status();
+    if (worker.ok()) req.worker = *worker;
+  }
+  uint64_t max = 1;
+  if (s.ok()) s = Optional(*obj, "max", jf::ToU64, &max);
+  if (s.ok()) s = Optional(*obj, "wait_ms", jf::ToU64, &req.wait_ms);
+  if (s.ok() && (max < 1 || max > options_.max_claim)) {
+    s = Status::InvalidArgument("max must be 1 to " + std::to_string(options_.max_claim));
+  }
+  if (s.ok() && req.wait_ms > options_.max_wait_ms) {
+    s = Status::InvalidArgument("wait_ms must be at most " + std::to_string(options_.max_wait_ms));
+  }
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  req.max = max;
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    std::string out = "{\"tasks\":[";
+    for (size_t i = 0; i < r.claimed.size(); ++i) {
+      if (i > 0) out += ",";
+      out += ClaimedJson(r.claimed[i], true);
+    }
+    out += "]}";
+    reply(api::Json(200, std::move(out)));
+  });
+}
+
+void Api::QueueDoneBatch(Call& call, const std::string& name) {
+  Status s = ValidateQueueName(name);
+  Result<boost::json::object> obj = api::ParseObject(call.request.body);
+  if (s.ok()) s = obj.status();
+  if (s.ok()) s = api::CheckFields(*obj, {"worker_id", "tasks"});
+  WriteRequest req;
+  req.kind = WriteKind::kDone;
+  req.queue = name;
+  if (s.ok()) {
+    Result<Uuid> worker = RequiredUuid(*obj, "worker_id");
+    s = worker.status();
+    if (worker.ok()) req.worker = *worker;
+  }
+  const boost::json::array* tasks = nullptr;
+  if (s.ok()) {
+    const boost::json::value* t = obj->if_contains("tasks");
+    tasks = t != nullptr ? t->if_array() : nullptr;
+    if (tasks == nullptr || tasks->empty() || tasks->size() > options_.max_batch_tasks) {
+      s = Status::InvalidArgument("\"tasks\" must be an array of 1 to " +
+                                  std::to_string(options_.max_batch_tasks) + " items");
+    }
+  }
+  for (size_t i = 0; s.ok() && i < tasks->size(); ++i) {
+    const boost::json::value& item = (*tasks)[i];
+    DoneItem done;
+    if (item.is_string()) {
+      Result<Uuid> id = jf::ToUuid(item, "tasks[]");
+      s = id.status();
+      if (id.ok()) done.id = *id;
+    } else if (item.is_object()) {
+      s = api::CheckFields(item.as_object(), {"id", "lease"});
+      if (s.ok()) {
+        Result<Uuid> id = RequiredUuid(item.as_object(), "id");
+        s = id.status();
+        if (id.ok()) done.id = *id;
+      }
+      uint64_t lease = 0;
+      if (s.ok() && item.as_object().if_contains("lease")) {
+        s = Optional(item.as_object(), "lease", jf::ToU64, &lease);
+        done.lease = lease;
+      }
+    } else {
+      s = Status::InvalidArgument("tasks[] items must be ids or {\"id\",\"lease\"} objects");
+    }
+    req.items.push_back(done);
+  }
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    boost::json::array results;
+    uint64_t done = 0;
+    for (const Status& item : r.item_status) {
+      boost::json::object o;
+      if (item.ok()) {
+        o["status"] = "done";
+        ++done;
+      } else {
+        o["status"] = "error";
+        o["code"] = api::HttpStatusFor(item);
+        o["error"] = item.message();
+      }
+      results.push_back(std::move(o));
+    }
+    boost::json::object out;
+    out["done"] = done;
+    out["results"] = std::move(results);
+    reply(api::Json(200, boost::json::serialize(out)));
+  });
+}
+
+void Api::TaskGet(Call& call, const std::string& name, const std::string& id_text) {
+  Status s = CheckQueue(node_, name);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  Result<Uuid> id = Uuid::Parse(id_text);
+  if (!id.ok()) return call.reply(api::Error(404, "no task: not a UUID: " + id_text));
+  uint64_t now = node_->NowNanos();
+  std::optional<std::string> body = node_->Read([&](const State& state) {
+    std::optional<std::string> out;
+    const QueueRecord* queue = state.FindQueue(name);
+    const TaskRecord* task = state.FindTask(name, *id);
+    if (queue == nullptr || task == nullptr || !TaskVisible(*task, queue)) return out;
+    TaskView view = ViewTask(*task, *queue, now);
+    boost::json::object o;
+    o["task_name"] = task->add->task_name;
+    o["state"] = TaskStateName(view.state);
+    o["info"] = boost::json::parse(task->add->info_json);
+    if (task->status.worker.IsNil()) {
+      o["worker"] = nullptr;
+    } else {
+      o["worker"] = task->status.worker.ToString();
+    }
+    o["lease"] = view.lease;
+    o["priority"] = task->add->priority;
+    if (!task->status.error.empty()) o["error"] = task->status.error;
+    out = boost::json::serialize(o);
+    return out;
+  });
+  if (!body) return call.reply(api::Error(404, "no task " + id_text + " in queue " + name));
+  call.reply(api::Json(200, std::move(*body)));
+}
+
+namespace {
+
+// Parses {"worker_id", ["lease"], ...extra} for the task endpoints.
+Status ParseWorkerBody(std::string_view body, std::initializer_list<std::string_view> allowed,
+                       WriteRequest* req, boost::json::object* obj_out) {
+  PIGTAIL_ASSIGN_OR_RETURN(boost::json::object obj, api::ParseObject(body));
+  PIGTAIL_RETURN_IF_ERROR(api::CheckFields(obj, allowed));
+  PIGTAIL_ASSIGN_OR_RETURN(req->worker, RequiredUuid(obj, "worker_id"));
+  if (obj.if_contains("lease") && !obj.at("lease").is_null()) {
+    PIGTAIL_ASSIGN_OR_RETURN(uint64_t lease, jf::ToU64(obj.at("lease"), "lease"));
+    req->lease = lease;
+  }
+  *obj_out = std::move(obj);
+  return Status::Ok();
+}
+
+Status ParseTaskTarget(const std::string& name, const std::string& id_text, WriteRequest* req) {
+  PIGTAIL_RETURN_IF_ERROR(ValidateQueueName(name));
+  Result<Uuid> id = Uuid::Parse(id_text);
+  if (!id.ok()) return Status::NotFound("no task: not a UUID: " + id_text);
+  req->queue = name;
+  req->task = *id;
+  return Status::Ok();
+}
+
+}  // namespace
+
+void Api::TaskPut(Call& call, const std::string& name, const std::string& id) {
+  WriteRequest req;
+  req.kind = WriteKind::kClaimOne;
+  boost::json::object obj;
+  Status s = ParseTaskTarget(name, id, &req);
+  if (s.ok()) s = ParseWorkerBody(call.request.body, {"worker_id", "lease"}, &req, &obj);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(ConflictOrError(r));
+    reply(api::Json(200, ClaimedJson(r.claimed.at(0), false)));
+  });
+}
+
+void Api::TaskDelete(Call& call, const std::string& name, const std::string& id) {
+  WriteRequest req;
+  req.kind = WriteKind::kDone;
+  boost::json::object obj;
+  Status s = ParseTaskTarget(name, id, &req);
+  if (s.ok()) s = ParseWorkerBody(call.request.body, {"worker_id", "lease"}, &req, &obj);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  req.items.push_back(DoneItem{req.task, req.lease});
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    const Status& item = r.item_status.at(0);
+    if (!item.ok()) {
+      std::string reason;
+      if (item.code() == StatusCode::kConflict) {
+        reason = item.message().substr(0, item.message().find(':'));
+      }
+      return reply(api::FromStatus(item, reason));
+    }
+    reply(api::Json(200, "{}"));
+  });
+}
+
+void Api::TaskFail(Call& call, const std::string& name, const std::string& id) {
+  WriteRequest req;
+  req.kind = WriteKind::kFail;
+  boost::json::object obj;
+  Status s = ParseTaskTarget(name, id, &req);
+  if (s.ok()) s = ParseWorkerBody(call.request.body, {"worker_id", "lease", "error"}, &req, &obj);
+  if (s.ok() && !req.lease) s = Status::InvalidArgument("missing field \"lease\"");
+  if (s.ok() && obj.if_contains("error")) {
+    Result<std::string> error = jf::ToString(obj.at("error"), "error");
+    s = error.status();
+    if (error.ok()) req.error = *error;
+  }
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(ConflictOrError(r));
+    boost::json::object out;
+    out["state"] = r.fail->dead ? "dead" : "pending";
+    out["retry_in_ms"] = r.fail->retry_in_ms;
+    out["attempts"] = r.fail->lease + 1;
+    reply(api::Json(200, boost::json::serialize(out)));
+  });
+}
+
+void Api::TaskCancel(Call& call, const std::string& name, const std::string& id) {
+  WriteRequest req;
+  req.kind = WriteKind::kCancel;
+  Status s = ParseTaskTarget(name, id, &req);
+  if (s.ok() && !call.request.body.empty()) {
+    Result<boost::json::object> obj = api::ParseObject(call.request.body);
+    s = obj.ok() ? api::CheckFields(*obj, {}) : obj.status();
+  }
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(ConflictOrError(r));
+    reply(api::Json(200, "{\"state\":\"cancelled\"}"));
+  });
+}
+
+}  // namespace pigtail

@@ -1,0 +1,83 @@
+// Delivers log entries to the URLs registered with POST /log/register.
+//
+// One background thread. Each registered URL has a durable cursor (a log
+// sequence number in the log's metadata); entries after it are POSTed, as
+// the JSON GET /log/{id} serves, in ingest order, which is chain order per
+// owner. An entry is held back (and every later one with it) until all its
+// dependencies are stored. A 2xx or 4xx reply counts as delivered (a 4xx will
+// not get better by retrying); a 5xx or a network error is retried with
+// exponential backoff. A new registration starts from the beginning of the
+// log.
+//
+// Thread safety: Wake() may be called from any thread.
+#ifndef PIGTAIL_SERVER_NOTIFIER_H_
+#define PIGTAIL_SERVER_NOTIFIER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "server/node.h"
+
+namespace pigtail {
+
+struct NotifierOptions {
+  std::chrono::milliseconds request_timeout{5'000};
+  std::chrono::milliseconds min_backoff{100};
+  std::chrono::milliseconds max_backoff{30'000};
+  // Re-check for entries (and dependencies) at least this often.
+  std::chrono::milliseconds poll{1'000};
+  size_t scan_chunk = 256;
+};
+
+// The metadata key holding the registered URLs (a set, see Node::ListSet).
+inline constexpr std::string_view kRegistrationsKey = "registrations";
+// The metadata key holding a URL's delivery cursor.
+std::string NotifyCursorKey(std::string_view url);
+
+class Notifier {
+ public:
+  Notifier(Node* node, const NotifierOptions& options);
+  ~Notifier();  // Stop()
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  void Start();
+  // Finishes the delivery in progress (bounded by request_timeout) and joins.
+  void Stop();
+  // New entries or a changed registration: look again now.
+  void Wake();
+
+  // Entries delivered since start (for metrics and tests).
+  uint64_t delivered() const;
+
+ private:
+  struct Target {
+    uint64_t cursor = 0;
+    bool loaded = false;
+    std::chrono::steady_clock::time_point retry_at{};
+    std::chrono::milliseconds backoff{0};
+  };
+  void Run();
+  // Delivers what it can to `url`; returns when it must wait.
+  void Deliver(const std::string& url, Target* target);
+
+  Node* const node_;
+  const NotifierOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;   // guarded by mu_
+  bool woken_ = false;      // guarded by mu_
+  uint64_t delivered_ = 0;  // guarded by mu_
+  std::thread thread_;
+  std::map<std::string, Target> targets_;  // notifier thread only
+};
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_SERVER_NOTIFIER_H_
