@@ -3,9 +3,9 @@
 //
 // Append runs as one transaction: it locks the counter row (so concurrent
 // appenders, even from other processes, serialize and sequence numbers stay
-// consecutive), finds which ids are already stored, inserts the new events
-// with one unnest(...) statement, updates the dependency waits and the
-// counter, and commits. Thread safety and reconnection: PgSession.
+// consecutive), finds which ids are already stored, inserts the new events, updates the dependency
+// waits and the counter, and commits. New rows go in with COPY (pqxx::stream_to). Thread safety and
+// reconnection: PgSession.
 #include <algorithm>
 #include <limits>
 #include <pqxx/pqxx>
@@ -27,10 +27,6 @@ std::vector<PgStatement> EventStatements() {
   return {
       {"ev_lock", "SELECT last_seq FROM event_counter WHERE one FOR UPDATE"},
       {"ev_existing", "SELECT id FROM events WHERE id = ANY($1::uuid[])"},
-      {"ev_insert",
-       "INSERT INTO events (seq, id, owner, prev, when_hlc, raw) "
-       "SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bytea[], "
-       "$6::bytea[]) ON CONFLICT (id) DO NOTHING"},
       {"ev_set_counter", "UPDATE event_counter SET last_seq = $1 WHERE one"},
       {"ev_clear_waits", "DELETE FROM event_waits WHERE dependency = ANY($1::uuid[])"},
       {"ev_add_waits",
@@ -66,6 +62,12 @@ std::vector<PgStatement> EventStatements() {
 }
 
 #undef PIGTAIL_PG_NEXT_OF_E
+
+const std::vector<std::string>& EventColumns() {
+  static const auto* columns =
+      new std::vector<std::string>{"seq", "id", "owner", "prev", "when_hlc", "raw"};
+  return *columns;
+}
 
 int64_t SqlLimit(size_t limit) {
   return static_cast<int64_t>(
@@ -141,24 +143,22 @@ class PostgresEventStore final : public EventStore {
       }
       if (fresh.empty()) return Status::Ok();
 
-      PgArrayBuilder seq_col, id_col, owner_col, prev_col, when_col, raw_col;
+      // COPY the new rows: every id was checked absent under the counter
+      // lock, which every appender holds, so none can conflict. (Should one
+      // anyway, the unique index fails the whole transaction: nothing is
+      // stored.)
       int64_t next_seq = last;
-      for (size_t i : fresh) {
-        const Event& e = events[i];
-        seqs[i] = static_cast<uint64_t>(++next_seq);
-        seq_col.AddInt(next_seq);
-        id_col.AddUuid(e.id);
-        owner_col.AddUuid(e.owner);
-        prev_col.AddUuidOrNull(e.prev);
-        when_col.AddBytea(e.when.Encoded());
-        raw_col.AddBytea(e.raw);
-      }
-      const pqxx::result inserted =
-          txn.exec_prepared("ev_insert", seq_col.Take(), id_col.Take(), owner_col.Take(),
-                            prev_col.Take(), when_col.Take(), raw_col.Take());
-      if (inserted.affected_rows() != fresh.size()) {
-        // Someone wrote events without holding the counter lock.
-        return Status::Internal("events table changed under the Append lock");
+      {
+        pqxx::stream_to out(txn, "events", EventColumns());
+        for (size_t i : fresh) {
+          const Event& e = events[i];
+          seqs[i] = static_cast<uint64_t>(++next_seq);
+          std::optional<std::string> prev;
+          if (e.prev) prev = e.prev->ToString();
+          out << std::make_tuple(next_seq, e.id.ToString(), e.owner.ToString(), prev,
+                                 ByteaHexLiteral(e.when.Encoded()), ByteaHexLiteral(e.raw));
+        }
+        out.complete();
       }
 
       // Dependency waits: arrivals satisfy waits on them; new events wait on

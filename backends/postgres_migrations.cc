@@ -26,7 +26,8 @@ CREATE TABLE events (
   raw bytea NOT NULL
 );
 CREATE INDEX events_owner_when ON events (owner, when_hlc, id);
-CREATE INDEX events_prev ON events (prev) WHERE prev IS NOT NULL;
+-- (prev, seq): finds an event's next (the latest with that prev) in one probe.
+CREATE INDEX events_prev ON events (prev, seq) WHERE prev IS NOT NULL;
 CREATE TABLE event_counter (
   one boolean PRIMARY KEY DEFAULT true CHECK (one),
   last_seq bigint NOT NULL
