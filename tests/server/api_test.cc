@@ -1,0 +1,484 @@
+// Unit tests of the HTTP API handlers over a node on memory stores, without
+// sockets: every endpoint and status code, bad inputs, and claims under
+// concurrency.
+#include "server/api.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "core/event.h"
+#include "core/memory_store.h"
+
+namespace pigtail {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kWorkerA[] = "6a0c9d2e-1f7a-4e55-9a1e-3a1b2c3d4e5f";
+constexpr char kWorkerB[] = "7b1d0e3f-2a8b-4f66-8b2f-4b2c3d4e5f60";
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(ApiOptions()); }
+  void TearDown() override { Close(); }
+
+  void Open(const ApiOptions& options) {
+    NodeOptions node_options;
+    node_options.physical = [this] { return now_ns_.load(); };
+    auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), node_options);
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    node_ = std::move(node).value();
+    SequencerOptions seq;
+    seq.wait_tick = 10ms;
+    sequencer_ = std::make_unique<Sequencer>(node_.get(), seq);
+    sequencer_->Start();
+    api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), nullptr, &metrics_, options);
+  }
+  void Close() {
+    if (sequencer_) sequencer_->Stop();
+    api_.reset();
+    sequencer_.reset();
+    node_.reset();
+  }
+
+  HttpResponse Call(std::string method, std::string target, std::string body = "",
+                    HttpHeaders headers = {}) {
+    HttpRequest req{std::move(method), std::move(target), std::move(headers), std::move(body)};
+    auto promise = std::make_shared<std::promise<HttpResponse>>();
+    std::future<HttpResponse> future = promise->get_future();
+    api_->Handle(std::move(req), [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+    if (future.wait_for(10s) != std::future_status::ready) {
+      ADD_FAILURE() << "no response within 10 s";
+      return HttpResponse{599, {}, ""};
+    }
+    return future.get();
+  }
+
+  static boost::json::value Body(const HttpResponse& r) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.body, ec);
+    EXPECT_FALSE(ec) << "not JSON: " << r.body;
+    return v;
+  }
+
+  void CreateQueue(const std::string& name, const std::string& extra = "") {
+    HttpResponse r =
+        Call("POST", "/create", "{\"name\":\"" + name + "\",\"timeout_ms\":1000" + extra + "}");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  std::string AddTask(const std::string& queue,
+                      const std::string& body = R"({"task_name":"t","info":{"x":1}})") {
+    HttpResponse r = Call("POST", "/queue/" + queue, body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(Body(r).at("id").as_string());
+  }
+  std::string Digest() { return Call("GET", "/digest").body; }
+  uint64_t Events() { return node_->log()->Count().value(); }
+
+  std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
+  Metrics metrics_;
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<Api> api_;
+};
+
+TEST_F(ApiTest, OriginalQueueFlow) {
+  CreateQueue("jobs");
+  HttpResponse add = Call("POST", "/queue/jobs", R"({"task_name":"hello","info":{"foo":"bar"}})");
+  ASSERT_EQ(add.status, 201);
+  std::string id(Body(add).at("id").as_string());
+  EXPECT_EQ(add.Header("Location"), "/queue/jobs/" + id);
+
+  HttpResponse list = Call("GET", "/queue/jobs");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(Body(list).at(id).at("state").as_string(), "pending");
+  EXPECT_EQ(Body(list).at(id).at("task_name").as_string(), "hello");
+
+  HttpResponse get = Call("GET", "/queue/jobs/" + id);
+  ASSERT_EQ(get.status, 200);
+  EXPECT_EQ(Body(get).at("info").at("foo").as_string(), "bar");
+  EXPECT_TRUE(Body(get).at("worker").is_null());
+
+  std::string a = std::string("{\"worker_id\":\"") + kWorkerA + "\"}";
+  std::string b = std::string("{\"worker_id\":\"") + kWorkerB + "\"}";
+  HttpResponse claim = Call("PUT", "/queue/jobs/" + id, a);
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  EXPECT_EQ(Body(claim).at("lease").as_int64(), 0);
+  EXPECT_EQ(Body(claim).at("state").as_string(), "working");
+
+  HttpResponse other = Call("PUT", "/queue/jobs/" + id, b);
+  EXPECT_EQ(other.status, 409);
+  EXPECT_EQ(Body(other).at("reason").as_string(), "leased_by_another_worker");
+
+  HttpResponse heartbeat = Call("PUT", "/queue/jobs/" + id, a);
+  EXPECT_EQ(heartbeat.status, 200);
+  EXPECT_EQ(Call("GET", "/queue/jobs/" + id).body.find(kWorkerA) != std::string::npos, true);
+
+  EXPECT_EQ(Call("DELETE", "/queue/jobs/" + id, a).status, 200);
+  HttpResponse after = Call("PUT", "/queue/jobs/" + id, b);
+  EXPECT_EQ(after.status, 409);
+  EXPECT_EQ(Body(after).at("reason").as_string(), "done_by_another_worker");
+  EXPECT_EQ(Body(Call("PUT", "/queue/jobs/" + id, a)).at("reason").as_string(), "done");
+  EXPECT_EQ(Call("GET", "/queue/jobs").body, "{}");
+  EXPECT_EQ(Body(Call("GET", "/queue/jobs/" + id)).at("state").as_string(), "done");
+
+  EXPECT_EQ(Call("DELETE", "/queue/jobs").status, 200);
+  EXPECT_EQ(Call("GET", "/queue/jobs").status, 404);
+  EXPECT_EQ(Call("POST", "/queue/jobs", R"({"task_name":"x","info":1})").status, 404);
+}
+
+TEST_F(ApiTest, UnknownTaskAndQueue) {
+  CreateQueue("q");
+  std::string a = std::string("{\"worker_id\":\"") + kWorkerA + "\"}";
+  EXPECT_EQ(Call("GET", "/queue/q/8b2f1c1e-0000-4000-8000-000000000000").status, 404);
+  EXPECT_EQ(Call("PUT", "/queue/q/8b2f1c1e-0000-4000-8000-000000000000", a).status, 404);
+  EXPECT_EQ(Call("PUT", "/queue/q/not-a-uuid", a).status, 404);
+  EXPECT_EQ(Call("GET", "/queue/nope").status, 404);
+  EXPECT_EQ(Call("GET", "/queue/nope/stats").status, 404);
+  EXPECT_EQ(Call("POST", "/queue/nope/claim", a).status, 404);
+}
+
+TEST_F(ApiTest, LogApi) {
+  EXPECT_EQ(Call("GET", "/log").body, "{}");
+  HttpResponse first = Call("POST", "/log", R"({"anything":[1,2,3]})");
+  ASSERT_EQ(first.status, 201);
+  std::string id1(Body(first).at("id").as_string());
+  EXPECT_EQ(first.Header("Location"), "/log/" + id1);
+  HttpResponse second = Call("POST", "/log?dependency=" + id1, "42");
+  ASSERT_EQ(second.status, 201);
+  std::string id2(Body(second).at("id").as_string());
+
+  std::string me = node_->id().ToString();
+  EXPECT_EQ(Body(Call("GET", "/log")).at(me).as_string(), id2);
+  EXPECT_EQ(Body(Call("GET", "/log/first")).at(me).as_string(), id1);
+  boost::json::value e1 = Body(Call("GET", "/log/" + id1));
+  EXPECT_EQ(e1.at("next").as_string(), id2);
+  EXPECT_TRUE(e1.at("prev").is_null());
+  EXPECT_EQ(e1.at("owner").as_string(), me);
+  EXPECT_EQ(e1.at("data").at("anything").as_array().size(), 3u);
+  boost::json::value e2 = Body(Call("GET", "/log/" + id2));
+  EXPECT_EQ(e2.at("prev").as_string(), id1);
+  EXPECT_EQ(e2.at("dependencies").at(0).as_string(), id1);
+  EXPECT_TRUE(e2.at("next").is_null());
+
+  EXPECT_EQ(Call("GET", "/log/not-a-uuid").status, 404);
+  EXPECT_EQ(Call("GET", "/log/8b2f1c1e-0000-4000-8000-000000000000").status, 404);
+  EXPECT_EQ(Call("POST", "/log?dependency=zzz", "{}").status, 400);
+  EXPECT_EQ(Call("POST", "/log", "{not json").status, 400);
+  EXPECT_EQ(Call("PUT", "/log").status, 405);
+}
+
+TEST_F(ApiTest, EntriesFromPeers) {
+  std::string owner = "11111111-2222-4333-8444-555555555555";
+  std::string entry = R"({"id":"aaaaaaaa-2222-4333-8444-555555555555","owner":")" + owner +
+                      R"(","prev":null,"next":null,"when":[0,[1558805131923316000],0],)"
+                      R"("data":{"Create":{"name":"peerq","timeout_ms":5000}}})";
+  HttpResponse r = Call("POST", "/log/other", entry);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Body(r).at("stored").as_bool());
+  HttpResponse again = Call("POST", "/log/other", entry);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_FALSE(Body(again).at("stored").as_bool());
+  EXPECT_EQ(Call("GET", "/queue/peerq").status, 200);  // projected
+  // Stored verbatim: served back with the same when and data.
+  boost::json::value back = Body(Call("GET", "/log/aaaaaaaa-2222-4333-8444-555555555555"));
+  EXPECT_EQ(back.at("when").at(1).at(0).to_number<uint64_t>(), 1558805131923316000ull);
+
+  std::string add = R"({"id":"bbbbbbbb-2222-4333-8444-555555555555","owner":")" + owner +
+                    R"(","prev":"aaaaaaaa-2222-4333-8444-555555555555","next":null,)"
+                    R"("when":[0,[1558805131923317000],0],)"
+                    R"("data":{"Add":{"queue_name":"peerq","task_name":"t","info":null}}})";
+  EXPECT_EQ(Call("POST", "/event", add).status, 204);
+  EXPECT_EQ(Body(Call("GET", "/queue/peerq/stats")).at("pending").as_int64(), 1);
+
+  std::string mine = entry;
+  mine.replace(mine.find(owner), owner.size(), node_->id().ToString());
+  EXPECT_EQ(Call("POST", "/log/other", mine).status, 400);
+  EXPECT_EQ(Call("POST", "/log/other", "{\"id\":1}").status, 400);
+  EXPECT_EQ(Call("POST", "/event", "[]").status, 400);
+  // Too far in the future for the clock.
+  std::string future = entry;
+  future.replace(future.find("1558805131923316000"), 19, "9000000000000000000");
+  future.replace(future.find("aaaaaaaa"), 8, "cccccccc");
+  EXPECT_EQ(Call("POST", "/log/other", future).status, 400);
+}
+
+TEST_F(ApiTest, RegistrationsAndNodes) {
+  EXPECT_EQ(Call("POST", "/log/register", R"({"url":"http://127.0.0.1:9/event"})").status, 201);
+  EXPECT_EQ(Call("POST", "/log/register", R"({"url":"http://127.0.0.1:9/event"})").status, 201);
+  EXPECT_EQ(node_->ListSet(kRegistrationsKey)->size(), 1u);
+  EXPECT_EQ(Call("POST", "/log/register", R"({"url":"ftp://x"})").status, 400);
+  EXPECT_EQ(Call("POST", "/log/register", R"({"uri":"http://x"})").status, 400);
+  EXPECT_EQ(Call("POST", "/log/deregister", R"({"url":"http://127.0.0.1:9/event"})").status, 204);
+  EXPECT_EQ(Call("POST", "/log/deregister", R"({"url":"http://127.0.0.1:9/event"})").status, 404);
+
+  EXPECT_EQ(Call("GET", "/nodes").body, "[]");
+  EXPECT_EQ(Call("POST", "/nodes", R"({"url":"http://10.0.0.2:8000"})").status, 201);
+  EXPECT_EQ(Call("GET", "/nodes").body, R"(["http://10.0.0.2:8000"])");
+  EXPECT_EQ(Call("DELETE", "/nodes", R"({"url":"http://10.0.0.2:8000"})").status, 204);
+  EXPECT_EQ(Call("DELETE", "/nodes", R"({"url":"http://10.0.0.2:8000"})").status, 404);
+  EXPECT_EQ(Call("POST", "/nodes", "nope").status, 400);
+}
+
+TEST_F(ApiTest, BadInputChangesNothing) {
+  CreateQueue("q");
+  std::string id = AddTask("q");
+  std::string digest = Digest();
+  uint64_t events = Events();
+  struct Case {
+    const char* method;
+    std::string target;
+    std::string body;
+    int status;
+  };
+  std::string a = std::string("{\"worker_id\":\"") + kWorkerA + "\"}";
+  const Case cases[] = {
+      {"POST", "/create", "{", 400},
+      {"POST", "/create", R"({"name":"bad name!","timeout_ms":1})", 400},
+      {"POST", "/create", R"({"name":"","timeout_ms":1})", 400},
+      {"POST", "/create", R"({"name":"ok","timeout_ms":"1"})", 400},
+      {"POST", "/create", R"({"name":"ok","timeout_ms":-1})", 400},
+      {"POST", "/create", R"({"name":"ok"})", 400},
+      {"POST", "/create", R"({"name":"ok","timeout_ms":1,"colour":"red"})", 400},
+      {"POST", "/create", "[]", 400},
+      {"POST", "/queue/q", R"({"info":{}})", 400},
+      {"POST", "/queue/q", R"({"task_name":5,"info":{}})", 400},
+      {"POST", "/queue/q", R"({"task_name":"t","priority":1.5})", 400},
+      {"POST", "/queue/q", "garbage", 400},
+      {"POST", "/queue/bad$name", R"({"task_name":"t"})", 400},
+      {"POST", "/queue/q/batch", "{}", 400},
+      {"POST", "/queue/q/batch", "[]", 400},
+      {"POST", "/queue/q/batch", R"([{"task_name":"t"},{"task_name":7}])", 400},
+      {"PUT", "/queue/q/" + id, R"({"worker_id":"not-a-uuid"})", 400},
+      {"PUT", "/queue/q/" + id, R"({"worker_id":5})", 400},
+      {"PUT", "/queue/q/" + id, "{}", 400},
+      {"DELETE", "/queue/q/" + id, "", 400},
+      {"POST", "/queue/q/claim", R"({"worker_id":"x"})", 400},
+      {"POST", "/queue/q/claim", std::string(R"({"max":0,"worker_id":")") + kWorkerA + "\"}", 400},
+      {"POST", "/queue/q/claim",
+       std::string(R"({"wait_ms":999999999,"worker_id":")") + kWorkerA + "\"}", 400},
+      {"POST", "/queue/q/" + id + "/fail", a, 400},  // no lease
+      {"POST", "/queue/q/done", R"({"worker_id":"x","tasks":[]})", 400},
+      {"GET", "/nowhere", "", 404},
+      {"PATCH", "/queue/q", "", 405},
+      {"GET", "/queue/q/%zz", "", 400},
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = Call(c.method, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.target << " " << c.body << " -> "
+                                  << r.body;
+    EXPECT_TRUE(Body(r).as_object().contains("error")) << r.body;
+  }
+  EXPECT_EQ(Digest(), digest);
+  EXPECT_EQ(Events(), events);
+}
+
+TEST_F(ApiTest, BatchAddAndClaimOrder) {
+  CreateQueue("q");
+  HttpResponse batch = Call(
+      "POST", "/queue/q/batch",
+      R"([{"task_name":"low","info":1},{"task_name":"high","info":2,"priority":10},)"
+      R"({"task_name":"mid","info":3,"priority":5},{"task_name":"later","info":4,"delay_ms":60000}])");
+  ASSERT_EQ(batch.status, 201) << batch.body;
+  EXPECT_EQ(Body(batch).at("ids").as_array().size(), 4u);
+  HttpResponse claim =
+      Call("POST", "/queue/q/claim", std::string(R"({"max":10,"worker_id":")") + kWorkerA + "\"}");
+  ASSERT_EQ(claim.status, 200);
+  boost::json::value claimed = Body(claim);
+  const boost::json::array& tasks = claimed.at("tasks").as_array();
+  ASSERT_EQ(tasks.size(), 3u);  // the delayed one is not ready
+  EXPECT_EQ(tasks[0].at("task_name").as_string(), "high");
+  EXPECT_EQ(tasks[1].at("task_name").as_string(), "mid");
+  EXPECT_EQ(tasks[2].at("task_name").as_string(), "low");
+  boost::json::value stats = Body(Call("GET", "/queue/q/stats"));
+  EXPECT_EQ(stats.at("working").as_int64(), 3);
+  EXPECT_EQ(stats.at("pending").as_int64(), 1);
+  EXPECT_EQ(stats.at("claimable").as_int64(), 0);
+
+  // Batched done, with one wrong lease and one unknown id.
+  std::string done = std::string(R"({"worker_id":")") + kWorkerA + R"(","tasks":[)";
+  done += "{\"id\":\"" + std::string(tasks[0].at("id").as_string()) + "\",\"lease\":0},";
+  done += "{\"id\":\"" + std::string(tasks[1].at("id").as_string()) + "\",\"lease\":7},";
+  done += "\"" + std::string(tasks[2].at("id").as_string()) + "\",";
+  done += "\"8b2f1c1e-0000-4000-8000-000000000000\"]}";
+  HttpResponse d = Call("POST", "/queue/q/done", done);
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(Body(d).at("done").as_int64(), 2);
+  EXPECT_EQ(Body(d).at("results").at(1).at("code").as_int64(), 409);
+  EXPECT_EQ(Body(d).at("results").at(3).at("code").as_int64(), 404);
+  EXPECT_EQ(Body(Call("GET", "/queue/q/stats")).at("done").as_int64(), 2);
+}
+
+TEST_F(ApiTest, ConcurrentClaimsNeverDoubleGrant) {
+  CreateQueue("q");
+  constexpr int kTasks = 400;
+  std::string body = "[";
+  for (int i = 0; i < kTasks; ++i) body += std::string(i ? "," : "") + R"({"task_name":"t"})";
+  body += "]";
+  ASSERT_EQ(Call("POST", "/queue/q/batch", body).status, 201);
+  constexpr int kWorkers = 8;
+  std::vector<std::vector<std::string>> got(kWorkers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWorkers; ++w) {
+    threads.emplace_back([&, w] {
+      std::string worker = Uuid::Random().ToString();
+      for (int round = 0; round < kTasks; ++round) {  // bounded
+        HttpResponse r =
+            Call("POST", "/queue/q/claim", R"({"max":3,"worker_id":")" + worker + "\"}");
+        if (r.status != 200) return;
+        boost::system::error_code ec;
+        boost::json::value v = boost::json::parse(r.body, ec);
+        if (ec || v.at("tasks").as_array().empty()) return;
+        for (const auto& t : v.at("tasks").as_array()) {
+          got[w].emplace_back(t.at("id").as_string());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  size_t total = 0;
+  for (const auto& g : got) {
+    total += g.size();
+    all.insert(g.begin(), g.end());
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kTasks));
+  EXPECT_EQ(all.size(), static_cast<size_t>(kTasks));
+}
+
+TEST_F(ApiTest, LongPollWakesOnAdd) {
+  CreateQueue("q");
+  std::string claim = std::string(R"({"max":5,"wait_ms":5000,"worker_id":")") + kWorkerA + "\"}";
+  auto start = std::chrono::steady_clock::now();
+  std::future<HttpResponse> waiting =
+      std::async(std::launch::async, [&] { return Call("POST", "/queue/q/claim", claim); });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(waiting.wait_for(0ms), std::future_status::timeout);  // still waiting
+  std::string id = AddTask("q");
+  ASSERT_EQ(waiting.wait_for(4s), std::future_status::ready);
+  HttpResponse r = waiting.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(Body(r).at("tasks").as_array().size(), 1u);
+  EXPECT_EQ(Body(r).at("tasks").at(0).at("id").as_string(), id);
+
+  // Nothing arrives: an empty answer after about wait_ms.
+  start = std::chrono::steady_clock::now();
+  HttpResponse empty = Call("POST", "/queue/q/claim",
+                            std::string(R"({"wait_ms":150,"worker_id":")") + kWorkerA + "\"}");
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(empty.status, 200);
+  EXPECT_EQ(Body(empty).at("tasks").as_array().size(), 0u);
+  EXPECT_GE(took, 140ms);
+  EXPECT_LT(took, 3s);
+}
+
+TEST_F(ApiTest, FailRetriesThenDies) {
+  CreateQueue("q", R"(,"max_attempts":2,"backoff_ms":0)");
+  std::string id = AddTask("q");
+  std::string a = std::string(R"({"max":1,"worker_id":")") + kWorkerA + "\"}";
+  ASSERT_EQ(Body(Call("POST", "/queue/q/claim", a)).at("tasks").as_array().size(), 1u);
+  std::string fail0 = std::string(R"({"lease":0,"error":"boom","worker_id":")") + kWorkerA + "\"}";
+  HttpResponse f = Call("POST", "/queue/q/" + id + "/fail", fail0);
+  ASSERT_EQ(f.status, 200) << f.body;
+  EXPECT_EQ(Body(f).at("state").as_string(), "pending");
+  EXPECT_EQ(Call("POST", "/queue/q/" + id + "/fail", fail0).status, 409);  // not working now
+  boost::json::value again = Body(Call("POST", "/queue/q/claim", a));
+  ASSERT_EQ(again.at("tasks").as_array().size(), 1u);
+  EXPECT_EQ(again.at("tasks").at(0).at("lease").as_int64(), 1);
+  std::string fail1 = std::string(R"({"lease":1,"error":"boom2","worker_id":")") + kWorkerA + "\"}";
+  HttpResponse dead = Call("POST", "/queue/q/" + id + "/fail", fail1);
+  EXPECT_EQ(Body(dead).at("state").as_string(), "dead");
+  boost::json::value task = Body(Call("GET", "/queue/q/" + id));
+  EXPECT_EQ(task.at("state").as_string(), "dead");
+  EXPECT_EQ(task.at("error").as_string(), "boom2");
+  HttpResponse put =
+      Call("PUT", "/queue/q/" + id, std::string(R"({"worker_id":")") + kWorkerA + "\"}");
+  EXPECT_EQ(put.status, 409);
+  EXPECT_EQ(Body(put).at("reason").as_string(), "dead");
+}
+
+TEST_F(ApiTest, CancelStopsClaims) {
+  CreateQueue("q");
+  std::string id = AddTask("q");
+  EXPECT_EQ(Call("POST", "/queue/q/" + id + "/cancel").status, 200);
+  EXPECT_EQ(Call("POST", "/queue/q/" + id + "/cancel").status, 409);
+  HttpResponse r =
+      Call("PUT", "/queue/q/" + id, std::string(R"({"worker_id":")") + kWorkerA + "\"}");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(Body(r).at("reason").as_string(), "cancelled");
+  EXPECT_EQ(Body(Call("GET", "/queue/q/stats")).at("cancelled").as_int64(), 1);
+}
+
+TEST_F(ApiTest, ExpiredLeaseIsTakenOverAndOldWorkerLearnsIt) {
+  CreateQueue("q");  // timeout_ms 1000
+  std::string id = AddTask("q");
+  std::string a = std::string(R"({"worker_id":")") + kWorkerA + "\"}";
+  std::string b = std::string(R"({"worker_id":")") + kWorkerB + "\"}";
+  ASSERT_EQ(Call("PUT", "/queue/q/" + id, a).status, 200);
+  EXPECT_EQ(Body(Call("GET", "/queue/q")).at(id).at("state").as_string(), "working");
+  now_ns_ += 2'000'000'000;  // the lease runs out
+  EXPECT_EQ(Body(Call("GET", "/queue/q")).at(id).at("state").as_string(), "pending");
+  HttpResponse take = Call("PUT", "/queue/q/" + id, b);
+  ASSERT_EQ(take.status, 200);
+  EXPECT_EQ(Body(take).at("lease").as_int64(), 1);
+  HttpResponse old =
+      Call("PUT", "/queue/q/" + id, std::string(R"({"lease":0,"worker_id":")") + kWorkerA + "\"}");
+  EXPECT_EQ(old.status, 409);
+  EXPECT_EQ(Body(old).at("reason").as_string(), "leased_by_another_worker");
+  HttpResponse stale =
+      Call("PUT", "/queue/q/" + id, std::string(R"({"lease":0,"worker_id":")") + kWorkerB + "\"}");
+  EXPECT_EQ(Body(stale).at("reason").as_string(), "lease_lost");
+  std::string metrics = Call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("pigtail_lease_expiries_total 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("pigtail_claims_total 2"), std::string::npos);
+}
+
+TEST_F(ApiTest, ObservabilityEndpoints) {
+  CreateQueue("q1");
+  CreateQueue("q2");
+  AddTask("q1");
+  boost::json::value queues = Body(Call("GET", "/queues"));
+  ASSERT_EQ(queues.at("queues").as_array().size(), 2u);
+  EXPECT_EQ(queues.at("queues").at(0).at("name").as_string(), "q1");
+  boost::json::value digest = Body(Call("GET", "/digest"));
+  EXPECT_EQ(digest.at("total").as_string().size(), 32u);
+  EXPECT_TRUE(digest.at("queues").as_object().contains("q1"));
+  EXPECT_NE(digest.at("queues").at("q1"), digest.at("queues").at("q2"));
+  boost::json::value health = Body(Call("GET", "/health"));
+  EXPECT_EQ(health.at("status").as_string(), "ok");
+  EXPECT_EQ(health.at("node_id").as_string(), node_->id().ToString());
+  HttpResponse m = Call("GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("pigtail_http_requests_total{route=\"POST /create\",code=\"201\"} 2"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("pigtail_queue_tasks{queue=\"q1\",state=\"pending\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("pigtail_events_appended_total 3"), std::string::npos);
+  EXPECT_NE(m.body.find("pigtail_http_request_duration_seconds_bucket"), std::string::npos);
+}
+
+TEST_F(ApiTest, BearerTokens) {
+  Close();
+  ApiOptions options;
+  options.client_token = "client-secret";
+  options.peer_token = "peer-secret";
+  Open(options);
+  EXPECT_EQ(Call("GET", "/queues").status, 401);
+  EXPECT_EQ(Call("GET", "/queues", "", {{"Authorization", "Bearer wrong"}}).status, 401);
+  EXPECT_EQ(Call("GET", "/queues", "", {{"Authorization", "Bearer client-secret"}}).status, 200);
+  EXPECT_EQ(Call("GET", "/health").status, 200);
+  EXPECT_EQ(Call("GET", "/nodes", "", {{"Authorization", "Bearer client-secret"}}).status, 401);
+  EXPECT_EQ(Call("GET", "/nodes", "", {{"Authorization", "Bearer peer-secret"}}).status, 200);
+  EXPECT_EQ(Call("POST", "/event", "{}", {{"Authorization", "Bearer client-secret"}}).status, 401);
+}
+
+}  // namespace
+}  // namespace pigtail

@@ -1,0 +1,75 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace pigtail {
+namespace {
+
+Result<ServerConfig> Parse(std::vector<std::string> args,
+                           std::map<std::string, std::string> env = {}, bool* help = nullptr) {
+  bool h = false;
+  args.insert(args.begin(), "pigtaild");
+  return ParseServerConfig(
+      args,
+      [env](const char* name) -> const char* {
+        auto it = env.find(name);
+        return it == env.end() ? nullptr : it->second.c_str();
+      },
+      help ? help : &h);
+}
+
+TEST(ServerConfigTest, Defaults) {
+  Result<ServerConfig> c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->host, "127.0.0.1");
+  EXPECT_EQ(c->port, 8000);
+  EXPECT_EQ(c->EffectiveLogUri(), "rocksdb:./data");
+  EXPECT_EQ(c->EffectiveStateUri(), "rocksdb:./data");
+  EXPECT_EQ(c->sync, "batch");
+}
+
+TEST(ServerConfigTest, FileThenEnvThenFlags) {
+  std::string path = ::testing::TempDir() + "/pigtaild_config_test.conf";
+  {
+    std::ofstream out(path);
+    out << "# comment\nlisten = 127.0.0.1:7000\nthreads=3\nsync=none\n";
+  }
+  Result<ServerConfig> c =
+      Parse({"--config", path, "--threads=5"}, {{"PIGTAIL_LISTEN", "127.0.0.1:7100"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->port, 7100);    // env over file
+  EXPECT_EQ(c->threads, 5);    // flag over file
+  EXPECT_EQ(c->sync, "none");  // file over default
+  std::remove(path.c_str());
+}
+
+TEST(ServerConfigTest, OverridesAndErrors) {
+  Result<ServerConfig> c = Parse({"--backend", "memory:", "--state", "rocksdb:/tmp/x"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->EffectiveLogUri(), "memory:");
+  EXPECT_EQ(c->EffectiveStateUri(), "rocksdb:/tmp/x");
+  EXPECT_FALSE(Parse({"--listen", "nohostport"}).ok());
+  EXPECT_FALSE(Parse({"--listen", "127.0.0.1:99999"}).ok());
+  EXPECT_FALSE(Parse({"--sync", "sometimes"}).ok());
+  EXPECT_FALSE(Parse({"--threads", "x"}).ok());
+  EXPECT_FALSE(Parse({"--bogus", "1"}).ok());
+  EXPECT_FALSE(Parse({"--listen"}).ok());
+  EXPECT_FALSE(Parse({"--config", "/nonexistent/pigtail.conf"}).ok());
+  bool help = false;
+  EXPECT_TRUE(Parse({"--help"}, {}, &help).ok());
+  EXPECT_TRUE(help);
+  std::string text = ServerConfigHelp();
+  for (const char* flag :
+       {"--listen", "--backend", "--log", "--state", "--threads", "--sync", "--max-clock-offset-ms",
+        "--client-token", "--peer-token", "--max-body-bytes", "PIGTAIL_LISTEN", "--config"}) {
+    EXPECT_NE(text.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace pigtail
