@@ -1,0 +1,348 @@
+// Black-box tests: start the real pigtaild binary on 127.0.0.1 with a free
+// port, on RocksDB in a temp dir and on PostgreSQL (a unique schema in the
+// database named by PIGTAIL_TEST_POSTGRES_URI), and talk HTTP to it. Every
+// process started is stopped by its PID; every wait is bounded.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/uuid.h"
+#include "server/http_client.h"
+
+extern char** environ;
+
+namespace pigtail {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A running pigtaild.
+class Server {
+ public:
+  ~Server() { Kill(); }
+
+  // Starts the binary and waits (bounded) for its "listening on" line.
+  ::testing::AssertionResult Start(std::vector<std::string> args) {
+    int fds[2];
+    if (pipe(fds) != 0) return ::testing::AssertionFailure() << "pipe failed";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    args.insert(args.begin(), PIGTAILD_PATH);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, PIGTAILD_PATH, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (rc != 0) {
+      close(fds[0]);
+      pid_ = -1;
+      return ::testing::AssertionFailure() << "cannot start " << PIGTAILD_PATH;
+    }
+    std::string line;
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fds[0], POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) continue;
+      char buf[512];
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, static_cast<size_t>(n));
+    }
+    close(fds[0]);
+    size_t at = line.find("http://127.0.0.1:");
+    if (at == std::string::npos) {
+      Kill();
+      return ::testing::AssertionFailure() << "no listening line, got: " << line;
+    }
+    port_ = std::stoi(line.substr(at + 17));
+    line_ = line;
+    return ::testing::AssertionSuccess();
+  }
+
+  // SIGTERM, then waits (bounded) for the exit; returns the exit code, or
+  // -1 if it had to be killed or died by a signal.
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    Kill();
+    return -1;
+  }
+
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  const std::string& line() const { return line_; }
+
+  HttpResponse Call(const std::string& method, const std::string& target,
+                    const std::string& body = "") {
+    Result<HttpResponse> r = SendHttpRequest(method, url() + target, body, {}, 10s);
+    EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.status().ToString();
+    return r.ok() ? *r : HttpResponse{0, {}, ""};
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string line_;
+};
+
+boost::json::value Json(const HttpResponse& r) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.body, ec);
+  EXPECT_FALSE(ec) << "not JSON: " << r.body;
+  return v;
+}
+
+std::string TempDir() {
+  std::string dir = ::testing::TempDir() + "/pigtaild_bb_" + Uuid::Random().ToString();
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Backend flags for a fresh store of the given kind.
+std::vector<std::string> BackendArgs(const std::string& kind, const std::string& dir) {
+  if (kind == "RocksDb") return {"--backend", "rocksdb:" + dir + "/data"};
+  const char* uri = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
+  if (uri == nullptr || *uri == '\0') return {};
+  std::string schema = "bb_" + Uuid::Random().ToString().substr(0, 8);
+  return {"--backend", uri, "--postgres-schema", schema};
+}
+
+class BlackBoxTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir();
+    backend_ = BackendArgs(GetParam(), dir_);
+    if (backend_.empty()) {
+      FAIL() << "PIGTAIL_TEST_POSTGRES_URI is not set; run the tests via scripts/test.sh, "
+                "which starts a throwaway PostgreSQL";
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::vector<std::string> Args(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--listen", "127.0.0.1:0"};
+    args.insert(args.end(), backend_.begin(), backend_.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  std::string dir_;
+  std::vector<std::string> backend_;
+};
+
+TEST_P(BlackBoxTest, EndpointsRestartAndSigterm) {
+  const std::string worker = Uuid::Random().ToString();
+  const std::string wbody = "{\"worker_id\":\"" + worker + "\"}";
+  std::string node_id, digest, done_id, pending_id, log_head;
+  {
+    Server s;
+    ASSERT_TRUE(s.Start(Args()));
+    EXPECT_NE(s.line().find("listening on"), std::string::npos);
+    HttpResponse health = s.Call("GET", "/health");
+    ASSERT_EQ(health.status, 200);
+    node_id = std::string(Json(health).at("node_id").as_string());
+
+    HttpResponse create = s.Call("POST", "/create", R"({"name":"jobs","timeout_ms":30000})");
+    EXPECT_EQ(create.status, 201);
+    EXPECT_EQ(create.Header("Location"), "/queue/jobs");
+    HttpResponse add = s.Call("POST", "/queue/jobs", R"({"task_name":"a","info":{"n":1}})");
+    ASSERT_EQ(add.status, 201);
+    done_id = std::string(Json(add).at("id").as_string());
+    EXPECT_EQ(add.Header("Location"), "/queue/jobs/" + done_id);
+    HttpResponse batch = s.Call("POST", "/queue/jobs/batch",
+                                R"([{"task_name":"b","info":2},{"task_name":"c","info":3}])");
+    ASSERT_EQ(batch.status, 201);
+    pending_id = std::string(Json(batch).at("ids").at(1).as_string());
+
+    EXPECT_EQ(s.Call("PUT", "/queue/jobs/" + done_id, wbody).status, 200);
+    EXPECT_EQ(s.Call("PUT", "/queue/jobs/" + done_id,
+                     "{\"worker_id\":\"" + Uuid::Random().ToString() + "\"}")
+                  .status,
+              409);
+    EXPECT_EQ(s.Call("DELETE", "/queue/jobs/" + done_id, wbody).status, 200);
+    HttpResponse claim =
+        s.Call("POST", "/queue/jobs/claim", "{\"worker_id\":\"" + worker + "\",\"max\":1}");
+    ASSERT_EQ(claim.status, 200);
+    EXPECT_EQ(Json(claim).at("tasks").as_array().size(), 1u);
+    EXPECT_EQ(s.Call("GET", "/queue/jobs").status, 200);
+    EXPECT_EQ(s.Call("GET", "/queue/nope").status, 404);
+    EXPECT_EQ(s.Call("GET", "/queue/jobs/" + done_id).status, 200);
+    EXPECT_EQ(s.Call("GET", "/queue/jobs/stats").status, 200);
+    EXPECT_EQ(s.Call("GET", "/queues").status, 200);
+    EXPECT_EQ(s.Call("GET", "/metrics").status, 200);
+
+    HttpResponse post = s.Call("POST", "/log", R"({"app":"other"})");
+    EXPECT_EQ(post.status, 201);
+    std::string entry_id(Json(post).at("id").as_string());
+    EXPECT_EQ(s.Call("GET", "/log/" + entry_id).status, 200);
+    log_head = std::string(Json(s.Call("GET", "/log")).at(node_id).as_string());
+    EXPECT_EQ(log_head, entry_id);
+    EXPECT_EQ(s.Call("GET", "/log/first").status, 200);
+    EXPECT_EQ(s.Call("POST", "/log/register", R"({"url":"http://127.0.0.1:1/event"})").status, 201);
+    EXPECT_EQ(s.Call("POST", "/nodes", R"({"url":"http://127.0.0.1:2"})").status, 201);
+    EXPECT_EQ(s.Call("POST", "/create", "{oops").status, 400);
+    digest = s.Call("GET", "/digest").body;
+    EXPECT_EQ(s.Stop(), 0);  // SIGTERM: clean exit
+  }
+  {
+    Server s;
+    ASSERT_TRUE(s.Start(Args()));
+    EXPECT_EQ(Json(s.Call("GET", "/health")).at("node_id").as_string(), node_id);
+    EXPECT_EQ(s.Call("GET", "/digest").body, digest);
+    EXPECT_EQ(Json(s.Call("GET", "/queue/jobs/" + done_id)).at("state").as_string(), "done");
+    EXPECT_EQ(Json(s.Call("GET", "/queue/jobs")).as_object().size(), 2u);
+    EXPECT_EQ(Json(s.Call("GET", "/log")).at(node_id).as_string(), log_head);
+    EXPECT_EQ(s.Call("GET", "/nodes").body, R"(["http://127.0.0.1:2"])");
+    EXPECT_EQ(s.Call("POST", "/log/deregister", R"({"url":"http://127.0.0.1:1/event"})").status,
+              204);
+    // New entries chain onto the old head.
+    HttpResponse post = s.Call("POST", "/log", "1");
+    std::string id(Json(post).at("id").as_string());
+    EXPECT_EQ(Json(s.Call("GET", "/log/" + id)).at("prev").as_string(), log_head);
+    EXPECT_EQ(s.Stop(), 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BlackBoxTest, ::testing::Values("RocksDb", "Postgres"),
+                         [](const auto& param_info) { return param_info.param; });
+
+class RocksDbBlackBoxTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = TempDir(); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+// Opens a raw TCP connection to the server.
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads until the peer closes or `limit` passes; returns what was read and
+// whether the peer closed.
+std::pair<std::string, bool> ReadUntilClosed(int fd, std::chrono::milliseconds limit) {
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return {out, true};
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return {out, false};
+}
+
+TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
+  Server s;
+  ASSERT_TRUE(s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/data",
+                       "--max-body-bytes", "2048", "--read-timeout-ms", "300"}));
+  ASSERT_EQ(s.Call("POST", "/create", R"({"name":"q","timeout_ms":1000})").status, 201);
+  std::string digest = s.Call("GET", "/digest").body;
+  std::string big = R"({"task_name":"t","info":")" + std::string(4096, 'x') + "\"}";
+  HttpResponse too_big = s.Call("POST", "/queue/q", big);
+  EXPECT_EQ(too_big.status, 413);
+  EXPECT_NE(too_big.body.find("error"), std::string::npos);
+  EXPECT_EQ(s.Call("POST", "/queue/q", "[1,").status, 400);
+
+  // A malformed request line gets 400 and a closed connection.
+  int fd = Connect(s.port());
+  ASSERT_GE(fd, 0);
+  std::string junk = "THIS IS NOT HTTP\r\n\r\n";
+  ASSERT_EQ(write(fd, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+  auto [reply, closed] = ReadUntilClosed(fd, 3s);
+  close(fd);
+  EXPECT_NE(reply.find(" 400 "), std::string::npos) << reply;
+  EXPECT_TRUE(closed);
+
+  // A half-sent request is cut off after the read timeout.
+  fd = Connect(s.port());
+  ASSERT_GE(fd, 0);
+  std::string partial = "POST /queue/q HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
+  ASSERT_EQ(write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  auto start = std::chrono::steady_clock::now();
+  auto [nothing, cut] = ReadUntilClosed(fd, 5s);
+  close(fd);
+  EXPECT_TRUE(cut);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+
+  EXPECT_EQ(s.Call("GET", "/digest").body, digest);  // nothing changed
+  EXPECT_EQ(s.Call("GET", "/health").status, 200);   // still serving
+  EXPECT_EQ(s.Stop(), 0);
+}
+
+TEST_F(RocksDbBlackBoxTest, RegisteredUrlReceivesEntries) {
+  Server a;
+  Server b;
+  ASSERT_TRUE(a.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/a"}));
+  ASSERT_TRUE(b.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/b"}));
+  ASSERT_EQ(a.Call("POST", "/create", R"({"name":"q","timeout_ms":1000})").status, 201);
+  HttpResponse add = a.Call("POST", "/queue/q", R"({"task_name":"t","info":null})");
+  std::string id(Json(add).at("id").as_string());
+  ASSERT_EQ(a.Call("POST", "/log/register", "{\"url\":\"" + b.url() + "/event\"}").status, 201);
+  bool arrived = false;
+  for (int i = 0; i < 200 && !arrived; ++i) {  // up to ~10 s
+    arrived = b.Call("GET", "/queue/q/" + id).status == 200;
+    if (!arrived) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(arrived);
+  EXPECT_EQ(a.Call("GET", "/digest").body, b.Call("GET", "/digest").body);
+  EXPECT_EQ(a.Stop(), 0);
+  EXPECT_EQ(b.Stop(), 0);
+}
+
+TEST_F(RocksDbBlackBoxTest, HelpAndBadFlags) {
+  Server s;
+  EXPECT_FALSE(s.Start({"--listen", "nonsense"}));
+  EXPECT_FALSE(s.Start({"--backend", "mysql://x"}));
+}
+
+}  // namespace
+}  // namespace pigtail
