@@ -1,0 +1,383 @@
+// Runs the real pigtail-replay binary: exit codes, --json reports, a
+// tampered store caught by verify, corruption policies, resume after
+// SIGKILL, import/export, merge, and peak memory on a long log.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "backends/registry.h"
+#include "core/projector.h"
+#include "replay/jsonl_source.h"
+#include "replay/replayer.h"
+#include "replay/state_diff.h"
+#include "tests/replay/log_generator.h"
+
+namespace pigtail::replay {
+namespace {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using testing::GenerateLog;
+using testing::LogSpec;
+using testing::TempDir;
+using testing::WriteJsonl;
+using testing::WriteJsonlLog;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A started pigtail-replay process with stdout and stderr in files.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::string& dir) {
+    out_path_ = dir + "/stdout." + std::to_string(counter_);
+    err_path_ = dir + "/stderr." + std::to_string(counter_++);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      std::vector<char*> argv;
+      std::string binary = PIGTAIL_REPLAY_BINARY;
+      argv.push_back(binary.data());
+      std::vector<std::string> copy = args;
+      for (std::string& a : copy) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(binary.c_str(), argv.data());
+      ::_exit(127);
+    }
+  }
+  ~Process() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Waits up to `timeout` for exit; returns the exit code, or -1 on timeout
+  // (the process is then killed by its PID), or 128+signal.
+  int Wait(std::chrono::milliseconds timeout = 120s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        exited_ = true;
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        return 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    return -1;
+  }
+  void Kill() { ::kill(pid_, SIGKILL); }
+  pid_t pid() const { return pid_; }
+  std::string out() const { return ReadFile(out_path_); }
+  std::string err() const { return ReadFile(err_path_); }
+
+ private:
+  inline static int counter_ = 0;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+class ReplayCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = TempDir("cli"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs to completion; returns the exit code.
+  int Run(const std::vector<std::string>& args, std::string* out = nullptr,
+          std::string* err = nullptr) {
+    Process p(args, dir_);
+    int code = p.Wait();
+    if (out != nullptr) *out = p.out();
+    if (err != nullptr) *err = p.err();
+    return code;
+  }
+  json::object RunJson(const std::vector<std::string>& args, int want_code) {
+    std::string out, err;
+    int code = Run(args, &out, &err);
+    EXPECT_EQ(code, want_code) << err;
+    boost::system::error_code ec;
+    json::value v = json::parse(out, ec);
+    EXPECT_FALSE(ec) << out;
+    return v.is_object() ? v.get_object() : json::object();
+  }
+  static std::string Str(const json::value& v) { return std::string(v.as_string()); }
+
+  std::string dir_;
+};
+
+TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
+  std::string err;
+  EXPECT_EQ(Run({}, nullptr, &err), 2);
+  EXPECT_NE(err.find("no command"), std::string::npos);
+  EXPECT_EQ(Run({"frobnicate"}, nullptr, &err), 2);
+  EXPECT_NE(err.find("unknown command"), std::string::npos);
+  EXPECT_EQ(Run({"rebuild", "--into", "memory:"}, nullptr, &err), 2);
+  EXPECT_NE(err.find("needs --from"), std::string::npos);
+  EXPECT_EQ(Run({"rebuild", "--from", "memory:", "--into", "memory:", "--corrupt", "maybe"},
+                nullptr, &err),
+            2);
+  EXPECT_NE(err.find("maybe"), std::string::npos);
+  EXPECT_EQ(Run({"verify", "--log", "memory:", "--state", "memory:", "--bogus"}, nullptr, &err), 2);
+  EXPECT_EQ(Run({"compare", "memory:"}, nullptr, &err), 2);
+  std::string out;
+  EXPECT_EQ(Run({"help"}, &out), 0);
+  EXPECT_NE(out.find("rebuild"), std::string::npos);
+}
+
+TEST_F(ReplayCliTest, UnreadableInputFailsWithExitThree) {
+  std::string err;
+  EXPECT_EQ(
+      Run({"rebuild", "--from", "jsonl:" + dir_ + "/missing", "--into", "memory:"}, nullptr, &err),
+      3);
+  EXPECT_NE(err.find("missing"), std::string::npos);
+}
+
+TEST_F(ReplayCliTest, RebuildVerifyAndCatchATamperedRegister) {
+  std::vector<Event> events = GenerateLog({.events = 4000, .seed = 31});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  std::string state_uri = "rocksdb:" + dir_ + "/state";
+
+  json::object r = RunJson({"rebuild", "--from", "jsonl:" + log, "--into", state_uri, "--json"}, 0);
+  EXPECT_EQ(Str(r["replay"].at("digest")), expected.total_digest().ToHex());
+  EXPECT_EQ(r["replay"].at("events").to_number<uint64_t>(), events.size());
+
+  json::object v = RunJson({"verify", "--log", "jsonl:" + log, "--state", state_uri, "--json"}, 0);
+  EXPECT_EQ(v["difference_count"].to_number<uint64_t>(), 0u);
+
+  TaskRecord victim;
+  {
+    auto store = OpenStateStore(state_uri);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    const auto& tasks = expected.queues().at("queue-3").tasks;
+    victim = std::next(tasks.begin(), tasks.size() / 3)->second;
+    victim.status.key.lease += 1000;
+    // Write it through the normal path, digests and all, as a buggy writer
+    // would.
+    State tampered;
+    tampered.set_track_changes(false);
+    for (const Event& e : events) ApplyEvent(e, &tampered);
+    tampered.set_track_changes(true);
+    tampered.PutTask(victim);
+    StateBatch batch = tampered.TakeChanges((*store)->Checkpoint().value());
+    ASSERT_EQ(batch.tasks.size(), 1u);
+    ASSERT_TRUE((*store)->Commit(batch, true).ok());
+  }
+  std::string out;
+  EXPECT_EQ(Run({"verify", "--log", "jsonl:" + log, "--state", state_uri}, &out), 1);
+  EXPECT_NE(out.find("task queue-3/" + victim.id.ToString()), std::string::npos) << out;
+  // The register, and the digests of its queue and of the whole state.
+  EXPECT_NE(out.find("3 differences"), std::string::npos) << out;
+  json::object bad =
+      RunJson({"verify", "--log", "jsonl:" + log, "--state", state_uri, "--json"}, 1);
+  ASSERT_EQ(bad["difference_count"].to_number<uint64_t>(), 3u);
+  const json::object& d = bad["differences"].as_array()[0].as_object();
+  EXPECT_EQ(Str(d.at("id")), victim.id.ToString());
+  EXPECT_EQ(d.at("expected").at("status").at("lease").to_number<uint64_t>() + 1000,
+            d.at("actual").at("status").at("lease").to_number<uint64_t>());
+
+  // compare narrows the same difference down.
+  std::string clean_uri = "rocksdb:" + dir_ + "/clean";
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", clean_uri, "--bulk", "--json"}, 0);
+  json::object c = RunJson({"compare", clean_uri, state_uri, "--json"}, 1);
+  EXPECT_FALSE(c["agree"].as_bool());
+  const json::object& pair = c["differences"].as_array()[0].as_object();
+  EXPECT_EQ(pair.at("queues").as_array().size(), 1u);
+  EXPECT_EQ(Str(pair.at("queues").as_array()[0]), "queue-3");
+  EXPECT_EQ(Str(pair.at("ranges").as_array()[0].at("range")), victim.id.ToString().substr(0, 2));
+  EXPECT_EQ(Str(pair.at("registers").as_array()[0].at("id")), victim.id.ToString());
+}
+
+TEST_F(ReplayCliTest, CorruptionPolicies) {
+  std::vector<Event> events = GenerateLog({.events = 300, .seed = 32});
+  std::string log = dir_ + "/log.jsonl";
+  {
+    std::ofstream out(log, std::ios::binary);
+    for (size_t i = 0; i < events.size(); ++i) {
+      out << (i == 122 ? std::string("{\"id\": garbage") : events[i].raw) << "\n";
+    }
+  }
+  std::string err;
+  EXPECT_EQ(Run({"rebuild", "--from", "jsonl:" + log, "--into", "memory:"}, nullptr, &err), 3);
+  EXPECT_NE(err.find("line 123:"), std::string::npos) << err;
+
+  json::object r = RunJson(
+      {"rebuild", "--from", "jsonl:" + log, "--into", "memory:", "--corrupt", "skip", "--json"}, 0);
+  EXPECT_EQ(r["corruption"].at("skipped").to_number<uint64_t>(), 1u);
+  EXPECT_EQ(r["corruption"].at("first").as_array()[0].at("position").to_number<uint64_t>(), 123u);
+  State valid;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i != 122) ApplyEvent(events[i], &valid);
+  }
+  EXPECT_EQ(Str(r["replay"].at("digest")), valid.total_digest().ToHex());
+}
+
+TEST_F(ReplayCliTest, ResumeAfterSigkillMatchesAnUninterruptedRun) {
+  LogSpec spec{.events = 300'000, .seed = 33};
+  std::string log = dir_ + "/big.jsonl";
+  WriteJsonlLog(spec, log);
+  std::string uri = "rocksdb:" + dir_ + "/state";
+  std::vector<std::string> args = {"rebuild", "--from",         "jsonl:" + log, "--into",
+                                   uri,       "--commit-every", "5000",         "--batch",
+                                   "1000",    "--json",         "--progress"};
+  {
+    Process p(args, dir_);
+    // Wait until it has committed a few times (its progress line shows the
+    // events applied), then kill it by PID.
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    bool killed = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string err = p.err();
+      size_t at = err.rfind("rebuild: ");
+      if (at != std::string::npos) {
+        std::string number;
+        for (size_t i = at + 9; i < err.size() && (std::isdigit(err[i]) || err[i] == ','); ++i) {
+          if (err[i] != ',') number += err[i];
+        }
+        if (!number.empty() && std::stoull(number) >= 30'000) {
+          p.Kill();
+          killed = true;
+          break;
+        }
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+    ASSERT_TRUE(killed) << "the rebuild never reached 30,000 events";
+    EXPECT_EQ(p.Wait(10s), 128 + SIGKILL);
+  }
+  uint64_t checkpoint = 0;
+  {
+    auto store = OpenStateStore(uri);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    checkpoint = (*store)->Checkpoint().value();
+  }
+  EXPECT_GT(checkpoint, 0u);
+  EXPECT_LT(checkpoint, spec.events) << "killed too late to test resuming";
+
+  json::object r = RunJson(args, 0);
+  EXPECT_EQ(r["replay"].at("resumed_after").to_number<uint64_t>(), checkpoint);
+  EXPECT_EQ(r["replay"].at("events").to_number<uint64_t>(), spec.events - checkpoint);
+
+  json::object fresh = RunJson(
+      {"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + dir_ + "/fresh", "--json"}, 0);
+  EXPECT_EQ(Str(r["replay"].at("digest")), Str(fresh["replay"].at("digest")));
+  // Register by register, the resumed store equals a rebuild from the log.
+  json::object v = RunJson({"verify", "--log", "jsonl:" + log, "--state", uri, "--json"}, 0);
+  EXPECT_EQ(v["difference_count"].to_number<uint64_t>(), 0u);
+}
+
+TEST_F(ReplayCliTest, ImportExportAndMerge) {
+  std::vector<Event> events = GenerateLog({.events = 2000, .owners = 3, .seed = 34});
+  std::string all = dir_ + "/all.jsonl";
+  WriteJsonl(events, all);
+  std::string log_uri = "rocksdb:" + dir_ + "/log";
+  json::object imp = RunJson({"import", "--from", "jsonl:" + all, "--into", log_uri, "--json"}, 0);
+  EXPECT_EQ(imp["added"].to_number<uint64_t>(), events.size());
+  std::string exported = dir_ + "/exported.jsonl";
+  EXPECT_EQ(Run({"export", "--from", log_uri, "--out", exported}), 0);
+  EXPECT_EQ(ReadFile(exported), ReadFile(all));
+  std::string to_stdout;
+  EXPECT_EQ(Run({"export", "--from", log_uri}, &to_stdout), 0);
+  EXPECT_EQ(to_stdout, ReadFile(all));
+
+  std::vector<Event> a(events.begin(), events.begin() + 1200);
+  std::vector<Event> b(events.begin() + 800, events.end());
+  WriteJsonl(a, dir_ + "/a.jsonl");
+  WriteJsonl(b, dir_ + "/b.jsonl");
+  json::object m = RunJson(
+      {"merge", "--from", "jsonl:" + dir_ + "/a.jsonl", "--from", "jsonl:" + dir_ + "/b.jsonl",
+       "--into-log", "rocksdb:" + dir_ + "/m", "--into-state", "rocksdb:" + dir_ + "/ms", "--json"},
+      0);
+  EXPECT_EQ(m["events"].to_number<uint64_t>(), events.size());
+  EXPECT_EQ(m["inputs"].as_array()[1].at("duplicates").to_number<uint64_t>(), 400u);
+  uint64_t owner_total = 0;
+  for (const json::value& o : m["owners"].as_array()) {
+    owner_total += o.at("events").to_number<uint64_t>();
+    EXPECT_TRUE(o.at("holes").as_array().empty());
+  }
+  EXPECT_EQ(owner_total, events.size());
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  EXPECT_EQ(Str(m["replay"].at("digest")), expected.total_digest().ToHex());
+}
+
+TEST_F(ReplayCliTest, BlueGreenSwitchesOnlyAfterVerifying) {
+  std::vector<Event> events = GenerateLog({.events = 2000, .seed = 35});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  std::string live = dir_ + "/live";
+  // The live state is an older rebuild of the first half.
+  std::vector<Event> half(events.begin(), events.begin() + 1000);
+  WriteJsonl(half, dir_ + "/half.jsonl");
+  RunJson(
+      {"rebuild", "--from", "jsonl:" + dir_ + "/half.jsonl", "--into", "rocksdb:" + live, "--json"},
+      0);
+  json::object r = RunJson(
+      {"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + live, "--blue-green", "--json"},
+      0);
+  EXPECT_TRUE(r["switched"].as_bool());
+  std::string previous = Str(r["previous"]);
+  ASSERT_TRUE(previous.starts_with("rocksdb:" + live + ".previous-")) << previous;
+  EXPECT_FALSE(std::filesystem::exists(live + ".rebuild"));
+  State full;
+  for (const Event& e : events) ApplyEvent(e, &full);
+  State first_half;
+  for (const Event& e : half) ApplyEvent(e, &first_half);
+  {
+    auto now_live = OpenStateStore("rocksdb:" + live);
+    ASSERT_TRUE(now_live.ok());
+    EXPECT_EQ((*now_live)->Digests()->total, full.total_digest());
+  }
+  auto old = OpenStateStore(previous);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ((*old)->Digests()->total, first_half.total_digest());
+
+  std::string err;
+  EXPECT_EQ(Run({"rebuild", "--from", "jsonl:" + log, "--into", "memory:", "--blue-green"}, nullptr,
+                &err),
+            2);
+  EXPECT_NE(err.find("rocksdb:PATH"), std::string::npos);
+}
+
+TEST_F(ReplayCliTest, PeakMemoryStaysFarBelowTheLogSize) {
+  // A long log over a small state: 300,000 events touching 64 tasks.
+  LogSpec spec{.events = 300'000, .seed = 36, .hot_tasks = 64};
+  std::string log = dir_ + "/long.jsonl";
+  WriteJsonlLog(spec, log);
+  uint64_t log_bytes = std::filesystem::file_size(log);
+  ASSERT_GT(log_bytes, 80u << 20);
+  json::object r = RunJson({"rebuild", "--from", "jsonl:" + log, "--into",
+                            "memory:", "--memory-budget-mb", "4", "--batch", "2048", "--json"},
+                           0);
+  EXPECT_EQ(r["replay"].at("events").to_number<uint64_t>(), spec.events);
+  uint64_t peak = r["peak_rss_kb"].to_number<uint64_t>() * 1024;
+  RecordProperty("log_bytes", std::to_string(log_bytes));
+  RecordProperty("peak_rss_bytes", std::to_string(peak));
+  std::printf("log %.1f MiB, peak RSS %.1f MiB\n", log_bytes / 1048576.0, peak / 1048576.0);
+  EXPECT_LT(peak, log_bytes / 3);
+}
+
+}  // namespace
+}  // namespace pigtail::replay

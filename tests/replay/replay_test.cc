@@ -1,0 +1,437 @@
+// Library-level tests of replay: backends agree, verify finds a tampered
+// register, corruption policies, resume after an interruption, import/export,
+// merge and compare.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "backends/registry.h"
+#include "core/memory_store.h"
+#include "core/projector.h"
+#include "replay/compare.h"
+#include "replay/jsonl_source.h"
+#include "replay/log_copy.h"
+#include "replay/replayer.h"
+#include "replay/state_diff.h"
+#include "replay/store_source.h"
+#include "tests/replay/log_generator.h"
+
+namespace pigtail::replay {
+namespace {
+
+using testing::GenerateLog;
+using testing::LogSpec;
+using testing::TempDir;
+using testing::WriteJsonl;
+
+Digest DirectDigest(const std::vector<Event>& events) {
+  State state;
+  for (const Event& e : events) ApplyEvent(e, &state);
+  return state.total_digest();
+}
+
+std::unique_ptr<EventStore> StoreWith(const std::vector<Event>& events) {
+  auto store = NewMemoryEventStore();
+  EXPECT_TRUE(store->Append(events, false).ok());
+  return store;
+}
+
+ReplayOptions SmallBatches() {
+  ReplayOptions o;
+  o.batch_events = 97;
+  o.commit_every_events = 500;
+  return o;
+}
+
+// Replays `events` (through a memory EventStore) into `target`.
+Result<ReplayReport> ReplayInto(const std::vector<Event>& events, StateStore* target,
+                                const ReplayOptions& options = SmallBatches()) {
+  auto log = StoreWith(events);
+  CorruptionReporter reporter(CorruptionPolicy::kStop);
+  auto source = NewStoreSource(log.get(), &reporter);
+  State state;
+  return Replay(source.get(), &state, target, options, nullptr);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class ReplayTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = TempDir("lib"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(ReplayTest, MemoryAndRocksDbGiveEqualDigests) {
+  std::vector<Event> events = GenerateLog({.events = 5000, .seed = 11});
+  Digest expected = DirectDigest(events);
+  ASSERT_FALSE(expected.IsZero());
+
+  auto memory = NewMemoryStateStore();
+  Result<ReplayReport> a = ReplayInto(events, memory.get());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->digest, expected);
+  EXPECT_EQ(a->events, events.size());
+  EXPECT_GT(a->commits, 5u);
+  EXPECT_GT(a->stats.foreign, 0u);
+  EXPECT_GT(a->stats.rejected, 0u);
+
+  auto rocks = OpenStateStore("rocksdb:" + dir_ + "/state");
+  ASSERT_TRUE(rocks.ok()) << rocks.status().ToString();
+  Result<ReplayReport> b = ReplayInto(events, rocks->get());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->digest, expected);
+  EXPECT_EQ((*rocks)->Digests()->total, expected);
+  EXPECT_EQ((*rocks)->Checkpoint().value(), events.size());
+
+  // The bulk path into a fresh store gives the same registers.
+  auto bulk = OpenStateStore("rocksdb:" + dir_ + "/bulk");
+  ASSERT_TRUE(bulk.ok());
+  ReplayOptions options = SmallBatches();
+  options.write_mode = WriteMode::kBulkLoad;
+  Result<ReplayReport> c = ReplayInto(events, bulk->get(), options);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*bulk)->Digests()->total, expected);
+  State rebuilt;
+  for (const Event& e : events) ApplyEvent(e, &rebuilt);
+  Result<StateDiff> diff = DiffStateWithStore(rebuilt, bulk->get());
+  ASSERT_TRUE(diff.ok());
+  EXPECT_EQ(diff->total, 0u);
+  EXPECT_GT(diff->registers_compared, 1000u);
+}
+
+TEST_F(ReplayTest, PostgresGivesEqualDigest) {
+  const char* uri = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
+  ASSERT_NE(uri, nullptr) << "PIGTAIL_TEST_POSTGRES_URI is not set: run the tests via "
+                             "scripts/test.sh, which starts a throwaway PostgreSQL";
+  std::vector<Event> events = GenerateLog({.events = 3000, .seed = 12});
+  BackendOptions options;
+  options.postgres_schema = "replay_test_" + std::to_string(::getpid());
+  auto pg = OpenStateStore(uri, options);
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  ASSERT_TRUE((*pg)->Reset().ok());
+  Result<ReplayReport> r = ReplayInto(events, pg->get());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*pg)->Digests()->total, DirectDigest(events));
+}
+
+TEST_F(ReplayTest, VerifyFindsTheTamperedRegister) {
+  std::vector<Event> events = GenerateLog({.events = 3000, .seed = 13});
+  for (std::string uri : {std::string("memory:"), "rocksdb:" + dir_ + "/state"}) {
+    SCOPED_TRACE(uri);
+    auto store = OpenStateStore(uri);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(ReplayInto(events, store->get()).ok());
+    State expected;
+    for (const Event& e : events) ApplyEvent(e, &expected);
+    Result<StateDiff> clean = DiffStateWithStore(expected, store->get());
+    ASSERT_TRUE(clean.ok());
+    EXPECT_EQ(clean->total, 0u);
+
+    // Tamper with one task register, keeping the stored digests as they were.
+    const State::QueueSlot& slot = expected.queues().at("queue-2");
+    ASSERT_FALSE(slot.tasks.empty());
+    TaskRecord victim = std::next(slot.tasks.begin(), slot.tasks.size() / 2)->second;
+    victim.status.key.lease += 7;
+    StateBatch batch;
+    batch.tasks.push_back(victim);
+    DigestSummary digests = (*store)->Digests().value();
+    batch.queue_digests = digests.queues;
+    batch.total_digest = digests.total;
+    batch.checkpoint = digests.checkpoint;
+    ASSERT_TRUE((*store)->Commit(batch, true).ok());
+
+    Result<StateDiff> diff = DiffStateWithStore(expected, store->get());
+    ASSERT_TRUE(diff.ok());
+    ASSERT_EQ(diff->total, 1u);
+    const RegisterDifference& d = diff->differences[0];
+    EXPECT_EQ(d.kind, RegisterDifference::Kind::kTask);
+    EXPECT_EQ(d.queue, "queue-2");
+    EXPECT_EQ(d.id, victim.id);
+    ASSERT_TRUE(d.expected && d.actual);
+    EXPECT_NE(d.expected->find("\"lease\":" + std::to_string(victim.status.key.lease - 7)),
+              std::string::npos);
+    EXPECT_NE(d.actual->find("\"lease\":" + std::to_string(victim.status.key.lease)),
+              std::string::npos);
+  }
+}
+
+class CorruptLogTest : public ReplayTest {
+ protected:
+  void SetUp() override {
+    ReplayTest::SetUp();
+    events_ = GenerateLog({.events = 400, .seed = 14});
+    path_ = dir_ + "/log.jsonl";
+    std::ofstream out(path_, std::ios::binary);
+    for (size_t i = 0; i < events_.size(); ++i) {
+      if (i + 1 == kBadLine) {
+        out << events_[i].raw.substr(0, events_[i].raw.size() / 2) << "\n";  // torn
+        continue;
+      }
+      out << events_[i].raw << "\n";
+      if (i + 2 == kEmptyLine) out << "\n";
+    }
+  }
+  static constexpr uint64_t kBadLine = 57;
+  static constexpr uint64_t kEmptyLine = 200;  // shifts later lines by one
+  std::vector<Event> events_;
+  std::string path_;
+};
+
+TEST_F(CorruptLogTest, StopReportsTheLineNumber) {
+  CorruptionReporter reporter(CorruptionPolicy::kStop);
+  auto source = OpenJsonlSource(path_, &reporter);
+  ASSERT_TRUE(source.ok());
+  State state;
+  Result<ReplayReport> r = Replay(source->get(), &state, nullptr, SmallBatches(), nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("line 57:"), std::string::npos) << r.status().message();
+}
+
+TEST_F(CorruptLogTest, SkipCountsAndGivesTheDigestOfTheValidLines) {
+  CorruptionReporter reporter(CorruptionPolicy::kSkipAndCount);
+  auto source = OpenJsonlSource(path_, &reporter);
+  ASSERT_TRUE(source.ok());
+  auto store = NewMemoryStateStore();
+  State state;
+  Result<ReplayReport> r = Replay(source->get(), &state, store.get(), SmallBatches(), nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(reporter.skipped(), 2u);
+  ASSERT_EQ(reporter.first_records().size(), 2u);
+  EXPECT_EQ(reporter.first_records()[0].position, kBadLine);
+  EXPECT_EQ(reporter.first_records()[1].position, kEmptyLine);
+  EXPECT_EQ(r->events, events_.size() - 1);
+  EXPECT_EQ(r->last_position, events_.size() + 1);  // lines, with the empty one
+  std::vector<Event> valid = events_;
+  valid.erase(valid.begin() + (kBadLine - 1));
+  EXPECT_EQ(r->digest, DirectDigest(valid));
+  EXPECT_NE(r->digest, DirectDigest(events_));
+  EXPECT_EQ(store->Checkpoint().value(), events_.size() + 1);
+}
+
+// A source that fails with IOError after `fail_after` batches.
+class FailingSource final : public EventSource {
+ public:
+  FailingSource(std::unique_ptr<EventSource> inner, int fail_after)
+      : inner_(std::move(inner)), left_(fail_after) {}
+  std::string_view PositionName() const override { return inner_->PositionName(); }
+  Status SeekAfter(uint64_t p) override { return inner_->SeekAfter(p); }
+  Status Next(const BatchLimits& limits, std::vector<SourcedEvent>* out) override {
+    if (left_-- == 0) return Status::IOError("injected failure");
+    return inner_->Next(limits, out);
+  }
+  uint64_t position() const override { return inner_->position(); }
+  SourceProgress Progress() const override { return inner_->Progress(); }
+
+ private:
+  std::unique_ptr<EventSource> inner_;
+  int left_;
+};
+
+TEST_F(ReplayTest, ResumesAfterAnInterruptionAtEveryBatch) {
+  std::vector<Event> events = GenerateLog({.events = 1200, .seed = 15});
+  std::string path = dir_ + "/log.jsonl";
+  WriteJsonl(events, path);
+  Digest expected = DirectDigest(events);
+  ReplayOptions options = SmallBatches();
+  options.batch_events = 100;
+  options.commit_every_events = 300;
+  for (int fail_after = 0; fail_after <= 12; ++fail_after) {
+    SCOPED_TRACE(fail_after);
+    auto store = NewMemoryStateStore();
+    CorruptionReporter reporter(CorruptionPolicy::kStop);
+    {
+      auto inner = OpenJsonlSource(path, &reporter);
+      ASSERT_TRUE(inner.ok());
+      FailingSource failing(std::move(*inner), fail_after);
+      State state;
+      Result<ReplayReport> r = Replay(&failing, &state, store.get(), options, nullptr);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.status().code(), StatusCode::kIOError);
+    }
+    uint64_t checkpoint = store->Checkpoint().value();
+    EXPECT_EQ(checkpoint, static_cast<uint64_t>(fail_after / 3 * 300));
+    auto source = OpenJsonlSource(path, &reporter);
+    ASSERT_TRUE(source.ok());
+    State state;
+    Result<ReplayReport> r = Replay(source->get(), &state, store.get(), options, nullptr);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->resumed_after, checkpoint);
+    EXPECT_EQ(r->events, events.size() - checkpoint);
+    EXPECT_EQ(r->digest, expected);
+    EXPECT_EQ(store->Digests()->total, expected);
+  }
+}
+
+TEST_F(ReplayTest, NoResumeRefusesANonEmptyTarget) {
+  std::vector<Event> events = GenerateLog({.events = 300, .seed = 16});
+  auto store = NewMemoryStateStore();
+  ASSERT_TRUE(ReplayInto(events, store.get()).ok());
+  ReplayOptions options = SmallBatches();
+  options.resume = false;
+  Result<ReplayReport> r = ReplayInto(events, store.get(), options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ReplayTest, ImportThenExportIsByteIdentical) {
+  std::vector<Event> events = GenerateLog({.events = 2000, .seed = 17});
+  std::string in = dir_ + "/in.jsonl";
+  WriteJsonl(events, in);
+  for (std::string uri : {std::string("memory:"), "rocksdb:" + dir_ + "/log"}) {
+    SCOPED_TRACE(uri);
+    auto store = OpenEventStore(uri);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    CorruptionReporter reporter(CorruptionPolicy::kStop);
+    auto source = OpenJsonlSource(in, &reporter);
+    ASSERT_TRUE(source.ok());
+    BatchLimits limits{.max_events = 333, .max_bytes = 1 << 20};
+    Result<CopyReport> copied = CopyEvents(source->get(), store->get(), limits, nullptr);
+    ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+    EXPECT_EQ(copied->added, events.size());
+    std::string out = dir_ + "/out.jsonl";
+    std::FILE* f = std::fopen(out.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    Result<uint64_t> n = ExportJsonl(store->get(), f, limits, nullptr);
+    std::fclose(f);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(*n, events.size());
+    EXPECT_EQ(ReadFile(out), ReadFile(in));
+  }
+}
+
+TEST_F(ReplayTest, MergeOfOverlappingLogsIsTheUnion) {
+  std::vector<Event> events = GenerateLog({.events = 1000, .owners = 3, .seed = 18});
+  std::vector<Event> a(events.begin(), events.begin() + 600);
+  std::vector<Event> b(events.begin() + 400, events.end());
+  std::reverse(b.begin(), b.end());  // another node saw them in another order
+  b.push_back(events[10]);           // and some of the first part too
+  WriteJsonl(a, dir_ + "/a.jsonl");
+  auto store_b = StoreWith(b);
+  auto merged = NewMemoryEventStore();
+  CorruptionReporter reporter(CorruptionPolicy::kStop);
+  auto src_a = OpenJsonlSource(dir_ + "/a.jsonl", &reporter);
+  ASSERT_TRUE(src_a.ok());
+  auto src_b = NewStoreSource(store_b.get(), &reporter);
+  BatchLimits limits{.max_events = 128, .max_bytes = 1 << 20};
+  Result<CopyReport> ra = CopyEvents(src_a->get(), merged.get(), limits, nullptr);
+  Result<CopyReport> rb = CopyEvents(src_b.get(), merged.get(), limits, nullptr);
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ(ra->added, 600u);
+  EXPECT_EQ(rb->added, 400u);
+  EXPECT_EQ(rb->duplicates, 201u);
+  EXPECT_EQ(merged->Count().value(), events.size());
+  std::set<Uuid> ids;
+  Result<std::vector<StoredEvent>> scanned = merged->Scan(0, 5000);
+  ASSERT_TRUE(scanned.ok());
+  for (const StoredEvent& e : *scanned) ids.insert(e.event.id);
+  std::set<Uuid> want;
+  for (const Event& e : events) want.insert(e.id);
+  EXPECT_EQ(ids, want);
+
+  Result<std::vector<OwnerReport>> owners = ReportOwners(merged.get(), 50);
+  ASSERT_TRUE(owners.ok());
+  ASSERT_EQ(owners->size(), 3u);
+  uint64_t total = 0;
+  for (const OwnerReport& o : *owners) {
+    total += o.events;
+    EXPECT_TRUE(o.holes.empty());
+  }
+  EXPECT_EQ(total, events.size());
+
+  auto state_store = NewMemoryStateStore();
+  auto src = NewStoreSource(merged.get(), &reporter);
+  State state;
+  Result<ReplayReport> r = Replay(src.get(), &state, state_store.get(), SmallBatches(), nullptr);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->digest, DirectDigest(events));
+}
+
+TEST_F(ReplayTest, MergeReportsHoles) {
+  std::vector<Event> events = GenerateLog({.events = 300, .owners = 2, .seed = 19});
+  // Drop one entry that a later entry of the same owner names as prev.
+  size_t dropped = 0;
+  for (size_t i = 0; i < events.size() && dropped == 0; ++i) {
+    for (size_t j = i + 1; j < events.size(); ++j) {
+      if (events[j].prev == events[i].id) {
+        dropped = i;
+        break;
+      }
+    }
+  }
+  ASSERT_GT(dropped, 0u);
+  Uuid hole = events[dropped].id;
+  Uuid owner = events[dropped].owner;
+  events.erase(events.begin() + dropped);
+  auto merged = StoreWith(events);
+  Result<std::vector<OwnerReport>> owners = ReportOwners(merged.get());
+  ASSERT_TRUE(owners.ok());
+  for (const OwnerReport& o : *owners) {
+    if (o.owner == owner) {
+      EXPECT_EQ(o.holes, std::vector<Uuid>{hole});
+    } else {
+      EXPECT_TRUE(o.holes.empty());
+    }
+  }
+}
+
+TEST_F(ReplayTest, CompareNarrowsToQueueRangeAndRegister) {
+  std::vector<Event> events = GenerateLog({.events = 3000, .seed = 20});
+  auto a = NewMemoryStateStore();
+  auto b = OpenStateStore("rocksdb:" + dir_ + "/b");
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(ReplayInto(events, a.get()).ok());
+  ASSERT_TRUE(ReplayInto(events, b->get()).ok());
+  Result<CompareReport> same = CompareStores({"a", "b"}, {a.get(), b->get()});
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->agree);
+
+  // Node b misses the last event that changed a task in queue-1.
+  std::vector<Event> fewer = events;
+  State full;
+  for (const Event& e : events) ApplyEvent(e, &full);
+  size_t drop = fewer.size();
+  Uuid task;
+  while (drop-- > 0) {
+    const auto* op = std::get_if<QueueOp>(&fewer[drop].op);
+    if (op == nullptr) continue;
+    if (const auto* p = std::get_if<ProgressOp>(op); p && p->queue_name == "queue-1") {
+      State without;
+      for (size_t i = 0; i < fewer.size(); ++i) {
+        if (i != drop) ApplyEvent(fewer[i], &without);
+      }
+      if (without.total_digest() != full.total_digest()) {
+        task = p->id;
+        break;
+      }
+    }
+  }
+  ASSERT_FALSE(task.IsNil());
+  fewer.erase(fewer.begin() + drop);
+  auto c = NewMemoryStateStore();
+  ASSERT_TRUE(ReplayInto(fewer, c.get()).ok());
+  Result<CompareReport> r = CompareStores({"a", "b", "c"}, {a.get(), b->get(), c.get()});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->agree);
+  ASSERT_EQ(r->pairs.size(), 1u);
+  const PairComparison& p = r->pairs[0];
+  EXPECT_EQ(p.other, "c");
+  EXPECT_EQ(p.queues, std::vector<std::string>{"queue-1"});
+  ASSERT_EQ(p.ranges.size(), 1u);
+  EXPECT_EQ(p.ranges[0].range, task.ToString().substr(0, 2));
+  ASSERT_EQ(p.registers.total, 1u);
+  EXPECT_EQ(p.registers.differences[0].id, task);
+}
+
+}  // namespace
+}  // namespace pigtail::replay
