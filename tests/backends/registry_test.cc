@@ -1,0 +1,80 @@
+// The URI registry: schemes, errors, and the rocksdb:PATH layout.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "backends/registry.h"
+#include "tests/backends/backend_fixture.h"
+#include "tests/backends/test_macros.h"
+#include "tests/backends/workload.h"
+
+namespace pigtail::testing {
+namespace {
+
+TEST(RegistryTest, UnknownSchemeNamesTheAcceptedOnes) {
+  for (const char* uri : {"", "mysql://x", "rocksdb", "memory", "file:/tmp/x", "ROCKSDB:/x"}) {
+    Result<std::unique_ptr<EventStore>> events = OpenEventStore(uri);
+    ASSERT_FALSE(events.ok()) << uri;
+    EXPECT_EQ(events.status().code(), StatusCode::kInvalidArgument) << uri;
+    for (const char* scheme : {"memory:", "rocksdb:PATH", "postgresql://", "postgres://"}) {
+      EXPECT_NE(events.status().message().find(scheme), std::string::npos)
+          << uri << ": " << events.status().message();
+    }
+    Result<std::unique_ptr<StateStore>> state = OpenStateStore(uri);
+    ASSERT_FALSE(state.ok()) << uri;
+    EXPECT_EQ(state.status().code(), StatusCode::kInvalidArgument) << uri;
+  }
+}
+
+TEST(RegistryTest, RocksDbNeedsAPath) {
+  Result<std::unique_ptr<EventStore>> events = OpenEventStore("rocksdb:");
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(RegistryTest, MemoryStoresAreIndependent) {
+  std::unique_ptr<EventStore> a = MUST(OpenEventStore("memory:"));
+  std::unique_ptr<EventStore> b = MUST(OpenEventStore("memory:"));
+  EventMaker maker(1);
+  Uuid owner = maker.NewId();
+  EXPECT_EQ(MUST(a->Append(std::vector<Event>{maker.Next(owner, "1")}, true)),
+            (std::vector<uint64_t>{1}));
+  EXPECT_EQ(MUST(b->Count()), 0u);
+  std::unique_ptr<StateStore> s = MUST(OpenStateStore("memory:"));
+  EXPECT_EQ(MUST(s->Checkpoint()), 0u);
+}
+
+TEST(RegistryTest, RocksDbLogAndStateShareOnePath) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  std::unique_ptr<EventStore> log = MUST(OpenEventStore(backend.uri(), backend.options()));
+  std::unique_ptr<StateStore> state = MUST(OpenStateStore(backend.uri(), backend.options()));
+  const std::string dir = backend.uri().substr(std::string("rocksdb:").size());
+  EXPECT_TRUE(std::filesystem::is_directory(std::filesystem::path(dir) / "log"));
+  EXPECT_TRUE(std::filesystem::is_directory(std::filesystem::path(dir) / "state"));
+  EventMaker maker(2);
+  QueueWorkload workload(3, 1);
+  std::vector<Event> events = workload.Take(20);
+  std::vector<uint64_t> seqs = MUST(log->Append(events, true));
+  EXPECT_EQ(seqs.back(), 20u);
+  State projected;
+  ProjectAll(events, &projected);
+  ASSERT_OK(state->Commit(projected.TakeChanges(20), true));
+  EXPECT_EQ(MUST(state->Checkpoint()), 20u);
+  // A second opener of the same database is refused while the first holds it.
+  Result<std::unique_ptr<EventStore>> again = OpenEventStore(backend.uri(), backend.options());
+  EXPECT_FALSE(again.ok());
+}
+
+TEST(RegistryTest, PostgresSchemesReachTheBackend) {
+  // An unreachable server: the error is the backend's, not "unknown scheme".
+  for (const char* uri : {"postgresql://127.0.0.1:1/none?connect_timeout=2",
+                          "postgres://127.0.0.1:1/none?connect_timeout=2"}) {
+    Result<std::unique_ptr<EventStore>> events = OpenEventStore(uri);
+    ASSERT_FALSE(events.ok());
+    EXPECT_NE(events.status().code(), StatusCode::kInvalidArgument) << events.status().ToString();
+  }
+}
+
+}  // namespace
+}  // namespace pigtail::testing
