@@ -1,0 +1,264 @@
+// pigtail-load: drives a running pigtaild over HTTP keep-alive with
+// concurrent providers and workers, and prints adds/s (single and batch),
+// full task lifecycles/s (add -> claim -> done, batched claim and done) and
+// add -> claimed latency percentiles with long poll.
+//
+//   pigtail-load --url http://127.0.0.1:8000 --providers 8 --workers 8 --tasks 20000
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/uuid.h"
+#include "server/http_client.h"
+
+namespace {
+
+using pigtail::HttpConnection;
+using pigtail::HttpResponse;
+using pigtail::Result;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string url = "http://127.0.0.1:8000";
+  int providers = 8;
+  int workers = 8;
+  int tasks = 20'000;
+  int batch = 1'000;    // tasks per batch add
+  int claim_max = 100;  // tasks per claim-next
+  int latency_tasks = 2'000;
+};
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "pigtail-load: %s\n", message.c_str());
+  std::exit(1);
+}
+
+std::string host_;
+std::string port_;
+
+HttpResponse Must(HttpConnection& c, const char* method, const std::string& target,
+                  const std::string& body, int want) {
+  Result<HttpResponse> r = c.Send(method, target, body);
+  if (!r.ok()) Die(std::string(method) + " " + target + ": " + r.status().ToString());
+  if (r->status != want) {
+    Die(std::string(method) + " " + target + ": HTTP " + std::to_string(r->status) + " " + r->body);
+  }
+  return *r;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string TaskJson(int i) {
+  return R"({"task_name":"task-)" + std::to_string(i) + R"(","info":{"foo":"bar"}})";
+}
+
+std::string NewQueue(const char* prefix) {
+  HttpConnection c(host_, port_);
+  std::string name = std::string(prefix) + "-" + pigtail::Uuid::Random().ToString().substr(0, 8);
+  Must(c, "POST", "/create", R"({"name":")" + name + R"(","timeout_ms":60000})", 201);
+  return name;
+}
+
+template <typename F>
+double RunThreads(int n, F f) {
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) threads.emplace_back(f, i);
+  for (std::thread& t : threads) t.join();
+  return Seconds(Clock::now() - start);
+}
+
+// Workers claim (batched, long poll) and finish (batched) until `total`
+// tasks are done. Returns the elapsed seconds.
+double Process(const Options& o, const std::string& queue, int total) {
+  std::atomic<int> done{0};
+  return RunThreads(o.workers, [&](int) {
+    HttpConnection c(host_, port_);
+    std::string worker = pigtail::Uuid::Random().ToString();
+    std::string claim = R"({"worker_id":")" + worker + R"(","max":)" + std::to_string(o.claim_max) +
+                        R"(,"wait_ms":200})";
+    auto deadline = Clock::now() + std::chrono::minutes(10);
+    while (done.load() < total && Clock::now() < deadline) {
+      HttpResponse r = Must(c, "POST", "/queue/" + queue + "/claim", claim, 200);
+      boost::json::value v = boost::json::parse(r.body);
+      const boost::json::array& tasks = v.at("tasks").as_array();
+      if (tasks.empty()) continue;
+      std::string body = R"({"worker_id":")" + worker + R"(","tasks":[)";
+      for (size_t i = 0; i < tasks.size(); ++i) {
+        if (i > 0) body += ",";
+        body += R"({"id":")" + std::string(tasks[i].at("id").as_string()) + R"(","lease":)" +
+                std::to_string(tasks[i].at("lease").to_number<uint64_t>()) + "}";
+      }
+      body += "]}";
+      HttpResponse d = Must(c, "POST", "/queue/" + queue + "/done", body, 200);
+      done += static_cast<int>(boost::json::parse(d.body).at("done").to_number<int64_t>());
+    }
+  });
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
+  return v[i];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::puts(
+          "usage: pigtail-load [--url URL] [--providers P] [--workers W] [--tasks N]\n"
+          "                    [--batch B] [--claim-max M] [--latency-tasks L]\n"
+          "Creates fresh queues on a running pigtaild and measures: single adds/s (P\n"
+          "providers, one task per request), batch adds/s (B tasks per request),\n"
+          "lifecycles/s (W workers, claim-next of up to M with long poll, batched done),\n"
+          "and add->claimed latency of L tasks added one at a time with W long-polling\n"
+          "workers.");
+      return 0;
+    }
+    if (i + 1 >= argc) Die("flag " + a + " needs a value");
+    std::string v = argv[++i];
+    if (a == "--url") {
+      o.url = v;
+    } else if (a == "--providers") {
+      o.providers = std::atoi(v.c_str());
+    } else if (a == "--workers") {
+      o.workers = std::atoi(v.c_str());
+    } else if (a == "--tasks") {
+      o.tasks = std::atoi(v.c_str());
+    } else if (a == "--batch") {
+      o.batch = std::atoi(v.c_str());
+    } else if (a == "--claim-max") {
+      o.claim_max = std::atoi(v.c_str());
+    } else if (a == "--latency-tasks") {
+      o.latency_tasks = std::atoi(v.c_str());
+    } else {
+      Die("unknown flag " + a);
+    }
+  }
+  if (o.providers < 1 || o.workers < 1 || o.tasks < 1 || o.batch < 1 || o.claim_max < 1) {
+    Die("counts must be positive");
+  }
+  Result<pigtail::HttpUrl> url = pigtail::ParseHttpUrl(o.url);
+  if (!url.ok()) Die(url.status().ToString());
+  host_ = url->host;
+  port_ = url->port;
+
+  HttpConnection c(host_, port_);
+  boost::json::value health = boost::json::parse(Must(c, "GET", "/health", "", 200).body);
+#ifdef NDEBUG
+  const char* build = "optimized (NDEBUG)";
+#else
+  const char* build = "DEBUG (assertions on; figures are not representative)";
+#endif
+  std::printf("pigtail-load: build %s, %u cores, url %s\n", build,
+              std::thread::hardware_concurrency(), o.url.c_str());
+  std::printf("node: log %s, state %s\n", std::string(health.at("log").as_string()).c_str(),
+              std::string(health.at("state").as_string()).c_str());
+  std::printf("providers %d, workers %d, tasks %d, batch %d, claim max %d\n", o.providers,
+              o.workers, o.tasks, o.batch, o.claim_max);
+
+  // 1. Single adds.
+  std::string queue = NewQueue("load");
+  int per = o.tasks / o.providers;
+  double t = RunThreads(o.providers, [&](int p) {
+    HttpConnection conn(host_, port_);
+    for (int i = 0; i < per; ++i) Must(conn, "POST", "/queue/" + queue, TaskJson(p * per + i), 201);
+  });
+  int single = per * o.providers;
+  std::printf("add single:   %8d tasks in %6.2f s = %9.0f adds/s\n", single, t, single / t);
+
+  // 2. Batch adds.
+  int batches_per = std::max(1, per / o.batch);
+  int batch_size = std::min(o.batch, per);
+  t = RunThreads(o.providers, [&](int) {
+    HttpConnection conn(host_, port_);
+    for (int b = 0; b < batches_per; ++b) {
+      std::string body = "[";
+      for (int i = 0; i < batch_size; ++i) body += (i ? "," : "") + TaskJson(i);
+      body += "]";
+      Must(conn, "POST", "/queue/" + queue + "/batch", body, 201);
+    }
+  });
+  int batched = batches_per * batch_size * o.providers;
+  std::printf("add batch:    %8d tasks in %6.2f s = %9.0f adds/s\n", batched, t, batched / t);
+
+  // 3. Process everything queued: claim-next + batched done.
+  int total = single + batched;
+  t = Process(o, queue, total);
+  std::printf(
+      "process:      %8d tasks in %6.2f s = %9.0f lifecycles/s (claim max %d + batched done)\n",
+      total, t, total / t, o.claim_max);
+
+  // 4. add -> claimed latency with long poll.
+  std::string lq = NewQueue("latency");
+  std::mutex mu;
+  std::map<std::string, Clock::time_point> sent;
+  std::map<std::string, Clock::time_point> claimed;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < o.workers; ++w) {
+    workers.emplace_back([&] {
+      HttpConnection conn(host_, port_);
+      std::string worker = pigtail::Uuid::Random().ToString();
+      std::string claim = R"({"worker_id":")" + worker + R"(","max":1,"wait_ms":500})";
+      while (!stop.load()) {
+        HttpResponse r = Must(conn, "POST", "/queue/" + lq + "/claim", claim, 200);
+        Clock::time_point now = Clock::now();
+        boost::json::value v = boost::json::parse(r.body);
+        for (const auto& task : v.at("tasks").as_array()) {
+          std::string id(task.at("id").as_string());
+          {
+            std::lock_guard lock(mu);
+            claimed[id] = now;
+          }
+          Must(conn, "DELETE", "/queue/" + lq + "/" + id, R"({"worker_id":")" + worker + R"("})",
+               200);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // workers start polling
+  {
+    HttpConnection conn(host_, port_);
+    for (int i = 0; i < o.latency_tasks; ++i) {
+      Clock::time_point start = Clock::now();
+      HttpResponse r = Must(conn, "POST", "/queue/" + lq, TaskJson(i), 201);
+      std::string id(boost::json::parse(r.body).at("id").as_string());
+      std::lock_guard lock(mu);
+      sent[id] = start;
+    }
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline) {
+    std::lock_guard lock(mu);
+    if (claimed.size() >= sent.size()) break;
+  }
+  stop = true;
+  for (std::thread& w : workers) w.join();
+  std::vector<double> ms;
+  for (const auto& [id, at] : sent) {
+    auto it = claimed.find(id);
+    if (it != claimed.end()) ms.push_back(Seconds(it->second - at) * 1000);
+  }
+  size_t measured = ms.size();
+  double p50 = Percentile(ms, 0.50);
+  double p90 = Percentile(ms, 0.90);
+  double p99 = Percentile(ms, 0.99);
+  std::printf(
+      "add->claimed: %8zu tasks (long poll, %d workers): p50 %.3f ms, p90 %.3f ms, p99 %.3f ms\n",
+      measured, o.workers, p50, p90, p99);
+  return measured == sent.size() ? 0 : 1;
+}
