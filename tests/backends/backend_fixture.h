@@ -10,6 +10,7 @@
 #define PIGTAIL_TESTS_BACKENDS_BACKEND_FIXTURE_H_
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ enum class BackendKind { kMemory, kRocksDb, kPostgres };
 // "memory", "rocksdb", "postgres": used as the test-name suffix, so every
 // PostgreSQL test has "postgres" in its name.
 std::string BackendName(BackendKind kind);
+
+// For gtest's parameter printing.
+inline void PrintTo(BackendKind kind, std::ostream* os) { *os << BackendName(kind); }
 
 inline constexpr char kPostgresUriVariable[] = "PIGTAIL_TEST_POSTGRES_URI";
 
