@@ -11,11 +11,14 @@ echo "check.sh: clang-format"
 mapfile -t sources < <(git ls-files '*.h' '*.cc')
 clang-format --dry-run --Werror "${sources[@]}"
 
-echo "check.sh: unit tests under ASan+UBSan"
+# Unit tests and the memory/RocksDB backend suites (label "unit" or
+# "backends"); the PostgreSQL cases run in scripts/test.sh.
+echo "check.sh: unit and backend tests under ASan+UBSan"
 build_dir="${PIGTAIL_ASAN_BUILD_DIR:-build-asan}"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPIGTAIL_SANITIZE=ON \
   -DPIGTAIL_BUILD_BENCHMARKS=OFF
 cmake --build "$build_dir" -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --timeout 900 -L unit
+ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --timeout 900 \
+  -L 'unit|backends' -E 'Postgres|postgres'

@@ -14,4 +14,4 @@ target_compile_definitions(postgres_backend_test PRIVATE
 target_link_libraries(postgres_backend_test PRIVATE
   pigtail_backends pigtail_core PkgConfig::PIGTAIL_TEST_PQXX GTest::gtest_main)
 gtest_discover_tests(postgres_backend_test DISCOVERY_TIMEOUT 60
-  PROPERTIES LABELS "postgres;backends" TIMEOUT 300)
+  PROPERTIES LABELS "postgres" TIMEOUT 300)
