@@ -35,6 +35,7 @@ namespace {
 using rocks::Database;
 using rocks::FromRocks;
 using rocks::SeqKey;
+using rocks::Snapshot;
 
 enum Family : size_t {
   kEvents,
@@ -360,23 +361,6 @@ class RocksDbEventStore final : public EventStore {
   }
 
  private:
-  // A consistent view over all column families for one read call.
-  class Snapshot {
-   public:
-    explicit Snapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {
-      options_.snapshot = snapshot_;
-    }
-    ~Snapshot() { db_->ReleaseSnapshot(snapshot_); }
-    Snapshot(const Snapshot&) = delete;
-    Snapshot& operator=(const Snapshot&) = delete;
-    const rocksdb::ReadOptions& options() const { return options_; }
-
-   private:
-    rocksdb::DB* db_;
-    const rocksdb::Snapshot* snapshot_;
-    rocksdb::ReadOptions options_;
-  };
-
   rocksdb::ColumnFamilyHandle* cf(Family f) const { return db_->cf(f); }
 
   static Status Check(const rocksdb::Status& s) { return FromRocks(s, "build write batch"); }

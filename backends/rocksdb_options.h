@@ -87,6 +87,24 @@ class Database {
 // Joins the rocksdb:PATH directory and a subdirectory.
 std::string SubdirPath(std::string_view path, std::string_view subdir);
 
+// A consistent read view over all column families of a DB for one read
+// call: pass options() to every read. Released on destruction.
+class Snapshot {
+ public:
+  explicit Snapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {
+    options_.snapshot = snapshot_;
+  }
+  ~Snapshot() { db_->ReleaseSnapshot(snapshot_); }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+  const rocksdb::ReadOptions& options() const { return options_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_;
+  rocksdb::ReadOptions options_;
+};
+
 }  // namespace pigtail::rocks
 
 #endif  // PIGTAIL_BACKENDS_ROCKSDB_OPTIONS_H_

@@ -29,6 +29,7 @@ namespace {
 
 using rocks::Database;
 using rocks::FromRocks;
+using rocks::Snapshot;
 
 enum Family : size_t { kQueues, kTasks, kRejected, kDigests, kCheckpoint, kFamilyCount };
 
@@ -276,22 +277,6 @@ class RocksDbStateStore final : public StateStore {
   }
 
  private:
-  class Snapshot {
-   public:
-    explicit Snapshot(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {
-      options_.snapshot = snapshot_;
-    }
-    ~Snapshot() { db_->ReleaseSnapshot(snapshot_); }
-    Snapshot(const Snapshot&) = delete;
-    Snapshot& operator=(const Snapshot&) = delete;
-    const rocksdb::ReadOptions& options() const { return options_; }
-
-   private:
-    rocksdb::DB* db_;
-    const rocksdb::Snapshot* snapshot_;
-    rocksdb::ReadOptions options_;
-  };
-
   rocksdb::ColumnFamilyHandle* cf(Family f) const { return db_->cf(f); }
 
   template <typename T>
