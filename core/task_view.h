@@ -20,6 +20,11 @@ enum class TaskState { kPending, kWorking, kDone, kDead, kCancelled };
 // "pending", "working", "done", "dead", "cancelled".
 std::string_view TaskStateName(TaskState state);
 
+// Done, dead or cancelled: the task will not run again.
+inline bool IsFinished(TaskState state) {
+  return state == TaskState::kDone || state == TaskState::kDead || state == TaskState::kCancelled;
+}
+
 struct TaskView {
   TaskState state = TaskState::kPending;  // a Working task past its lease reads kPending
   bool claimable = false;                 // a claim at `now` would succeed

@@ -2,15 +2,10 @@
 
 #include <random>
 
+#include "core/hex.h"
+
 namespace pigtail {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool IsHyphenPosition(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
 
@@ -30,8 +25,8 @@ Result<Uuid> Uuid::Parse(std::string_view text) {
       ++i;
       continue;
     }
-    int hi = HexValue(text[i]);
-    int lo = HexValue(text[i + 1]);
+    int hi = HexDigitValue(text[i]);
+    int lo = HexDigitValue(text[i + 1]);
     if (hi < 0 || lo < 0) {
       return Status::InvalidArgument("invalid UUID: \"" + std::string(text) + "\"");
     }

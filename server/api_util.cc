@@ -2,15 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include "core/hex.h"
+
 namespace pigtail::api {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Result<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
   std::string out;
@@ -21,8 +16,8 @@ Result<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
       if (i + 2 >= in.size()) {
         return Status::InvalidArgument("bad percent escape in request target");
       }
-      int hi = HexValue(in[i + 1]);
-      int lo = HexValue(in[i + 2]);
+      int hi = HexDigitValue(in[i + 1]);
+      int lo = HexDigitValue(in[i + 2]);
       if (hi < 0 || lo < 0) return Status::InvalidArgument("bad percent escape in request target");
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;

@@ -209,6 +209,22 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     return Status::Ok();
   };
 
+  // Finds the task a request names and its read-time view. A missing task is
+  // NotFound; a finished one (done, dead, cancelled) is a Conflict with its
+  // reason. Returns false, with `result` filled in, in both cases.
+  auto find_unfinished = [&](const WriteRequest& req, WriteResult* result,
+                             const QueueRecord** queue, const TaskRecord** task,
+                             TaskView* view) -> bool {
+    result->status = find(req.queue, req.task, queue, task);
+    if (!result->status.ok()) return false;
+    *view = ViewTask(**task, **queue, now_ns);
+    if (IsFinished(view->state)) {
+      result->status = ConflictFor(view->state, **task, req.worker, &result->reason);
+      return false;
+    }
+    return true;
+  };
+
   for (size_t i = 0; i < batch.size(); ++i) {
     const WriteRequest& req = batch[i].request;
     Slot& slot = slots[i];
@@ -274,8 +290,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
           break;
         }
         TaskView view = ViewTask(*task, *queue, now_ns);
-        if (view.state == TaskState::kDone || view.state == TaskState::kDead ||
-            view.state == TaskState::kCancelled) {
+        if (IsFinished(view.state)) {
           result.status = ConflictFor(view.state, *task, req.worker, &result.reason);
           break;
         }
@@ -346,14 +361,8 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
       case WriteKind::kFail: {
         const QueueRecord* queue = nullptr;
         const TaskRecord* task = nullptr;
-        result.status = find(req.queue, req.task, &queue, &task);
-        if (!result.status.ok()) break;
-        TaskView view = ViewTask(*task, *queue, now_ns);
-        if (view.state == TaskState::kDone || view.state == TaskState::kDead ||
-            view.state == TaskState::kCancelled) {
-          result.status = ConflictFor(view.state, *task, req.worker, &result.reason);
-          break;
-        }
+        TaskView view;
+        if (!find_unfinished(req, &result, &queue, &task, &view)) break;
         if (task->status.key.phase != Phase::kWorking || task->status.worker != req.worker ||
             (req.lease && task->status.key.lease != *req.lease) || touched.contains(task->id)) {
           result.reason = "lease_lost";
@@ -371,14 +380,8 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
       case WriteKind::kCancel: {
         const QueueRecord* queue = nullptr;
         const TaskRecord* task = nullptr;
-        result.status = find(req.queue, req.task, &queue, &task);
-        if (!result.status.ok()) break;
-        TaskView view = ViewTask(*task, *queue, now_ns);
-        if (view.state == TaskState::kDone || view.state == TaskState::kDead ||
-            view.state == TaskState::kCancelled) {
-          result.status = ConflictFor(view.state, *task, req.worker, &result.reason);
-          break;
-        }
+        TaskView view;
+        if (!find_unfinished(req, &result, &queue, &task, &view)) break;
         result.status = add_op(CancelOp{req.queue, req.task});
         if (result.status.ok()) touched.insert(task->id);
         break;

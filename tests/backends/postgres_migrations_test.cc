@@ -15,20 +15,8 @@
 namespace pigtail::testing {
 namespace {
 
-class PostgresMigrationsTest : public ::testing::Test {
+class PostgresMigrationsTest : public PostgresSchemaTest {
  protected:
-  void SetUp() override {
-    Result<std::string> uri = PostgresTestUri();
-    ASSERT_TRUE(uri.ok()) << uri.status().ToString();
-    uri_ = *uri;
-    options_.postgres_schema = FreshSchemaName();
-  }
-  void TearDown() override {
-    if (!uri_.empty()) {
-      EXPECT_TRUE(DropSchema(uri_, options_.postgres_schema).ok());
-    }
-  }
-
   // "count,max" of the schema's schema_version rows.
   std::string Versions() {
     Result<std::optional<std::string>> v =
@@ -42,9 +30,6 @@ class PostgresMigrationsTest : public ::testing::Test {
     const std::string n = std::to_string(LatestPgSchemaVersion());
     return n + "," + n;  // one row per migration, numbered from 1
   }
-
-  std::string uri_;
-  BackendOptions options_;
 };
 
 TEST_F(PostgresMigrationsTest, ReopeningIsIdempotentAndKeepsData) {

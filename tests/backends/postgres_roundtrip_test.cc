@@ -17,23 +17,7 @@ namespace {
 
 using namespace std::string_literals;
 
-class PostgresRoundTripTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    Result<std::string> uri = PostgresTestUri();
-    ASSERT_TRUE(uri.ok()) << uri.status().ToString();
-    uri_ = *uri;
-    options_.postgres_schema = FreshSchemaName();
-  }
-  void TearDown() override {
-    if (!uri_.empty()) {
-      EXPECT_TRUE(DropSchema(uri_, options_.postgres_schema).ok());
-    }
-  }
-
-  std::string uri_;
-  BackendOptions options_;
-};
+using PostgresRoundTripTest = PostgresSchemaTest;
 
 // Strings no store may mangle.
 std::vector<std::string> HostileNames() {

@@ -123,4 +123,17 @@ Status OwnCluster::Resume() {
   return Script("resume", &ignored);
 }
 
+void PostgresSchemaTest::SetUp() {
+  Result<std::string> uri = PostgresTestUri();
+  ASSERT_TRUE(uri.ok()) << uri.status().ToString();
+  uri_ = *uri;
+  options_.postgres_schema = FreshSchemaName();
+}
+
+void PostgresSchemaTest::TearDown() {
+  if (!uri_.empty()) {
+    EXPECT_TRUE(DropSchema(uri_, options_.postgres_schema).ok());
+  }
+}
+
 }  // namespace pigtail::testing

@@ -7,6 +7,8 @@
 #ifndef PIGTAIL_TESTS_BACKENDS_POSTGRES_TEST_ENV_H_
 #define PIGTAIL_TESTS_BACKENDS_POSTGRES_TEST_ENV_H_
 
+#include <gtest/gtest.h>
+
 #include <optional>
 #include <string>
 
@@ -30,6 +32,18 @@ Result<std::optional<std::string>> QueryValue(const std::string& uri, const std:
 
 // Runs one SQL statement in its own transaction. For tests only.
 Status ExecSql(const std::string& uri, const std::string& sql);
+
+// A test with a schema of its own on the PIGTAIL_TEST_POSTGRES_URI server
+// (in options_.postgres_schema), dropped after the test. SetUp fails the
+// test when the variable is unset.
+class PostgresSchemaTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  std::string uri_;
+  BackendOptions options_;
+};
 
 // A throwaway cluster of the test's own, made with scripts/pg_cluster.sh in
 // a fresh directory, removed (server stopped by its PID) on destruction.
