@@ -47,6 +47,9 @@ struct NodeCounters {
   std::atomic<uint64_t> lease_expiries{0};  // claims that took over an expired lease
   std::atomic<uint64_t> rejected_ops{0};    // malformed queue ops stored
   std::atomic<uint64_t> foreign_events{0};
+  // Peer entries stamped further ahead than max_clock_offset_ms: stored and
+  // projected, but the clock did not follow them.
+  std::atomic<uint64_t> future_events{0};
   std::atomic<uint64_t> batches{0};  // sequencer batches written
   std::atomic<uint64_t> state_commit_failures{0};
 };
