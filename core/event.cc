@@ -7,9 +7,44 @@
 namespace pigtail {
 namespace json = boost::json;
 
+namespace {
+
+// One parser per thread, reused across events so that its internal stack is
+// allocated once; each parse puts its tree in a monotonic arena that starts
+// in a per-thread buffer, so a typical event needs no heap allocation for the
+// tree at all. The tree never outlives the call that built it.
+class ReusedParser {
+ public:
+  // Parses `text` into a tree held in `arena`; same grammar, limits and
+  // errors as json::parse with default options.
+  json::value Parse(std::string_view text, json::monotonic_resource* arena,
+                    boost::system::error_code& ec) {
+    parser_.reset(json::storage_ptr(arena));
+    parser_.write(text.data(), text.size(), ec);
+    if (ec) return nullptr;
+    return parser_.release();
+  }
+
+  unsigned char* buffer() { return buffer_; }
+  static constexpr size_t kBufferSize = 8192;
+
+ private:
+  json::parser parser_;
+  unsigned char buffer_[kBufferSize];
+};
+
+ReusedParser& ThreadParser() {
+  thread_local ReusedParser parser;
+  return parser;
+}
+
+}  // namespace
+
 Result<Event> ParseEvent(std::string raw) {
   boost::system::error_code ec;
-  json::value v = json::parse(raw, ec);
+  ReusedParser& parser = ThreadParser();
+  json::monotonic_resource arena(parser.buffer(), ReusedParser::kBufferSize);
+  json::value v = parser.Parse(raw, &arena, ec);
   if (ec) return Status::InvalidArgument("event is not valid JSON: " + ec.message());
   if (!v.is_object()) return Status::InvalidArgument("event must be a JSON object");
   const json::object& o = v.get_object();

@@ -43,17 +43,17 @@ class OpApplier {
   }
 
   ApplyOutcome operator()(const AddOp& op) const {
-    TaskRecord t = CurrentTask(op.queue_name, event_.id);
-    bool changed = false;
-    if (!t.add) {
-      t.add = TaskAdd{event_.when, op.task_name,    op.info_json, op.priority,
-                      op.delay_ms, op.max_attempts, op.timeout_ms};
-      changed = true;
-    }
-    changed |= MergeStatus(&t.status, Status(Outcome::kLive, 0, Phase::kPending, Uuid()));
-    if (!changed) return Unchanged();
-    state_->PutTask(std::move(t));
-    return Changed();
+    bool changed = state_->UpdateTask(op.queue_name, event_.id, [&](TaskRecord& t, bool) {
+      bool c = false;
+      if (!t.add) {
+        t.add = TaskAdd{event_.when, op.task_name,    op.info_json, op.priority,
+                        op.delay_ms, op.max_attempts, op.timeout_ms};
+        c = true;
+      }
+      c |= MergeStatus(&t.status, Status(Outcome::kLive, 0, Phase::kPending, Uuid()));
+      return c;
+    });
+    return changed ? Changed() : Unchanged();
   }
 
   ApplyOutcome operator()(const ProgressOp& op) const {
@@ -107,23 +107,13 @@ class OpApplier {
     return q;
   }
 
-  // A task never seen before starts from the least status key.
-  TaskRecord CurrentTask(const std::string& queue, const Uuid& id) const {
-    if (const TaskRecord* t = state_->FindTask(queue, id)) return *t;
-    TaskRecord t;
-    t.queue = queue;
-    t.id = id;
-    t.status.key.event_id = Uuid();
-    return t;
-  }
-
+  // A task never seen before starts from the least status key; it is
+  // written whether or not `s` beats that.
   ApplyOutcome MergeInto(const std::string& queue, const Uuid& id, const TaskStatus& s) const {
-    const TaskRecord* existing = state_->FindTask(queue, id);
-    if (existing != nullptr && s.key <= existing->status.key) return Unchanged();
-    TaskRecord t = CurrentTask(queue, id);
-    MergeStatus(&t.status, s);
-    state_->PutTask(std::move(t));
-    return Changed();
+    bool changed = state_->UpdateTask(queue, id, [&](TaskRecord& t, bool created) {
+      return MergeStatus(&t.status, s) || created;
+    });
+    return changed ? Changed() : Unchanged();
   }
 
   static ApplyOutcome Changed() { return ApplyOutcome{ApplyKind::kChanged, {}}; }

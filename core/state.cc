@@ -1,5 +1,7 @@
 #include "core/state.h"
 
+#include <algorithm>
+
 #include "core/codec.h"
 
 namespace pigtail {
@@ -65,17 +67,63 @@ void State::PutTask(TaskRecord task) {
   auto [slot_it, slot_inserted] = queues_.try_emplace(task.queue);
   QueueSlot& slot = slot_it->second;
   auto [it, inserted] = slot.tasks.try_emplace(task.id);
-  std::string old;
+  TaskEntry& entry = it->second;
+  std::optional<ClaimOrder> open;
+  if (!inserted) open = OpenEntry(entry);
+  static_cast<TaskRecord&>(entry) = std::move(task);
+  TaskChanged(&slot, &entry, inserted, open);
+}
+
+State::TaskHandle State::OpenTask(std::string_view queue, const Uuid& id) {
+  TaskHandle h;
+  h.slot = queues_.find(queue);
+  if (h.slot == queues_.end()) {
+    h.slot = queues_.try_emplace(std::string(queue)).first;
+    h.slot_created = true;
+  }
+  auto [it, inserted] = h.slot->second.tasks.try_emplace(id);
+  h.entry = &it->second;
+  h.created = inserted;
   if (inserted) {
+    h.entry->queue = h.slot->first;
+    h.entry->id = id;
+  } else {
+    h.open = OpenEntry(*h.entry);
+  }
+  return h;
+}
+
+void State::CloseTask(const TaskHandle& h, bool changed) {
+  if (changed) {
+    TaskChanged(&h.slot->second, h.entry, h.created, h.open);
+    return;
+  }
+  if (h.created) {
+    h.slot->second.tasks.erase(h.entry->id);
+    if (h.slot_created) queues_.erase(h.slot);
+  }
+}
+
+void State::TaskChanged(QueueSlot* slot, TaskEntry* entry, bool created,
+                        const std::optional<ClaimOrder>& open) {
+  if (created) {
     ++task_count_;
   } else {
-    old = EncodeTaskRecord(it->second);
-    if (auto entry = OpenEntry(it->second)) slot.open.erase(*entry);
+    slot->digest.Subtract(entry->digest);
+    total_.Subtract(entry->digest);
   }
-  ReplaceDigest(&slot, old, EncodeTaskRecord(task));
-  if (auto entry = OpenEntry(task)) slot.open.insert(*entry);
-  if (track_changes_) changed_tasks_.emplace(task.queue, task.id);
-  it->second = std::move(task);
+  entry->digest = Digest::Of(EncodeTaskRecord(*entry));
+  slot->digest.Add(entry->digest);
+  total_.Add(entry->digest);
+  std::optional<ClaimOrder> now = OpenEntry(*entry);
+  if (open != now) {
+    if (open) slot->open.erase(*open);
+    if (now) slot->open.insert(*now);
+  }
+  if (track_changes_ && !entry->changed) {
+    entry->changed = true;
+    changed_tasks_.emplace_back(entry->queue, entry->id);
+  }
 }
 
 bool State::PutRejected(const Uuid& event_id, std::string reason) {
@@ -94,9 +142,15 @@ StateBatch State::TakeChanges(uint64_t checkpoint) {
     batch.queues.push_back(*FindQueue(name));
   }
   std::set<std::string, std::less<>> touched = std::move(changed_queues_);
+  std::sort(changed_tasks_.begin(), changed_tasks_.end());
+  batch.tasks.reserve(changed_tasks_.size());
+  const std::string* last_queue = nullptr;
   for (const auto& [queue, id] : changed_tasks_) {
-    batch.tasks.push_back(*FindTask(queue, id));
-    touched.insert(queue);
+    TaskEntry& entry = queues_.find(queue)->second.tasks.find(id)->second;
+    entry.changed = false;
+    batch.tasks.push_back(entry);
+    if (last_queue == nullptr || *last_queue != queue) touched.insert(queue);
+    last_queue = &queue;
   }
   for (const std::string& name : touched) batch.queue_digests[name] = QueueDigest(name);
   for (const Uuid& id : changed_rejected_) batch.rejected.emplace_back(id, rejected_.at(id));

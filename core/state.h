@@ -14,6 +14,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/digest.h"
 #include "core/registers.h"
@@ -34,11 +35,17 @@ struct ClaimOrder {
 
 class State {
  public:
+  // A task register as the state holds it: the record plus what the state
+  // keeps about it (compares equal to the plain TaskRecord).
+  struct TaskEntry : TaskRecord {
+    Digest digest;         // of EncodeTaskRecord(record), so a rewrite need not re-encode it
+    bool changed = false;  // listed among the changes since the last TakeChanges()
+  };
   // Everything stored under one queue name. The queue register may be absent
   // while tasks for it have arrived before its Create.
   struct QueueSlot {
     std::optional<QueueRecord> record;
-    std::unordered_map<Uuid, TaskRecord> tasks;
+    std::unordered_map<Uuid, TaskEntry> tasks;
     std::set<ClaimOrder> open;  // tasks with an Add whose outcome is live
     Digest digest;              // of the queue register and its tasks
   };
@@ -63,6 +70,20 @@ class State {
   // directly with stored values.
   void PutQueue(QueueRecord queue);
   void PutTask(TaskRecord task);
+  // Changes a task register in place: finds it (or starts {queue, id} with
+  // the least status if absent) and calls change(record, created). If that
+  // returns true, indexes, digests and change tracking are updated as by
+  // PutTask; if false, the state is left exactly as it was. Returns what
+  // `change` returned.
+  // REQUIRES: `change` leaves queue and id alone, and alters the record only
+  // when it returns true.
+  template <typename Fn>
+  bool UpdateTask(std::string_view queue, const Uuid& id, Fn&& change) {
+    TaskHandle h = OpenTask(queue, id);
+    bool changed = change(static_cast<TaskRecord&>(*h.entry), h.created);
+    CloseTask(h, changed);
+    return changed;
+  }
   // Returns false (and changes nothing) if `event_id` is already recorded.
   bool PutRejected(const Uuid& event_id, std::string reason);
 
@@ -82,6 +103,21 @@ class State {
   void ReplaceDigest(QueueSlot* slot, const std::string& old_encoding,
                      const std::string& new_encoding);
 
+  // A task opened for a change by UpdateTask.
+  struct TaskHandle {
+    QueueMap::iterator slot;
+    TaskEntry* entry = nullptr;
+    bool created = false;            // the task was absent
+    bool slot_created = false;       // so was its queue slot
+    std::optional<ClaimOrder> open;  // its claim index entry before the change
+  };
+  TaskHandle OpenTask(std::string_view queue, const Uuid& id);
+  void CloseTask(const TaskHandle& h, bool changed);
+  // Updates digests, the claim index and change tracking after `entry`
+  // (in `slot`) changed; `open` is its claim index entry before.
+  void TaskChanged(QueueSlot* slot, TaskEntry* entry, bool created,
+                   const std::optional<ClaimOrder>& open);
+
   QueueMap queues_;
   std::map<Uuid, std::string> rejected_;
   size_t task_count_ = 0;
@@ -89,7 +125,8 @@ class State {
 
   bool track_changes_ = true;
   std::set<std::string, std::less<>> changed_queues_;
-  std::set<std::pair<std::string, Uuid>> changed_tasks_;
+  // Tasks with `changed` set, each listed once, in the order first changed.
+  std::vector<std::pair<std::string, Uuid>> changed_tasks_;
   std::vector<Uuid> changed_rejected_;
 };
 

@@ -5,33 +5,32 @@
 #include "core/hex.h"
 
 namespace pigtail {
-namespace {
-
-bool IsHyphenPosition(size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
-
-}  // namespace
-
 Result<Uuid> Uuid::Parse(std::string_view text) {
   if (text.size() != 36) {
     return Status::InvalidArgument("invalid UUID (want 36 characters): \"" + std::string(text) +
                                    "\"");
   }
+  // Hot on every event parse: a table lookup per digit and one check for
+  // the whole text instead of a branch per character.
+  static constexpr std::array<int8_t, 256> kValue = [] {
+    std::array<int8_t, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = static_cast<int8_t>(HexDigitValue(static_cast<char>(c)));
+    return t;
+  }();
+  static constexpr uint8_t kDigitAt[kSize * 2] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                                  12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                                  26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
   std::array<uint8_t, kSize> bytes{};
-  size_t out = 0;
-  for (size_t i = 0; i < text.size();) {
-    if (IsHyphenPosition(i)) {
-      if (text[i] != '-')
-        return Status::InvalidArgument("invalid UUID: \"" + std::string(text) + "\"");
-      ++i;
-      continue;
-    }
-    int hi = HexDigitValue(text[i]);
-    int lo = HexDigitValue(text[i + 1]);
-    if (hi < 0 || lo < 0) {
-      return Status::InvalidArgument("invalid UUID: \"" + std::string(text) + "\"");
-    }
-    bytes[out++] = static_cast<uint8_t>(hi << 4 | lo);
-    i += 2;
+  const bool hyphens = text[8] == '-' && text[13] == '-' && text[18] == '-' && text[23] == '-';
+  int all = 0;
+  for (size_t i = 0; i < kSize; ++i) {
+    int hi = kValue[static_cast<uint8_t>(text[kDigitAt[2 * i]])];
+    int lo = kValue[static_cast<uint8_t>(text[kDigitAt[2 * i + 1]])];
+    all |= hi | lo;  // negative if any was not a digit
+    bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  if (!hyphens || all < 0) {
+    return Status::InvalidArgument("invalid UUID: \"" + std::string(text) + "\"");
   }
   return Uuid(bytes);
 }
