@@ -11,7 +11,7 @@
 namespace pigtail {
 namespace {
 
-enum class Auth { kNone, kClient, kPeer };
+enum class Auth { kNone, kClient, kPeer, kClientOrPeer };
 
 std::vector<std::string> SplitPattern(std::string_view pattern) {
   std::vector<std::string> out;
@@ -88,14 +88,19 @@ void Api::Route(Call& call) {
   };
   // Literal segments before parameters where both could match.
   static const Spec kSpecs[] = {
-      {"GET", "/log", Auth::kClient, [](Api* a, Call& c, P) { a->LogHeads(c, false); }},
+      {"GET", "/log", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, false); }},
       {"POST", "/log", Auth::kClient, [](Api* a, Call& c, P) { a->LogPost(c); }},
-      {"GET", "/log/first", Auth::kClient, [](Api* a, Call& c, P) { a->LogHeads(c, true); }},
+      {"GET", "/log/first", Auth::kClientOrPeer,
+       [](Api* a, Call& c, P) { a->LogHeads(c, true); }},
+      {"GET", "/log/range", Auth::kPeer, [](Api* a, Call& c, P) { a->LogRange(c); }},
+      {"POST", "/log/batch", Auth::kPeer, [](Api* a, Call& c, P) { a->LogBatch(c); }},
       {"POST", "/log/other", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, false); }},
       {"POST", "/log/register", Auth::kClient, [](Api* a, Call& c, P) { a->LogRegister(c, true); }},
       {"POST", "/log/deregister", Auth::kClient,
        [](Api* a, Call& c, P) { a->LogRegister(c, false); }},
-      {"GET", "/log/{id}", Auth::kClient, [](Api* a, Call& c, P p) { a->LogGet(c, p[0]); }},
+      {"GET", "/log/{id}", Auth::kClientOrPeer,
+       [](Api* a, Call& c, P p) { a->LogGet(c, p[0]); }},
+      {"GET", "/replication", Auth::kPeer, [](Api* a, Call& c, P) { a->ReplicationStatus(c); }},
       {"GET", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesGet(c); }},
       {"POST", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, true); }},
       {"DELETE", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, false); }},
@@ -146,10 +151,12 @@ void Api::Route(Call& call) {
     path_match = &spec;
     if (call.request.method != spec.method) continue;
     call.reply.route = std::string(spec.method) + " " + spec.pattern;
-    const std::string* token = spec.auth == Auth::kClient ? &options_.client_token
-                               : spec.auth == Auth::kPeer ? &options_.peer_token
-                                                          : nullptr;
-    if (token != nullptr && !token->empty() && !HasBearer(call.request, *token)) {
+    const std::string* token = spec.auth == Auth::kPeer ? &options_.peer_token
+                               : spec.auth == Auth::kNone ? nullptr
+                                                          : &options_.client_token;
+    bool peer_ok = spec.auth == Auth::kClientOrPeer && !options_.peer_token.empty() &&
+                   HasBearer(call.request, options_.peer_token);
+    if (token != nullptr && !token->empty() && !peer_ok && !HasBearer(call.request, *token)) {
       return call.reply(api::Error(401, "missing or wrong bearer token"));
     }
     return spec.run(this, call, params);
@@ -218,6 +225,7 @@ void Api::MetricsText(Call& call) {
           c.future_events.load());
   counter("pigtail_sequencer_batches_total", "Batches written by the ingest sequencer.",
           c.batches.load());
+  if (replicator_ != nullptr) text += replicator_->MetricsText();
   if (notifier_ != nullptr) {
     counter("pigtail_notifications_delivered_total", "Entries delivered to registered URLs.",
             notifier_->delivered());

@@ -21,6 +21,7 @@
 #include "server/metrics.h"
 #include "server/node.h"
 #include "server/notifier.h"
+#include "server/replicator.h"
 #include "server/sequencer.h"
 
 namespace pigtail {
@@ -29,8 +30,10 @@ struct ApiOptions {
   // When not empty, every endpoint but GET /health requires
   // "Authorization: Bearer <client_token>", except the peer endpoints.
   std::string client_token;
-  // When not empty, POST /log/other, POST /event and /nodes require
-  // "Authorization: Bearer <peer_token>".
+  // When not empty, POST /log/other, POST /event, /nodes, GET /log/range,
+  // POST /log/batch and GET /replication require
+  // "Authorization: Bearer <peer_token>"; GET /log, /log/first and
+  // /log/{id} then accept it as well as the client token.
   std::string peer_token;
   // Shown by GET /health.
   std::string log_uri;
@@ -41,9 +44,6 @@ struct ApiOptions {
   uint64_t max_wait_ms = 60'000;
 };
 
-// The metadata key holding the peer URLs managed by /nodes.
-inline constexpr std::string_view kNodesKey = "nodes";
-
 class Api {
  public:
   // `notifier` may be null (no notifications).
@@ -51,6 +51,11 @@ class Api {
       const ApiOptions& options);
 
   void Handle(HttpRequest request, HttpResponder respond);
+
+  // Serves GET /replication and the per-peer metrics from `replicator`, and
+  // tells it when /nodes changes. May stay unset (no replication). Call
+  // before the first Handle.
+  void set_replicator(Replicator* replicator) { replicator_ = replicator; }
 
  private:
   struct Call;  // one request being handled
@@ -65,6 +70,10 @@ class Api {
   void LogRegister(Call& call, bool add);
   void NodesGet(Call& call);
   void NodesChange(Call& call, bool add);
+  // api_replication.cc
+  void LogRange(Call& call);
+  void LogBatch(Call& call);
+  void ReplicationStatus(Call& call);
   // api_queue.cc
   void QueueCreate(Call& call);
   void QueueList(Call& call);
@@ -88,6 +97,7 @@ class Api {
   Notifier* const notifier_;
   Metrics* const metrics_;
   const ApiOptions options_;
+  Replicator* replicator_ = nullptr;
 };
 
 }  // namespace pigtail

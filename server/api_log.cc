@@ -120,11 +120,13 @@ void Api::NodesChange(Call& call, bool add) {
   if (add) {
     Result<bool> added = node_->AddToSet(kNodesKey, *url);
     if (!added.ok()) return call.reply(api::FromStatus(added.status()));
+    if (replicator_ != nullptr) replicator_->PeersChanged();
     return call.reply(api::Json(201, "{\"url\":" + api::Quote(*url) + "}"));
   }
   Result<bool> removed = node_->RemoveFromSet(kNodesKey, *url);
   if (!removed.ok()) return call.reply(api::FromStatus(removed.status()));
   if (!*removed) return call.reply(api::Error(404, "not a known node: " + *url));
+  if (replicator_ != nullptr) replicator_->PeersChanged();
   call.reply(api::Json(204, ""));
 }
 
