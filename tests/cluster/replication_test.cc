@@ -1,0 +1,290 @@
+// In-process replication tests: the entry-array wire form, GET /log/range
+// and POST /log/batch, pulls by range pages and by the Potboiler walk, hole
+// filling, pushes with durable cursors, the fallback to a Potboiler-only
+// peer, and membership gossip between three replicating nodes. Real HTTP
+// over 127.0.0.1, memory stores.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "server/entry_array.h"
+#include "tests/cluster/test_node.h"
+
+namespace pigtail::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <typename F>
+bool Eventually(F&& condition, std::chrono::milliseconds limit = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (int i = 0; i < 100'000; ++i) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+boost::json::value Json(const HttpResponse& r) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.body, ec);
+  EXPECT_FALSE(ec) << "not JSON: " << r.body;
+  return v;
+}
+
+// Creates queue "q" and adds `n` tasks through the node's API.
+void Fill(TestNode& node, int n, const std::string& prefix = "t") {
+  ASSERT_EQ(node.Call("POST", "/create", R"({"name":"q","timeout_ms":60000})").status, 201);
+  boost::json::array tasks;
+  for (int i = 0; i < n; ++i) {
+    tasks.push_back(boost::json::object{{"task_name", prefix + std::to_string(i)}, {"info", i}});
+  }
+  HttpResponse r = node.Call("POST", "/queue/q/batch", boost::json::serialize(tasks));
+  ASSERT_EQ(r.status, 201) << r.body;
+}
+
+std::vector<StoredEvent> OwnEntries(TestNode& node) {
+  auto events = node.node()->log()->ScanOwner(node.node()->id(), std::nullopt, 1'000'000);
+  EXPECT_TRUE(events.ok());
+  return events.ok() ? *events : std::vector<StoredEvent>();
+}
+
+TEST(EntryArrayTest, SplitsVerbatim) {
+  std::string a = R"({"id":"x","data":{"s":"a } ] \" {"},"n":[1,{"k":2}]})";
+  std::string b = "{ \"id\" : \"y\" }";
+  const std::string text = " [" + a + " ,\n" + b + "] ";
+  auto parts = SplitJsonObjectArray(text);  // views into `text`
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString();
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ((*parts)[0], a);
+  EXPECT_EQ((*parts)[1], b);
+  EXPECT_TRUE(SplitJsonObjectArray("[]")->empty());
+  EXPECT_FALSE(SplitJsonObjectArray("[1]").ok());
+  EXPECT_FALSE(SplitJsonObjectArray("[{\"a\":\"}]").ok());
+  EXPECT_FALSE(SplitJsonObjectArray("[{}] x").ok());
+  EXPECT_FALSE(SplitJsonObjectArray("{}").ok());
+  EXPECT_FALSE(SplitJsonObjectArray("[{},]").ok());
+  EXPECT_FALSE(ParseEntryArray("[{\"id\":1}]").ok());
+  Hlc h{1, 1558805131923316000ull, 7};
+  EXPECT_EQ(*ParseHlcQueryText(HlcQueryText(h)), h);
+  EXPECT_FALSE(ParseHlcQueryText("1.2").ok());
+  EXPECT_FALSE(ParseHlcQueryText("1.2.3.4").ok());
+}
+
+TEST(ReplicationEndpointsTest, RangeAndBatch) {
+  TestNode a;
+  TestNode b;
+  Fill(a, 25);
+  std::vector<StoredEvent> own = OwnEntries(a);
+  ASSERT_EQ(own.size(), 26u);
+  const std::string owner = a.node()->id().ToString();
+
+  HttpResponse page = a.Call("GET", "/log/range?owner=" + owner + "&limit=10");
+  ASSERT_EQ(page.status, 200) << page.body;
+  auto first = ParseEntryArray(page.body);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 10u);
+  EXPECT_EQ((*first)[0].raw, own[0].event.raw);  // verbatim
+  HttpResponse rest = a.Call(
+      "GET", "/log/range?owner=" + owner + "&after=" + first->back().id.ToString() + "&limit=100");
+  ASSERT_EQ(rest.status, 200);
+  EXPECT_EQ(ParseEntryArray(rest.body)->size(), 16u);
+  HttpResponse by_when = a.Call(
+      "GET", "/log/range?owner=" + owner + "&after_when=" + HlcQueryText(own[19].event.when));
+  EXPECT_EQ(ParseEntryArray(by_when.body)->size(), 6u);
+  EXPECT_EQ(a.Call("GET", "/log/range?limit=5").status, 400);
+  EXPECT_EQ(a.Call("GET", "/log/range?owner=" + owner + "&limit=0").status, 400);
+  EXPECT_EQ(a.Call("GET", "/log/range?owner=" + owner + "&bogus=1").status, 400);
+  EXPECT_EQ(
+      a.Call("GET", "/log/range?owner=" + owner + "&after=" + Uuid::Random().ToString()).status,
+      404);
+
+  // The whole chain into b in one batch; again is all duplicates; b's own
+  // entries sent back to it are skipped.
+  HttpResponse all = a.Call("GET", "/log/range?owner=" + owner + "&limit=1000");
+  HttpResponse pushed = b.Call("POST", "/log/batch", all.body);
+  ASSERT_EQ(pushed.status, 200) << pushed.body;
+  EXPECT_EQ(Json(pushed).at("stored").as_int64(), 26);
+  EXPECT_EQ(Json(b.Call("POST", "/log/batch", all.body)).at("duplicates").as_int64(), 26);
+  EXPECT_EQ(a.Digest(), b.Digest());
+  HttpResponse back = a.Call("POST", "/log/batch", all.body);
+  EXPECT_EQ(Json(back).at("own").as_int64(), 26);
+  EXPECT_EQ(b.Call("POST", "/log/batch", "[{\"id\":\"x\"}]").status, 400);
+  EXPECT_EQ(b.Call("POST", "/log/batch", "nope").status, 400);
+  // Stored bytes are the owner's.
+  auto stored = b.node()->log()->Get(own[3].event.id);
+  ASSERT_TRUE(stored.ok() && *stored);
+  EXPECT_EQ((*stored)->event.raw, own[3].event.raw);
+}
+
+TEST(PeerClientTest, PullByRangeAndByWalkConverge) {
+  ReplicatorOptions options;
+  options.batch = 100;
+  options.submit_chunk = 64;
+  TestNode a;
+  Fill(a, 1234);
+  TestNode by_range;
+  TestNode by_walk;
+  PeerClient range_client(by_range.node(), by_range.sequencer(), a.url(), options);
+  auto got = range_client.PullMissing();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, 1235u);
+  EXPECT_FALSE(range_client.potboiler_only());
+  PeerClient walk_client(by_walk.node(), by_walk.sequencer(), a.url(), options);
+  auto walked = walk_client.PullMissing(/*force_walk=*/true);
+  ASSERT_TRUE(walked.ok()) << walked.status().ToString();
+  EXPECT_EQ(*walked, 1235u);
+  EXPECT_EQ(a.Digest(), by_range.Digest());
+  EXPECT_EQ(a.Digest(), by_walk.Digest());
+  // Nothing more to fetch; new entries come after the local head.
+  EXPECT_EQ(*range_client.PullMissing(), 0u);
+  HttpResponse add = a.Call("POST", "/queue/q", R"({"task_name":"late","info":null})");
+  ASSERT_EQ(add.status, 201);
+  EXPECT_EQ(*range_client.PullMissing(), 1u);
+  EXPECT_EQ(*walk_client.PullMissing(true), 1u);
+  EXPECT_EQ(a.Digest(), by_range.Digest());
+  EXPECT_EQ(a.Digest(), by_walk.Digest());
+  EXPECT_EQ(*a.node()->log()->Heads(), *by_walk.node()->log()->Heads());
+}
+
+TEST(PeerClientTest, PotboilerOnlyPeerGetsTheWalkAndOneAtATimePushes) {
+  ReplicatorOptions options;
+  options.batch = 50;
+  TestNode potboiler(nullptr, /*potboiler_only=*/true);
+  Fill(potboiler, 120);
+  TestNode b;
+  Fill(b, 30, "b");
+  PeerClient client(b.node(), b.sequencer(), potboiler.url(), options);
+  auto pulled = client.PullMissing();
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_EQ(*pulled, 121u);
+  EXPECT_TRUE(client.potboiler_only());
+  uint64_t cursor = 0;
+  auto pushed = client.Push(&cursor, 100);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(cursor, *b.node()->log()->LastSequence());
+  EXPECT_EQ(potboiler.Digest(), b.Digest());
+}
+
+TEST(PeerClientTest, HolesAreFilledAndHeadsStayRight) {
+  ReplicatorOptions options;
+  TestNode a;
+  Fill(a, 40);
+  std::vector<StoredEvent> own = OwnEntries(a);
+  TestNode b;
+  // b gets the chain with entries 10..19 missing.
+  std::vector<Event> partial;
+  for (size_t i = 0; i < own.size(); ++i) {
+    if (i < 10 || i >= 20) partial.push_back(own[i].event);
+  }
+  HttpResponse r = b.Call("POST", "/log/batch", EncodeEntryArray(partial));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto holes = b.node()->log()->Holes(a.node()->id());
+  ASSERT_TRUE(holes.ok());
+  ASSERT_EQ(holes->size(), 1u);
+  EXPECT_EQ((*holes)[0], own[19].event.id);
+  EXPECT_NE(a.Digest(), b.Digest());
+  // The head is the entry with the greatest `when`, hole or not.
+  EXPECT_EQ(b.node()->log()->Heads()->at(a.node()->id()), own.back().event.id);
+
+  PeerClient client(b.node(), b.sequencer(), a.url(), options);
+  uint64_t filled = 0;
+  auto got = client.PullMissing(false, &filled);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(filled, 10u);
+  EXPECT_TRUE(b.node()->log()->Holes(a.node()->id())->empty());
+  EXPECT_EQ(a.Digest(), b.Digest());
+  EXPECT_EQ(b.Call("GET", "/log").body, a.Call("GET", "/log").body);
+}
+
+TEST(ReplicatorTest, ThreeNodesGossipAndConverge) {
+  ReplicatorOptions options;
+  options.anti_entropy = 100ms;
+  options.membership_poll = 50ms;
+  options.min_backoff = 20ms;
+  options.max_backoff = 200ms;
+  TestNode a(&options);
+  TestNode b(&options);
+  TestNode c(&options);
+  Fill(a, 50, "a");
+  Fill(b, 60, "b");
+  Fill(c, 70, "c");
+  // b knows a, c knows b: gossip makes everyone know everyone.
+  ASSERT_EQ(b.Call("POST", "/nodes", "{\"url\":\"" + a.url() + "\"}").status, 201);
+  ASSERT_EQ(c.Call("POST", "/nodes", "{\"url\":\"" + b.url() + "\"}").status, 201);
+  auto knows = [](TestNode& n, std::set<std::string> want) {
+    auto set = n.node()->ListSet(kNodesKey);
+    if (!set.ok()) return false;
+    std::set<std::string> got(set->begin(), set->end());
+    return got == want;
+  };
+  EXPECT_TRUE(Eventually([&] { return knows(a, {b.url(), c.url()}); }));
+  EXPECT_TRUE(Eventually([&] { return knows(b, {a.url(), c.url()}); }));
+  EXPECT_TRUE(Eventually([&] { return knows(c, {a.url(), b.url()}); }));
+  EXPECT_TRUE(Eventually([&] {
+    return a.Digest() == b.Digest() && b.Digest() == c.Digest() &&
+           *a.node()->log()->Count() == 183u && *c.node()->log()->Count() == 183u;
+  })) << a.Digest()
+      << " " << b.Digest() << " " << c.Digest();
+
+  // New writes on every side keep flowing; status shows peers up, no lag.
+  for (TestNode* n : {&a, &b, &c}) {
+    ASSERT_EQ(n->Call("POST", "/queue/q", R"({"task_name":"more","info":null})").status, 201);
+  }
+  EXPECT_TRUE(Eventually([&] {
+    return *a.node()->log()->Count() == 186u && *b.node()->log()->Count() == 186u &&
+           *c.node()->log()->Count() == 186u && a.Digest() == c.Digest();
+  }));
+  EXPECT_TRUE(Eventually([&] {
+    for (const PeerStatus& p : a.replicator()->Peers()) {
+      if (!p.up || p.push_lag != 0) return false;
+    }
+    return a.replicator()->Peers().size() == 2;
+  }));
+  boost::json::value status = Json(a.Call("GET", "/replication"));
+  EXPECT_EQ(status.at("peers").as_array().size(), 2u);
+  std::string metrics = a.Call("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("pigtail_replication_peer_up{peer=\"" + b.url() + "\"} 1"),
+            std::string::npos)
+      << metrics;
+  // The push cursor is durable.
+  auto cursor = a.node()->log()->GetMeta(PushCursorKey(b.url()));
+  ASSERT_TRUE(cursor.ok() && *cursor);
+  EXPECT_EQ(std::stoull(**cursor), *a.node()->log()->LastSequence());
+}
+
+TEST(ReplicatorTest, UnreachablePeerIsBackedOffAndReported) {
+  ReplicatorOptions options;
+  options.anti_entropy = 50ms;
+  options.membership_poll = 20ms;
+  options.min_backoff = 10ms;
+  options.max_backoff = 100ms;
+  options.request_timeout = 200ms;
+  TestNode a(&options);
+  // A port nothing listens on (a closed server's).
+  std::string dead;
+  {
+    TestNode gone;
+    dead = gone.url();
+  }
+  ASSERT_EQ(a.Call("POST", "/nodes", "{\"url\":\"" + dead + "\"}").status, 201);
+  EXPECT_TRUE(Eventually([&] {
+    auto peers = a.replicator()->Peers();
+    return peers.size() == 1 && peers[0].failures >= 3 && !peers[0].up &&
+           !peers[0].last_error.empty();
+  }));
+  auto peers = a.replicator()->Peers();
+  // Bounded retries: with backoff doubling to 100 ms, a second brings < 40.
+  std::this_thread::sleep_for(1s);
+  uint64_t after = a.replicator()->Peers()[0].failures;
+  EXPECT_LT(after - peers[0].failures, 40u);
+  ASSERT_EQ(a.Call("DELETE", "/nodes", "{\"url\":\"" + dead + "\"}").status, 204);
+  EXPECT_TRUE(Eventually([&] { return a.replicator()->Peers().empty(); }));
+}
+
+}  // namespace
+}  // namespace pigtail::testing

@@ -1,0 +1,49 @@
+// For the in-process replication tests: a whole node (memory stores,
+// sequencer, API, HTTP server on 127.0.0.1 with a free port, and
+// optionally a replicator) in the test process.
+#ifndef PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
+#define PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
+
+#include <memory>
+#include <string>
+
+#include "core/memory_store.h"
+#include "server/api.h"
+#include "server/http_client.h"
+#include "server/http_server.h"
+#include "server/replicator.h"
+
+namespace pigtail::testing {
+
+class TestNode {
+ public:
+  // REQUIRES: the stores open (memory ones always do).
+  // `potboiler_only`: answer 404 on GET /log/range and POST /log/batch, as
+  // a Potboiler node does.
+  explicit TestNode(const ReplicatorOptions* replication = nullptr, bool potboiler_only = false);
+  ~TestNode();
+
+  Node* node() { return node_.get(); }
+  Sequencer* sequencer() { return sequencer_.get(); }
+  Replicator* replicator() { return replicator_.get(); }
+  const std::string& url() const { return url_; }
+
+  // One request to this node over HTTP; a transport error is status 0.
+  HttpResponse Call(const std::string& method, const std::string& target,
+                    const std::string& body = "");
+  // The total digest (GET /digest "total").
+  std::string Digest();
+
+ private:
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<Sequencer> sequencer_;
+  Metrics metrics_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<Replicator> replicator_;
+  std::unique_ptr<HttpServer> server_;
+  std::string url_;
+};
+
+}  // namespace pigtail::testing
+
+#endif  // PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
