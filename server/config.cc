@@ -74,6 +74,34 @@ const std::vector<Flag>& Flags() {
        Number(&ServerConfig::max_batch, "max-batch")},
       {"drain-ms", "on SIGTERM/SIGINT, how long to wait for in-flight requests (default 10000)",
        Number(&ServerConfig::drain_ms, "drain-ms")},
+      {"potboiler-url",
+       "run the queue API attached to the external Potboiler log at this http:// URL: "
+       "register this node's /event URL there and write every queue op to it "
+       "(default: none; this node is its own log)",
+       Text(&ServerConfig::potboiler_url)},
+      {"advertise-url",
+       "the http:// URL under which others reach this node: replication peers are told it "
+       "(POST /nodes), and with --potboiler-url the external log gets it with /event appended "
+       "(default http://<listen>, with the port actually bound)",
+       Text(&ServerConfig::advertise_url)},
+      {"anti-entropy-ms",
+       "replication: compare heads with each peer and fetch what is missing this often "
+       "(default 1000)",
+       Number(&ServerConfig::anti_entropy_ms, "anti-entropy-ms")},
+      {"replication-timeout-ms", "replication: timeout of one request to a peer (default 2000)",
+       Number(&ServerConfig::replication_timeout_ms, "replication-timeout-ms")},
+      {"replication-max-backoff-ms",
+       "replication: longest wait between retries to an unreachable peer (default 5000)",
+       Number(&ServerConfig::replication_max_backoff_ms, "replication-max-backoff-ms")},
+      {"replication-batch", "replication: entries per push batch and per range page (default 1000)",
+       Number(&ServerConfig::replication_batch, "replication-batch")},
+      {"potboiler-token",
+       "with --potboiler-url: bearer token sent to the external log (default: none)",
+       Text(&ServerConfig::potboiler_token)},
+      {"potboiler-wait-ms",
+       "with --potboiler-url: how long to keep trying to register with the external log at "
+       "start before giving up (default 30000)",
+       Number(&ServerConfig::potboiler_wait_ms, "potboiler-wait-ms")},
   };
   return flags;
 }
@@ -134,6 +162,20 @@ Status Finish(ServerConfig* c) {
     return Status::InvalidArgument("--threads must be 1 to 256");
   }
   if (c->max_batch < 1) return Status::InvalidArgument("--max-batch must be at least 1");
+  if (c->anti_entropy_ms < 10) return Status::InvalidArgument("--anti-entropy-ms must be >= 10");
+  if (c->replication_timeout_ms < 10) {
+    return Status::InvalidArgument("--replication-timeout-ms must be >= 10");
+  }
+  if (c->replication_batch < 1 || c->replication_batch > 10'000) {
+    return Status::InvalidArgument("--replication-batch must be 1 to 10000");
+  }
+  for (const std::string* url : {&c->potboiler_url, &c->advertise_url}) {
+    if (!url->empty() && !url->starts_with("http://")) {
+      return Status::InvalidArgument(
+          std::string(url == &c->potboiler_url ? "--potboiler-url" : "--advertise-url") +
+          " must be an http:// URL, got \"" + *url + "\"");
+    }
+  }
   if (c->max_body_bytes < 1024) return Status::InvalidArgument("--max-body-bytes must be >= 1024");
   return Status::Ok();
 }
@@ -180,6 +222,17 @@ Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, con
   }
   PIGTAIL_RETURN_IF_ERROR(Finish(&config));
   return config;
+}
+
+std::string AttachedEventUrl(const ServerConfig& config, uint16_t bound_port) {
+  std::string base = config.advertise_url;
+  if (base.empty()) {
+    bool v6 = config.host.find(':') != std::string::npos;
+    base =
+        "http://" + (v6 ? "[" + config.host + "]" : config.host) + ":" + std::to_string(bound_port);
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/event";
 }
 
 std::string ServerConfigHelp() {

@@ -29,6 +29,18 @@ struct ServerConfig {
   uint64_t read_timeout_ms = 30'000;
   size_t max_batch = 4096;  // sequencer group-commit size
   uint64_t drain_ms = 10'000;
+  // Attached mode (server/external_log.h): the external Potboiler log's
+  // base URL, the URL under which it (and replication peers) reach this
+  // node (default http://<listen>), and a bearer token to send it.
+  std::string potboiler_url;
+  std::string advertise_url;
+  std::string potboiler_token;
+  // Replication (server/replicator.h) with the peers listed by /nodes.
+  uint64_t anti_entropy_ms = 1'000;
+  uint64_t replication_timeout_ms = 2'000;
+  uint64_t replication_max_backoff_ms = 5'000;
+  size_t replication_batch = 1'000;
+  uint64_t potboiler_wait_ms = 30'000;  // keep trying to register at start this long
 
   // Derived by ParseServerConfig.
   std::string host;
@@ -46,6 +58,11 @@ Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, con
 
 // The --help text.
 std::string ServerConfigHelp();
+
+// Attached mode: the URL the external log pushes entries to, i.e.
+// advertise_url (or http://HOST:PORT from --listen, with `bound_port`, the
+// port actually bound) followed by "/event".
+std::string AttachedEventUrl(const ServerConfig& config, uint16_t bound_port);
 
 }  // namespace pigtail
 

@@ -171,6 +171,13 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
   uint64_t expiries = 0;
 
   auto add_local = [&](std::string data, const std::vector<Uuid>& deps) -> Result<Uuid> {
+    if (options_.external_write) {
+      PIGTAIL_ASSIGN_OR_RETURN(Event e, options_.external_write(data, deps));
+      (void)node_->clock().Observe(e.when);
+      Uuid id = e.id;
+      events.push_back(std::move(e));
+      return id;
+    }
     NewEvent fields{Uuid::Random(), me, head, node_->clock().Now(), std::move(data), deps};
     PIGTAIL_ASSIGN_OR_RETURN(Event e, MakeEvent(fields));
     head = fields.id;
@@ -409,7 +416,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
       }
     } else {
       seqs = std::move(appended).value();
-      node_->set_head(*head);
+      if (head) node_->set_head(*head);
       NodeCounters& counters = node_->counters();
       uint64_t last_seq = 0;
       uint64_t added = 0;

@@ -50,6 +50,15 @@ struct SequencerOptions {
   // How often waiting claim-next requests re-check for work that became
   // claimable by time alone (a delay ran out, a lease expired).
   std::chrono::milliseconds wait_tick{50};
+  // Attached mode (server/external_log.h): when set, every entry this node
+  // would write to its own chain is written by this function instead, on the
+  // sequencer thread, with the entry's data (JSON text) and dependencies; it
+  // returns the entry as the external log stored it (the log's id, owner and
+  // timestamp), which the sequencer then stores and applies like a peer's
+  // entry. Claims are still decided here, against the State, so they are
+  // never granted twice on this node.
+  std::function<Result<Event>(const std::string& data_json, const std::vector<Uuid>& dependencies)>
+      external_write;
 };
 
 enum class WriteKind {

@@ -11,10 +11,12 @@
 #include "backends/registry.h"
 #include "server/api.h"
 #include "server/config.h"
+#include "server/external_log.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/node.h"
 #include "server/notifier.h"
+#include "server/replicator.h"
 #include "server/sequencer.h"
 
 namespace {
@@ -65,9 +67,40 @@ int main(int argc, char** argv) {
   SequencerOptions seq_options;
   seq_options.sync = config.sync == "none" ? SyncMode::kNone : SyncMode::kBatch;
   seq_options.max_batch = config.max_batch;
+  std::unique_ptr<ExternalLog> external;
+  if (!config.potboiler_url.empty()) {
+    ExternalLogOptions external_options;
+    external_options.token = config.potboiler_token;
+    Result<std::unique_ptr<ExternalLog>> opened =
+        ExternalLog::Open(config.potboiler_url, external_options);
+    if (!opened.ok()) return Fail(opened.status().WithContext("--potboiler-url: "));
+    external = std::move(opened).value();
+    seq_options.external_write = [log = external.get()](const std::string& data,
+                                                        const std::vector<Uuid>& deps) {
+      return log->Write(data, deps);
+    };
+  }
   Sequencer sequencer(node->get(), seq_options);
   Notifier notifier(node->get(), NotifierOptions());
-  sequencer.set_on_applied([&notifier] { notifier.Wake(); });
+  // Replication with the peers of /nodes. Peers are told this node's URL:
+  // --advertise-url, else http://<listen> when the port is fixed.
+  ReplicatorOptions repl_options;
+  repl_options.advertise_url = config.advertise_url;
+  if (repl_options.advertise_url.empty() && config.port != 0 && config.host != "0.0.0.0" &&
+      config.host != "::") {
+    repl_options.advertise_url = "http://" + config.host + ":" + std::to_string(config.port);
+  }
+  while (repl_options.advertise_url.ends_with("/")) repl_options.advertise_url.pop_back();
+  repl_options.peer_token = config.peer_token;
+  repl_options.anti_entropy = std::chrono::milliseconds(config.anti_entropy_ms);
+  repl_options.request_timeout = std::chrono::milliseconds(config.replication_timeout_ms);
+  repl_options.max_backoff = std::chrono::milliseconds(config.replication_max_backoff_ms);
+  repl_options.batch = config.replication_batch;
+  Replicator replicator(node->get(), &sequencer, repl_options);
+  sequencer.set_on_applied([&notifier, &replicator] {
+    notifier.Wake();
+    replicator.Wake();
+  });
   Metrics metrics;
   ApiOptions api_options;
   api_options.client_token = config.client_token;
@@ -75,6 +108,7 @@ int main(int argc, char** argv) {
   api_options.log_uri = config.EffectiveLogUri();
   api_options.state_uri = config.EffectiveStateUri();
   Api api(node->get(), &sequencer, &notifier, &metrics, api_options);
+  api.set_replicator(&replicator);
 
   sequencer.Start();
   notifier.Start();
@@ -93,10 +127,26 @@ int main(int argc, char** argv) {
     notifier.Stop();
     return Fail(server.status());
   }
+  std::string attached;
+  if (external != nullptr) {
+    // Registered once we listen, so the log can deliver at once; a repeat
+    // (a restart) is a 201 too, and delivery resumes from the log's cursor.
+    std::string event_url = AttachedEventUrl(config, (*server)->port());
+    Status registered =
+        external->Register(event_url, std::chrono::milliseconds(config.potboiler_wait_ms));
+    if (!registered.ok()) {
+      (*server)->Shutdown(std::chrono::milliseconds(0));
+      sequencer.Stop();
+      notifier.Stop();
+      return Fail(registered);
+    }
+    attached = ", attached to the Potboiler log " + external->base_url() + " as " + event_url;
+  }
+  replicator.Start();
   std::string where = config.host + ":" + std::to_string((*server)->port());
-  std::printf("pigtaild listening on http://%s (node %s, log %s, state %s, sync %s)\n",
+  std::printf("pigtaild listening on http://%s (node %s, log %s, state %s, sync %s%s)\n",
               where.c_str(), (*node)->id().ToString().c_str(), config.EffectiveLogUri().c_str(),
-              config.EffectiveStateUri().c_str(), config.sync.c_str());
+              config.EffectiveStateUri().c_str(), config.sync.c_str(), attached.c_str());
   std::fflush(stdout);
 
   int signal_number = 0;
@@ -104,6 +154,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "pigtaild: signal %d, draining\n", signal_number);
   sequencer.BeginShutdown();
   (*server)->Shutdown(std::chrono::milliseconds(config.drain_ms));
+  replicator.Stop();
   sequencer.Stop();
   notifier.Stop();
   server->reset();
