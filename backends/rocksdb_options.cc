@@ -2,8 +2,11 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -50,6 +53,17 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const BackendOptions& options,
   return cf;
 }
 
+// For families read only by key: keys are grouped by their first 16 bytes
+// (a random UUID) in a hashed memtable instead of one big skiplist, so an
+// insert or a lookup (most lookups on the append path miss: is this id
+// stored? does an entry already name it as prev?) is a hash probe and a
+// search of a tiny list, not a search of a skiplist of millions of keys.
+rocksdb::ColumnFamilyOptions PointFamilyOptions(rocksdb::ColumnFamilyOptions cf) {
+  cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+  cf.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 17));
+  return cf;
+}
+
 }  // namespace
 
 Database::~Database() {
@@ -63,7 +77,8 @@ Database::~Database() {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
                                                  const std::vector<std::string>& families,
-                                                 const BackendOptions& options) {
+                                                 const BackendOptions& options,
+                                                 const std::vector<std::string>& point_families) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create directory " + dir + ": " + ec.message());
@@ -74,11 +89,19 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  // The hashed memtable takes one writer at a time (writes are serialized
+  // by the stores anyway).
+  if (!point_families.empty()) db_options.allow_concurrent_memtable_write = false;
 
   rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(options, cache);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
-  for (const std::string& name : families) descriptors.emplace_back(name, cf_options);
+  rocksdb::ColumnFamilyOptions point_options = PointFamilyOptions(cf_options);
+  for (const std::string& name : families) {
+    bool point =
+        std::find(point_families.begin(), point_families.end(), name) != point_families.end();
+    descriptors.emplace_back(name, point ? point_options : cf_options);
+  }
 
   // Column families that exist on disk but that we do not use must be
   // opened too.

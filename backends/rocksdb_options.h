@@ -74,9 +74,12 @@ class Database {
   // column families `families` (besides "default", which is opened and
   // unused). Creates parent directories. Returns IOError if the directory
   // cannot be created or the DB is locked by another process.
-  static Result<std::unique_ptr<Database>> Open(const std::string& dir,
-                                                const std::vector<std::string>& families,
-                                                const BackendOptions& options);
+  // Families named in `point_families` are only ever read by key (Get,
+  // MultiGet), never iterated: their 16-byte-prefixed keys go into a hashed
+  // memtable, which makes random-key inserts and lookups cheap.
+  static Result<std::unique_ptr<Database>> Open(
+      const std::string& dir, const std::vector<std::string>& families,
+      const BackendOptions& options, const std::vector<std::string>& point_families = {});
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
