@@ -8,15 +8,20 @@
 #include <cstring>
 #include <ctime>
 
+#include "replay/postgres_schema_switch.h"
+
 namespace pigtail::replay {
 namespace {
 
 constexpr std::string_view kRocksPrefix = "rocksdb:";
+constexpr std::string_view kStagingSuffix = "_rebuild";
+constexpr size_t kMaxSchemaName = 63;  // PostgreSQL's NAMEDATALEN - 1
 
 Result<std::string> RocksPath(std::string_view uri) {
   if (!uri.starts_with(kRocksPrefix) || uri.size() == kRocksPrefix.size()) {
-    return Status::InvalidArgument("blue/green rebuilds need a rocksdb:PATH target, not \"" +
-                                   std::string(uri) + "\"");
+    return Status::InvalidArgument(
+        "blue/green rebuilds need a rocksdb:PATH or postgresql:// target, not \"" +
+        std::string(uri) + "\"");
   }
   std::string path(uri.substr(kRocksPrefix.size()));
   while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -28,22 +33,15 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-}  // namespace
-
-Result<std::string> StagingUri(std::string_view live_uri) {
-  PIGTAIL_ASSIGN_OR_RETURN(std::string path, RocksPath(live_uri));
-  return std::string(kRocksPrefix) + path + ".rebuild";
-}
-
-Result<std::string> SwitchToStaging(std::string_view live_uri) {
-  PIGTAIL_ASSIGN_OR_RETURN(std::string live, RocksPath(live_uri));
+Result<std::optional<StateLocation>> SwitchRocks(const StateLocation& live_location) {
+  PIGTAIL_ASSIGN_OR_RETURN(std::string live, RocksPath(live_location.uri));
   std::string staging = live + ".rebuild";
   if (!Exists(staging)) return Status::NotFound("no staged state at " + staging);
   if (!Exists(live)) {
     if (::rename(staging.c_str(), live.c_str()) != 0) {
       return Status::IOError("rename " + staging + " -> " + live + ": " + std::strerror(errno));
     }
-    return std::string();
+    return std::optional<StateLocation>();
   }
   if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, live.c_str(), RENAME_EXCHANGE) != 0) {
     return Status::IOError("exchanging " + staging + " and " + live + ": " + std::strerror(errno));
@@ -54,7 +52,46 @@ Result<std::string> SwitchToStaging(std::string_view live_uri) {
     return Status::IOError("the new state is live, but moving the old one from " + staging +
                            " to " + previous + " failed: " + std::strerror(errno));
   }
-  return std::string(kRocksPrefix) + previous;
+  return std::optional<StateLocation>(StateLocation{std::string(kRocksPrefix) + previous, ""});
+}
+
+Result<std::optional<StateLocation>> SwitchPostgres(const StateLocation& live) {
+  PIGTAIL_ASSIGN_OR_RETURN(StateLocation staging, StagingLocation(live));
+  std::string stamp = "_previous_" + std::to_string(std::time(nullptr));
+  std::string previous = live.postgres_schema.substr(0, kMaxSchemaName - stamp.size()) + stamp;
+  PIGTAIL_ASSIGN_OR_RETURN(
+      std::optional<std::string> old,
+      SwitchPostgresSchemas(live.uri, live.postgres_schema, staging.postgres_schema, previous));
+  if (!old) return std::optional<StateLocation>();
+  return std::optional<StateLocation>(StateLocation{live.uri, *old});
+}
+
+}  // namespace
+
+bool StateLocation::IsPostgres() const {
+  return uri.starts_with("postgresql://") || uri.starts_with("postgres://");
+}
+
+std::string StateLocation::ToString() const {
+  return IsPostgres() ? uri + " (schema " + postgres_schema + ")" : uri;
+}
+
+Result<StateLocation> StagingLocation(const StateLocation& live) {
+  if (live.IsPostgres()) {
+    if (live.postgres_schema.empty() ||
+        live.postgres_schema.size() + kStagingSuffix.size() > kMaxSchemaName) {
+      return Status::InvalidArgument("blue/green on PostgreSQL needs a schema name of 1 to " +
+                                     std::to_string(kMaxSchemaName - kStagingSuffix.size()) +
+                                     " bytes, not \"" + live.postgres_schema + "\"");
+    }
+    return StateLocation{live.uri, live.postgres_schema + std::string(kStagingSuffix)};
+  }
+  PIGTAIL_ASSIGN_OR_RETURN(std::string path, RocksPath(live.uri));
+  return StateLocation{std::string(kRocksPrefix) + path + ".rebuild", ""};
+}
+
+Result<std::optional<StateLocation>> SwitchToStaging(const StateLocation& live) {
+  return live.IsPostgres() ? SwitchPostgres(live) : SwitchRocks(live);
 }
 
 }  // namespace pigtail::replay

@@ -42,8 +42,10 @@ Commands:
       Project the log into a StateStore. Continues from the target's checkpoint
       unless --fresh (empties the target first) or --no-resume (refuse a
       non-empty target). --bulk projects in memory and writes once (fast, into
-      a fresh target). --blue-green (rocksdb:PATH only) builds in PATH.rebuild,
-      verifies it register by register, then swaps it in atomically.
+      a fresh target). --blue-green builds beside the live state (rocksdb:PATH
+      in PATH.rebuild; postgresql:// in schema <pg-schema>_rebuild), verifies
+      it register by register, then swaps it in atomically (the old state is
+      kept as PATH.previous-<time> or schema <pg-schema>_previous_<time>).
   verify --log SRC --state URI [--max-diffs N]
       Rebuild in memory and compare with the store register by register; print
       every difference. Exit 1 if any.
@@ -319,19 +321,23 @@ class Command {
     options_.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     options_.commit_every_events = Number("commit-every", options_.commit_every_events);
     std::string target_uri = into;
+    BackendOptions target_backend = backend_;
+    const StateLocation live{into, backend_.postgres_schema};
     if (blue_green) {
-      if (from == into) {
+      if (from == into && !live.IsPostgres()) {
         throw UsageError{"--blue-green needs the log outside the state's directory"};
       }
-      Result<std::string> staging = StagingUri(into);
+      Result<StateLocation> staging = StagingLocation(live);
       if (!staging.ok()) throw UsageError{staging.status().message()};
-      target_uri = *staging;
+      target_uri = staging->uri;
+      target_backend.postgres_schema = staging->postgres_schema;
       report_["staging"] = target_uri;
+      if (staging->IsPostgres()) report_["staging_schema"] = staging->postgres_schema;
     }
 
     PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source, OpenSource(from));
     PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> target,
-                             OpenStateStore(target_uri, backend_));
+                             OpenStateStore(target_uri, target_backend));
     if (Flag("fresh")) PIGTAIL_RETURN_IF_ERROR(target->Reset());
     if (bulk) {
       PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, target->Checkpoint());
@@ -363,11 +369,15 @@ class Command {
       }
       Say("verified " + std::to_string(diff.registers_compared) + " registers in " + target_uri);
       target.reset();
-      PIGTAIL_ASSIGN_OR_RETURN(std::string previous, SwitchToStaging(into));
-      Say("switched: " + into + " now holds the rebuilt state" +
-          (previous.empty() ? std::string() : "; the old state is at " + previous));
+      source.reset();
+      PIGTAIL_ASSIGN_OR_RETURN(std::optional<StateLocation> previous, SwitchToStaging(live));
+      Say("switched: " + live.ToString() + " now holds the rebuilt state" +
+          (previous ? "; the old state is at " + previous->ToString() : std::string()));
       report_["switched"] = true;
-      report_["previous"] = previous;
+      report_["previous"] = previous ? previous->uri : std::string();
+      if (previous && previous->IsPostgres()) {
+        report_["previous_schema"] = previous->postgres_schema;
+      }
     }
     report_["peak_rss_kb"] = PeakRssKb();
     return Status::Ok();
