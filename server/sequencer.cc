@@ -116,12 +116,19 @@ void Sequencer::Run() {
         return !queue_.empty() || stopping_ || !woken_queues_.empty() ||
                (draining_ && !waiters_.empty());
       };
-      if (waiters_.empty()) {
-        cv_.wait(lock, ready);
+      std::optional<Clock::time_point> wake;
+      if (!waiters_.empty()) {
+        wake = last_tick + options_.wait_tick;
+        for (const Pending& w : waiters_) wake = std::min(*wake, w.deadline);
+      }
+      if (uncommitted_seq_ != 0) {
+        Clock::time_point due = last_state_commit_ + options_.state_commit_interval;
+        wake = wake ? std::min(*wake, due) : due;
+      }
+      if (wake) {
+        cv_.wait_until(lock, *wake, ready);
       } else {
-        Clock::time_point wake = last_tick + options_.wait_tick;
-        for (const Pending& w : waiters_) wake = std::min(wake, w.deadline);
-        cv_.wait_until(lock, wake, ready);
+        cv_.wait(lock, ready);
       }
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
@@ -148,7 +155,28 @@ void Sequencer::Run() {
       stopping_batch_ = draining;
       ProcessBatch(std::move(batch));
     }
+    if (uncommitted_seq_ != 0 &&
+        (stop || Clock::now() >= last_state_commit_ + options_.state_commit_interval)) {
+      CommitState();
+    }
     if (stop) break;
+  }
+}
+
+void Sequencer::CommitState() {
+  StateBatch changes;
+  node_->WriteLocked([&](State* s) { changes = s->TakeChanges(uncommitted_seq_); });
+  uncommitted_seq_ = 0;
+  last_state_commit_ = std::chrono::steady_clock::now();
+  if (state_commit_broken_) return;
+  Status committed = node_->state_store()->Commit(changes, false);
+  if (!committed.ok()) {
+    // The log holds the truth; stop checkpointing so that a restart
+    // catches the state store up from its last good checkpoint.
+    state_commit_broken_ = true;
+    node_->counters().state_commit_failures++;
+    std::fprintf(stderr, "pigtaild: state store commit failed, checkpointing stopped: %s\n",
+                 committed.ToString().c_str());
   }
 }
 
@@ -420,7 +448,6 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
       NodeCounters& counters = node_->counters();
       uint64_t last_seq = 0;
       uint64_t added = 0;
-      StateBatch changes;
       node_->WriteLocked([&](State* s) {
         for (size_t i = 0; i < events.size(); ++i) {
           if (seqs[i] == 0) continue;
@@ -435,24 +462,13 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
             }
           }
         }
-        if (last_seq > 0) changes = s->TakeChanges(last_seq);
       });
+      uncommitted_seq_ = std::max(uncommitted_seq_, last_seq);
       counters.events_appended += added;
       counters.duplicate_events += events.size() - added;
       counters.claims += claims;
       counters.lease_expiries += expiries;
       counters.batches++;
-      if (last_seq > 0 && !state_commit_broken_) {
-        Status committed = node_->state_store()->Commit(changes, false);
-        if (!committed.ok()) {
-          // The log holds the truth; stop checkpointing so that a restart
-          // catches the state store up from its last good checkpoint.
-          state_commit_broken_ = true;
-          counters.state_commit_failures++;
-          std::fprintf(stderr, "pigtaild: state store commit failed, checkpointing stopped: %s\n",
-                       committed.ToString().c_str());
-        }
-      }
       if (added > 0 && on_applied_) on_applied_();
     }
   }

@@ -6,8 +6,12 @@
 // node never get the same lease), builds the new events (HLC from the node's
 // clock, `prev` chained to the node's head), appends them to the log in one
 // atomic Append, projects them into the State under the exclusive lock,
-// commits the changed registers with the checkpoint to the state store, and
-// only then completes the requests.
+// and only then completes the requests. The changed registers go to the
+// state store with their checkpoint at most every state_commit_interval
+// (and at Stop): the synced log holds every acknowledged write, and a
+// restart catches the state store up from its checkpoint, so deferring the
+// commit loses nothing and lets writes to one task in nearby batches (claim,
+// then done) reach the store as one register write.
 //
 // Claim-next requests with wait_ms > 0 that find nothing wait inside the
 // sequencer (no polling by the caller): they are re-tried after a batch adds
@@ -50,6 +54,9 @@ struct SequencerOptions {
   // How often waiting claim-next requests re-check for work that became
   // claimable by time alone (a delay ran out, a lease expired).
   std::chrono::milliseconds wait_tick{50};
+  // How long applied changes may wait before they are committed to the
+  // state store (0: after every batch).
+  std::chrono::milliseconds state_commit_interval{50};
   // Attached mode (server/external_log.h): when set, every entry this node
   // would write to its own chain is written by this function instead, on the
   // sequencer thread, with the entry's data (JSON text) and dependencies; it
@@ -154,6 +161,8 @@ class Sequencer {
   };
   void Run();
   void ProcessBatch(std::vector<Pending> batch);
+  // Commits what was applied since the last commit to the state store.
+  void CommitState();
 
   Node* const node_;
   const SequencerOptions options_;
@@ -173,6 +182,8 @@ class Sequencer {
   bool stopping_batch_ = false;  // the batch being processed is the last one
   std::vector<Pending> waiters_;
   std::vector<std::string> woken_queues_;
+  uint64_t uncommitted_seq_ = 0;  // last applied sequence not yet committed; 0: none
+  std::chrono::steady_clock::time_point last_state_commit_;
 };
 
 }  // namespace pigtail

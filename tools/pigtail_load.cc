@@ -34,6 +34,7 @@ struct Options {
   int batch = 1'000;    // tasks per batch add
   int claim_max = 100;  // tasks per claim-next
   int latency_tasks = 2'000;
+  std::string phases = "single,batch,process,latency";
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -121,11 +122,13 @@ int main(int argc, char** argv) {
       std::puts(
           "usage: pigtail-load [--url URL] [--providers P] [--workers W] [--tasks N]\n"
           "                    [--batch B] [--claim-max M] [--latency-tasks L]\n"
+          "                    [--phases single,batch,process,latency]\n"
           "Creates fresh queues on a running pigtaild and measures: single adds/s (P\n"
           "providers, one task per request), batch adds/s (B tasks per request),\n"
           "lifecycles/s (W workers, claim-next of up to M with long poll, batched done),\n"
           "and add->claimed latency of L tasks added one at a time with W long-polling\n"
-          "workers.");
+          "workers. --phases picks which of these run (process works through what\n"
+          "the add phases queued).");
       return 0;
     }
     if (i + 1 >= argc) Die("flag " + a + " needs a value");
@@ -144,6 +147,8 @@ int main(int argc, char** argv) {
       o.claim_max = std::atoi(v.c_str());
     } else if (a == "--latency-tasks") {
       o.latency_tasks = std::atoi(v.c_str());
+    } else if (a == "--phases") {
+      o.phases = "," + v + ",";
     } else {
       Die("unknown flag " + a);
     }
@@ -170,37 +175,54 @@ int main(int argc, char** argv) {
   std::printf("providers %d, workers %d, tasks %d, batch %d, claim max %d\n", o.providers,
               o.workers, o.tasks, o.batch, o.claim_max);
 
+  auto phase = [&](const char* name) {
+    return o.phases.find("," + std::string(name) + ",") != std::string::npos;
+  };
+  if (o.phases.front() != ',') o.phases = "," + o.phases + ",";
+
   // 1. Single adds.
   std::string queue = NewQueue("load");
   int per = o.tasks / o.providers;
-  double t = RunThreads(o.providers, [&](int p) {
-    HttpConnection conn(host_, port_);
-    for (int i = 0; i < per; ++i) Must(conn, "POST", "/queue/" + queue, TaskJson(p * per + i), 201);
-  });
-  int single = per * o.providers;
-  std::printf("add single:   %8d tasks in %6.2f s = %9.0f adds/s\n", single, t, single / t);
+  double t = 0;
+  int single = 0;
+  if (phase("single")) {
+    t = RunThreads(o.providers, [&](int p) {
+      HttpConnection conn(host_, port_);
+      for (int i = 0; i < per; ++i) {
+        Must(conn, "POST", "/queue/" + queue, TaskJson(p * per + i), 201);
+      }
+    });
+    single = per * o.providers;
+    std::printf("add single:   %8d tasks in %6.2f s = %9.0f adds/s\n", single, t, single / t);
+  }
 
   // 2. Batch adds.
   int batches_per = std::max(1, per / o.batch);
   int batch_size = std::min(o.batch, per);
-  t = RunThreads(o.providers, [&](int) {
-    HttpConnection conn(host_, port_);
-    for (int b = 0; b < batches_per; ++b) {
-      std::string body = "[";
-      for (int i = 0; i < batch_size; ++i) body += (i ? "," : "") + TaskJson(i);
-      body += "]";
-      Must(conn, "POST", "/queue/" + queue + "/batch", body, 201);
-    }
-  });
-  int batched = batches_per * batch_size * o.providers;
-  std::printf("add batch:    %8d tasks in %6.2f s = %9.0f adds/s\n", batched, t, batched / t);
+  int batched = 0;
+  if (phase("batch")) {
+    t = RunThreads(o.providers, [&](int) {
+      HttpConnection conn(host_, port_);
+      for (int b = 0; b < batches_per; ++b) {
+        std::string body = "[";
+        for (int i = 0; i < batch_size; ++i) body += (i ? "," : "") + TaskJson(i);
+        body += "]";
+        Must(conn, "POST", "/queue/" + queue + "/batch", body, 201);
+      }
+    });
+    batched = batches_per * batch_size * o.providers;
+    std::printf("add batch:    %8d tasks in %6.2f s = %9.0f adds/s\n", batched, t, batched / t);
+  }
 
   // 3. Process everything queued: claim-next + batched done.
   int total = single + batched;
-  t = Process(o, queue, total);
-  std::printf(
-      "process:      %8d tasks in %6.2f s = %9.0f lifecycles/s (claim max %d + batched done)\n",
-      total, t, total / t, o.claim_max);
+  if (phase("process") && total > 0) {
+    t = Process(o, queue, total);
+    std::printf(
+        "process:      %8d tasks in %6.2f s = %9.0f lifecycles/s (claim max %d + batched done)\n",
+        total, t, total / t, o.claim_max);
+  }
+  if (!phase("latency")) return 0;
 
   // 4. add -> claimed latency with long poll.
   std::string lq = NewQueue("latency");
