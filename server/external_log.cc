@@ -59,7 +59,7 @@ Status ExternalLog::Register(const std::string& event_url, std::chrono::millisec
       if (r->status < 500) return Status::InvalidArgument(s.message());
     }
     if (std::chrono::steady_clock::now() + backoff >= until) {
-      return s.WithContext("registering " + event_url + " with " + base_url_ + ": ");
+      return s.WithContext("registering " + event_url + " with " + base_url_);
     }
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
@@ -75,7 +75,7 @@ Result<Event> ExternalLog::Write(const std::string& data_json,
   }
   Result<HttpResponse> post =
       connection_.Send("POST", target, data_json, Headers(), options_.timeout);
-  if (!post.ok()) return post.status().WithContext("POST " + base_url_ + "/log: ");
+  if (!post.ok()) return post.status().WithContext("POST " + base_url_ + "/log");
   const HttpResponse& posted = *post;
   if (posted.status != 201) return Unexpected("POST /log", posted);
   boost::system::error_code ec;
@@ -90,7 +90,7 @@ Result<Event> ExternalLog::Write(const std::string& data_json,
 
   const std::string entry_target = prefix + "/log/" + id->ToString();
   Result<HttpResponse> got = connection_.Send("GET", entry_target, "", Headers(), options_.timeout);
-  if (!got.ok()) return got.status().WithContext("GET " + base_url_ + "/log/{id}: ");
+  if (!got.ok()) return got.status().WithContext("GET " + base_url_ + "/log/{id}");
   if (got->status != 200) return Unexpected("GET /log/{id}", *got);
   Result<Event> event = ParseEvent(std::move(got->body));
   if (!event.ok()) {

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     external_options.token = config.potboiler_token;
     Result<std::unique_ptr<ExternalLog>> opened =
         ExternalLog::Open(config.potboiler_url, external_options);
-    if (!opened.ok()) return Fail(opened.status().WithContext("--potboiler-url: "));
+    if (!opened.ok()) return Fail(opened.status().WithContext("--potboiler-url"));
     external = std::move(opened).value();
     seq_options.external_write = [log = external.get()](const std::string& data,
                                                         const std::vector<Uuid>& deps) {
