@@ -7,10 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -24,102 +21,31 @@
 
 #include "core/uuid.h"
 #include "server/http_client.h"
-
-extern char** environ;
+#include "tests/server/pigtaild_process.h"
 
 namespace pigtail {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A running pigtaild.
-class Server {
+// A running pigtaild (tests/server/pigtaild_process.h) whose Start reports
+// as a gtest assertion and whose Call expects a reply.
+class Server : public testing::PigtaildProcess {
  public:
-  ~Server() { Kill(); }
+  Server() : PigtaildProcess(PIGTAILD_PATH) {}
 
-  // Starts the binary and waits (bounded) for its "listening on" line.
-  ::testing::AssertionResult Start(std::vector<std::string> args) {
-    int fds[2];
-    if (pipe(fds) != 0) return ::testing::AssertionFailure() << "pipe failed";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    args.insert(args.begin(), PIGTAILD_PATH);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, PIGTAILD_PATH, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      close(fds[0]);
-      pid_ = -1;
-      return ::testing::AssertionFailure() << "cannot start " << PIGTAILD_PATH;
-    }
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 200) <= 0) continue;
-      char buf[512];
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(fds[0]);
-    size_t at = line.find("http://127.0.0.1:");
-    if (at == std::string::npos) {
-      Kill();
-      return ::testing::AssertionFailure() << "no listening line, got: " << line;
-    }
-    port_ = std::stoi(line.substr(at + 17));
-    line_ = line;
-    return ::testing::AssertionSuccess();
+  ::testing::AssertionResult Start(const std::vector<std::string>& args) {
+    Status s = PigtaildProcess::Start(args);
+    if (s.ok()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << s.ToString();
   }
-
-  // SIGTERM, then waits (bounded) for the exit; returns the exit code, or
-  // -1 if it had to be killed or died by a signal.
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    Kill();
-    return -1;
-  }
-
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  int port() const { return port_; }
-  const std::string& line() const { return line_; }
 
   HttpResponse Call(const std::string& method, const std::string& target,
-                    const std::string& body = "") {
-    Result<HttpResponse> r = SendHttpRequest(method, url() + target, body, {}, 10s);
-    EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.status().ToString();
-    return r.ok() ? *r : HttpResponse{0, {}, ""};
+                    const std::string& body = "") const {
+    HttpResponse r = PigtaildProcess::Call(method, target, body);
+    EXPECT_NE(r.status, 0) << method << " " << target << ": " << r.body;
+    return r;
   }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string line_;
 };
 
 boost::json::value Json(const HttpResponse& r) {
