@@ -337,11 +337,13 @@ class ClusterTest : public ::testing::Test {
         ASSERT_TRUE(cluster_.node(i).Start().ok());
       }
     }
-    auto healed = std::chrono::steady_clock::now();
+    auto stopped = std::chrono::steady_clock::now();
+    if (healed_at_ == std::chrono::steady_clock::time_point()) healed_at_ = stopped;
     std::string why;
     bool converged = Cluster::Eventually(Scaled(60s), [&] { return cluster_.Converged(&why); });
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - healed).count();
+    auto converged_at = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(converged_at - stopped).count();
+    double since_heal = std::chrono::duration<double>(converged_at - healed_at_).count();
     ASSERT_TRUE(converged) << "no convergence after heal: " << why << "\n"
                            << cluster_.node(0).LogTail();
     // The union of the logs, projected from scratch, gives the nodes' digest.
@@ -375,8 +377,10 @@ class ClusterTest : public ::testing::Test {
       task.state = std::string(ParseOrNull(r->body).at("state").as_string());
     }
     CheckResult result = CheckQueue(history_, final_tasks);
-    std::printf("[%s] converged %.2f s after heal; log %zu entries; %s\n", scenario, seconds,
-                all.size(), result.ToString().c_str());
+    std::printf(
+        "[%s] converged %.2f s after the last heal (%.2f s after the load stopped); log %zu "
+        "entries; %s\n",
+        scenario, since_heal, seconds, all.size(), result.ToString().c_str());
     std::fflush(stdout);
     EXPECT_EQ(result.lost, 0u) << result.ToString();
     EXPECT_EQ(result.unexpected, 0u) << result.ToString();
@@ -403,12 +407,14 @@ class ClusterTest : public ::testing::Test {
     EXPECT_TRUE(Cluster::Eventually(
         10s, [&] { return cluster_.Call(1, "GET", "/log/" + side0.back()).status == 200; }));
     ASSERT_TRUE(cluster_.net().HealAll().ok());
+    healed_at_ = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(Scaled(1500ms));
     Finish(scenario);
   }
 
   Cluster cluster_;
   History history_;
+  std::chrono::steady_clock::time_point healed_at_{};  // the last heal or restart
   std::unique_ptr<Workload> workload_;
 };
 
@@ -433,7 +439,14 @@ TEST_F(ClusterTest, FullSplitOneOneOne) {
     EXPECT_FALSE(mine.empty()) << "node " << i << " stopped accepting writes";
     EXPECT_TRUE(NoneVisible((i + 1) % kNodes, mine)) << "the cut did not hold";
   }
+  // SIGTERM while both its peers are unreachable: the replicator's workers
+  // (in timeouts and backoff) stop, and the node exits cleanly, quickly.
+  auto term = std::chrono::steady_clock::now();
+  EXPECT_EQ(cluster_.node(0).Stop(10s), 0) << cluster_.node(0).LogTail();
+  EXPECT_LT(std::chrono::steady_clock::now() - term, 5s);
+  ASSERT_TRUE(cluster_.node(0).Start().ok()) << cluster_.node(0).LogTail();
   ASSERT_TRUE(cluster_.net().HealAll().ok());
+  healed_at_ = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(Scaled(1500ms));
   Finish("split 1|1|1");
 }
@@ -446,6 +459,7 @@ TEST_F(ClusterTest, KillNineAndRestart) {
   cluster_.node(2).Kill();  // SIGKILL
   std::this_thread::sleep_for(Scaled(2000ms));
   ASSERT_TRUE(cluster_.node(2).Start().ok()) << cluster_.node(2).LogTail();
+  healed_at_ = std::chrono::steady_clock::now();
   // Everything node 2 acknowledged before the kill survived it.
   std::vector<std::string> acked = workload_->AckedBy(2);
   for (size_t k = 0; k < before && k < acked.size(); ++k) {
@@ -466,6 +480,7 @@ TEST_F(ClusterTest, FlappingLinks) {
     ASSERT_TRUE(cluster_.net().Cut(a, b).ok());
     std::this_thread::sleep_for(400ms);
     ASSERT_TRUE(cluster_.net().Heal(a, b).ok());
+    healed_at_ = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(250ms);
   }
   Finish("flapping links");
