@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "server/config.h"
 #include "server/entry_array.h"
 #include "tests/cluster/test_node.h"
 
@@ -284,6 +285,94 @@ TEST(ReplicatorTest, UnreachablePeerIsBackedOffAndReported) {
   EXPECT_LT(after - peers[0].failures, 40u);
   ASSERT_EQ(a.Call("DELETE", "/nodes", "{\"url\":\"" + dead + "\"}").status, 204);
   EXPECT_TRUE(Eventually([&] { return a.replicator()->Peers().empty(); }));
+}
+
+// Every entry that arrives by pull or by push reaches registered URLs.
+TEST(ReplicatorTest, PulledAndPushedEntriesAreNotified) {
+  std::mutex mu;
+  std::set<std::string> seen;
+  HttpServerOptions http;
+  http.port = 0;
+  auto capture = HttpServer::Start(http, [&](HttpRequest req, HttpResponder respond) {
+    auto e = ParseEvent(req.body);
+    if (e.ok()) {
+      std::lock_guard lock(mu);
+      seen.insert(e->id.ToString());
+    }
+    respond(HttpResponse{200, {}, "{}"});
+  });
+  ASSERT_TRUE(capture.ok());
+  const std::string capture_url = "http://127.0.0.1:" + std::to_string((*capture)->port()) + "/e";
+
+  TestNode a;
+  Fill(a, 30, "a");
+  TestNode b;
+  ASSERT_EQ(b.Call("POST", "/log/register", "{\"url\":\"" + capture_url + "\"}").status, 201);
+  PeerClient pull(b.node(), b.sequencer(), a.url(), ReplicatorOptions());
+  ASSERT_EQ(*pull.PullMissing(), 31u);
+  // And pushed: a pushes a late entry to b.
+  ASSERT_EQ(a.Call("POST", "/queue/q", R"({"task_name":"late","info":null})").status, 201);
+  PeerClient push(a.node(), a.sequencer(), b.url(), ReplicatorOptions());
+  uint64_t cursor = *a.node()->log()->LastSequence() - 1;
+  ASSERT_EQ(*push.Push(&cursor, 10), 1u);
+  std::set<std::string> want;
+  for (const StoredEvent& e : OwnEntries(a)) want.insert(e.event.id.ToString());
+  ASSERT_EQ(want.size(), 32u);
+  EXPECT_TRUE(Eventually([&] {
+    std::lock_guard lock(mu);
+    return seen == want;
+  })) << seen.size();
+  (*capture)->Shutdown(1s);
+}
+
+TEST(ReplicatorTest, PeerTokenGuardsPeerEndpointsAndReplicationUsesIt) {
+  ApiOptions api;
+  api.client_token = "client-secret";
+  api.peer_token = "peer-secret";
+  ReplicatorOptions options;
+  options.anti_entropy = 100ms;
+  options.membership_poll = 50ms;
+  TestNode a(&options, false, api);
+  TestNode b(&options, false, api);
+  const HttpHeaders peer = {{"Authorization", "Bearer peer-secret"}};
+  const HttpHeaders client = {{"Authorization", "Bearer client-secret"}};
+  const std::string owner = a.node()->id().ToString();
+  EXPECT_EQ(a.Call("GET", "/log/range?owner=" + owner).status, 401);
+  EXPECT_EQ(a.Call("GET", "/log/range?owner=" + owner, "", client).status, 401);
+  EXPECT_EQ(a.Call("GET", "/log/range?owner=" + owner, "", peer).status, 200);
+  EXPECT_EQ(a.Call("POST", "/log/batch", "[]").status, 401);
+  EXPECT_EQ(a.Call("POST", "/log/batch", "[]", peer).status, 200);
+  EXPECT_EQ(a.Call("GET", "/replication", "", peer).status, 200);
+  // The Potboiler reads accept either token.
+  EXPECT_EQ(a.Call("GET", "/log").status, 401);
+  EXPECT_EQ(a.Call("GET", "/log", "", peer).status, 200);
+  EXPECT_EQ(a.Call("GET", "/log/first", "", client).status, 200);
+
+  ASSERT_EQ(a.Call("POST", "/create", R"({"name":"q","timeout_ms":1000})", client).status, 201);
+  ASSERT_EQ(b.Call("POST", "/nodes", "{\"url\":\"" + a.url() + "\"}", peer).status, 201);
+  EXPECT_TRUE(Eventually([&] {
+    return a.Digest() == b.Digest() && *b.node()->log()->Count() == 1u &&
+           a.node()->ListSet(kNodesKey)->size() == 1u;
+  }));
+}
+
+TEST(ReplicationConfigTest, Flags) {
+  bool help = false;
+  auto env = [](const char*) -> const char* { return nullptr; };
+  auto c = ParseServerConfig({"pigtaild", "--anti-entropy-ms", "250", "--replication-batch", "500",
+                              "--replication-timeout-ms", "700", "--replication-max-backoff-ms",
+                              "900", "--advertise-url", "http://10.0.0.1:8000"},
+                             env, &help);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->anti_entropy_ms, 250u);
+  EXPECT_EQ(c->replication_batch, 500u);
+  EXPECT_EQ(c->replication_timeout_ms, 700u);
+  EXPECT_EQ(c->replication_max_backoff_ms, 900u);
+  EXPECT_EQ(c->advertise_url, "http://10.0.0.1:8000");
+  EXPECT_FALSE(ParseServerConfig({"pigtaild", "--anti-entropy-ms", "0"}, env, &help).ok());
+  EXPECT_FALSE(ParseServerConfig({"pigtaild", "--replication-batch", "0"}, env, &help).ok());
+  EXPECT_FALSE(ParseServerConfig({"pigtaild", "--replication-batch", "20000"}, env, &help).ok());
+  EXPECT_FALSE(ParseServerConfig({"pigtaild", "--advertise-url", "ftp://x"}, env, &help).ok());
 }
 
 }  // namespace

@@ -5,12 +5,16 @@
 
 namespace pigtail::testing {
 
-TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only) {
+TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only,
+                   const ApiOptions& api) {
   auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), NodeOptions());
   if (!node.ok()) throw std::runtime_error(node.status().ToString());
   node_ = std::move(node).value();
   sequencer_ = std::make_unique<Sequencer>(node_.get(), SequencerOptions());
-  api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), nullptr, &metrics_, ApiOptions());
+  NotifierOptions notify;
+  notify.poll = std::chrono::milliseconds(50);
+  notifier_ = std::make_unique<Notifier>(node_.get(), notify);
+  api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), notifier_.get(), &metrics_, api);
   HttpServerOptions http;
   http.port = 0;
   auto server =
@@ -27,11 +31,16 @@ TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only) {
   if (replication != nullptr) {
     ReplicatorOptions options = *replication;
     options.advertise_url = url_;
+    options.peer_token = api.peer_token;
     replicator_ = std::make_unique<Replicator>(node_.get(), sequencer_.get(), options);
     api_->set_replicator(replicator_.get());
-    sequencer_->set_on_applied([r = replicator_.get()] { r->Wake(); });
   }
+  sequencer_->set_on_applied([r = replicator_.get(), n = notifier_.get()] {
+    n->Wake();
+    if (r != nullptr) r->Wake();
+  });
   sequencer_->Start();
+  notifier_->Start();
   if (replicator_) replicator_->Start();
 }
 
@@ -40,11 +49,12 @@ TestNode::~TestNode() {
   sequencer_->BeginShutdown();
   server_->Shutdown(std::chrono::milliseconds(1000));
   sequencer_->Stop();
+  notifier_->Stop();
 }
 
 HttpResponse TestNode::Call(const std::string& method, const std::string& target,
-                            const std::string& body) {
-  Result<HttpResponse> r = SendHttpRequest(method, url_ + target, body);
+                            const std::string& body, const HttpHeaders& headers) {
+  Result<HttpResponse> r = SendHttpRequest(method, url_ + target, body, headers);
   if (!r.ok()) return HttpResponse{0, {}, r.status().ToString()};
   return std::move(r).value();
 }

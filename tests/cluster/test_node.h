@@ -1,6 +1,6 @@
 // For the in-process replication tests: a whole node (memory stores,
-// sequencer, API, HTTP server on 127.0.0.1 with a free port, and
-// optionally a replicator) in the test process.
+// sequencer, notifier, API, HTTP server on 127.0.0.1 with a free port,
+// and optionally a replicator) in the test process.
 #ifndef PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
 #define PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
 
@@ -20,7 +20,9 @@ class TestNode {
   // REQUIRES: the stores open (memory ones always do).
   // `potboiler_only`: answer 404 on GET /log/range and POST /log/batch, as
   // a Potboiler node does.
-  explicit TestNode(const ReplicatorOptions* replication = nullptr, bool potboiler_only = false);
+  // `api` sets the tokens (a replicator gets api.peer_token).
+  explicit TestNode(const ReplicatorOptions* replication = nullptr, bool potboiler_only = false,
+                    const ApiOptions& api = ApiOptions());
   ~TestNode();
 
   Node* node() { return node_.get(); }
@@ -30,13 +32,14 @@ class TestNode {
 
   // One request to this node over HTTP; a transport error is status 0.
   HttpResponse Call(const std::string& method, const std::string& target,
-                    const std::string& body = "");
+                    const std::string& body = "", const HttpHeaders& headers = {});
   // The total digest (GET /digest "total").
   std::string Digest();
 
  private:
   std::unique_ptr<Node> node_;
   std::unique_ptr<Sequencer> sequencer_;
+  std::unique_ptr<Notifier> notifier_;
   Metrics metrics_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<Replicator> replicator_;
