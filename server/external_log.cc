@@ -20,6 +20,20 @@ Status Unexpected(std::string_view what, const HttpResponse& r) {
                              std::to_string(r.status) + ": " + body);
 }
 
+// The new entry's id: the body's "id", else the last segment of a
+// Location of the form .../log/{id}.
+Result<Uuid> EntryId(const HttpResponse& r) {
+  boost::system::error_code ec;
+  boost::json::value body = boost::json::parse(r.body, ec);
+  const boost::json::value* id =
+      !ec && body.is_object() ? body.as_object().if_contains("id") : nullptr;
+  if (id != nullptr && id->is_string()) return Uuid::Parse(std::string(id->as_string()));
+  std::string_view location = r.Header("Location");
+  size_t at = location.rfind("/log/");
+  if (at == std::string_view::npos) return Status::NotFound("no entry id");
+  return Uuid::Parse(location.substr(at + 5));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ExternalLog>> ExternalLog::Open(std::string_view base_url,
@@ -53,7 +67,8 @@ Status ExternalLog::Register(const std::string& event_url, std::chrono::millisec
     Result<HttpResponse> r = SendHttpRequest("POST", target, text, Headers(), options_.timeout);
     Status s = r.status();
     if (r.ok()) {
-      if (r->status == 201) return Status::Ok();
+      // 201 (a repeat too); early Potboiler versions answered 204.
+      if (r->status == 201 || r->status == 204) return Status::Ok();
       s = Unexpected("POST /log/register", *r);
       // A 4xx will not get better by retrying.
       if (r->status < 500) return Status::InvalidArgument(s.message());
@@ -77,16 +92,12 @@ Result<Event> ExternalLog::Write(const std::string& data_json,
       connection_.Send("POST", target, data_json, Headers(), options_.timeout);
   if (!post.ok()) return post.status().WithContext("POST " + base_url_ + "/log");
   const HttpResponse& posted = *post;
-  if (posted.status != 201) return Unexpected("POST /log", posted);
-  boost::system::error_code ec;
-  boost::json::value reply = boost::json::parse(posted.body, ec);
-  const boost::json::value* id_value =
-      !ec && reply.is_object() ? reply.as_object().if_contains("id") : nullptr;
-  if (id_value == nullptr || !id_value->is_string()) {
-    return Unexpected("POST /log without an \"id\"", posted);
-  }
-  Result<Uuid> id = Uuid::Parse(std::string(id_value->as_string()));
-  if (!id.ok()) return Unexpected("POST /log with a malformed id", posted);
+  // Potboiler answers 201 {"id"} with Location: /log/{id}; early versions
+  // answered with a redirect to the entry and no body.
+  const bool created = posted.status == 201 || posted.status == 302 || posted.status == 303;
+  if (!created) return Unexpected("POST /log", posted);
+  Result<Uuid> id = EntryId(posted);
+  if (!id.ok()) return Unexpected("POST /log without an entry id", posted);
 
   const std::string entry_target = prefix + "/log/" + id->ToString();
   Result<HttpResponse> got = connection_.Send("GET", entry_target, "", Headers(), options_.timeout);

@@ -9,7 +9,8 @@
 // The node writes nothing to a chain of its own. Every entry it would write
 // (Create, Add, Progress, Done, ... and POST /log) goes through Write(),
 // which the sequencer calls on its thread: POST URL/log with the data as the
-// body (201 {"id"}), then GET URL/log/{id} for the entry as the log stored
+// body (201 {"id"}; a redirect to Location: /log/{id} is accepted as well),
+// then GET URL/log/{id} for the entry as the log stored
 // it, which the sequencer stores and applies before it replies. So a reply
 // means the external log accepted the entry and this node applied it: reads
 // on this node see the node's own writes, and the sequencer decides every
@@ -59,8 +60,8 @@ class ExternalLog {
   const std::string& base_url() const { return base_url_; }
 
   // POST URL/log/register {"url": event_url}. 201 is success, also for a
-  // repeat. Retries a refused connection or a 5xx until `deadline` passes
-  // (the log may be starting too).
+  // repeat (204, from early Potboiler versions, too). Retries a refused connection or a 5xx until
+  // `deadline` passes (the log may be starting too).
   Status Register(const std::string& event_url, std::chrono::milliseconds deadline);
 
   // Writes one entry (see the file comment) and returns it as stored.
