@@ -84,6 +84,7 @@ Result<HttpResponse> PeerClient::Send(std::string_view method, std::string_view 
 
 Result<std::string> PeerClient::PeerNodeId() {
   PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", "/health"));
+  if (r.status == 404) return std::string();  // a Potboiler node
   if (r.status != 200) return HttpError("GET /health", r);
   PIGTAIL_ASSIGN_OR_RETURN(boost::json::value v, ParseJson(r.body, "GET /health"));
   const boost::json::value* id = v.is_object() ? v.as_object().if_contains("node_id") : nullptr;
@@ -429,7 +430,8 @@ void Replicator::Worker::Run() {
   bool cursor_loaded = false;
   bool up = false;
   bool is_self = false;
-  std::string peer_id;
+  std::string peer_id;  // empty for a Potboiler node (no GET /health)
+  bool identified = false;
   std::chrono::milliseconds backoff{0};
   SteadyClock::time_point retry_at = SteadyClock::now();
   SteadyClock::time_point next_pull = SteadyClock::now();
@@ -458,8 +460,16 @@ void Replicator::Worker::Run() {
           cursor = stored ? std::strtoull(stored->c_str(), nullptr, 10) : 0;
           cursor_loaded = true;
         }
-        if (peer_id.empty()) {
-          PIGTAIL_ASSIGN_OR_RETURN(peer_id, client.PeerNodeId());
+        if (!identified) {
+          PIGTAIL_ASSIGN_OR_RETURN(std::string id_now, client.PeerNodeId());
+          if (!peer_id.empty() && id_now != peer_id) {
+            // Another node now answers at this URL (e.g. a wiped data
+            // directory): it has none of what we pushed.
+            cursor = 0;
+            (void)log->PutMeta(PushCursorKey(url), "0");
+          }
+          peer_id = id_now;
+          identified = true;
           if (peer_id == node->id().ToString()) {
             is_self = true;
             return ::pigtail::Status::FailedPrecondition("this URL is this node");
@@ -515,6 +525,7 @@ void Replicator::Worker::Run() {
       } else {
         up = false;
         more = false;
+        identified = false;  // ask again who answers, once it is back
         status_.up = false;
         status_.failures++;
         status_.last_error = error.ToString();

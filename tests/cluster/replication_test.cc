@@ -287,6 +287,27 @@ TEST(ReplicatorTest, UnreachablePeerIsBackedOffAndReported) {
   EXPECT_TRUE(Eventually([&] { return a.replicator()->Peers().empty(); }));
 }
 
+// A replicating node with a Potboiler-only peer: it walks the peer's
+// chain and pushes its own entries one at a time.
+TEST(ReplicatorTest, WorksWithAPotboilerOnlyPeer) {
+  ReplicatorOptions options;
+  options.anti_entropy = 100ms;
+  options.membership_poll = 50ms;
+  TestNode potboiler(nullptr, /*potboiler_only=*/true);
+  Fill(potboiler, 40, "p");
+  TestNode b(&options);
+  ASSERT_EQ(b.Call("POST", "/create", R"({"name":"other","timeout_ms":1000})").status, 201);
+  ASSERT_EQ(b.Call("POST", "/nodes", "{\"url\":\"" + potboiler.url() + "\"}").status, 201);
+  EXPECT_TRUE(Eventually([&] {
+    return *potboiler.node()->log()->Count() == 42u && *b.node()->log()->Count() == 42u &&
+           potboiler.Digest() == b.Digest();
+  }));
+  EXPECT_TRUE(Eventually([&] {
+    auto peers = b.replicator()->Peers();
+    return peers.size() == 1 && peers[0].up && peers[0].potboiler_only && peers[0].node_id.empty();
+  }));
+}
+
 // Every entry that arrives by pull or by push reaches registered URLs.
 TEST(ReplicatorTest, PulledAndPushedEntriesAreNotified) {
   std::mutex mu;

@@ -20,7 +20,8 @@ TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only,
   auto server =
       HttpServer::Start(http, [this, potboiler_only](HttpRequest req, HttpResponder respond) {
         if (potboiler_only &&
-            (req.target.starts_with("/log/range") || req.target.starts_with("/log/batch"))) {
+            (req.target.starts_with("/log/range") || req.target.starts_with("/log/batch") ||
+             req.target.starts_with("/health") || req.target.starts_with("/replication"))) {
           return respond(HttpResponse{404, {}, "{\"error\":\"no entry\"}"});
         }
         api_->Handle(std::move(req), std::move(respond));

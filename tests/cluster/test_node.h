@@ -18,8 +18,8 @@ namespace pigtail::testing {
 class TestNode {
  public:
   // REQUIRES: the stores open (memory ones always do).
-  // `potboiler_only`: answer 404 on GET /log/range and POST /log/batch, as
-  // a Potboiler node does.
+  // `potboiler_only`: answer 404 on GET /log/range, POST /log/batch,
+  // /health and /replication, as a Potboiler node does.
   // `api` sets the tokens (a replicator gets api.peer_token).
   explicit TestNode(const ReplicatorOptions* replication = nullptr, bool potboiler_only = false,
                     const ApiOptions& api = ApiOptions());
