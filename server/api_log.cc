@@ -95,7 +95,7 @@ void Api::LogRegister(Call& call, bool add) {
   if (add) {
     Result<bool> added = node_->AddToSet(kRegistrationsKey, *url);
     if (!added.ok()) return call.reply(api::FromStatus(added.status()));
-    if (notifier_ != nullptr) notifier_->Wake();
+    if (notifier_ != nullptr) notifier_->RetryNow(*url);
     return call.reply(api::Json(201, "{\"url\":" + api::Quote(*url) + "}"));
   }
   Result<bool> removed = node_->RemoveFromSet(kRegistrationsKey, *url);

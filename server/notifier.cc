@@ -35,6 +35,15 @@ void Notifier::Wake() {
   cv_.notify_all();
 }
 
+void Notifier::RetryNow(const std::string& url) {
+  {
+    std::lock_guard lock(mu_);
+    retry_now_.insert(url);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
 uint64_t Notifier::delivered() const {
   std::lock_guard lock(mu_);
   return delivered_;
@@ -43,10 +52,12 @@ uint64_t Notifier::delivered() const {
 void Notifier::Run() {
   using Clock = std::chrono::steady_clock;
   for (;;) {
+    std::set<std::string> retry_now;
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
       woken_ = false;
+      retry_now.swap(retry_now_);
     }
     Clock::time_point next = Clock::now() + options_.poll;
     Result<std::vector<std::string>> urls = node_->ListSet(kRegistrationsKey);
@@ -55,6 +66,7 @@ void Notifier::Run() {
       std::erase_if(targets_, [&](const auto& kv) { return !live.contains(kv.first); });
       for (const std::string& url : *urls) {
         Target& target = targets_[url];
+        if (retry_now.contains(url)) target.retry_at = Clock::time_point();
         if (Clock::now() >= target.retry_at) Deliver(url, &target);
         if (target.retry_at > Clock::now()) next = std::min(next, target.retry_at);
         std::lock_guard lock(mu_);

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -52,6 +53,9 @@ class Notifier {
   void Stop();
   // New entries or a changed registration: look again now.
   void Wake();
+  // `url` was registered (again): deliver to it now, even if it is backing
+  // off after failures (a receiver re-registers when it is back).
+  void RetryNow(const std::string& url);
 
   // Entries delivered since start (for metrics and tests).
   uint64_t delivered() const;
@@ -71,9 +75,10 @@ class Notifier {
   const NotifierOptions options_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;   // guarded by mu_
-  bool woken_ = false;      // guarded by mu_
-  uint64_t delivered_ = 0;  // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  bool woken_ = false;               // guarded by mu_
+  std::set<std::string> retry_now_;  // guarded by mu_
+  uint64_t delivered_ = 0;           // guarded by mu_
   std::thread thread_;
   std::map<std::string, Target> targets_;  // notifier thread only
 };
