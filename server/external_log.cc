@@ -81,6 +81,17 @@ Status ExternalLog::Register(const std::string& event_url, std::chrono::millisec
   }
 }
 
+Status ExternalLog::Deregister(const std::string& event_url) {
+  boost::json::object body;
+  body["url"] = event_url;
+  Result<HttpResponse> r =
+      SendHttpRequest("POST", base_url_ + "/log/deregister", boost::json::serialize(body),
+                      Headers(), options_.timeout);
+  if (!r.ok()) return r.status().WithContext("deregistering " + event_url + " from " + base_url_);
+  if (r->status == 204 || r->status == 404) return Status::Ok();
+  return Unexpected("POST /log/deregister", *r);
+}
+
 Result<Event> ExternalLog::Write(const std::string& data_json,
                                  const std::vector<Uuid>& dependencies) {
   const std::string prefix = Prefix(url_);

@@ -64,6 +64,12 @@ class ExternalLog {
   // `deadline` passes (the log may be starting too).
   Status Register(const std::string& event_url, std::chrono::milliseconds deadline);
 
+  // POST URL/log/deregister {"url": event_url}: 204, or 404 when it was not
+  // registered, are both success. A node with an empty local log does this
+  // before Register, so that the log delivers everything from its first
+  // entry rather than resuming a cursor kept from an earlier life.
+  Status Deregister(const std::string& event_url);
+
   // Writes one entry (see the file comment) and returns it as stored.
   Result<Event> Write(const std::string& data_json, const std::vector<Uuid>& dependencies);
 

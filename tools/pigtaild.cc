@@ -131,9 +131,23 @@ int main(int argc, char** argv) {
   if (external != nullptr) {
     // Registered once we listen, so the log can deliver at once; a repeat
     // (a restart) is a 201 too, and delivery resumes from the log's cursor.
+    // A node with an empty log (new, or its data lost) starts the log's
+    // delivery from the beginning instead of from a cursor of an earlier
+    // life at the same URL.
     std::string event_url = AttachedEventUrl(config, (*server)->port());
-    Status registered =
-        external->Register(event_url, std::chrono::milliseconds(config.potboiler_wait_ms));
+    Result<uint64_t> last = (*node)->log()->LastSequence();
+    Status registered = last.status();
+    if (registered.ok()) {
+      registered =
+          external->Register(event_url, std::chrono::milliseconds(config.potboiler_wait_ms));
+    }
+    if (registered.ok() && *last == 0) {
+      registered = external->Deregister(event_url);
+      if (registered.ok()) {
+        registered =
+            external->Register(event_url, std::chrono::milliseconds(config.potboiler_wait_ms));
+      }
+    }
     if (!registered.ok()) {
       (*server)->Shutdown(std::chrono::milliseconds(0));
       sequencer.Stop();

@@ -214,6 +214,25 @@ TEST_F(AttachedTest, RestartKeepsWorkingAndReRegisteringIsARepeat) {
   EXPECT_EQ(attached_.Stop(), 0);
 }
 
+TEST_F(AttachedTest, ANodeThatLostItsDataGetsTheWholeLogAgain) {
+  ASSERT_TRUE(StartAttached().ok());
+  ASSERT_EQ(attached_.Call("POST", "/create", R"({"name":"jobs","timeout_ms":30000})").status, 201);
+  HttpResponse add = attached_.Call("POST", "/queue/jobs", R"({"task_name":"a"})");
+  ASSERT_EQ(add.status, 201);
+  const std::string task = Str(JsonBody(add), "id");
+  ASSERT_TRUE(Eventually([&] { return DigestsAgree(); }));
+  const int port = attached_.port();
+  ASSERT_EQ(attached_.Stop(), 0);
+
+  // Same URL, empty stores: the log's cursor for the URL is past every
+  // entry, so the node re-registers from the start and gets them all.
+  std::filesystem::remove_all(dir_ + "/node");
+  Status restarted = StartAttached(port);
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
+  EXPECT_TRUE(Eventually([&] { return DigestsAgree(); }));
+  EXPECT_EQ(Str(JsonBody(attached_.Call("GET", "/queue/jobs/" + task)), "state"), "pending");
+}
+
 TEST_F(AttachedTest, AnUnreachableLogIsAClearError) {
   // Nothing listens on port 1: registration fails and pigtaild exits.
   PigtaildProcess orphan{PIGTAILD_PATH};
