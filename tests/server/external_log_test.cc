@@ -148,6 +148,15 @@ TEST(ExternalLogTest, Registration) {
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   EXPECT_GE(log.requests().size(), before + 2);
   EXPECT_FALSE(ExternalLog::Open("ftp://log", {}).ok());
+
+  // Deregistering: 204 and 404 (was not registered) are both fine.
+  log.Answer(Reply(204, ""), Reply(200, ""));
+  EXPECT_TRUE((*external)->Deregister("http://x/event").ok());
+  EXPECT_EQ(log.requests().back().target, "/log/deregister");
+  log.Answer(Reply(404, "no"), Reply(200, ""));
+  EXPECT_TRUE((*external)->Deregister("http://x/event").ok());
+  log.Answer(Reply(500, "boom"), Reply(200, ""));
+  EXPECT_EQ((*external)->Deregister("http://x/event").code(), StatusCode::kUnavailable);
 }
 
 }  // namespace
