@@ -108,20 +108,31 @@ Result<std::map<Uuid, Uuid>> PeerClient::Heads() {
   return out;
 }
 
-Result<uint64_t> PeerClient::Store(std::vector<Event> events) {
+std::future<WriteResult> PeerClient::StoreAsync(std::vector<Event> events) {
   const Uuid& me = node_->id();
   std::erase_if(events, [&](const Event& e) { return e.owner == me; });
-  if (events.empty()) return uint64_t{0};
+  auto promise = std::make_shared<std::promise<WriteResult>>();
+  std::future<WriteResult> future = promise->get_future();
+  if (events.empty()) {
+    promise->set_value(WriteResult());
+    return future;
+  }
   WriteRequest req;
   req.kind = WriteKind::kExternal;
   req.events = std::move(events);
-  auto promise = std::make_shared<std::promise<WriteResult>>();
-  std::future<WriteResult> future = promise->get_future();
   sequencer_->Submit(std::move(req),
                      [promise](WriteResult r) { promise->set_value(std::move(r)); });
-  WriteResult result = future.get();
+  return future;
+}
+
+Result<uint64_t> PeerClient::Stored(std::future<WriteResult> pending) {
+  WriteResult result = pending.get();
   if (!result.status.ok()) return result.status.WithContext("storing pulled entries: ");
   return static_cast<uint64_t>(std::count(result.stored.begin(), result.stored.end(), true));
+}
+
+Result<uint64_t> PeerClient::Store(std::vector<Event> events) {
+  return Stored(StoreAsync(std::move(events)));
 }
 
 Result<std::optional<Event>> PeerClient::Fetch(const Uuid& id, std::optional<Uuid>* next) {
@@ -143,25 +154,43 @@ Result<std::optional<Event>> PeerClient::Fetch(const Uuid& id, std::optional<Uui
 
 Result<uint64_t> PeerClient::PullRange(const Uuid& owner, std::optional<Hlc> after) {
   uint64_t stored = 0;
+  // The next page is fetched while the sequencer stores the last one.
+  std::optional<std::future<WriteResult>> in_flight;
+  auto settle = [&]() -> Status {
+    if (!in_flight) return Status::Ok();
+    Result<uint64_t> added = Stored(std::move(*in_flight));
+    in_flight.reset();
+    if (!added.ok()) return added.status();
+    stored += *added;
+    return Status::Ok();
+  };
   for (;;) {
     std::string target =
         "/log/range?owner=" + owner.ToString() + "&limit=" + std::to_string(options_.batch);
     if (after) target += "&after_when=" + HlcQueryText(*after);
-    PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", target));
-    if (r.status == 404 || r.status == 405) {
-      no_range_ = true;
-      return Status::NotFound("the peer has no GET /log/range");
+    Result<HttpResponse> r = Send("GET", target);
+    if (!r.ok() || r->status != 200) {
+      PIGTAIL_RETURN_IF_ERROR(settle());
+      if (!r.ok()) return r.status();
+      if (r->status == 404 || r->status == 405) {
+        no_range_ = true;
+        return Status::NotFound("the peer has no GET /log/range");
+      }
+      return HttpError("GET /log/range", *r);
     }
-    if (r.status != 200) return HttpError("GET /log/range", r);
-    Result<std::vector<Event>> events = ParseEntryArray(r.body);
-    if (!events.ok()) return Status::Unavailable("GET /log/range: " + events.status().message());
+    Result<std::vector<Event>> events = ParseEntryArray(r->body);
+    if (!events.ok()) {
+      PIGTAIL_RETURN_IF_ERROR(settle());
+      return Status::Unavailable("GET /log/range: " + events.status().message());
+    }
     size_t n = events->size();
+    PIGTAIL_RETURN_IF_ERROR(settle());
     if (n == 0) break;
     after = events->back().when;
-    PIGTAIL_ASSIGN_OR_RETURN(uint64_t added, Store(std::move(events).value()));
-    stored += added;
+    in_flight = StoreAsync(std::move(events).value());
     if (n < options_.batch) break;
   }
+  PIGTAIL_RETURN_IF_ERROR(settle());
   return stored;
 }
 

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -125,6 +126,9 @@ class PeerClient {
                             std::string_view body = {});
   // Stores `events` through the sequencer; returns how many were new.
   Result<uint64_t> Store(std::vector<Event> events);
+  // The same in two steps, so that the next fetch overlaps the store.
+  std::future<WriteResult> StoreAsync(std::vector<Event> events);
+  static Result<uint64_t> Stored(std::future<WriteResult> pending);
   Result<uint64_t> PullRange(const Uuid& owner, std::optional<Hlc> after);
   Result<uint64_t> WalkFrom(const Uuid& start);
   Result<uint64_t> FillHoles(const Uuid& owner);
