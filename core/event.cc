@@ -906,13 +906,21 @@ Result<Event> ParseEventWithTree(std::string raw) {
 }
 
 Result<Event> MakeEvent(const NewEvent& fields) {
-  boost::system::error_code ec;
-  json::value data = json::parse(fields.data_json, ec);
-  if (ec) return Status::InvalidArgument("data is not valid JSON: " + ec.message());
+  std::string data_text;
+  {
+    // The tree lives in the thread's arena, so it must be gone before
+    // ParseEvent below reuses it.
+    boost::system::error_code ec;
+    ReusedParser& parser = ThreadParser();
+    json::monotonic_resource arena(parser.buffer(), ReusedParser::kBufferSize);
+    json::value data = parser.Parse(fields.data_json, &arena, ec);
+    if (ec) return Status::InvalidArgument("data is not valid JSON: " + ec.message());
+    data_text = json::serialize(data);
+  }
   std::string raw =
       "{\"id\":\"" + fields.id.ToString() + "\",\"owner\":\"" + fields.owner.ToString() +
       "\",\"prev\":" + (fields.prev ? "\"" + fields.prev->ToString() + "\"" : "null") +
-      ",\"next\":null,\"when\":" + fields.when.ToJson() + ",\"data\":" + json::serialize(data);
+      ",\"next\":null,\"when\":" + fields.when.ToJson() + ",\"data\":" + data_text;
   if (!fields.dependencies.empty()) {
     raw += ",\"dependencies\":[";
     for (size_t i = 0; i < fields.dependencies.size(); ++i) {
@@ -927,7 +935,9 @@ Result<Event> MakeEvent(const NewEvent& fields) {
 
 std::string EventJsonWithNext(const Event& event, const std::optional<Uuid>& next) {
   boost::system::error_code ec;
-  json::value v = json::parse(event.raw, ec);
+  ReusedParser& parser = ThreadParser();
+  json::monotonic_resource arena(parser.buffer(), ReusedParser::kBufferSize);
+  json::value v = parser.Parse(event.raw, &arena, ec);
   if (ec || !v.is_object()) return event.raw;
   json::object& o = v.get_object();
   if (next) {
