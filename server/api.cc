@@ -90,16 +90,14 @@ void Api::Route(Call& call) {
   static const Spec kSpecs[] = {
       {"GET", "/log", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, false); }},
       {"POST", "/log", Auth::kClient, [](Api* a, Call& c, P) { a->LogPost(c); }},
-      {"GET", "/log/first", Auth::kClientOrPeer,
-       [](Api* a, Call& c, P) { a->LogHeads(c, true); }},
+      {"GET", "/log/first", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, true); }},
       {"GET", "/log/range", Auth::kPeer, [](Api* a, Call& c, P) { a->LogRange(c); }},
       {"POST", "/log/batch", Auth::kPeer, [](Api* a, Call& c, P) { a->LogBatch(c); }},
       {"POST", "/log/other", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, false); }},
       {"POST", "/log/register", Auth::kClient, [](Api* a, Call& c, P) { a->LogRegister(c, true); }},
       {"POST", "/log/deregister", Auth::kClient,
        [](Api* a, Call& c, P) { a->LogRegister(c, false); }},
-      {"GET", "/log/{id}", Auth::kClientOrPeer,
-       [](Api* a, Call& c, P p) { a->LogGet(c, p[0]); }},
+      {"GET", "/log/{id}", Auth::kClientOrPeer, [](Api* a, Call& c, P p) { a->LogGet(c, p[0]); }},
       {"GET", "/replication", Auth::kPeer, [](Api* a, Call& c, P) { a->ReplicationStatus(c); }},
       {"GET", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesGet(c); }},
       {"POST", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, true); }},
@@ -151,7 +149,7 @@ void Api::Route(Call& call) {
     path_match = &spec;
     if (call.request.method != spec.method) continue;
     call.reply.route = std::string(spec.method) + " " + spec.pattern;
-    const std::string* token = spec.auth == Auth::kPeer ? &options_.peer_token
+    const std::string* token = spec.auth == Auth::kPeer   ? &options_.peer_token
                                : spec.auth == Auth::kNone ? nullptr
                                                           : &options_.client_token;
     bool peer_ok = spec.auth == Auth::kClientOrPeer && !options_.peer_token.empty() &&
