@@ -4,7 +4,9 @@
 //   events       seq(8)                        -> the raw event bytes, verbatim
 //   ids          id(16)                        -> seq(8)
 //   owners       owner(16)|when(16)|id(16)     -> seq(8) [| prev(16)]
-//   next         prev id(16)                   -> id(16) of the entry naming it
+//   next         prev id(16)                   -> id(16) of the entry naming it,
+//                                                 only while the prev is not
+//                                                 stored (a dangling prev)
 //   next_by_seq  seq(8) of the prev            -> id(16), so Scan fills `next`
 //                                                 with a second range scan
 //   waiting      missing dep(16)|waiting id(16) -> ""
@@ -15,6 +17,16 @@
 //
 // The events are keyed by sequence number (and found by id through `ids`)
 // because Scan, the replay path, then reads one contiguous range.
+//
+// Next pointers: an entry whose prev is stored (or new earlier in the same
+// batch) writes next_by_seq[seq of prev] at once. An entry whose prev is not
+// stored yet writes next[prev] instead; when that prev arrives, Append finds
+// it there, writes next_by_seq for the new sequence number and deletes the
+// next[prev] key. So `next` holds only dangling prevs and is empty for a log
+// that arrives in order; Append probes it for the new ids only while it is
+// not empty (its key count is kept in memory, counted at open). Logs written
+// before this layout also kept next[prev] for stored prevs (their
+// next_by_seq entry was always written too); open deletes those keys.
 // Sequence numbers are consecutive from 1, so Count() == LastSequence();
 // the last one is recovered on open from the last key of `events`.
 #include <rocksdb/write_batch.h>
@@ -88,6 +100,40 @@ class RocksDbEventStore final : public EventStore {
     for (w->SeekToFirst(); w->Valid(); w->Next()) ++waiting;
     PIGTAIL_RETURN_IF_ERROR(FromRocks(w->status(), "recover waiting index"));
     waiting_count_ = waiting;
+    return RecoverDangling();
+  }
+
+  // Counts the keys of `next`, deleting those whose prev is stored (left by
+  // the earlier layout, which kept every next pointer there too).
+  Status RecoverDangling() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator({}, cf(kNext)));
+    uint64_t dangling = 0;
+    std::vector<Uuid> chunk;
+    auto settle = [&]() -> Status {
+      PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> stored,
+                               MultiGet(kIds, chunk, nullptr));
+      rocksdb::WriteBatch batch;
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        if (!stored[i]) {
+          ++dangling;
+          continue;
+        }
+        PIGTAIL_RETURN_IF_ERROR(Check(batch.Delete(cf(kNext), ToSlice(chunk[i].Bytes()))));
+      }
+      chunk.clear();
+      if (batch.Count() == 0) return Status::Ok();
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      return FromRocks(db_->db()->Write(wo, &batch), "drop stale next pointers");
+    };
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(Uuid prev, IdAt(ToView(it->key()), 0, "next key"));
+      chunk.push_back(prev);
+      if (chunk.size() >= 1000) PIGTAIL_RETURN_IF_ERROR(settle());
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "recover next pointers"));
+    PIGTAIL_RETURN_IF_ERROR(settle());
+    dangling_count_ = dangling;
     return Status::Ok();
   }
 
@@ -121,14 +167,23 @@ class RocksDbEventStore final : public EventStore {
     for (const Event& e : events) {
       if (!seq_of.contains(e.id)) new_ids.push_back(e.id);
     }
-    PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> next_values,
-                             MultiGet(kNext, new_ids, nullptr));
-    std::unordered_map<Uuid, Uuid> next_of;  // prev -> id, stored then this batch
-    for (size_t i = 0; i < new_ids.size(); ++i) {
-      if (!next_values[i]) continue;
-      PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(*next_values[i], 0, "next pointer"));
-      next_of.emplace(new_ids[i], n);
+    // prev -> id for prevs not stored: from `next` (only probed when it
+    // holds anything), then from this batch.
+    std::unordered_map<Uuid, Uuid> next_of;
+    std::unordered_set<Uuid> stored_dangling;  // keys of `next` before this batch
+    if (dangling_count_ > 0) {
+      PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> next_values,
+                               MultiGet(kNext, new_ids, nullptr));
+      for (size_t i = 0; i < new_ids.size(); ++i) {
+        if (!next_values[i]) continue;
+        PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(*next_values[i], 0, "next pointer"));
+        next_of.emplace(new_ids[i], n);
+        stored_dangling.insert(new_ids[i]);
+      }
     }
+    // What `next` holds for the keys this batch touches once it is written
+    // (nullopt: deleted).
+    std::unordered_map<Uuid, std::optional<Uuid>> next_final;
     PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> head_values,
                              MultiGet(kHeads, owners, nullptr));
     PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> first_values,
@@ -165,17 +220,19 @@ class RocksDbEventStore final : public EventStore {
       // Next pointers: this event is the successor of its prev, and an
       // earlier-arrived entry may already name this one as its prev.
       if (e.prev) {
-        PIGTAIL_RETURN_IF_ERROR(
-            Check(batch.Put(cf(kNext), ToSlice(e.prev->Bytes()), ToSlice(e.id.Bytes()))));
-        next_of[*e.prev] = e.id;
         if (auto p = seq_of.find(*e.prev); p != seq_of.end()) {
           PIGTAIL_RETURN_IF_ERROR(
               Check(batch.Put(cf(kNextBySeq), SeqKey(p->second), ToSlice(e.id.Bytes()))));
+        } else {
+          next_of[*e.prev] = e.id;
+          next_final[*e.prev] = e.id;
         }
       }
       if (auto n = next_of.find(e.id); n != next_of.end()) {
         PIGTAIL_RETURN_IF_ERROR(
             Check(batch.Put(cf(kNextBySeq), seq_key, ToSlice(n->second.Bytes()))));
+        next_final[e.id] = std::nullopt;
+        next_of.erase(n);
       }
 
       std::string when_id = WhenId(e.when, e.id);
@@ -217,6 +274,18 @@ class RocksDbEventStore final : public EventStore {
     for (const std::string& key : new_waits) {
       PIGTAIL_RETURN_IF_ERROR(Check(batch.Put(cf(kWaiting), key, rocksdb::Slice())));
     }
+    int64_t dangling_delta = 0;
+    for (const auto& [prev, successor] : next_final) {
+      const bool before = stored_dangling.contains(prev);
+      if (successor) {
+        PIGTAIL_RETURN_IF_ERROR(
+            Check(batch.Put(cf(kNext), ToSlice(prev.Bytes()), ToSlice(successor->Bytes()))));
+        if (!before) ++dangling_delta;
+      } else if (before) {
+        PIGTAIL_RETURN_IF_ERROR(Check(batch.Delete(cf(kNext), ToSlice(prev.Bytes()))));
+        --dangling_delta;
+      }
+    }
     for (const Uuid& owner : heads_changed) {
       PIGTAIL_RETURN_IF_ERROR(
           Check(batch.Put(cf(kHeads), ToSlice(owner.Bytes()), heads.at(owner))));
@@ -232,6 +301,7 @@ class RocksDbEventStore final : public EventStore {
     PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &batch), "append events"));
     last_seq_.store(seq);
     waiting_count_ = waiting_count_ + new_waits.size() - waits_removed;
+    dangling_count_ = static_cast<uint64_t>(static_cast<int64_t>(dangling_count_) + dangling_delta);
     return seqs;
   }
 
@@ -447,17 +517,17 @@ class RocksDbEventStore final : public EventStore {
   std::unique_ptr<Database> db_;
   std::mutex append_mu_;  // serializes Append
   std::atomic<uint64_t> last_seq_{0};
-  uint64_t waiting_count_ = 0;  // keys in `waiting`; guarded by append_mu_
+  uint64_t waiting_count_ = 0;   // keys in `waiting`; guarded by append_mu_
+  uint64_t dangling_count_ = 0;  // keys in `next`; guarded by append_mu_
 };
 
 }  // namespace
 
 Result<std::unique_ptr<EventStore>> OpenRocksDbEventStore(std::string_view path,
                                                           const BackendOptions& options) {
-  PIGTAIL_ASSIGN_OR_RETURN(
-      std::unique_ptr<rocks::Database> db,
-      rocks::Database::Open(rocks::SubdirPath(path, rocks::kLogSubdir), FamilyNames(), options,
-                            {FamilyNames()[kIds], FamilyNames()[kNext]}));
+  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<rocks::Database> db,
+                           rocks::Database::Open(rocks::SubdirPath(path, rocks::kLogSubdir),
+                                                 FamilyNames(), options, {FamilyNames()[kIds]}));
   auto store = std::make_unique<RocksDbEventStore>(std::move(db));
   PIGTAIL_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<EventStore>(std::move(store));

@@ -56,8 +56,8 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const BackendOptions& options,
 // For families read only by key: keys are grouped by their first 16 bytes
 // (a random UUID) in a hashed memtable instead of one big skiplist, so an
 // insert or a lookup (most lookups on the append path miss: is this id
-// stored? does an entry already name it as prev?) is a hash probe and a
-// search of a tiny list, not a search of a skiplist of millions of keys.
+// stored?) is a hash probe and a search of a tiny list, not a search of a
+// skiplist of millions of keys.
 rocksdb::ColumnFamilyOptions PointFamilyOptions(rocksdb::ColumnFamilyOptions cf) {
   cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
   cf.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 17));

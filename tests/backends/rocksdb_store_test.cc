@@ -1,9 +1,14 @@
 // RocksDB-specific behaviour the conformance suites cannot reach: a
-// BulkLoad that died half way is detected at open.
+// BulkLoad that died half way is detected at open; the event store's `next`
+// family keeps only dangling prevs.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
 #include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "backends/rocksdb_store.h"
 #include "tests/backends/backend_fixture.h"
@@ -78,6 +83,91 @@ TEST(RocksDbEventStoreTest, OpenFailsCleanlyOnAFile) {
   Result<std::unique_ptr<EventStore>> store = OpenRocksDbEventStore(path, backend.options());
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kIOError) << store.status().ToString();
+}
+
+// Runs `f(db, handle of family)` on the closed store's raw `family` in
+// PATH/log.
+template <typename F>
+void WithLogFamily(const std::string& path, const std::string& family, F&& f) {
+  rocksdb::DBOptions options;
+  std::vector<std::string> families;
+  const std::string dir = (std::filesystem::path(path) / "log").string();
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &families).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : families)
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, dir, descriptors, &handles, &db).ok());
+  size_t index = families.size();
+  for (size_t i = 0; i < families.size(); ++i) {
+    if (families[i] == family) index = i;
+  }
+  EXPECT_LT(index, families.size());
+  if (index < families.size()) f(db, handles[index]);
+  for (rocksdb::ColumnFamilyHandle* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  EXPECT_TRUE(db->Close().ok());
+  delete db;
+}
+
+std::vector<std::pair<std::string, std::string>> AllKeys(rocksdb::DB* db,
+                                                         rocksdb::ColumnFamilyHandle* h) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, h));
+  for (it->SeekToFirst(); it->Valid() && out.size() < 1000; it->Next()) {
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  EXPECT_TRUE(it->status().ok());
+  return out;
+}
+
+// The `next` family holds only prevs that are not stored (the usual in-order
+// log leaves it empty), and an older log that kept every next pointer there
+// is cleaned up at open without losing a pointer.
+TEST(RocksDbEventStoreTest, NextHoldsOnlyDanglingPrevs) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  const std::string path = backend.uri().substr(std::string("rocksdb:").size());
+  EventMaker maker(7);
+  const Uuid owner = maker.NewId();
+  const Event a = maker.Next(owner, "1");
+  const Event b = maker.Next(owner, "2");
+  const Event c = maker.Next(owner, "3");
+  const Event d = maker.Next(owner, "4");
+  {
+    std::unique_ptr<EventStore> store = MUST(OpenRocksDbEventStore(path, backend.options()));
+    std::vector<Event> first = {a, b, d};
+    MUST(store->Append(first, true));
+    EXPECT_EQ(MUST(store->Get(a.id))->next, b.id);
+  }
+  WithLogFamily(path, "next", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h) {
+    auto keys = AllKeys(db, h);
+    ASSERT_EQ(keys.size(), 1u);  // c -> d only
+    EXPECT_EQ(keys[0].first, c.id.Bytes());
+    EXPECT_EQ(keys[0].second, d.id.Bytes());
+    // What the earlier layout also stored: a -> b.
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    EXPECT_TRUE(db->Put(wo, h, std::string(a.id.Bytes()), std::string(b.id.Bytes())).ok());
+  });
+  {
+    std::unique_ptr<EventStore> store = MUST(OpenRocksDbEventStore(path, backend.options()));
+    EXPECT_EQ(MUST(store->Get(a.id))->next, b.id);
+    EXPECT_FALSE(MUST(store->Get(b.id))->next.has_value());
+    std::vector<Event> second = {c};
+    EXPECT_EQ(MUST(store->Append(second, true)), (std::vector<uint64_t>{4}));
+    EXPECT_EQ(MUST(store->Get(b.id))->next, c.id);
+    EXPECT_EQ(MUST(store->Get(c.id))->next, d.id);
+    std::vector<StoredEvent> scanned = MUST(store->Scan(0, 10));
+    ASSERT_EQ(scanned.size(), 4u);
+    EXPECT_EQ(scanned[0].next, b.id);
+    EXPECT_EQ(scanned[1].next, c.id);
+    EXPECT_FALSE(scanned[2].next.has_value());
+    EXPECT_EQ(scanned[3].next, d.id);
+  }
+  WithLogFamily(path, "next", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h) {
+    EXPECT_TRUE(AllKeys(db, h).empty());
+  });
 }
 
 }  // namespace
