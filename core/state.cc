@@ -122,7 +122,7 @@ void State::TaskChanged(QueueSlot* slot, TaskEntry* entry, bool created,
   }
   if (track_changes_ && !entry->changed) {
     entry->changed = true;
-    changed_tasks_.emplace_back(entry->queue, entry->id);
+    changed_tasks_.push_back(entry);
   }
 }
 
@@ -142,15 +142,19 @@ StateBatch State::TakeChanges(uint64_t checkpoint) {
     batch.queues.push_back(*FindQueue(name));
   }
   std::set<std::string, std::less<>> touched = std::move(changed_queues_);
-  std::sort(changed_tasks_.begin(), changed_tasks_.end());
+  // In (queue, id) order, as the stores' keys sort.
+  std::sort(changed_tasks_.begin(), changed_tasks_.end(),
+            [](const TaskEntry* a, const TaskEntry* b) {
+              int c = a->queue.compare(b->queue);
+              return c != 0 ? c < 0 : a->id < b->id;
+            });
   batch.tasks.reserve(changed_tasks_.size());
   const std::string* last_queue = nullptr;
-  for (const auto& [queue, id] : changed_tasks_) {
-    TaskEntry& entry = queues_.find(queue)->second.tasks.find(id)->second;
-    entry.changed = false;
-    batch.tasks.push_back(entry);
-    if (last_queue == nullptr || *last_queue != queue) touched.insert(queue);
-    last_queue = &queue;
+  for (TaskEntry* entry : changed_tasks_) {
+    entry->changed = false;
+    batch.tasks.push_back(*entry);
+    if (last_queue == nullptr || *last_queue != entry->queue) touched.insert(entry->queue);
+    last_queue = &entry->queue;
   }
   for (const std::string& name : touched) batch.queue_digests[name] = QueueDigest(name);
   for (const Uuid& id : changed_rejected_) batch.rejected.emplace_back(id, rejected_.at(id));

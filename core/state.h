@@ -126,7 +126,9 @@ class State {
   bool track_changes_ = true;
   std::set<std::string, std::less<>> changed_queues_;
   // Tasks with `changed` set, each listed once, in the order first changed.
-  std::vector<std::pair<std::string, Uuid>> changed_tasks_;
+  // Entries of an unordered_map keep their address until erased, and an
+  // entry is erased only when it never changed (CloseTask) or by Clear().
+  std::vector<TaskEntry*> changed_tasks_;
   std::vector<Uuid> changed_rejected_;
 };
 
