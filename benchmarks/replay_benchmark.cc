@@ -5,13 +5,32 @@
 // and with 10% duplicates; every run checks its digest against the ordered
 // in-memory projection. Also: parse only, and verify (rebuild + compare
 // register by register) against a RocksDB state.
+//
+// BM_RawWrite writes the ordered log's raw lines into a plain RocksDB
+// (WriteBatch of 1,000 Puts keyed by a big-endian sequence number, WAL on,
+// no sync: the "RocksDB append raw events" row of ../shared/BENCHMARKS.md).
+// After all runs the benchmark prints issue 6's limit from the same run,
+// 1 / (1/parse rate + 1/raw write rate), and each RocksDB replay row's
+// ratio to it (goal >= 0.5) and to the parse rate alone, per wall-clock
+// second and per CPU-second of the benchmark thread.
 #include <benchmark/benchmark.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "backends/registry.h"
 #include "core/projector.h"
@@ -76,19 +95,108 @@ Fixture& TheFixture() {
   return *f;
 }
 
+// Wall-clock and benchmark-thread CPU seconds of the timed sections, summed
+// per benchmark row, for the summary printed at exit.
+struct Rate {
+  uint64_t events = 0;
+  double wall = 0;
+  double cpu = 0;
+  double per_wall() const { return wall > 0 ? static_cast<double>(events) / wall : 0; }
+  double per_cpu() const { return cpu > 0 ? static_cast<double>(events) / cpu : 0; }
+};
+
+std::map<std::string, Rate>& Rates() {
+  static auto* rates = new std::map<std::string, Rate>();
+  return *rates;
+}
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Times one section into Rates()[name].
+class SectionTimer {
+ public:
+  SectionTimer() = default;
+  void Stop(const std::string& name, uint64_t events) {
+    Rate& r = Rates()[name];
+    r.events += events;
+    r.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_).count();
+    r.cpu += ThreadCpuSeconds() - cpu_;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point wall_ = std::chrono::steady_clock::now();
+  double cpu_ = ThreadCpuSeconds();
+};
+
 void BM_Parse(benchmark::State& st) {
   Fixture& f = TheFixture();
   for (auto _ : st) {
+    SectionTimer timer;
     CorruptionReporter reporter(CorruptionPolicy::kStop);
     auto source = OpenJsonlSource(f.files[kOrdered], &reporter);
     std::vector<SourcedEvent> batch;
     uint64_t n = 0;
     while ((*source)->Next({}, &batch).ok() && !batch.empty()) n += batch.size();
     benchmark::DoNotOptimize(n);
+    timer.Stop("parse", n);
   }
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations() * f.events[kOrdered]));
 }
 BENCHMARK(BM_Parse)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The raw write half of the limit: the ordered log's lines (read into memory
+// before timing) appended to a fresh plain RocksDB.
+void BM_RawWrite(benchmark::State& st) {
+  Fixture& f = TheFixture();
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(f.files[kOrdered], std::ios::binary);
+    for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+  }
+  int run = 0;
+  for (auto _ : st) {
+    st.PauseTiming();
+    std::string path = f.dir + "/raw" + std::to_string(run++);
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw_db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, path, &raw_db);
+    if (!s.ok()) {
+      st.SkipWithError(s.ToString().c_str());
+      return;
+    }
+    std::unique_ptr<rocksdb::DB> db(raw_db);
+    rocksdb::WriteOptions write_options;  // WAL on, no sync
+    st.ResumeTiming();
+    SectionTimer timer;
+    rocksdb::WriteBatch batch;
+    for (size_t i = 0; i < lines.size() && s.ok(); ++i) {
+      char key[8];
+      uint64_t seq = i + 1;
+      for (int b = 7; b >= 0; --b, seq >>= 8) key[b] = static_cast<char>(seq & 0xff);
+      batch.Put(rocksdb::Slice(key, sizeof(key)), lines[i]);
+      if (batch.Count() == 1000 || i + 1 == lines.size()) {
+        s = db->Write(write_options, &batch);
+        batch.Clear();
+      }
+    }
+    timer.Stop("raw_write", lines.size());
+    st.PauseTiming();
+    if (!s.ok()) {
+      st.SkipWithError(s.ToString().c_str());
+      return;
+    }
+    db.reset();
+    std::filesystem::remove_all(path);
+    st.ResumeTiming();
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations() * lines.size()));
+}
+BENCHMARK(BM_RawWrite)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Args: order, backend (0 memory, 1 rocksdb, 2 postgres), mode (0 commit, 1 bulk).
 void BM_Replay(benchmark::State& st) {
@@ -125,7 +233,11 @@ void BM_Replay(benchmark::State& st) {
     ro.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     State state;
     st.ResumeTiming();
+    SectionTimer timer;
     Result<ReplayReport> r = Replay(source->get(), &state, store->get(), ro, nullptr);
+    timer.Stop("BM_Replay/" + std::to_string(order) + "/" + std::to_string(backend) + "/" +
+                   std::to_string(bulk ? 1 : 0),
+               f.events[order]);
     st.PauseTiming();
     if (!r.ok() || r->digest != f.expected) {
       st.SkipWithError(r.ok() ? "digest differs from the ordered projection"
@@ -176,7 +288,43 @@ void BM_Verify(benchmark::State& st) {
 }
 BENCHMARK(BM_Verify)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
+// Issue 6's limit and each RocksDB replay row against it and against parse.
+void PrintSummary() {
+  const std::map<std::string, Rate>& rates = Rates();
+  auto parse = rates.find("parse");
+  auto raw = rates.find("raw_write");
+  if (parse == rates.end() || raw == rates.end()) {
+    std::printf("\nlimit: needs BM_Parse and BM_RawWrite in the same run\n");
+    return;
+  }
+  auto limit = [](double a, double b) { return a > 0 && b > 0 ? 1 / (1 / a + 1 / b) : 0; };
+  double limit_wall = limit(parse->second.per_wall(), raw->second.per_wall());
+  double limit_cpu = limit(parse->second.per_cpu(), raw->second.per_cpu());
+  std::printf("\n%-28s %12s %12s\n", "events/s", "wall", "thread CPU");
+  std::printf("%-28s %12.0f %12.0f\n", "parse", parse->second.per_wall(), parse->second.per_cpu());
+  std::printf("%-28s %12.0f %12.0f\n", "raw write (RocksDB)", raw->second.per_wall(),
+              raw->second.per_cpu());
+  std::printf("%-28s %12.0f %12.0f\n", "limit 1/(1/parse+1/raw)", limit_wall, limit_cpu);
+  std::printf("\n%-28s %9s %9s %9s | %9s %9s %9s\n", "RocksDB replay", "wall/s", "/limit", "/parse",
+              "cpu/s", "/limit", "/parse");
+  for (const auto& [name, rate] : rates) {
+    if (name.rfind("BM_Replay/", 0) != 0 || name.find("/1/") == std::string::npos) continue;
+    std::printf("%-28s %9.0f %9.2f %9.2f | %9.0f %9.2f %9.2f\n", name.c_str(), rate.per_wall(),
+                rate.per_wall() / limit_wall, rate.per_wall() / parse->second.per_wall(),
+                rate.per_cpu(), rate.per_cpu() / limit_cpu,
+                rate.per_cpu() / parse->second.per_cpu());
+  }
+  std::printf("goal: /limit >= 0.50 (issue 6); stricter: /parse >= 0.50\n");
+}
+
 }  // namespace
 }  // namespace pigtail::replay
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  pigtail::replay::PrintSummary();
+  return 0;
+}
