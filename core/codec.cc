@@ -9,34 +9,36 @@ constexpr char kQueueTag = 'Q';
 constexpr char kTaskTag = 'T';
 constexpr char kRejectedTag = 'R';
 
+// Appends an encoding to `*out` (which it does not clear).
 class Writer {
  public:
-  explicit Writer(char tag) { out_.push_back(tag); }
-  void U8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  Writer(char tag, std::string* out) : out_(out) { out_->push_back(tag); }
+  void U8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
   void U32(uint32_t v) { BigEndian(v); }
   void U64(uint64_t v) { BigEndian(v); }
   void I64(int64_t v) { BigEndian(static_cast<uint64_t>(v)); }
   void Bytes(std::string_view s) {
     U32(static_cast<uint32_t>(s.size()));
-    out_.append(s);
+    out_->append(s);
   }
-  void Id(const Uuid& u) { out_.append(u.Bytes()); }
-  void Time(const Hlc& h) { h.AppendEncoded(&out_); }
+  void Id(const Uuid& u) { out_->append(u.Bytes()); }
+  void Time(const Hlc& h) { h.AppendEncoded(out_); }
   template <typename T>
   void Opt(const std::optional<T>& v) {
     U8(v ? 1 : 0);
     if (v) BigEndian(*v);
   }
-  std::string Take() { return std::move(out_); }
 
  private:
   template <typename T>
   void BigEndian(T v) {
-    for (int shift = static_cast<int>(sizeof(T) * 8) - 8; shift >= 0; shift -= 8) {
-      out_.push_back(static_cast<char>((v >> shift) & 0xff));
+    char bytes[sizeof(T)];
+    for (size_t i = 0; i < sizeof(T); ++i) {
+      bytes[i] = static_cast<char>((v >> (8 * (sizeof(T) - 1 - i))) & 0xff);
     }
+    out_->append(bytes, sizeof(T));
   }
-  std::string out_;
+  std::string* out_;
 };
 
 // Reads what Writer wrote; any overrun marks the reader failed.
@@ -101,7 +103,13 @@ class Reader {
 }  // namespace
 
 std::string EncodeQueueRecord(const QueueRecord& q) {
-  Writer w(kQueueTag);
+  std::string out;
+  AppendQueueRecord(q, &out);
+  return out;
+}
+
+void AppendQueueRecord(const QueueRecord& q, std::string* out) {
+  Writer w(kQueueTag, out);
   w.Bytes(q.name);
   w.Time(q.last.hlc);
   w.Id(q.last.event_id);
@@ -114,7 +122,6 @@ std::string EncodeQueueRecord(const QueueRecord& q) {
     w.Time(q.last_delete->hlc);
     w.Id(q.last_delete->event_id);
   }
-  return w.Take();
 }
 
 Result<QueueRecord> DecodeQueueRecord(std::string_view bytes) {
@@ -138,7 +145,13 @@ Result<QueueRecord> DecodeQueueRecord(std::string_view bytes) {
 }
 
 std::string EncodeTaskRecord(const TaskRecord& t) {
-  Writer w(kTaskTag);
+  std::string out;
+  AppendTaskRecord(t, &out);
+  return out;
+}
+
+void AppendTaskRecord(const TaskRecord& t, std::string* out) {
+  Writer w(kTaskTag, out);
   w.Bytes(t.queue);
   w.Id(t.id);
   w.U8(t.add ? 1 : 0);
@@ -160,7 +173,6 @@ std::string EncodeTaskRecord(const TaskRecord& t) {
   w.Id(s.worker);
   w.Bytes(s.error);
   w.U64(s.retry_in_ms);
-  return w.Take();
 }
 
 Result<TaskRecord> DecodeTaskRecord(std::string_view bytes) {
@@ -198,10 +210,11 @@ Result<TaskRecord> DecodeTaskRecord(std::string_view bytes) {
 }
 
 std::string EncodeRejected(const Uuid& event_id, std::string_view reason) {
-  Writer w(kRejectedTag);
+  std::string out;
+  Writer w(kRejectedTag, &out);
   w.Id(event_id);
   w.Bytes(reason);
-  return w.Take();
+  return out;
 }
 
 }  // namespace pigtail

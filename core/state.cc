@@ -20,25 +20,30 @@ bool ClaimOrder::operator<(const ClaimOrder& o) const {
   return id < o.id;
 }
 
-const State::QueueSlot* State::FindSlot(std::string_view queue) const {
+const State::QueueSlot* State::FindSlotUnsettled(std::string_view queue) const {
   auto it = queues_.find(queue);
   return it == queues_.end() ? nullptr : &it->second;
 }
 
+const State::QueueSlot* State::FindSlot(std::string_view queue) const {
+  Settle();
+  return FindSlotUnsettled(queue);
+}
+
 const QueueRecord* State::FindQueue(std::string_view name) const {
-  const QueueSlot* slot = FindSlot(name);
+  const QueueSlot* slot = FindSlotUnsettled(name);
   return slot == nullptr || !slot->record ? nullptr : &*slot->record;
 }
 
 const TaskRecord* State::FindTask(std::string_view queue, const Uuid& id) const {
-  const QueueSlot* slot = FindSlot(queue);
+  const QueueSlot* slot = FindSlotUnsettled(queue);
   if (slot == nullptr) return nullptr;
   auto it = slot->tasks.find(id);
   return it == slot->tasks.end() ? nullptr : &it->second;
 }
 
 Digest State::QueueDigest(std::string_view name) const {
-  const QueueSlot* slot = FindSlot(name);
+  const QueueSlot* slot = FindSlot(name);  // settles
   return slot == nullptr ? Digest{} : slot->digest;
 }
 
@@ -106,15 +111,11 @@ void State::CloseTask(const TaskHandle& h, bool changed) {
 
 void State::TaskChanged(QueueSlot* slot, TaskEntry* entry, bool created,
                         const std::optional<ClaimOrder>& open) {
-  if (created) {
-    ++task_count_;
-  } else {
-    slot->digest.Subtract(entry->digest);
-    total_.Subtract(entry->digest);
+  if (created) ++task_count_;
+  if (!entry->stale) {
+    entry->stale = true;
+    stale_tasks_.emplace_back(slot, entry);
   }
-  entry->digest = Digest::Of(EncodeTaskRecord(*entry));
-  slot->digest.Add(entry->digest);
-  total_.Add(entry->digest);
   std::optional<ClaimOrder> now = OpenEntry(*entry);
   if (open != now) {
     if (open) slot->open.erase(*open);
@@ -126,6 +127,22 @@ void State::TaskChanged(QueueSlot* slot, TaskEntry* entry, bool created,
   }
 }
 
+void State::SettleStale() const {
+  for (auto [slot, entry] : stale_tasks_) {
+    // A task's digest is zero until its first settle, so this also covers
+    // tasks created since the last one.
+    slot->digest.Subtract(entry->digest);
+    total_.Subtract(entry->digest);
+    scratch_.clear();
+    AppendTaskRecord(*entry, &scratch_);
+    entry->digest = Digest::Of(scratch_);
+    slot->digest.Add(entry->digest);
+    total_.Add(entry->digest);
+    entry->stale = false;
+  }
+  stale_tasks_.clear();
+}
+
 bool State::PutRejected(const Uuid& event_id, std::string reason) {
   auto [it, inserted] = rejected_.try_emplace(event_id, std::move(reason));
   if (!inserted) return false;
@@ -135,6 +152,7 @@ bool State::PutRejected(const Uuid& event_id, std::string reason) {
 }
 
 StateBatch State::TakeChanges(uint64_t checkpoint) {
+  Settle();
   StateBatch batch;
   batch.checkpoint = checkpoint;
   batch.total_digest = total_;
@@ -165,6 +183,8 @@ StateBatch State::TakeChanges(uint64_t checkpoint) {
 }
 
 bool State::SameRegisters(const State& other) const {
+  Settle();
+  other.Settle();
   if (total_ != other.total_ || task_count_ != other.task_count_ || rejected_ != other.rejected_ ||
       queues_.size() != other.queues_.size()) {
     return false;
@@ -183,6 +203,7 @@ void State::Clear() {
   rejected_.clear();
   task_count_ = 0;
   total_ = Digest{};
+  stale_tasks_.clear();
   changed_queues_.clear();
   changed_tasks_.clear();
   changed_rejected_.clear();

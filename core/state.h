@@ -3,6 +3,16 @@
 //
 // Not thread-safe: one writer (the projector, driven by the ingest sequencer
 // or a replay) at a time; readers must be serialized with it by the caller.
+//
+// Task digests are brought up to date lazily: a task write only marks the
+// task's digest stale (a task often changes several times between two reads
+// of a digest), and SettleDigests() re-encodes and re-hashes each stale task
+// once. Every accessor that exposes a digest settles first: total_digest(),
+// QueueDigest(), queues(), FindSlot() (QueueSlot::digest, TaskEntry::digest),
+// SameRegisters() and TakeChanges(). So while digests are stale those const
+// accessors write; a writer that lets several readers use the State at once
+// (e.g. under a shared lock) must call SettleDigests() before admitting
+// them, after which const accessors only read.
 #ifndef PIGTAIL_CORE_STATE_H_
 #define PIGTAIL_CORE_STATE_H_
 
@@ -38,7 +48,10 @@ class State {
   // A task register as the state holds it: the record plus what the state
   // keeps about it (compares equal to the plain TaskRecord).
   struct TaskEntry : TaskRecord {
-    Digest digest;         // of EncodeTaskRecord(record), so a rewrite need not re-encode it
+    // Of EncodeTaskRecord(record) as counted in the queue's and the total
+    // digest (zero before the first settle); behind the record while stale.
+    Digest digest;
+    bool stale = false;    // listed for the next SettleDigests()
     bool changed = false;  // listed among the changes since the last TakeChanges()
   };
   // Everything stored under one queue name. The queue register may be absent
@@ -47,7 +60,7 @@ class State {
     std::optional<QueueRecord> record;
     std::unordered_map<Uuid, TaskEntry> tasks;
     std::set<ClaimOrder> open;  // tasks with an Add whose outcome is live
-    Digest digest;              // of the queue register and its tasks
+    Digest digest;              // of the queue register and its tasks (settled)
   };
   using QueueMap = std::map<std::string, QueueSlot, std::less<>>;
 
@@ -57,13 +70,26 @@ class State {
 
   const QueueRecord* FindQueue(std::string_view name) const;
   const TaskRecord* FindTask(std::string_view queue, const Uuid& id) const;
+  // Settle digests first (see above).
   const QueueSlot* FindSlot(std::string_view queue) const;
-  const QueueMap& queues() const { return queues_; }
+  const QueueMap& queues() const {
+    Settle();
+    return queues_;
+  }
   const std::map<Uuid, std::string>& rejected() const { return rejected_; }
   size_t task_count() const { return task_count_; }
 
-  Digest total_digest() const { return total_; }
+  Digest total_digest() const {
+    Settle();
+    return total_;
+  }
   Digest QueueDigest(std::string_view name) const;
+
+  // Brings every stale task digest (and the queue and total digests) up to
+  // date. Cheap when nothing is stale.
+  void SettleDigests() { Settle(); }
+  // True when some digest awaits SettleDigests().
+  bool digests_stale() const { return !stale_tasks_.empty(); }
 
   // Writes a register value, replacing any previous one, and updates indexes
   // and digests. The projector decides what to write; loaders call these
@@ -90,8 +116,8 @@ class State {
   // When on (the default), writes are remembered until TakeChanges().
   void set_track_changes(bool on) { track_changes_ = on; }
 
-  // The registers written since the last call, with current digests and
-  // `checkpoint`. Clears the record of changes.
+  // The registers written since the last call, with current (settled)
+  // digests and `checkpoint`. Clears the record of changes.
   StateBatch TakeChanges(uint64_t checkpoint);
 
   // True if both hold the same registers (indexes and digests follow).
@@ -102,6 +128,13 @@ class State {
  private:
   void ReplaceDigest(QueueSlot* slot, const std::string& old_encoding,
                      const std::string& new_encoding);
+  // SettleDigests(), callable from const accessors: writes only the
+  // mutable members below and the entries and slots they point to.
+  void Settle() const {
+    if (!stale_tasks_.empty()) SettleStale();
+  }
+  void SettleStale() const;
+  const QueueSlot* FindSlotUnsettled(std::string_view queue) const;
 
   // A task opened for a change by UpdateTask.
   struct TaskHandle {
@@ -121,7 +154,11 @@ class State {
   QueueMap queues_;
   std::map<Uuid, std::string> rejected_;
   size_t task_count_ = 0;
-  Digest total_;
+  mutable Digest total_;
+  // Tasks with `stale` set, each listed once, with their slot. Same
+  // address stability argument as changed_tasks_.
+  mutable std::vector<std::pair<QueueSlot*, TaskEntry*>> stale_tasks_;
+  mutable std::string scratch_;  // reused encoding buffer
 
   bool track_changes_ = true;
   std::set<std::string, std::less<>> changed_queues_;

@@ -73,6 +73,8 @@ Status Node::Load(const NodeOptions& options) {
     }
     PIGTAIL_RETURN_IF_ERROR(state_store_->Commit(state_.TakeChanges(after), true));
   }
+  // Readers will share the State under the shared lock (see State).
+  state_.SettleDigests();
   PIGTAIL_ASSIGN_OR_RETURN(auto heads, log_->Heads());
   auto it = heads.find(id_);
   if (it != heads.end()) {

@@ -81,10 +81,16 @@ class Node {
     std::shared_lock lock(mu_);
     return f(static_cast<const State&>(state_));
   }
-  // Runs `f(State*)` under the exclusive lock. For the sequencer.
+  // Runs `f(State*)` under the exclusive lock. For the sequencer. Settles
+  // the State's digests before unlocking, so readers under the shared lock
+  // (and WriterView) never make the State's const accessors write.
   template <typename F>
   auto WriteLocked(F&& f) {
     std::unique_lock lock(mu_);
+    struct Settle {
+      State* state;
+      ~Settle() { state->SettleDigests(); }
+    } settle{&state_};
     return f(&state_);
   }
   // The State without locking. REQUIRES: the caller is the only writer

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <functional>
 #include <set>
 
 namespace pigtail {
@@ -34,6 +36,31 @@ TEST(UuidTest, RandomIsVersion4AndDistinct) {
   }
   EXPECT_EQ(seen.size(), 1000u);
   EXPECT_TRUE(Uuid().IsNil());
+}
+
+}  // namespace
+}  // namespace pigtail
+
+namespace pigtail {
+namespace {
+
+// std::hash<Uuid> (Uuid::Hash) spreads ids that differ in one byte
+// anywhere, not only random ones, over the low bits hash tables use.
+TEST(UuidTest, HashSpreadsIdsThatDifferInAnyByte) {
+  for (size_t byte = 0; byte < Uuid::kSize; ++byte) {
+    std::set<size_t> hashes;
+    std::set<size_t> low_bits;
+    for (int v = 0; v < 256; ++v) {
+      std::array<uint8_t, Uuid::kSize> bytes{};
+      bytes[byte] = static_cast<uint8_t>(v);
+      size_t h = std::hash<Uuid>{}(Uuid(bytes));
+      EXPECT_EQ(h, Uuid(bytes).Hash());
+      hashes.insert(h);
+      low_bits.insert(h & 255);
+    }
+    EXPECT_EQ(hashes.size(), 256u) << "byte " << byte;
+    EXPECT_GT(low_bits.size(), 128u) << "byte " << byte;  // ~162 expected for random
+  }
 }
 
 }  // namespace

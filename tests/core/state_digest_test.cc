@@ -1,0 +1,202 @@
+// State's lazy task digests: whatever the sequence of writes and of reads
+// in between, the digests read equal those of a state settled after every
+// event (what the eager digests computed) and a from-scratch sum, and the
+// batches TakeChanges returns are the same.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "core/codec.h"
+#include "core/projector.h"
+#include "core/state.h"
+#include "tests/core/test_events.h"
+
+namespace pigtail {
+namespace {
+
+using testing::AtMs;
+using testing::OpEvent;
+using testing::TestId;
+
+const char* const kQueues[] = {"alpha", "beta", "gamma"};
+
+// Random ops over a few queues and a few tasks, so tasks change many times.
+std::vector<Event> RandomEvents(uint64_t seed, int count) {
+  std::mt19937_64 rng(seed);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  std::vector<Uuid> tasks;
+  std::vector<Event> events;
+  for (int i = 0; i < count; ++i) {
+    Uuid id = TestId(static_cast<uint64_t>(i) + 1);
+    Uuid owner = TestId(1000 + static_cast<uint64_t>(pick(1, 3)));
+    Hlc when = AtMs(static_cast<uint64_t>(pick(0, 500)), static_cast<uint32_t>(pick(0, 1)));
+    std::string queue = kQueues[pick(0, 2)];
+    Uuid worker = TestId(2000 + static_cast<uint64_t>(pick(1, 4)));
+    uint64_t lease = static_cast<uint64_t>(pick(0, 3));
+    int roll = pick(0, 99);
+    QueueOp op;
+    if (roll < 5) {
+      op = CreateOp{queue, static_cast<uint64_t>(pick(1, 9)) * 1000, std::nullopt, std::nullopt};
+    } else if (roll < 7) {
+      op = DeleteOp{queue};
+    } else if (roll < 30 || tasks.empty()) {
+      AddOp add;
+      add.queue_name = queue;
+      add.task_name = "t" + std::to_string(i);
+      add.info_json = "{\"n\":" + std::to_string(i) + "}";
+      add.priority = pick(0, 2);
+      op = add;
+      tasks.push_back(id);
+    } else {
+      Uuid task = tasks[static_cast<size_t>(pick(0, static_cast<int>(tasks.size()) - 1))];
+      // Status events sometimes name a task under another queue, or arrive
+      // for ids that never get an Add.
+      if (pick(0, 9) == 0) task = TestId(9000 + static_cast<uint64_t>(pick(0, 20)));
+      if (roll < 70) {
+        op = ProgressOp{queue, task, worker, lease};
+      } else if (roll < 82) {
+        op = DoneOp{queue, task, worker, lease};
+      } else if (roll < 94) {
+        op = FailOp{queue, task, worker, lease, "boom", 100, pick(0, 3) == 0};
+      } else {
+        op = CancelOp{queue, task};
+      }
+    }
+    events.push_back(OpEvent(id, owner, when, op));
+  }
+  return events;
+}
+
+Digest FromScratch(const State& state) {
+  Digest total;
+  for (const auto& [name, slot] : state.queues()) {
+    if (slot.record) total.Add(Digest::Of(EncodeQueueRecord(*slot.record)));
+    for (const auto& [id, task] : slot.tasks) total.Add(Digest::Of(EncodeTaskRecord(task)));
+  }
+  for (const auto& [id, reason] : state.rejected())
+    total.Add(Digest::Of(EncodeRejected(id, reason)));
+  return total;
+}
+
+void ExpectSameDigests(const State& lazy, const State& eager) {
+  ASSERT_EQ(lazy.total_digest(), eager.total_digest());
+  EXPECT_EQ(lazy.total_digest(), FromScratch(lazy));
+  EXPECT_FALSE(lazy.digests_stale());
+  for (const auto& [name, slot] : eager.queues()) {
+    EXPECT_EQ(lazy.QueueDigest(name), slot.digest) << name;
+    const State::QueueSlot* mine = lazy.FindSlot(name);
+    ASSERT_NE(mine, nullptr) << name;
+    for (const auto& [id, task] : mine->tasks) {
+      EXPECT_EQ(task.digest, Digest::Of(EncodeTaskRecord(task))) << id.ToString();
+    }
+  }
+  EXPECT_TRUE(lazy.SameRegisters(eager));
+}
+
+void ExpectSameBatch(const StateBatch& a, const StateBatch& b) {
+  EXPECT_EQ(a.checkpoint, b.checkpoint);
+  EXPECT_EQ(a.total_digest, b.total_digest);
+  EXPECT_EQ(a.queue_digests, b.queue_digests);
+  EXPECT_EQ(a.queues, b.queues);
+  EXPECT_EQ(a.tasks, b.tasks);
+  EXPECT_EQ(a.rejected, b.rejected);
+}
+
+TEST(StateDigestTest, LazyDigestsEqualEagerOnesAfterAnySequenceOfWrites) {
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::vector<Event> events = RandomEvents(seed, 400);
+    std::mt19937_64 rng(seed * 7919);
+    State lazy;
+    State eager;
+    for (size_t i = 0; i < events.size(); ++i) {
+      ApplyEvent(events[i], &lazy);
+      ApplyEvent(events[i], &eager);
+      eager.SettleDigests();
+      ASSERT_FALSE(eager.digests_stale());
+      switch (rng() % 16) {
+        case 0:
+          ASSERT_EQ(lazy.total_digest(), eager.total_digest()) << "event " << i;
+          break;
+        case 1: {
+          const char* queue = kQueues[rng() % 3];
+          ASSERT_EQ(lazy.QueueDigest(queue), eager.QueueDigest(queue)) << "event " << i;
+          break;
+        }
+        case 2: {
+          uint64_t checkpoint = i + 1;
+          ExpectSameBatch(lazy.TakeChanges(checkpoint), eager.TakeChanges(checkpoint));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    ExpectSameDigests(lazy, eager);
+    ExpectSameBatch(lazy.TakeChanges(99), eager.TakeChanges(99));
+  }
+}
+
+TEST(StateDigestTest, WritesMarkDigestsStaleAndReadsSettleThem) {
+  State state;
+  EXPECT_FALSE(state.digests_stale());
+  ApplyEvent(
+      OpEvent(TestId(1), TestId(100), AtMs(1), CreateOp{"q", 1000, std::nullopt, std::nullopt}),
+      &state);
+  AddOp add;
+  add.queue_name = "q";
+  add.task_name = "t";
+  add.info_json = "{}";
+  ApplyEvent(OpEvent(TestId(2), TestId(100), AtMs(2), add), &state);
+  EXPECT_TRUE(state.digests_stale());
+  Digest total = state.total_digest();
+  EXPECT_FALSE(state.digests_stale());
+  EXPECT_EQ(total, FromScratch(state));
+
+  // A claim changes the task again: stale until the next read or settle.
+  ApplyEvent(OpEvent(TestId(3), TestId(100), AtMs(3), ProgressOp{"q", TestId(2), TestId(7), 1}),
+             &state);
+  EXPECT_TRUE(state.digests_stale());
+  state.SettleDigests();
+  EXPECT_FALSE(state.digests_stale());
+  EXPECT_NE(state.total_digest(), total);
+  EXPECT_EQ(state.total_digest(), FromScratch(state));
+
+  // A write that loses (an older claim) changes nothing, digests included.
+  Digest before = state.total_digest();
+  ApplyEvent(OpEvent(TestId(4), TestId(100), AtMs(1), ProgressOp{"q", TestId(2), TestId(8), 0}),
+             &state);
+  EXPECT_FALSE(state.digests_stale());
+  EXPECT_EQ(state.total_digest(), before);
+}
+
+TEST(StateDigestTest, PutTaskOfLoadedRecordsGivesTheSameDigests) {
+  std::vector<Event> events = RandomEvents(77, 300);
+  State source;
+  for (const Event& e : events) ApplyEvent(e, &source);
+  State loaded;
+  loaded.set_track_changes(false);
+  for (const auto& [name, slot] : source.queues()) {
+    if (slot.record) loaded.PutQueue(*slot.record);
+    for (const auto& [id, task] : slot.tasks) loaded.PutTask(task);
+  }
+  for (const auto& [id, reason] : source.rejected()) loaded.PutRejected(id, reason);
+  EXPECT_TRUE(loaded.digests_stale());
+  ExpectSameDigests(loaded, source);
+}
+
+TEST(StateDigestTest, ClearDropsStaleDigests) {
+  State state;
+  std::vector<Event> events = RandomEvents(5, 100);
+  for (const Event& e : events) ApplyEvent(e, &state);
+  ASSERT_TRUE(state.digests_stale());
+  state.Clear();
+  EXPECT_FALSE(state.digests_stale());
+  EXPECT_EQ(state.total_digest(), Digest{});
+  for (const Event& e : events) ApplyEvent(e, &state);
+  EXPECT_EQ(state.total_digest(), FromScratch(state));
+}
+
+}  // namespace
+}  // namespace pigtail
