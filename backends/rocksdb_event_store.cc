@@ -138,6 +138,144 @@ class RocksDbEventStore final : public EventStore {
   }
 
   Result<std::vector<uint64_t>> Append(std::span<const Event> events, bool sync) override {
+    return AppendBatch(events, sync, /*fresh_ids=*/false);
+  }
+
+  Result<std::vector<uint64_t>> AppendNew(std::span<const Event> events, bool sync) override {
+    return AppendBatch(events, sync, /*fresh_ids=*/true);
+  }
+
+  Result<std::optional<StoredEvent>> Get(const Uuid& id) override {
+    Snapshot snap(db_->db());
+    std::string value;
+    rocksdb::Status s = db_->db()->Get(snap.options(), cf(kIds), ToSlice(id.Bytes()), &value);
+    if (s.IsNotFound()) return std::optional<StoredEvent>();
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "get event id"));
+    PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(value));
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> found, LoadBySeq(snap.options(), {seq}));
+    return std::optional<StoredEvent>(std::move(found.front()));
+  }
+
+  Result<bool> Contains(const Uuid& id) override {
+    std::string value;
+    rocksdb::Status s = db_->db()->Get({}, cf(kIds), ToSlice(id.Bytes()), &value);
+    if (s.IsNotFound()) return false;
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "contains"));
+    return true;
+  }
+
+  Result<std::map<Uuid, Uuid>> Heads() override { return OwnerMap(kHeads); }
+  Result<std::map<Uuid, Uuid>> Firsts() override { return OwnerMap(kFirsts); }
+
+  Result<std::vector<StoredEvent>> ScanOwner(const Uuid& owner, const std::optional<Hlc>& after,
+                                             size_t limit) override {
+    Snapshot snap(db_->db());
+    std::vector<uint64_t> seqs;
+    std::string prefix(owner.Bytes());
+    std::string start = prefix;
+    if (after) {
+      std::string bound = prefix + after->Encoded();
+      std::optional<std::string> succ = rocks::PrefixSuccessor(bound);
+      if (!succ) return std::vector<StoredEvent>{};
+      start = std::move(*succ);
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(snap.options(), cf(kOwners)));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && seqs.size() < limit;
+         it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->value()).substr(0, 8)));
+      seqs.push_back(seq);
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan owner"));
+    return LoadBySeq(snap.options(), seqs);
+  }
+
+  Result<std::vector<Uuid>> Holes(const Uuid& owner) override {
+    Snapshot snap(db_->db());
+    std::vector<Uuid> prevs;
+    std::string prefix(owner.Bytes());
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(snap.options(), cf(kOwners)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      std::string_view v = ToView(it->value());
+      if (v.size() == 8) continue;
+      PIGTAIL_ASSIGN_OR_RETURN(Uuid prev, IdAt(v, 8, "owner index value"));
+      prevs.push_back(prev);
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan owner for holes"));
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> found,
+                             MultiGet(kIds, prevs, &snap.options()));
+    std::vector<Uuid> holes;
+    for (size_t i = 0; i < prevs.size(); ++i) {
+      if (!found[i]) holes.push_back(prevs[i]);
+    }
+    return holes;
+  }
+
+  Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) override {
+    Snapshot snap(db_->db());
+    std::vector<StoredEvent> out;
+    if (limit == 0 || after_seq == UINT64_MAX) return out;
+    rocksdb::ReadOptions ro = snap.options();
+    ro.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kEvents)));
+    std::unique_ptr<rocksdb::Iterator> nx(db_->db()->NewIterator(ro, cf(kNextBySeq)));
+    const std::string start = SeqKey(after_seq + 1);
+    nx->Seek(start);
+    for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->key())));
+      PIGTAIL_ASSIGN_OR_RETURN(StoredEvent stored, Decode(seq, ToView(it->value())));
+      while (nx->Valid() && rocks::ReadU64(ToView(nx->key())) < seq) nx->Next();
+      if (nx->Valid() && rocks::ReadU64(ToView(nx->key())) == seq) {
+        PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(ToView(nx->value()), 0, "next pointer"));
+        stored.next = n;
+      }
+      out.push_back(std::move(stored));
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(nx->status(), "scan next pointers"));
+    return out;
+  }
+
+  Result<uint64_t> LastSequence() override { return last_seq_.load(); }
+  Result<uint64_t> Count() override { return last_seq_.load(); }
+
+  Result<std::vector<Uuid>> WaitingOn(const Uuid& dependency) override {
+    std::vector<Uuid> out;
+    std::string prefix(dependency.Bytes());
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator({}, cf(kWaiting)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(Uuid id, IdAt(ToView(it->key()), Uuid::kSize, "waiting key"));
+      out.push_back(id);
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "waiting on"));
+    return out;
+  }
+
+  Result<std::optional<std::string>> GetMeta(std::string_view key) override {
+    std::string value;
+    rocksdb::Status s = db_->db()->Get({}, cf(kMeta), ToSlice(key), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "get meta"));
+    return std::optional<std::string>(std::move(value));
+  }
+
+  Status PutMeta(std::string_view key, std::string_view value) override {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->db()->Put(wo, cf(kMeta), ToSlice(key), ToSlice(value)), "put meta");
+  }
+
+  Status DeleteMeta(std::string_view key) override {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->db()->Delete(wo, cf(kMeta), ToSlice(key)), "delete meta");
+  }
+
+ private:
+  // Append; with `fresh_ids` the events' own ids are known to be absent, so
+  // neither `ids` nor `next` (which holds only ids named as a prev before
+  // they arrived) is probed for them.
+  Result<std::vector<uint64_t>> AppendBatch(std::span<const Event> events, bool sync,
+                                            bool fresh_ids) {
     std::lock_guard lock(append_mu_);
     std::vector<uint64_t> seqs;
     seqs.reserve(events.size());
@@ -147,10 +285,18 @@ class RocksDbEventStore final : public EventStore {
     // one MultiGet per column family.
     std::unordered_set<Uuid> id_set;
     std::unordered_set<Uuid> owner_set;
+    // Fresh ids are not stored, so references to them need no probe either.
+    std::unordered_set<Uuid> batch_ids;
+    if (fresh_ids) {
+      for (const Event& e : events) batch_ids.insert(e.id);
+    }
+    auto probe = [&](const Uuid& id) {
+      if (!batch_ids.contains(id)) id_set.insert(id);
+    };
     for (const Event& e : events) {
-      id_set.insert(e.id);
-      if (e.prev) id_set.insert(*e.prev);
-      for (const Uuid& d : e.dependencies) id_set.insert(d);
+      if (!fresh_ids) id_set.insert(e.id);
+      if (e.prev) probe(*e.prev);
+      for (const Uuid& d : e.dependencies) probe(d);
       owner_set.insert(e.owner);
     }
     std::vector<Uuid> ids(id_set.begin(), id_set.end());
@@ -171,7 +317,7 @@ class RocksDbEventStore final : public EventStore {
     // holds anything), then from this batch.
     std::unordered_map<Uuid, Uuid> next_of;
     std::unordered_set<Uuid> stored_dangling;  // keys of `next` before this batch
-    if (dangling_count_ > 0) {
+    if (dangling_count_ > 0 && !fresh_ids) {
       PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> next_values,
                                MultiGet(kNext, new_ids, nullptr));
       for (size_t i = 0; i < new_ids.size(); ++i) {
@@ -305,132 +451,6 @@ class RocksDbEventStore final : public EventStore {
     return seqs;
   }
 
-  Result<std::optional<StoredEvent>> Get(const Uuid& id) override {
-    Snapshot snap(db_->db());
-    std::string value;
-    rocksdb::Status s = db_->db()->Get(snap.options(), cf(kIds), ToSlice(id.Bytes()), &value);
-    if (s.IsNotFound()) return std::optional<StoredEvent>();
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "get event id"));
-    PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(value));
-    PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> found, LoadBySeq(snap.options(), {seq}));
-    return std::optional<StoredEvent>(std::move(found.front()));
-  }
-
-  Result<bool> Contains(const Uuid& id) override {
-    std::string value;
-    rocksdb::Status s = db_->db()->Get({}, cf(kIds), ToSlice(id.Bytes()), &value);
-    if (s.IsNotFound()) return false;
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "contains"));
-    return true;
-  }
-
-  Result<std::map<Uuid, Uuid>> Heads() override { return OwnerMap(kHeads); }
-  Result<std::map<Uuid, Uuid>> Firsts() override { return OwnerMap(kFirsts); }
-
-  Result<std::vector<StoredEvent>> ScanOwner(const Uuid& owner, const std::optional<Hlc>& after,
-                                             size_t limit) override {
-    Snapshot snap(db_->db());
-    std::vector<uint64_t> seqs;
-    std::string prefix(owner.Bytes());
-    std::string start = prefix;
-    if (after) {
-      std::string bound = prefix + after->Encoded();
-      std::optional<std::string> succ = rocks::PrefixSuccessor(bound);
-      if (!succ) return std::vector<StoredEvent>{};
-      start = std::move(*succ);
-    }
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(snap.options(), cf(kOwners)));
-    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && seqs.size() < limit;
-         it->Next()) {
-      PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->value()).substr(0, 8)));
-      seqs.push_back(seq);
-    }
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan owner"));
-    return LoadBySeq(snap.options(), seqs);
-  }
-
-  Result<std::vector<Uuid>> Holes(const Uuid& owner) override {
-    Snapshot snap(db_->db());
-    std::vector<Uuid> prevs;
-    std::string prefix(owner.Bytes());
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(snap.options(), cf(kOwners)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      std::string_view v = ToView(it->value());
-      if (v.size() == 8) continue;
-      PIGTAIL_ASSIGN_OR_RETURN(Uuid prev, IdAt(v, 8, "owner index value"));
-      prevs.push_back(prev);
-    }
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan owner for holes"));
-    PIGTAIL_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> found,
-                             MultiGet(kIds, prevs, &snap.options()));
-    std::vector<Uuid> holes;
-    for (size_t i = 0; i < prevs.size(); ++i) {
-      if (!found[i]) holes.push_back(prevs[i]);
-    }
-    return holes;
-  }
-
-  Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) override {
-    Snapshot snap(db_->db());
-    std::vector<StoredEvent> out;
-    if (limit == 0 || after_seq == UINT64_MAX) return out;
-    rocksdb::ReadOptions ro = snap.options();
-    ro.readahead_size = 2 << 20;
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kEvents)));
-    std::unique_ptr<rocksdb::Iterator> nx(db_->db()->NewIterator(ro, cf(kNextBySeq)));
-    const std::string start = SeqKey(after_seq + 1);
-    nx->Seek(start);
-    for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
-      PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->key())));
-      PIGTAIL_ASSIGN_OR_RETURN(StoredEvent stored, Decode(seq, ToView(it->value())));
-      while (nx->Valid() && rocks::ReadU64(ToView(nx->key())) < seq) nx->Next();
-      if (nx->Valid() && rocks::ReadU64(ToView(nx->key())) == seq) {
-        PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(ToView(nx->value()), 0, "next pointer"));
-        stored.next = n;
-      }
-      out.push_back(std::move(stored));
-    }
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(nx->status(), "scan next pointers"));
-    return out;
-  }
-
-  Result<uint64_t> LastSequence() override { return last_seq_.load(); }
-  Result<uint64_t> Count() override { return last_seq_.load(); }
-
-  Result<std::vector<Uuid>> WaitingOn(const Uuid& dependency) override {
-    std::vector<Uuid> out;
-    std::string prefix(dependency.Bytes());
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator({}, cf(kWaiting)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      PIGTAIL_ASSIGN_OR_RETURN(Uuid id, IdAt(ToView(it->key()), Uuid::kSize, "waiting key"));
-      out.push_back(id);
-    }
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "waiting on"));
-    return out;
-  }
-
-  Result<std::optional<std::string>> GetMeta(std::string_view key) override {
-    std::string value;
-    rocksdb::Status s = db_->db()->Get({}, cf(kMeta), ToSlice(key), &value);
-    if (s.IsNotFound()) return std::optional<std::string>();
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "get meta"));
-    return std::optional<std::string>(std::move(value));
-  }
-
-  Status PutMeta(std::string_view key, std::string_view value) override {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocks(db_->db()->Put(wo, cf(kMeta), ToSlice(key), ToSlice(value)), "put meta");
-  }
-
-  Status DeleteMeta(std::string_view key) override {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocks(db_->db()->Delete(wo, cf(kMeta), ToSlice(key)), "delete meta");
-  }
-
- private:
   rocksdb::ColumnFamilyHandle* cf(Family f) const { return db_->cf(f); }
 
   static Status Check(const rocksdb::Status& s) { return FromRocks(s, "build write batch"); }

@@ -13,6 +13,7 @@
 namespace pigtail::rocks {
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::Ok();  // the common case builds no message
   std::string message = std::string(context) + ": rocksdb: " + s.ToString();
   switch (s.code()) {
     case rocksdb::Status::kOk:

@@ -48,6 +48,13 @@ class EventStore {
   // When `sync` is true the batch is durable on return.
   virtual Result<std::vector<uint64_t>> Append(std::span<const Event> events, bool sync) = 0;
 
+  // As Append, for events whose ids the caller has just minted (random
+  // UUIDs never handed out before): a store may skip looking those ids up.
+  // REQUIRES: no id in `events` is stored or repeated within `events`.
+  virtual Result<std::vector<uint64_t>> AppendNew(std::span<const Event> events, bool sync) {
+    return Append(events, sync);
+  }
+
   // The event with `id`, with `next` filled in; nullopt if absent.
   virtual Result<std::optional<StoredEvent>> Get(const Uuid& id) = 0;
   virtual Result<bool> Contains(const Uuid& id) = 0;

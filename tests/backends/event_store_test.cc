@@ -169,6 +169,30 @@ TEST_P(EventStoreTest, NextWithinOneBatch) {
   EXPECT_EQ(scanned[2].next, c.id);
 }
 
+TEST_P(EventStoreTest, AppendNewStoresFreshEventsLikeAppend) {
+  Uuid owner = maker_.NewId();
+  Uuid other = maker_.NewId();
+  Event a = maker_.Next(owner, "1");
+  Event missing = maker_.Next(other, "1");
+  Event present = maker_.Next(other, "2");
+  Append({a, present});
+  // Fresh ids whose prevs are stored (a) or new in the batch (b), and whose
+  // dependencies are stored, missing, or new in the batch.
+  Event b = maker_.Next(owner, "2", {present.id});
+  Event c = maker_.Next(owner, "3", {missing.id, b.id});
+  EXPECT_EQ(MUST(store_->AppendNew(std::vector<Event>{b, c}, true)), (std::vector<uint64_t>{3, 4}));
+  EXPECT_EQ(MUST(store_->LastSequence()), 4u);
+  EXPECT_EQ(MUST(store_->Get(a.id))->next, b.id);
+  EXPECT_EQ(MUST(store_->Get(b.id))->next, c.id);
+  EXPECT_EQ(MUST(store_->Heads()).at(owner), c.id);
+  EXPECT_EQ(MUST(store_->WaitingOn(missing.id)), (std::vector<Uuid>{c.id}));
+  EXPECT_TRUE(MUST(store_->WaitingOn(b.id)).empty());
+  std::vector<StoredEvent> chain = MUST(store_->ScanOwner(owner, std::nullopt, 10));
+  EXPECT_EQ(Ids(chain), (std::vector<Uuid>{a.id, b.id, c.id}));
+  // A later Append still sees them as stored.
+  EXPECT_EQ(Append({c}), (std::vector<uint64_t>{0}));
+}
+
 TEST_P(EventStoreTest, HeadsAndFirsts) {
   Uuid o1 = maker_.NewId();
   Uuid o2 = maker_.NewId();
