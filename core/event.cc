@@ -905,6 +905,44 @@ Result<Event> ParseEventWithTree(std::string raw) {
   return event;
 }
 
+namespace {
+
+// The text of a new event as Potboiler writes it, with `data_text` as data.
+std::string NewEventJson(const NewEvent& fields, std::string_view data_text) {
+  std::string raw;
+  raw.reserve(160 + data_text.size() + 40 * fields.dependencies.size());
+  raw += "{\"id\":\"";
+  raw += fields.id.ToString();
+  raw += "\",\"owner\":\"";
+  raw += fields.owner.ToString();
+  raw += "\",\"prev\":";
+  if (fields.prev) {
+    raw += '"';
+    raw += fields.prev->ToString();
+    raw += '"';
+  } else {
+    raw += "null";
+  }
+  raw += ",\"next\":null,\"when\":";
+  raw += fields.when.ToJson();
+  raw += ",\"data\":";
+  raw += data_text;
+  if (!fields.dependencies.empty()) {
+    raw += ",\"dependencies\":[";
+    for (size_t i = 0; i < fields.dependencies.size(); ++i) {
+      if (i > 0) raw += ',';
+      raw += '"';
+      raw += fields.dependencies[i].ToString();
+      raw += '"';
+    }
+    raw += ']';
+  }
+  raw += '}';
+  return raw;
+}
+
+}  // namespace
+
 Result<Event> MakeEvent(const NewEvent& fields) {
   std::string data_text;
   {
@@ -917,20 +955,19 @@ Result<Event> MakeEvent(const NewEvent& fields) {
     if (ec) return Status::InvalidArgument("data is not valid JSON: " + ec.message());
     data_text = json::serialize(data);
   }
-  std::string raw =
-      "{\"id\":\"" + fields.id.ToString() + "\",\"owner\":\"" + fields.owner.ToString() +
-      "\",\"prev\":" + (fields.prev ? "\"" + fields.prev->ToString() + "\"" : "null") +
-      ",\"next\":null,\"when\":" + fields.when.ToJson() + ",\"data\":" + data_text;
-  if (!fields.dependencies.empty()) {
-    raw += ",\"dependencies\":[";
-    for (size_t i = 0; i < fields.dependencies.size(); ++i) {
-      if (i > 0) raw += ',';
-      raw += "\"" + fields.dependencies[i].ToString() + "\"";
-    }
-    raw += ']';
-  }
-  raw += '}';
-  return ParseEvent(std::move(raw));
+  return ParseEvent(NewEventJson(fields, data_text));
+}
+
+Event MakeOpEvent(NewEvent fields, QueueOp op) {
+  Event e;
+  e.raw = NewEventJson(fields, fields.data_json);
+  e.id = fields.id;
+  e.owner = fields.owner;
+  e.prev = fields.prev;
+  e.when = fields.when;
+  e.dependencies = std::move(fields.dependencies);
+  e.op = std::move(op);
+  return e;
 }
 
 std::string EventJsonWithNext(const Event& event, const std::optional<Uuid>& next) {

@@ -54,6 +54,14 @@ void Sequencer::Start() {
   std::lock_guard lock(mu_);
   if (started_) return;
   started_ = true;
+  committer_ = std::make_unique<StateCommitter>(node_->state_store(), [this](const Status& error) {
+    // The log holds the truth; checkpointing stops so that a restart
+    // catches the state store up from its last good checkpoint.
+    state_commit_broken_ = true;
+    node_->counters().state_commit_failures++;
+    std::fprintf(stderr, "pigtaild: state store commit failed, checkpointing stopped: %s\n",
+                 error.ToString().c_str());
+  });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -65,6 +73,7 @@ void Sequencer::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  committer_.reset();
   // Never started: answer whatever was queued.
   std::deque<Pending> left;
   {
@@ -157,27 +166,29 @@ void Sequencer::Run() {
     }
     if (uncommitted_seq_ != 0 &&
         (stop || Clock::now() >= last_state_commit_ + options_.state_commit_interval)) {
-      CommitState();
+      CommitState(/*final=*/stop);
     }
     if (stop) break;
   }
 }
 
-void Sequencer::CommitState() {
+void Sequencer::CommitState(bool final) {
+  last_state_commit_ = std::chrono::steady_clock::now();
+  if (state_commit_broken_) {
+    node_->WriteLocked([&](State* s) { (void)s->TakeChanges(uncommitted_seq_); });
+    uncommitted_seq_ = 0;
+    return;
+  }
+  if (final) {
+    committer_->Wait();
+  } else if (!committer_->ready()) {
+    return;  // retried after another interval, with the newer changes merged in
+  }
   StateBatch changes;
   node_->WriteLocked([&](State* s) { changes = s->TakeChanges(uncommitted_seq_); });
   uncommitted_seq_ = 0;
-  last_state_commit_ = std::chrono::steady_clock::now();
-  if (state_commit_broken_) return;
-  Status committed = node_->state_store()->Commit(changes, false);
-  if (!committed.ok()) {
-    // The log holds the truth; stop checkpointing so that a restart
-    // catches the state store up from its last good checkpoint.
-    state_commit_broken_ = true;
-    node_->counters().state_commit_failures++;
-    std::fprintf(stderr, "pigtaild: state store commit failed, checkpointing stopped: %s\n",
-                 committed.ToString().c_str());
-  }
+  if (!committer_->Offer(&changes)) return;  // broken meanwhile
+  if (final) committer_->Wait();
 }
 
 void Sequencer::ProcessBatch(std::vector<Pending> batch) {
@@ -197,6 +208,8 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
   std::optional<Uuid> head = node_->head();
   uint64_t claims = 0;
   uint64_t expiries = 0;
+  // Whether every event of the batch has an id minted here just now.
+  bool all_fresh = !options_.external_write;
 
   auto add_local = [&](std::string data, const std::vector<Uuid>& deps) -> Result<Uuid> {
     if (options_.external_write) {
@@ -212,8 +225,13 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     events.push_back(std::move(e));
     return fields.id;
   };
+  // A queue op decided here: its event is built without parsing it back.
   auto add_op = [&](const QueueOp& op) -> Status {
-    return add_local(SerializeQueueOp(op), {}).status();
+    if (options_.external_write) return add_local(SerializeQueueOp(op), {}).status();
+    NewEvent fields{Uuid::Random(), me, head, node_->clock().Now(), SerializeQueueOp(op), {}};
+    head = fields.id;
+    events.push_back(MakeOpEvent(std::move(fields), op));
+    return Status::Ok();
   };
   auto claim = [&](const TaskRecord& task, const QueueRecord& queue, const TaskView& view,
                    const Uuid& worker, bool heartbeat, WriteResult* result) -> Status {
@@ -288,6 +306,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
           // and projected all the same; only the clock does not follow it.
           if (!node_->clock().Observe(e.when).ok()) node_->counters().future_events++;
           events.push_back(e);
+          all_fresh = false;
         }
         break;
       }
@@ -432,8 +451,9 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
 
   std::vector<uint64_t> seqs;
   if (!events.empty()) {
+    const bool sync = options_.sync == SyncMode::kBatch;
     Result<std::vector<uint64_t>> appended =
-        node_->log()->Append(events, options_.sync == SyncMode::kBatch);
+        all_fresh ? node_->log()->AppendNew(events, sync) : node_->log()->Append(events, sync);
     if (!appended.ok()) {
       Status error = appended.status().WithContext("appending to the log: ");
       for (Slot& slot : slots) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <variant>
 
 namespace pigtail {
@@ -81,6 +83,48 @@ TEST(EventTest, MakeEventWritesPotboilerShape) {
   EXPECT_EQ(e->dependencies.size(), 1u);
   fields.data_json = "{oops";
   EXPECT_FALSE(MakeEvent(fields).ok());
+}
+
+TEST(EventTest, MakeOpEventEqualsMakeEventOfTheSerializedOp) {
+  // Boost.JSON's own text, as the API stores an Add's info.
+  auto canonical = [](const char* text) {
+    return boost::json::serialize(boost::json::parse(text));
+  };
+  const std::vector<QueueOp> ops = {
+      CreateOp{"emails", 30000, 5, 100},
+      CreateOp{"q.-_9", 0, std::nullopt, std::nullopt},
+      DeleteOp{"emails"},
+      AddOp{"emails", "hello", canonical(R"({"foo":"bar"})"), 0, 0, {}, {}},
+      AddOp{"emails", "t \"q\" \u00e9\n", canonical(R"([1,{"a":null,"b":"x\ny"},-4,1.5,"\u00e9"])"),
+            -3, 250, 4, 9000},
+      AddOp{"emails", "", canonical(R"("just a string")"), 0, 0, {}, {}},
+      ProgressOp{"emails", Uuid::Random(), Uuid::Random(), 3},
+      ProgressOp{"emails", Uuid::Random(), Uuid::Random(), 0},
+      DoneOp{"emails", Uuid::Random(), Uuid::Random(), 18446744073709551615ull},
+      FailOp{"emails", Uuid::Random(), Uuid::Random(), 2, "boom \"quoted\"\ttab", 400, true},
+      FailOp{"emails", Uuid::Random(), Uuid::Random(), 1, "", 0, false},
+      CancelOp{"emails", Uuid::Random()},
+  };
+  for (int i = 0; i < 40; ++i) {
+    for (const QueueOp& op : ops) {
+      NewEvent fields{Uuid::Random(),
+                      Uuid::Random(),
+                      i % 3 ? std::optional<Uuid>(Uuid::Random()) : std::nullopt,
+                      Hlc{static_cast<uint32_t>(i % 2), 1'700'000'000'000'000'000ull + i, 7},
+                      SerializeQueueOp(op),
+                      i % 5 ? std::vector<Uuid>{} : std::vector<Uuid>{Uuid::Random()}};
+      Result<Event> parsed = MakeEvent(fields);
+      ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+      Event built = MakeOpEvent(fields, op);
+      EXPECT_EQ(built.raw, parsed->raw);
+      EXPECT_EQ(built.id, parsed->id);
+      EXPECT_EQ(built.owner, parsed->owner);
+      EXPECT_EQ(built.prev, parsed->prev);
+      EXPECT_EQ(built.when, parsed->when);
+      EXPECT_EQ(built.dependencies, parsed->dependencies);
+      EXPECT_TRUE(built.op == parsed->op) << fields.data_json;
+    }
+  }
 }
 
 TEST(EventTest, ServesNextWithoutChangingStoredBytes) {
