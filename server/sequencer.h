@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,6 +41,7 @@
 #include "core/status.h"
 #include "core/uuid.h"
 #include "server/node.h"
+#include "server/state_committer.h"
 
 namespace pigtail {
 
@@ -161,8 +163,11 @@ class Sequencer {
   };
   void Run();
   void ProcessBatch(std::vector<Pending> batch);
-  // Commits what was applied since the last commit to the state store.
-  void CommitState();
+  // Hands what was applied since the last commit to the committer; when it
+  // is still writing the previous batch, leaves the changes to accumulate
+  // until the next interval. `final`: waits for the committer and commits
+  // everything before returning.
+  void CommitState(bool final);
 
   Node* const node_;
   const SequencerOptions options_;
@@ -175,6 +180,7 @@ class Sequencer {
   bool started_ = false;
   std::thread thread_;
 
+  std::unique_ptr<StateCommitter> committer_;  // from Start()
   std::atomic<bool> state_commit_broken_{false};
   std::atomic<bool> draining_{false};
 
