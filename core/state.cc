@@ -152,13 +152,18 @@ bool State::PutRejected(const Uuid& event_id, std::string reason) {
 }
 
 StateBatch State::TakeChanges(uint64_t checkpoint) {
-  Settle();
   StateBatch batch;
-  batch.checkpoint = checkpoint;
-  batch.total_digest = total_;
-  for (const std::string& name : changed_queues_) {
-    batch.queues.push_back(*FindQueue(name));
-  }
+  TakeChangesInto(checkpoint, &batch);
+  return batch;
+}
+
+void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
+  Settle();
+  batch->checkpoint = checkpoint;
+  batch->total_digest = total_;
+  batch->queues.resize(changed_queues_.size());
+  size_t q = 0;
+  for (const std::string& name : changed_queues_) batch->queues[q++] = *FindQueue(name);
   std::set<std::string, std::less<>> touched = std::move(changed_queues_);
   // In (queue, id) order, as the stores' keys sort.
   std::sort(changed_tasks_.begin(), changed_tasks_.end(),
@@ -166,20 +171,27 @@ StateBatch State::TakeChanges(uint64_t checkpoint) {
               int c = a->queue.compare(b->queue);
               return c != 0 ? c < 0 : a->id < b->id;
             });
-  batch.tasks.reserve(changed_tasks_.size());
+  // Copy-assigning into the previous batch's records reuses their strings.
+  batch->tasks.resize(changed_tasks_.size());
   const std::string* last_queue = nullptr;
-  for (TaskEntry* entry : changed_tasks_) {
+  for (size_t i = 0; i < changed_tasks_.size(); ++i) {
+    TaskEntry* entry = changed_tasks_[i];
     entry->changed = false;
-    batch.tasks.push_back(*entry);
+    batch->tasks[i] = static_cast<const TaskRecord&>(*entry);
     if (last_queue == nullptr || *last_queue != entry->queue) touched.insert(entry->queue);
     last_queue = &entry->queue;
   }
-  for (const std::string& name : touched) batch.queue_digests[name] = QueueDigest(name);
-  for (const Uuid& id : changed_rejected_) batch.rejected.emplace_back(id, rejected_.at(id));
+  batch->queue_digests.clear();
+  for (const std::string& name : touched) batch->queue_digests[name] = QueueDigest(name);
+  batch->rejected.resize(changed_rejected_.size());
+  for (size_t i = 0; i < changed_rejected_.size(); ++i) {
+    const Uuid& id = changed_rejected_[i];
+    batch->rejected[i].first = id;
+    batch->rejected[i].second = rejected_.at(id);
+  }
   changed_queues_.clear();
   changed_tasks_.clear();
   changed_rejected_.clear();
-  return batch;
 }
 
 bool State::SameRegisters(const State& other) const {

@@ -119,6 +119,10 @@ class State {
   // The registers written since the last call, with current (settled)
   // digests and `checkpoint`. Clears the record of changes.
   StateBatch TakeChanges(uint64_t checkpoint);
+  // The same into `*batch`, replacing its contents but reusing its storage:
+  // a caller that commits many batches keeps one StateBatch, so the copies
+  // of the changed registers reuse the previous batch's strings.
+  void TakeChangesInto(uint64_t checkpoint, StateBatch* batch);
 
   // True if both hold the same registers (indexes and digests follow).
   bool SameRegisters(const State& other) const;

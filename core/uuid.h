@@ -3,6 +3,7 @@
 #define PIGTAIL_CORE_UUID_H_
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstdint>
 #include <cstring>
@@ -39,11 +40,7 @@ class Uuid {
   // avalanche mix, so ids that differ in any byte spread across buckets
   // (sequential test ids too), for three multiplies instead of a byte loop.
   uint64_t Hash() const {
-    uint64_t a;
-    uint64_t b;
-    std::memcpy(&a, bytes_.data(), sizeof(a));
-    std::memcpy(&b, bytes_.data() + sizeof(a), sizeof(b));
-    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ b;
+    uint64_t h = (Word(0) * 0x9E3779B97F4A7C15ULL) ^ Word(1);
     h ^= h >> 33;  // then MurmurHash3's 64-bit finalizer
     h *= 0xFF51AFD7ED558CCDULL;
     h ^= h >> 33;
@@ -51,9 +48,30 @@ class Uuid {
     return h ^ (h >> 33);
   }
 
-  auto operator<=>(const Uuid&) const = default;
+  // Byte-wise (big-endian) order, as the defaulted comparison of the bytes
+  // would give, compared as two 64-bit words instead of through memcmp.
+  bool operator==(const Uuid& o) const {
+    return ((Word(0) ^ o.Word(0)) | (Word(1) ^ o.Word(1))) == 0;
+  }
+  std::strong_ordering operator<=>(const Uuid& o) const {
+    uint64_t a = BigEndianWord(0);
+    uint64_t b = o.BigEndianWord(0);
+    if (a != b) return a <=> b;
+    return BigEndianWord(1) <=> o.BigEndianWord(1);
+  }
 
  private:
+  uint64_t Word(size_t i) const {
+    uint64_t w;
+    std::memcpy(&w, bytes_.data() + 8 * i, sizeof(w));
+    return w;
+  }
+  uint64_t BigEndianWord(size_t i) const {
+    uint64_t w = Word(i);
+    if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);
+    return w;
+  }
+
   std::array<uint8_t, kSize> bytes_{};
 };
 

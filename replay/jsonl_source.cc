@@ -34,27 +34,48 @@ class JsonlSource final : public EventSource {
     return Status::Ok();
   }
 
+  // Reuses the storage of the batch it replaces: each line is copied into
+  // the previous event's `raw` buffer (ParseEvent keeps it as the new
+  // event's `raw`), and events are move-assigned into the existing slots,
+  // so a steady stream of batches allocates little.
   Status Next(const BatchLimits& limits, std::vector<SourcedEvent>* out) override {
-    out->clear();
+    size_t n = 0;
     size_t bytes = 0;
-    while (out->size() < limits.max_events && (out->empty() || bytes < limits.max_bytes)) {
-      PIGTAIL_ASSIGN_OR_RETURN(bool got, ReadLine());
-      if (!got) break;
+    Status status = Status::Ok();
+    while (n < limits.max_events && (n == 0 || bytes < limits.max_bytes)) {
+      Result<bool> got = ReadLine();
+      if (!got.ok()) {
+        status = got.status();
+        break;
+      }
+      if (!*got) break;
       std::string_view text(buffer_, length_);
       if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
       if (text.empty()) {
-        PIGTAIL_RETURN_IF_ERROR(reporter_->Report("line", line_, "empty line"));
+        status = reporter_->Report("line", line_, "empty line");
+        if (!status.ok()) break;
         continue;
       }
-      Result<Event> event = ParseEvent(std::string(text));
+      std::string raw = n < out->size() ? std::move((*out)[n].event.raw) : std::string();
+      raw.assign(text);
+      Result<Event> event = ParseEvent(std::move(raw));
       if (!event.ok()) {
-        PIGTAIL_RETURN_IF_ERROR(reporter_->Report("line", line_, event.status().message()));
+        status = reporter_->Report("line", line_, event.status().message());
+        if (!status.ok()) break;
         continue;
       }
       bytes += text.size();
-      out->push_back(SourcedEvent{line_, std::move(event).value()});
+      if (n < out->size()) {
+        SourcedEvent& slot = (*out)[n];
+        slot.position = line_;
+        slot.event = std::move(event).value();
+      } else {
+        out->push_back(SourcedEvent{line_, std::move(event).value()});
+      }
+      ++n;
     }
-    return Status::Ok();
+    out->resize(n);
+    return status;
   }
 
   uint64_t position() const override { return line_; }

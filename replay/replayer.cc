@@ -49,8 +49,9 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   auto snapshot = [&]() {
     return ProgressSnapshot{"rebuild", report.events, source->Progress(), timer.Seconds()};
   };
+  StateBatch changes;  // reused by every commit
   auto commit = [&](bool sync) -> Status {
-    StateBatch changes = state->TakeChanges(source->position());
+    state->TakeChangesInto(source->position(), &changes);
     PIGTAIL_RETURN_IF_ERROR(target->Commit(changes, sync));
     ++report.commits;
     since_commit = 0;

@@ -4,7 +4,9 @@
 
 #include <array>
 #include <functional>
+#include <random>
 #include <set>
+#include <vector>
 
 namespace pigtail {
 namespace {
@@ -60,6 +62,27 @@ TEST(UuidTest, HashSpreadsIdsThatDifferInAnyByte) {
     }
     EXPECT_EQ(hashes.size(), 256u) << "byte " << byte;
     EXPECT_GT(low_bits.size(), 128u) << "byte " << byte;  // ~162 expected for random
+  }
+}
+
+// Comparisons agree with the byte-wise order of Bytes() (the order stores'
+// keys and the registers' tie-breaks rely on), whichever byte differs.
+TEST(UuidTest, ComparisonIsByteWiseOrder) {
+  std::mt19937_64 rng(3);
+  std::vector<Uuid> ids = {Uuid(), Uuid::Random()};
+  for (int i = 0; i < 300; ++i) {
+    std::array<uint8_t, Uuid::kSize> bytes{};
+    // Few distinct byte values, so ids often share long prefixes.
+    for (auto& b : bytes) b = static_cast<uint8_t>(rng() % 3 == 0 ? rng() : (rng() % 2) * 0xff);
+    ids.push_back(Uuid(bytes));
+  }
+  for (const Uuid& a : ids) {
+    for (const Uuid& b : ids) {
+      int want = a.Bytes().compare(b.Bytes());
+      EXPECT_EQ(a == b, want == 0);
+      EXPECT_EQ(a < b, want < 0);
+      EXPECT_EQ(a > b, want > 0);
+    }
   }
 }
 
