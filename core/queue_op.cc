@@ -225,9 +225,84 @@ OpParse ParseQueueOpText(std::string_view json_text) {
   return ParseQueueOp(v);
 }
 
-std::string SerializeQueueOp(const QueueOp& op) {
-  return json::serialize(std::visit(Serializer{}, op));
-}
+namespace {
+
+// The text json::serialize prints for the ops a worker's requests produce,
+// written directly: they are most of a busy node's events.
+class WorkerOpText {
+ public:
+  WorkerOpText(std::string_view tag, const std::string& queue, const Uuid& id) {
+    out_.reserve(160);
+    out_ += "{\"";
+    out_ += tag;
+    out_ += "\":{\"queue_name\":";
+    out_ += json::serialize(json::string_view(queue));
+    out_ += ",\"id\":\"";
+    out_ += id.ToString();
+    out_ += '"';
+  }
+  WorkerOpText& Worker(const Uuid& worker, uint64_t lease) {
+    out_ += ",\"worker_id\":\"";
+    out_ += worker.ToString();
+    out_ += '"';
+    return Number("lease", lease);
+  }
+  // Members equal to zero (or empty, or false) are left out, as the ops'
+  // tree serializers do.
+  WorkerOpText& Number(std::string_view key, uint64_t v) {
+    if (v != 0) Key(key) += std::to_string(v);
+    return *this;
+  }
+  WorkerOpText& Text(std::string_view key, const std::string& v) {
+    if (!v.empty()) Key(key) += json::serialize(json::string_view(v));
+    return *this;
+  }
+  WorkerOpText& True(std::string_view key, bool v) {
+    if (v) Key(key) += "true";
+    return *this;
+  }
+  std::string Take() {
+    out_ += "}}";
+    return std::move(out_);
+  }
+
+ private:
+  std::string& Key(std::string_view key) {
+    out_ += ",\"";
+    out_ += key;
+    out_ += "\":";
+    return out_;
+  }
+  std::string out_;
+};
+
+struct TextSerializer {
+  std::string operator()(const ProgressOp& op) const {
+    return WorkerOpText("Progress", op.queue_name, op.id).Worker(op.worker_id, op.lease).Take();
+  }
+  std::string operator()(const DoneOp& op) const {
+    return WorkerOpText("Done", op.queue_name, op.id).Worker(op.worker_id, op.lease).Take();
+  }
+  std::string operator()(const FailOp& op) const {
+    return WorkerOpText("Fail", op.queue_name, op.id)
+        .Worker(op.worker_id, op.lease)
+        .Text("error", op.error)
+        .Number("retry_in_ms", op.retry_in_ms)
+        .True("dead", op.dead)
+        .Take();
+  }
+  std::string operator()(const CancelOp& op) const {
+    return WorkerOpText("Cancel", op.queue_name, op.id).Take();
+  }
+  template <typename Op>
+  std::string operator()(const Op& op) const {
+    return json::serialize(Serializer{}(op));
+  }
+};
+
+}  // namespace
+
+std::string SerializeQueueOp(const QueueOp& op) { return std::visit(TextSerializer{}, op); }
 
 Status ValidateQueueName(std::string_view name) {
   if (name.empty() || name.size() > 128) {

@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+#include <cstdint>
+#include <iterator>
+#include <random>
+#include <string>
 #include <variant>
+#include <vector>
 
 namespace pigtail {
 namespace {
@@ -112,6 +118,37 @@ TEST(QueueOpTest, SerializeRoundTripsAndKeepsOriginalShape) {
   for (const QueueOp& op : ops) {
     std::string json = SerializeQueueOp(op);
     EXPECT_EQ(MustParse(json), op) << json;
+  }
+}
+
+// The worker ops are written as text directly; it must be exactly what
+// Boost.JSON prints for the same object (MakeOpEvent relies on it) and read
+// back as the same op.
+TEST(QueueOpTest, WorkerOpTextIsCanonicalAndRoundTrips) {
+  std::mt19937_64 rng(29);
+  const std::string pieces[] = {
+      "a",      "\"",         "\\", "\n", "\t", std::string(1, '\0'), "\x01", "\x1f", "\u00e9",
+      "\u20ac", "\U0001F600", "/",  " ",  "{}"};
+  auto text = [&] {
+    std::string out;
+    for (uint64_t n = rng() % 6; n > 0; --n) out += pieces[rng() % std::size(pieces)];
+    return out;
+  };
+  const std::string queues[] = {"q", "Emails.v2-_x"};
+  for (int i = 0; i < 2000; ++i) {
+    const std::string& queue = queues[i % 2];
+    uint64_t lease = i % 4 == 0 ? 0 : (i % 4 == 1 ? UINT64_MAX : rng() % 1000);
+    std::vector<QueueOp> ops = {
+        ProgressOp{queue, Uuid::Random(), Uuid::Random(), lease},
+        DoneOp{queue, Uuid::Random(), Uuid::Random(), lease},
+        FailOp{queue, Uuid::Random(), Uuid::Random(), lease, text(), i % 3 ? rng() : 0, i % 2 == 0},
+        CancelOp{queue, Uuid::Random()},
+    };
+    for (const QueueOp& op : ops) {
+      std::string json = SerializeQueueOp(op);
+      ASSERT_EQ(boost::json::serialize(boost::json::parse(json)), json);
+      ASSERT_EQ(MustParse(json), op) << json;
+    }
   }
 }
 
