@@ -76,7 +76,7 @@ void State::PutTask(TaskRecord task) {
   std::optional<ClaimOrder> open;
   if (!inserted) open = OpenEntry(entry);
   static_cast<TaskRecord&>(entry) = std::move(task);
-  TaskChanged(&slot, &entry, inserted, open);
+  TaskChanged(&slot_it->first, &slot, &entry, inserted, open);
 }
 
 State::TaskHandle State::OpenTask(std::string_view queue, const Uuid& id) {
@@ -100,7 +100,7 @@ State::TaskHandle State::OpenTask(std::string_view queue, const Uuid& id) {
 
 void State::CloseTask(const TaskHandle& h, bool changed) {
   if (changed) {
-    TaskChanged(&h.slot->second, h.entry, h.created, h.open);
+    TaskChanged(&h.slot->first, &h.slot->second, h.entry, h.created, h.open);
     return;
   }
   if (h.created) {
@@ -109,7 +109,7 @@ void State::CloseTask(const TaskHandle& h, bool changed) {
   }
 }
 
-void State::TaskChanged(QueueSlot* slot, TaskEntry* entry, bool created,
+void State::TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* entry, bool created,
                         const std::optional<ClaimOrder>& open) {
   if (created) ++task_count_;
   if (!entry->stale) {
@@ -118,12 +118,13 @@ void State::TaskChanged(QueueSlot* slot, TaskEntry* entry, bool created,
   }
   std::optional<ClaimOrder> now = OpenEntry(*entry);
   if (open != now) {
-    if (open) slot->open.erase(*open);
-    if (now) slot->open.insert(*now);
+    if (open) slot->open.erase(entry->open_it);
+    // New Adds mostly carry the newest time: try the end first.
+    if (now) entry->open_it = slot->open.insert(slot->open.end(), *now);
   }
   if (track_changes_ && !entry->changed) {
     entry->changed = true;
-    changed_tasks_.push_back(entry);
+    changed_tasks_.push_back({queue, entry});
   }
 }
 
@@ -165,21 +166,30 @@ void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
   size_t q = 0;
   for (const std::string& name : changed_queues_) batch->queues[q++] = *FindQueue(name);
   std::set<std::string, std::less<>> touched = std::move(changed_queues_);
-  // In (queue, id) order, as the stores' keys sort.
-  std::sort(changed_tasks_.begin(), changed_tasks_.end(),
-            [](const TaskEntry* a, const TaskEntry* b) {
-              int c = a->queue.compare(b->queue);
-              return c != 0 ? c < 0 : a->id < b->id;
-            });
+  // In (queue, id) order, as the stores' keys sort. The keys are copied
+  // out first so that comparisons do not chase entry pointers; tasks of one
+  // queue share its key string, so most comparisons are of ids.
+  struct SortKey {
+    const std::string* queue;
+    Uuid id;
+    TaskEntry* entry;
+  };
+  std::vector<SortKey> keys;
+  keys.reserve(changed_tasks_.size());
+  for (const ChangedTask& c : changed_tasks_) keys.push_back({c.queue, c.entry->id, c.entry});
+  std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
+    if (a.queue != b.queue) return *a.queue < *b.queue;
+    return a.id < b.id;
+  });
   // Copy-assigning into the previous batch's records reuses their strings.
-  batch->tasks.resize(changed_tasks_.size());
+  batch->tasks.resize(keys.size());
   const std::string* last_queue = nullptr;
-  for (size_t i = 0; i < changed_tasks_.size(); ++i) {
-    TaskEntry* entry = changed_tasks_[i];
+  for (size_t i = 0; i < keys.size(); ++i) {
+    TaskEntry* entry = keys[i].entry;
     entry->changed = false;
     batch->tasks[i] = static_cast<const TaskRecord&>(*entry);
-    if (last_queue == nullptr || *last_queue != entry->queue) touched.insert(entry->queue);
-    last_queue = &entry->queue;
+    if (last_queue != keys[i].queue) touched.insert(*keys[i].queue);
+    last_queue = keys[i].queue;
   }
   batch->queue_digests.clear();
   for (const std::string& name : touched) batch->queue_digests[name] = QueueDigest(name);

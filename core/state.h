@@ -45,9 +45,14 @@ struct ClaimOrder {
 
 class State {
  public:
+  // Claimable tasks of one queue, in claim order.
+  using OpenIndex = std::set<ClaimOrder>;
   // A task register as the state holds it: the record plus what the state
   // keeps about it (compares equal to the plain TaskRecord).
   struct TaskEntry : TaskRecord {
+    // The task's element of its queue's OpenIndex while it has one (see
+    // QueueSlot::open), so leaving the index needs no search.
+    OpenIndex::iterator open_it;
     // Of EncodeTaskRecord(record) as counted in the queue's and the total
     // digest (zero before the first settle); behind the record while stale.
     Digest digest;
@@ -59,8 +64,8 @@ class State {
   struct QueueSlot {
     std::optional<QueueRecord> record;
     std::unordered_map<Uuid, TaskEntry> tasks;
-    std::set<ClaimOrder> open;  // tasks with an Add whose outcome is live
-    Digest digest;              // of the queue register and its tasks (settled)
+    OpenIndex open;  // tasks with an Add whose outcome is live
+    Digest digest;   // of the queue register and its tasks (settled)
   };
   using QueueMap = std::map<std::string, QueueSlot, std::less<>>;
 
@@ -152,7 +157,8 @@ class State {
   void CloseTask(const TaskHandle& h, bool changed);
   // Updates digests, the claim index and change tracking after `entry`
   // (in `slot`) changed; `open` is its claim index entry before.
-  void TaskChanged(QueueSlot* slot, TaskEntry* entry, bool created,
+  // `queue` is the slot's key in queues_.
+  void TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* entry, bool created,
                    const std::optional<ClaimOrder>& open);
 
   QueueMap queues_;
@@ -166,10 +172,15 @@ class State {
 
   bool track_changes_ = true;
   std::set<std::string, std::less<>> changed_queues_;
-  // Tasks with `changed` set, each listed once, in the order first changed.
-  // Entries of an unordered_map keep their address until erased, and an
-  // entry is erased only when it never changed (CloseTask) or by Clear().
-  std::vector<TaskEntry*> changed_tasks_;
+  // Tasks with `changed` set, each listed once, in the order first changed,
+  // with their queue's key in queues_ (for sorting). Entries of an
+  // unordered_map keep their address until erased, and an entry is erased
+  // only when it never changed (CloseTask) or by Clear().
+  struct ChangedTask {
+    const std::string* queue;
+    TaskEntry* entry;
+  };
+  std::vector<ChangedTask> changed_tasks_;
   std::vector<Uuid> changed_rejected_;
 };
 

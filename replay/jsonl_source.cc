@@ -1,11 +1,14 @@
 #include "replay/jsonl_source.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace pigtail::replay {
 namespace {
@@ -17,7 +20,6 @@ class JsonlSource final : public EventSource {
       : file_(file), owned_(owned), size_(size), path_(std::move(path)), reporter_(reporter) {}
 
   ~JsonlSource() override {
-    std::free(buffer_);
     if (owned_) std::fclose(file_);
   }
 
@@ -49,7 +51,7 @@ class JsonlSource final : public EventSource {
         break;
       }
       if (!*got) break;
-      std::string_view text(buffer_, length_);
+      std::string_view text(buffer_.data() + line_start_, length_);
       if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
       if (text.empty()) {
         status = reporter_->Report("line", line_, "empty line");
@@ -83,30 +85,65 @@ class JsonlSource final : public EventSource {
   SourceProgress Progress() const override { return {bytes_read_, size_, "bytes"}; }
 
  private:
-  // Reads one line into buffer_ (with its '\n' if any). False at the end.
+  // Makes [line_start_, line_start_ + length_) of buffer_ the next line
+  // (with its '\n' if any), valid until the next call. False at the end.
+  // Reads the file in large blocks with read(2) (which returns what a pipe
+  // has, without waiting for a full block) and finds lines with memchr,
+  // instead of getline's copy of every line.
   Result<bool> ReadLine() {
-    errno = 0;
-    ssize_t n = ::getline(&buffer_, &capacity_, file_);
-    if (n < 0) {
-      if (std::ferror(file_)) {
+    for (;;) {
+      const char* start = buffer_.data() + pos_;
+      size_t avail = end_ - pos_;
+      const void* nl = avail > 0 ? std::memchr(start, '\n', avail) : nullptr;
+      if (nl != nullptr) {
+        TakeLine(static_cast<size_t>(static_cast<const char*>(nl) - start) + 1);
+        return true;
+      }
+      if (eof_) {
+        if (avail == 0) return false;
+        TakeLine(avail);
+        return true;
+      }
+      // Keep the partial line, at the front; grow when it fills the buffer.
+      if (pos_ > 0) {
+        if (avail > 0) std::memmove(buffer_.data(), start, avail);
+        pos_ = 0;
+        end_ = avail;
+      }
+      if (end_ == buffer_.size()) buffer_.resize(std::max<size_t>(buffer_.size() * 2, kBlock));
+      ssize_t n;
+      do {
+        n = ::read(::fileno(file_), buffer_.data() + end_, buffer_.size() - end_);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) {
         return Status::IOError("reading " + path_ + " after line " + std::to_string(line_) + ": " +
                                std::strerror(errno));
       }
-      return false;
+      if (n == 0) eof_ = true;
+      end_ += static_cast<size_t>(n);
     }
-    length_ = static_cast<size_t>(n);
-    bytes_read_ += length_;
-    ++line_;
-    return true;
   }
+
+  void TakeLine(size_t length) {
+    line_start_ = pos_;
+    length_ = length;
+    pos_ += length;
+    bytes_read_ += length;
+    ++line_;
+  }
+
+  static constexpr size_t kBlock = 1 << 20;
 
   std::FILE* file_;
   bool owned_;
   std::optional<uint64_t> size_;
   std::string path_;
   CorruptionReporter* reporter_;
-  char* buffer_ = nullptr;
-  size_t capacity_ = 0;
+  std::vector<char> buffer_;
+  size_t pos_ = 0;  // the unread part of buffer_ is [pos_, end_)
+  size_t end_ = 0;
+  bool eof_ = false;
+  size_t line_start_ = 0;
   size_t length_ = 0;
   uint64_t line_ = 0;
   uint64_t bytes_read_ = 0;

@@ -87,9 +87,16 @@ void ExpectSameDigests(const State& lazy, const State& eager) {
     EXPECT_EQ(lazy.QueueDigest(name), slot.digest) << name;
     const State::QueueSlot* mine = lazy.FindSlot(name);
     ASSERT_NE(mine, nullptr) << name;
+    State::OpenIndex open;  // the claim index, recomputed
     for (const auto& [id, task] : mine->tasks) {
       EXPECT_EQ(task.digest, Digest::Of(EncodeTaskRecord(task))) << id.ToString();
+      if (task.add && task.status.key.outcome == Outcome::kLive) {
+        ClaimOrder order{task.add->priority, task.add->hlc, id};
+        open.insert(order);
+        EXPECT_EQ(*task.open_it, order) << id.ToString();  // points at its own element
+      }
     }
+    EXPECT_EQ(mine->open, open) << name;
   }
   EXPECT_TRUE(lazy.SameRegisters(eager));
 }

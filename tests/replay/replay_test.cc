@@ -224,6 +224,46 @@ TEST_F(ReplayTest, JsonlSourceBatchesEqualTheLogAcrossReusedStorage) {
   EXPECT_GT(reporter.skipped(), 10u);
 }
 
+// Lines longer than the source's read block (1 MiB), lines that straddle
+// blocks, and a last line without "\n" are read whole.
+TEST_F(ReplayTest, JsonlSourceReadsLongLinesAndAnUnterminatedLastLine) {
+  std::vector<Event> events = GenerateLog({.events = 20000, .seed = 24});
+  Result<Event> big = MakeEvent(NewEvent{Uuid::Random(),
+                                         Uuid::Random(),
+                                         std::nullopt,
+                                         Hlc{0, 5, 0},
+                                         "{\"blob\":\"" + std::string(3 << 20, 'x') + "\"}",
+                                         {}});
+  ASSERT_TRUE(big.ok());
+  events.insert(events.begin() + 7000, *big);
+  std::string path = dir_ + "/long.jsonl";
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (size_t i = 0; i < events.size(); ++i) {
+      out << events[i].raw;
+      if (i + 1 < events.size()) out << "\n";
+    }
+  }
+  ASSERT_GT(std::filesystem::file_size(path), 5u << 20);
+  CorruptionReporter reporter(CorruptionPolicy::kStop);
+  auto source = OpenJsonlSource(path, &reporter);
+  ASSERT_TRUE(source.ok());
+  std::vector<SourcedEvent> batch;
+  size_t next = 0;
+  for (size_t round = 0; round < 1000; ++round) {
+    ASSERT_TRUE((*source)->Next({}, &batch).ok());
+    if (batch.empty()) break;
+    for (const SourcedEvent& e : batch) {
+      ASSERT_LT(next, events.size());
+      ASSERT_EQ(e.event.raw, events[next].raw) << "line " << e.position;
+      EXPECT_EQ(e.position, next + 1);
+      ++next;
+    }
+  }
+  EXPECT_EQ(next, events.size());
+  EXPECT_EQ((*source)->Progress().done, std::filesystem::file_size(path));
+}
+
 TEST_F(ReplayTest, VerifyFindsTheTamperedRegister) {
   std::vector<Event> events = GenerateLog({.events = 3000, .seed = 13});
   for (std::string uri : {std::string("memory:"), "rocksdb:" + dir_ + "/state"}) {
