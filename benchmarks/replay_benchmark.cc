@@ -50,6 +50,13 @@ uint64_t EventCount() {
   return env != nullptr ? std::strtoull(env, nullptr, 10) : 200'000;
 }
 
+// PIGTAIL_REPLAY_READ_AHEAD: ReplayOptions::read_ahead_batches for the
+// BM_Replay rows (default 0).
+size_t ReadAhead() {
+  const char* env = std::getenv("PIGTAIL_REPLAY_READ_AHEAD");
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : 0;
+}
+
 struct Fixture {
   std::string dir;
   std::string files[3];
@@ -101,6 +108,7 @@ struct Rate {
   uint64_t events = 0;
   double wall = 0;
   double cpu = 0;
+  double process_cpu = 0;  // all threads (read-ahead, RocksDB's background work)
   double per_wall() const { return wall > 0 ? static_cast<double>(events) / wall : 0; }
   double per_cpu() const { return cpu > 0 ? static_cast<double>(events) / cpu : 0; }
 };
@@ -110,11 +118,13 @@ std::map<std::string, Rate>& Rates() {
   return *rates;
 }
 
-double ThreadCpuSeconds() {
+double CpuSeconds(clockid_t clock) {
   timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  ::clock_gettime(clock, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
+double ThreadCpuSeconds() { return CpuSeconds(CLOCK_THREAD_CPUTIME_ID); }
+double ProcessCpuSeconds() { return CpuSeconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 // Times one section into Rates()[name].
 class SectionTimer {
@@ -125,11 +135,13 @@ class SectionTimer {
     r.events += events;
     r.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_).count();
     r.cpu += ThreadCpuSeconds() - cpu_;
+    r.process_cpu += ProcessCpuSeconds() - process_cpu_;
   }
 
  private:
   std::chrono::steady_clock::time_point wall_ = std::chrono::steady_clock::now();
   double cpu_ = ThreadCpuSeconds();
+  double process_cpu_ = ProcessCpuSeconds();
 };
 
 void BM_Parse(benchmark::State& st) {
@@ -231,6 +243,7 @@ void BM_Replay(benchmark::State& st) {
     auto source = OpenJsonlSource(f.files[order], &reporter);
     ReplayOptions ro;
     ro.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
+    ro.read_ahead_batches = ReadAhead();
     State state;
     st.ResumeTiming();
     SectionTimer timer;
@@ -305,10 +318,16 @@ void PrintSummary() {
   std::printf("%-28s %12.0f %12.0f\n", "raw write (RocksDB)", raw->second.per_wall(),
               raw->second.per_cpu());
   std::printf("%-28s %12.0f %12.0f\n", "limit 1/(1/parse+1/raw)", limit_wall, limit_cpu);
+  std::printf("\n%-28s %9s %9s %9s\n", "ms (all rows)", "wall", "thread", "process");
+  for (const auto& [name, rate] : rates) {
+    std::printf("%-28s %9.0f %9.0f %9.0f\n", name.c_str(), rate.wall * 1e3, rate.cpu * 1e3,
+                rate.process_cpu * 1e3);
+  }
   std::printf("\n%-28s %9s %9s %9s | %9s %9s %9s\n", "RocksDB replay", "wall/s", "/limit", "/parse",
               "cpu/s", "/limit", "/parse");
   for (const auto& [name, rate] : rates) {
-    if (name.rfind("BM_Replay/", 0) != 0 || name.find("/1/") == std::string::npos) continue;
+    // BM_Replay/<order>/<backend>/<mode>; backend 1 is RocksDB.
+    if (name.rfind("BM_Replay/", 0) != 0 || name.size() < 13 || name[12] != '1') continue;
     std::printf("%-28s %9.0f %9.2f %9.2f | %9.0f %9.2f %9.2f\n", name.c_str(), rate.per_wall(),
                 rate.per_wall() / limit_wall, rate.per_wall() / parse->second.per_wall(),
                 rate.per_cpu(), rate.per_cpu() / limit_cpu,

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <vector>
 
+#include "replay/batch_reader.h"
+
 namespace pigtail::replay {
 namespace {
 
@@ -43,36 +45,42 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
 
   BatchLimits limits;
   limits.max_events = std::max<size_t>(1, options.batch_events);
-  limits.max_bytes = std::max<size_t>(1, options.memory_budget_bytes);
-  std::vector<SourcedEvent> batch;
+  limits.max_bytes =
+      std::max<size_t>(1, options.memory_budget_bytes / (options.read_ahead_batches + 1));
   uint64_t since_commit = 0;
+  // The source's position and progress after the batch last applied.
+  uint64_t position = source->position();
+  SourceProgress source_progress = source->Progress();
   auto snapshot = [&]() {
-    return ProgressSnapshot{"rebuild", report.events, source->Progress(), timer.Seconds()};
+    return ProgressSnapshot{"rebuild", report.events, source_progress, timer.Seconds()};
   };
   StateBatch changes;  // reused by every commit
   auto commit = [&](bool sync) -> Status {
-    state->TakeChangesInto(source->position(), &changes);
+    state->TakeChangesInto(position, &changes);
     PIGTAIL_RETURN_IF_ERROR(target->Commit(changes, sync));
     ++report.commits;
     since_commit = 0;
     return Status::Ok();
   };
 
-  while (true) {
-    PIGTAIL_RETURN_IF_ERROR(source->Next(limits, &batch));
-    if (batch.empty()) break;
-    for (const SourcedEvent& e : batch) report.stats.Count(ApplyEvent(e.event, state));
-    report.events += batch.size();
-    since_commit += batch.size();
-    if (commit_batches && since_commit >= options.commit_every_events) {
-      PIGTAIL_RETURN_IF_ERROR(commit(options.sync_each_commit));
+  {
+    BatchReader reader(source, limits, options.read_ahead_batches);
+    while (true) {
+      PIGTAIL_ASSIGN_OR_RETURN(const SourceBatch* batch, reader.Next());
+      position = batch->position;
+      source_progress = batch->progress;
+      if (batch->events.empty()) break;
+      for (const SourcedEvent& e : batch->events) report.stats.Count(ApplyEvent(e.event, state));
+      report.events += batch->events.size();
+      since_commit += batch->events.size();
+      if (commit_batches && since_commit >= options.commit_every_events) {
+        PIGTAIL_RETURN_IF_ERROR(commit(options.sync_each_commit));
+      }
+      if (progress != nullptr) progress->Update(snapshot());
     }
-    if (progress != nullptr) progress->Update(snapshot());
-  }
-  batch.clear();
-  batch.shrink_to_fit();
+  }  // frees the batches
 
-  report.last_position = source->position();
+  report.last_position = position;
   report.digest = state->total_digest();
   if (target != nullptr) {
     if (commit_batches) {

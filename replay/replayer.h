@@ -61,6 +61,11 @@ struct ReplayOptions {
   size_t batch_events = 4096;
   // kCommitBatches: events applied between two commits. Default: 65,536.
   uint64_t commit_every_events = 65'536;
+  // Batches read (and parsed) ahead on a second thread while the current
+  // one is applied; 0 reads on the replaying thread. The memory budget is
+  // shared by the read-ahead batches and the one being applied. Pays off
+  // only with a spare core. Default: 0.
+  size_t read_ahead_batches = 0;
 };
 
 struct ReplayReport {

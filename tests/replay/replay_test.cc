@@ -338,13 +338,32 @@ TEST_F(CorruptLogTest, StopReportsTheLineNumber) {
   EXPECT_NE(r.status().message().find("line 57:"), std::string::npos) << r.status().message();
 }
 
-TEST_F(CorruptLogTest, SkipCountsAndGivesTheDigestOfTheValidLines) {
+TEST_F(CorruptLogTest, StopReportsTheLineNumberWithReadAhead) {
+  CorruptionReporter reporter(CorruptionPolicy::kStop);
+  auto source = OpenJsonlSource(path_, &reporter);
+  ASSERT_TRUE(source.ok());
+  State state;
+  ReplayOptions options = SmallBatches();
+  options.batch_events = 10;
+  options.read_ahead_batches = 3;
+  Result<ReplayReport> r = Replay(source->get(), &state, nullptr, options, nullptr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("line 57:"), std::string::npos) << r.status().message();
+}
+
+class CorruptLogReadAheadTest : public CorruptLogTest,
+                                public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(CorruptLogReadAheadTest, SkipCountsAndGivesTheDigestOfTheValidLines) {
   CorruptionReporter reporter(CorruptionPolicy::kSkipAndCount);
   auto source = OpenJsonlSource(path_, &reporter);
   ASSERT_TRUE(source.ok());
   auto store = NewMemoryStateStore();
   State state;
-  Result<ReplayReport> r = Replay(source->get(), &state, store.get(), SmallBatches(), nullptr);
+  ReplayOptions options = SmallBatches();
+  options.read_ahead_batches = GetParam();
+  Result<ReplayReport> r = Replay(source->get(), &state, store.get(), options, nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(reporter.skipped(), 2u);
   ASSERT_EQ(reporter.first_records().size(), 2u);
@@ -358,6 +377,8 @@ TEST_F(CorruptLogTest, SkipCountsAndGivesTheDigestOfTheValidLines) {
   EXPECT_NE(r->digest, DirectDigest(events_));
   EXPECT_EQ(store->Checkpoint().value(), events_.size() + 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(ReadAhead, CorruptLogReadAheadTest, ::testing::Values(0, 1, 3));
 
 // A source that fails with IOError after `fail_after` batches.
 class FailingSource final : public EventSource {
@@ -386,8 +407,13 @@ TEST_F(ReplayTest, ResumesAfterAnInterruptionAtEveryBatch) {
   ReplayOptions options = SmallBatches();
   options.batch_events = 100;
   options.commit_every_events = 300;
-  for (int fail_after = 0; fail_after <= 12; ++fail_after) {
-    SCOPED_TRACE(fail_after);
+  // Also with batches read ahead on a second thread: checkpoints are the
+  // applied batches' positions, not the source's.
+  for (int test = 0; test <= 25; ++test) {
+    int fail_after = test % 13;
+    options.read_ahead_batches = test < 13 ? 0 : 2;
+    SCOPED_TRACE("fail after " + std::to_string(fail_after) + ", read ahead " +
+                 std::to_string(options.read_ahead_batches));
     auto store = NewMemoryStateStore();
     CorruptionReporter reporter(CorruptionPolicy::kStop);
     {
