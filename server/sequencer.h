@@ -8,7 +8,9 @@
 // atomic Append, projects them into the State under the exclusive lock,
 // and only then completes the requests. The changed registers go to the
 // state store with their checkpoint at most every state_commit_interval
-// (and at Stop): the synced log holds every acknowledged write, and a
+// (and at Stop), written by a StateCommitter thread while the sequencer
+// goes on (one commit in flight): the synced log holds every acknowledged
+// write, and a
 // restart catches the state store up from its checkpoint, so deferring the
 // commit loses nothing and lets writes to one task in nearby batches (claim,
 // then done) reach the store as one register write.
