@@ -10,10 +10,9 @@
 // state store with their checkpoint at most every state_commit_interval
 // (and at Stop), written by a StateCommitter thread while the sequencer
 // goes on (one commit in flight): the synced log holds every acknowledged
-// write, and a
-// restart catches the state store up from its checkpoint, so deferring the
-// commit loses nothing and lets writes to one task in nearby batches (claim,
-// then done) reach the store as one register write.
+// write, and a restart catches the state store up from its checkpoint, so
+// deferring the commit loses nothing and lets writes to one task in nearby
+// batches (claim, then done) reach the store as one register write.
 //
 // Claim-next requests with wait_ms > 0 that find nothing wait inside the
 // sequencer (no polling by the caller): they are re-tried after a batch adds
