@@ -97,9 +97,12 @@ class RocksDbStateStore final : public StateStore {
     for (const QueueRecord& q : batch.queues) {
       PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kQueues), q.name, EncodeQueueRecord(q))));
     }
-    for (const TaskRecord& t : batch.tasks) {
-      PIGTAIL_RETURN_IF_ERROR(
-          Check(wb.Put(cf(kTasks), rocks::TaskKey(t.queue, t.id), EncodeTaskRecord(t))));
+    const bool encoded = batch.task_bytes.size() == batch.tasks.size();
+    for (size_t i = 0; i < batch.tasks.size(); ++i) {
+      const TaskRecord& t = batch.tasks[i];
+      std::string key = rocks::TaskKey(t.queue, t.id);
+      PIGTAIL_RETURN_IF_ERROR(Check(encoded ? wb.Put(cf(kTasks), key, batch.task_bytes[i])
+                                            : wb.Put(cf(kTasks), key, EncodeTaskRecord(t))));
     }
     for (const auto& [id, reason] : batch.rejected) {
       PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kRejected), ToSlice(id.Bytes()), reason)));

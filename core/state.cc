@@ -124,22 +124,27 @@ void State::TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* en
   }
   if (track_changes_ && !entry->changed) {
     entry->changed = true;
-    changed_tasks_.push_back({queue, entry});
+    changed_tasks_.push_back({queue, slot, entry});
   }
+}
+
+void State::SetDigest(QueueSlot* slot, TaskEntry* entry, std::string_view encoding) const {
+  // A task's digest is zero until its first settle, so this also covers
+  // tasks created since.
+  slot->digest.Subtract(entry->digest);
+  total_.Subtract(entry->digest);
+  entry->digest = Digest::Of(encoding);
+  slot->digest.Add(entry->digest);
+  total_.Add(entry->digest);
+  entry->stale = false;
 }
 
 void State::SettleStale() const {
   for (auto [slot, entry] : stale_tasks_) {
-    // A task's digest is zero until its first settle, so this also covers
-    // tasks created since the last one.
-    slot->digest.Subtract(entry->digest);
-    total_.Subtract(entry->digest);
+    if (!entry->stale) continue;  // settled by TakeChangesInto
     scratch_.clear();
     AppendTaskRecord(*entry, &scratch_);
-    entry->digest = Digest::Of(scratch_);
-    slot->digest.Add(entry->digest);
-    total_.Add(entry->digest);
-    entry->stale = false;
+    SetDigest(slot, entry, scratch_);
   }
   stale_tasks_.clear();
 }
@@ -159,9 +164,7 @@ StateBatch State::TakeChanges(uint64_t checkpoint) {
 }
 
 void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
-  Settle();
   batch->checkpoint = checkpoint;
-  batch->total_digest = total_;
   batch->queues.resize(changed_queues_.size());
   size_t q = 0;
   for (const std::string& name : changed_queues_) batch->queues[q++] = *FindQueue(name);
@@ -172,25 +175,36 @@ void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
   struct SortKey {
     const std::string* queue;
     Uuid id;
+    QueueSlot* slot;
     TaskEntry* entry;
   };
   std::vector<SortKey> keys;
   keys.reserve(changed_tasks_.size());
-  for (const ChangedTask& c : changed_tasks_) keys.push_back({c.queue, c.entry->id, c.entry});
+  for (const ChangedTask& c : changed_tasks_) {
+    keys.push_back({c.queue, c.entry->id, c.slot, c.entry});
+  }
   std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
     if (a.queue != b.queue) return *a.queue < *b.queue;
     return a.id < b.id;
   });
-  // Copy-assigning into the previous batch's records reuses their strings.
+  // Copy-assigning into the previous batch's records (and encodings)
+  // reuses their strings. The encoding also settles a stale digest.
   batch->tasks.resize(keys.size());
+  batch->task_bytes.resize(keys.size());
   const std::string* last_queue = nullptr;
   for (size_t i = 0; i < keys.size(); ++i) {
     TaskEntry* entry = keys[i].entry;
     entry->changed = false;
     batch->tasks[i] = static_cast<const TaskRecord&>(*entry);
+    std::string& bytes = batch->task_bytes[i];
+    bytes.clear();
+    AppendTaskRecord(*entry, &bytes);
+    if (entry->stale) SetDigest(keys[i].slot, entry, bytes);
     if (last_queue != keys[i].queue) touched.insert(*keys[i].queue);
     last_queue = keys[i].queue;
   }
+  Settle();  // tasks that are stale but not changed (tracking was off)
+  batch->total_digest = total_;
   batch->queue_digests.clear();
   for (const std::string& name : touched) batch->queue_digests[name] = QueueDigest(name);
   batch->rejected.resize(changed_rejected_.size());

@@ -122,7 +122,8 @@ class State {
   void set_track_changes(bool on) { track_changes_ = on; }
 
   // The registers written since the last call, with current (settled)
-  // digests and `checkpoint`. Clears the record of changes.
+  // digests, their encodings (StateBatch::task_bytes) and `checkpoint`.
+  // Clears the record of changes.
   StateBatch TakeChanges(uint64_t checkpoint);
   // The same into `*batch`, replacing its contents but reusing its storage:
   // a caller that commits many batches keeps one StateBatch, so the copies
@@ -143,6 +144,9 @@ class State {
     if (!stale_tasks_.empty()) SettleStale();
   }
   void SettleStale() const;
+  // Sets a task's digest from its encoding (and its queue's and the total)
+  // and clears `stale`.
+  void SetDigest(QueueSlot* slot, TaskEntry* entry, std::string_view encoding) const;
   const QueueSlot* FindSlotUnsettled(std::string_view queue) const;
 
   // A task opened for a change by UpdateTask.
@@ -165,7 +169,8 @@ class State {
   std::map<Uuid, std::string> rejected_;
   size_t task_count_ = 0;
   mutable Digest total_;
-  // Tasks with `stale` set, each listed once, with their slot. Same
+  // Tasks with `stale` set when listed, each listed once, with their slot
+  // (TakeChangesInto may settle some early: SettleStale skips them). Same
   // address stability argument as changed_tasks_.
   mutable std::vector<std::pair<QueueSlot*, TaskEntry*>> stale_tasks_;
   mutable std::string scratch_;  // reused encoding buffer
@@ -178,6 +183,7 @@ class State {
   // only when it never changed (CloseTask) or by Clear().
   struct ChangedTask {
     const std::string* queue;
+    QueueSlot* slot;
     TaskEntry* entry;
   };
   std::vector<ChangedTask> changed_tasks_;

@@ -16,8 +16,12 @@
 namespace pigtail {
 
 struct StateBatch {
-  std::vector<QueueRecord> queues;                     // new values of changed queue registers
-  std::vector<TaskRecord> tasks;                       // new values of changed task registers
+  std::vector<QueueRecord> queues;  // new values of changed queue registers
+  std::vector<TaskRecord> tasks;    // new values of changed task registers
+  // Either empty or task_bytes[i] == EncodeTaskRecord(tasks[i]), so a store
+  // need not encode again (State::TakeChanges fills it; a batch built by
+  // hand may leave it empty, and must clear it when it edits `tasks`).
+  std::vector<std::string> task_bytes;
   std::vector<std::pair<Uuid, std::string>> rejected;  // newly rejected ops
   std::map<std::string, Digest> queue_digests;         // new digests of the queues touched
   Digest total_digest;                                 // digest of the whole state after

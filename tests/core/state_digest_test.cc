@@ -107,6 +107,11 @@ void ExpectSameBatch(const StateBatch& a, const StateBatch& b) {
   EXPECT_EQ(a.queue_digests, b.queue_digests);
   EXPECT_EQ(a.queues, b.queues);
   EXPECT_EQ(a.tasks, b.tasks);
+  EXPECT_EQ(a.task_bytes, b.task_bytes);
+  ASSERT_EQ(a.task_bytes.size(), a.tasks.size());
+  for (size_t i = 0; i < a.tasks.size(); ++i) {
+    EXPECT_EQ(a.task_bytes[i], EncodeTaskRecord(a.tasks[i])) << i;
+  }
   EXPECT_EQ(a.rejected, b.rejected);
 }
 
