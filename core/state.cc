@@ -1,6 +1,7 @@
 #include "core/state.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "core/codec.h"
 
@@ -74,7 +75,7 @@ void State::PutTask(TaskRecord task) {
   auto [it, inserted] = slot.tasks.try_emplace(task.id);
   TaskEntry& entry = it->second;
   std::optional<ClaimOrder> open;
-  if (!inserted) open = OpenEntry(entry);
+  if (!inserted && claim_index_) open = OpenEntry(entry);
   static_cast<TaskRecord&>(entry) = std::move(task);
   TaskChanged(&slot_it->first, &slot, &entry, inserted, open);
 }
@@ -93,7 +94,7 @@ State::TaskHandle State::OpenTask(std::string_view queue, const Uuid& id) {
     h.entry->queue = h.slot->first;
     h.entry->id = id;
   } else {
-    h.open = OpenEntry(*h.entry);
+    if (claim_index_) h.open = OpenEntry(*h.entry);
   }
   return h;
 }
@@ -116,7 +117,7 @@ void State::TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* en
     entry->stale = true;
     stale_tasks_.emplace_back(slot, entry);
   }
-  std::optional<ClaimOrder> now = OpenEntry(*entry);
+  std::optional<ClaimOrder> now = claim_index_ ? OpenEntry(*entry) : std::nullopt;
   if (open != now) {
     if (open) slot->open.erase(entry->open_it);
     // New Adds mostly carry the newest time: try the end first.
@@ -147,6 +148,24 @@ void State::SettleStale() const {
     SetDigest(slot, entry, scratch_);
   }
   stale_tasks_.clear();
+}
+
+void State::set_claim_index(bool on) {
+  if (on == claim_index_) return;
+  claim_index_ = on;
+  for (auto& [name, slot] : queues_) {
+    slot.open.clear();
+    if (!on) continue;
+    std::vector<std::pair<ClaimOrder, TaskEntry*>> open;
+    for (auto& [id, entry] : slot.tasks) {
+      if (std::optional<ClaimOrder> order = OpenEntry(entry)) open.emplace_back(*order, &entry);
+    }
+    std::sort(open.begin(), open.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [order, entry] : open) {
+      entry->open_it = slot.open.emplace_hint(slot.open.end(), order);
+    }
+  }
 }
 
 bool State::PutRejected(const Uuid& event_id, std::string reason) {

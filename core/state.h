@@ -121,6 +121,14 @@ class State {
   // When on (the default), writes are remembered until TakeChanges().
   void set_track_changes(bool on) { track_changes_ = on; }
 
+  // When on (the default), every QueueSlot::open is kept up to date on each
+  // write. A bulk writer that reads no claim index (a replay) turns it off:
+  // the indexes are emptied and no longer maintained, and turning it back
+  // on rebuilds them from the tasks (sorting each queue's claimable tasks
+  // once is much cheaper than as many random inserts into a large tree).
+  void set_claim_index(bool on);
+  bool claim_index() const { return claim_index_; }
+
   // The registers written since the last call, with current (settled)
   // digests, their encodings (StateBatch::task_bytes) and `checkpoint`.
   // Clears the record of changes.
@@ -176,6 +184,7 @@ class State {
   mutable std::string scratch_;  // reused encoding buffer
 
   bool track_changes_ = true;
+  bool claim_index_ = true;
   std::set<std::string, std::less<>> changed_queues_;
   // Tasks with `changed` set, each listed once, in the order first changed,
   // with their queue's key in queues_ (for sorting). Entries of an

@@ -27,6 +27,14 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   ReplayReport report;
   const bool commit_batches = target != nullptr && options.write_mode == WriteMode::kCommitBatches;
 
+  // Nothing reads the claim indexes during a replay: they are built once
+  // at the end (on every path out).
+  struct ClaimIndexGuard {
+    State* state;
+    ~ClaimIndexGuard() { state->set_claim_index(true); }
+  } claim_index_guard{state};
+  state->set_claim_index(false);
+
   if (commit_batches) {
     PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, target->Checkpoint());
     if (checkpoint > 0) {
@@ -95,6 +103,7 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
     }
   }
   state->set_track_changes(true);
+  state->set_claim_index(true);
   report.seconds = timer.Seconds();
   if (progress != nullptr) progress->Finish(snapshot());
   return report;

@@ -82,7 +82,8 @@ struct ReplayReport {
 };
 
 // Replays `source` into `state` and, when `target` is not null, into
-// `target`.
+// `target`. The state's claim indexes are not maintained while replaying
+// and are rebuilt before returning (State::set_claim_index).
 // REQUIRES: `state` is empty; `source` has not been read yet.
 // Errors: the source's (Corruption with position under kStop, IOError),
 // the target's, FailedPrecondition when the target is not empty and

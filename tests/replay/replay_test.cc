@@ -164,6 +164,33 @@ void ExpectReusedBatchesRoundTrip(const std::vector<Event>& events, StateStore* 
   EXPECT_EQ(diff->total, 0u);
 }
 
+// Replay leaves the claim indexes off while it works and rebuilds them.
+TEST_F(ReplayTest, ReplayLeavesTheClaimIndexesComplete) {
+  std::vector<Event> events = GenerateLog({.events = 3000, .seed = 25});
+  auto log = StoreWith(events);
+  CorruptionReporter reporter(CorruptionPolicy::kStop);
+  auto source = NewStoreSource(log.get(), &reporter);
+  State state;
+  auto store = NewMemoryStateStore();
+  ASSERT_TRUE(Replay(source.get(), &state, store.get(), SmallBatches(), nullptr).ok());
+  EXPECT_TRUE(state.claim_index());
+  State direct;
+  for (const Event& e : events) ApplyEvent(e, &direct);
+  size_t open = 0;
+  for (const auto& [name, slot] : direct.queues()) {
+    const State::QueueSlot* mine = state.FindSlot(name);
+    ASSERT_NE(mine, nullptr);
+    EXPECT_EQ(mine->open, slot.open) << name;
+    for (const ClaimOrder& order : mine->open) {
+      const auto it = mine->tasks.find(order.id);
+      ASSERT_NE(it, mine->tasks.end());
+      EXPECT_EQ(*it->second.open_it, order);
+    }
+    open += slot.open.size();
+  }
+  EXPECT_GT(open, 0u);
+}
+
 TEST_F(ReplayTest, ReusedBatchesRoundTripThroughMemoryAndRocksDb) {
   std::vector<Event> events = GenerateLog({.events = 3000, .seed = 21});
   for (std::string uri : {std::string("memory:"), "rocksdb:" + dir_ + "/reused"}) {
