@@ -244,6 +244,9 @@ void BM_Replay(benchmark::State& st) {
     ReplayOptions ro;
     ro.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     ro.read_ahead_batches = ReadAhead();
+    if (const char* every = std::getenv("PIGTAIL_REPLAY_COMMIT_EVERY")) {
+      ro.commit_every_events = std::strtoull(every, nullptr, 10);
+    }
     State state;
     st.ResumeTiming();
     SectionTimer timer;
