@@ -15,6 +15,8 @@
 // writes the digests and the checkpoint and removes the marker (synced). An
 // open that finds the marker knows a BulkLoad died half way: it clears the
 // store (checkpoint 0), so the caller rebuilds from the start of the log.
+// When the store held anything before, BulkLoad then compacts the families
+// it cleared.
 #include <rocksdb/write_batch.h>
 
 #include <mutex>
@@ -215,9 +217,11 @@ class RocksDbStateStore final : public StateStore {
   Status BulkLoad(const State& state, uint64_t checkpoint) override {
     std::lock_guard lock(write_mu_);
     // 1. Clear, and mark the store incomplete, durably.
+    bool had_data = false;
     {
       rocksdb::WriteBatch wb;
       PIGTAIL_RETURN_IF_ERROR(AddClearAll(&wb));
+      had_data = wb.Count() > 0;
       PIGTAIL_RETURN_IF_ERROR(
           Check(wb.Put(cf(kCheckpoint), ToSlice(kIncompleteKey), rocksdb::Slice())));
       rocksdb::WriteOptions wo;
@@ -270,7 +274,10 @@ class RocksDbStateStore final : public StateStore {
       PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &done), "finish bulk load"));
       checkpoint_ = checkpoint;
     }
-    // 5. Compact away the cleared data and the range tombstones.
+    // 5. Compact away the cleared data and the range tombstones, if there
+    // were any; a load into an empty store leaves its files to RocksDB's
+    // background compactions.
+    if (!had_data) return Status::Ok();
     rocksdb::CompactRangeOptions co;
     for (Family f : {kQueues, kTasks, kRejected}) {
       PIGTAIL_RETURN_IF_ERROR(
