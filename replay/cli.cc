@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "backends/registry.h"
 #include "replay/blue_green.h"
@@ -67,6 +68,9 @@ Common options:
                           or skip and count them
   --memory-budget-mb N    bound on the log bytes held at once (default 64)
   --batch N               events per batch (default 4096)
+  --read-ahead N          batches read and parsed ahead on a second thread while
+                          one is applied; 0 reads on the replaying thread
+                          (default 2 with two or more cores, else 0)
   --pg-schema NAME        PostgreSQL schema for postgresql:// URIs (default pigtail)
 
 Exit codes: 0 ok, 1 differences found, 2 usage error, 3 failure.
@@ -91,9 +95,9 @@ const std::set<std::string>& FlagNames() {
 }
 const std::set<std::string>& ValueNames() {
   static const std::set<std::string> names = {
-      "from",     "into",       "log",         "state",   "max-diffs",
-      "into-log", "into-state", "out",         "corrupt", "memory-budget-mb",
-      "batch",    "pg-schema",  "commit-every"};
+      "from",     "into",       "log",          "state",     "max-diffs",
+      "into-log", "into-state", "out",          "corrupt",   "memory-budget-mb",
+      "batch",    "pg-schema",  "commit-every", "read-ahead"};
   return names;
 }
 
@@ -194,13 +198,14 @@ class Command {
     for (auto it = range.first; it != range.second; ++it) out.push_back(it->second);
     return out;
   }
-  uint64_t Number(const std::string& name, uint64_t fallback) {
+  uint64_t Number(const std::string& name, uint64_t fallback, bool zero_ok = false) {
     std::optional<std::string> v = Option(name);
     if (!v) return fallback;
     uint64_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size() || n == 0) {
-      throw UsageError{"--" + name + " needs a positive integer, not \"" + *v + "\""};
+    if (ec != std::errc() || end != v->data() + v->size() || (n == 0 && !zero_ok)) {
+      throw UsageError{"--" + name + " needs a " + (zero_ok ? "non-negative" : "positive") +
+                       " integer, not \"" + *v + "\""};
     }
     return n;
   }
@@ -237,6 +242,9 @@ class Command {
     }
     options_.memory_budget_bytes = Number("memory-budget-mb", 64) << 20;
     options_.batch_events = Number("batch", 4096);
+    // Parsing ahead pays off only with a core to spare.
+    options_.read_ahead_batches =
+        Number("read-ahead", std::thread::hardware_concurrency() >= 2 ? 2 : 0, /*zero_ok=*/true);
     limits_.max_events = options_.batch_events;
     limits_.max_bytes = options_.memory_budget_bytes;
     if (std::optional<std::string> schema = Option("pg-schema")) backend_.postgres_schema = *schema;
@@ -611,7 +619,7 @@ class Command {
   }
 
   inline static const std::set<std::string> kCommonOptions = {"corrupt", "memory-budget-mb",
-                                                              "batch", "pg-schema"};
+                                                              "batch", "pg-schema", "read-ahead"};
   inline static const std::set<std::string> kCommonFlags = {"json", "progress", "no-progress"};
 
   Args args_;

@@ -144,6 +144,27 @@ TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
   EXPECT_NE(out.find("rebuild"), std::string::npos);
 }
 
+TEST_F(ReplayCliTest, ReadAheadGivesTheSameStateAtAnyDepth) {
+  std::vector<Event> events = GenerateLog({.events = 6000, .seed = 37});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  for (const char* depth : {"0", "1", "5"}) {
+    json::object r = RunJson(
+        {"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + dir_ + "/state" + depth,
+         "--batch", "500", "--commit-every", "1000", "--read-ahead", depth, "--json"},
+        0);
+    EXPECT_EQ(Str(r["replay"].at("digest")), expected.total_digest().ToHex()) << depth;
+    EXPECT_EQ(r["replay"].at("events").to_number<uint64_t>(), events.size()) << depth;
+  }
+  std::string err;
+  EXPECT_EQ(Run({"rebuild", "--from", "jsonl:" + log, "--into", "memory:", "--read-ahead", "-1"},
+                nullptr, &err),
+            2);
+  EXPECT_NE(err.find("--read-ahead needs a non-negative integer"), std::string::npos) << err;
+}
+
 TEST_F(ReplayCliTest, UnreadableInputFailsWithExitThree) {
   std::string err;
   EXPECT_EQ(
