@@ -117,8 +117,10 @@ class PostgresStateStore final : public StateStore {
     // touch a row twice.
     std::map<std::string_view, const QueueRecord*> queues;
     for (const QueueRecord& q : batch.queues) queues[q.name] = &q;
-    std::map<std::pair<std::string_view, Uuid>, const TaskRecord*> tasks;
-    for (const TaskRecord& t : batch.tasks) tasks[{t.queue, t.id}] = &t;
+    std::map<std::pair<std::string_view, Uuid>, size_t> tasks;  // -> index in batch.tasks
+    for (size_t i = 0; i < batch.tasks.size(); ++i) {
+      tasks[{batch.tasks[i].queue, batch.tasks[i].id}] = i;
+    }
     std::map<Uuid, std::string_view> rejected;
     for (const auto& [id, reason] : batch.rejected) rejected[id] = reason;
     std::vector<std::pair<std::string_view, std::string>> live_digests;
@@ -146,12 +148,14 @@ class PostgresStateStore final : public StateStore {
         c[0].AddBytea(qv[i]->name);
         c[1].AddBytea(EncodeQueueRecord(*qv[i]));
       });
-      std::vector<const TaskRecord*> tv;
-      for (const auto& [k, t] : tasks) tv.push_back(t);
+      std::vector<size_t> tv;
+      for (const auto& [k, i] : tasks) tv.push_back(i);
+      std::string scratch;
       ExecChunked<3>(txn, "st_put_tasks", tv.size(), [&](size_t i, auto& c) {
-        c[0].AddBytea(tv[i]->queue);
-        c[1].AddUuid(tv[i]->id);
-        c[2].AddBytea(EncodeTaskRecord(*tv[i]));
+        const TaskRecord& t = batch.tasks[tv[i]];
+        c[0].AddBytea(t.queue);
+        c[1].AddUuid(t.id);
+        c[2].AddBytea(batch.TaskEncoding(tv[i], &scratch));
       });
       std::vector<std::pair<Uuid, std::string_view>> rv(rejected.begin(), rejected.end());
       ExecChunked<2>(txn, "st_put_rejected", rv.size(), [&](size_t i, auto& c) {

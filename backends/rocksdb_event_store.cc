@@ -67,8 +67,8 @@ const std::vector<std::string>& FamilyNames() {
   return kNames;
 }
 
-rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+using rocks::ToSlice;
+using rocks::ToView;
 
 // when(16)|id(16): byte order is (when, id) order.
 std::string WhenId(const Hlc& when, const Uuid& id) {

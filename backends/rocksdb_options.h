@@ -57,6 +57,10 @@ inline constexpr std::string_view kStateSubdir = "state";
 // Internal. The message is prefixed with `context`.
 Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
+// Views of the same bytes in RocksDB's and the standard library's types.
+inline rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+inline std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
 // An open database and its column families, in the order requested.
 // Closing (the destructor) releases the handles and the DB.
 class Database {

@@ -50,8 +50,8 @@ constexpr size_t kBulkBatchBytes = 8 << 20;
 
 using RejectedMap = std::map<Uuid, std::string>;
 
-rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+using rocks::ToSlice;
+using rocks::ToView;
 
 Status Check(const rocksdb::Status& s) { return FromRocks(s, "build write batch"); }
 
@@ -99,12 +99,11 @@ class RocksDbStateStore final : public StateStore {
     for (const QueueRecord& q : batch.queues) {
       PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kQueues), q.name, EncodeQueueRecord(q))));
     }
-    const bool encoded = batch.task_bytes.size() == batch.tasks.size();
+    std::string scratch;
     for (size_t i = 0; i < batch.tasks.size(); ++i) {
       const TaskRecord& t = batch.tasks[i];
-      std::string key = rocks::TaskKey(t.queue, t.id);
-      PIGTAIL_RETURN_IF_ERROR(Check(encoded ? wb.Put(cf(kTasks), key, batch.task_bytes[i])
-                                            : wb.Put(cf(kTasks), key, EncodeTaskRecord(t))));
+      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTasks), rocks::TaskKey(t.queue, t.id),
+                                           ToSlice(batch.TaskEncoding(i, &scratch)))));
     }
     for (const auto& [id, reason] : batch.rejected) {
       PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kRejected), ToSlice(id.Bytes()), reason)));

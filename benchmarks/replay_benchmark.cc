@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "backends/rocksdb_keys.h"
 #include "core/projector.h"
 #include "replay/jsonl_source.h"
 #include "replay/replayer.h"
@@ -45,17 +46,15 @@ namespace {
 enum Order { kOrdered = 0, kShuffled = 1, kDuplicates = 2 };
 const char* kOrderNames[] = {"ordered", "shuffled", "dup10"};
 
-uint64_t EventCount() {
-  const char* env = std::getenv("PIGTAIL_REPLAY_BENCH_EVENTS");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 200'000;
+// The number in environment variable `name`, or `fallback` when unset.
+// PIGTAIL_REPLAY_BENCH_EVENTS: the log's size; PIGTAIL_REPLAY_READ_AHEAD
+// and PIGTAIL_REPLAY_COMMIT_EVERY: ReplayOptions for the BM_Replay rows.
+uint64_t EnvNumber(const char* name, uint64_t fallback) {
+  const char* env = std::getenv(name);
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : fallback;
 }
 
-// PIGTAIL_REPLAY_READ_AHEAD: ReplayOptions::read_ahead_batches for the
-// BM_Replay rows (default 0).
-size_t ReadAhead() {
-  const char* env = std::getenv("PIGTAIL_REPLAY_READ_AHEAD");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 0;
-}
+uint64_t EventCount() { return EnvNumber("PIGTAIL_REPLAY_BENCH_EVENTS", 200'000); }
 
 struct Fixture {
   std::string dir;
@@ -108,7 +107,8 @@ struct Rate {
   uint64_t events = 0;
   double wall = 0;
   double cpu = 0;
-  double process_cpu = 0;  // all threads (read-ahead, RocksDB's background work)
+  double process_cpu = 0;       // all threads (read-ahead, RocksDB's background work)
+  bool rocksdb_replay = false;  // a BM_Replay row into RocksDB
   double per_wall() const { return wall > 0 ? static_cast<double>(events) / wall : 0; }
   double per_cpu() const { return cpu > 0 ? static_cast<double>(events) / cpu : 0; }
 };
@@ -187,10 +187,7 @@ void BM_RawWrite(benchmark::State& st) {
     SectionTimer timer;
     rocksdb::WriteBatch batch;
     for (size_t i = 0; i < lines.size() && s.ok(); ++i) {
-      char key[8];
-      uint64_t seq = i + 1;
-      for (int b = 7; b >= 0; --b, seq >>= 8) key[b] = static_cast<char>(seq & 0xff);
-      batch.Put(rocksdb::Slice(key, sizeof(key)), lines[i]);
+      batch.Put(rocks::SeqKey(i + 1), lines[i]);
       if (batch.Count() == 1000 || i + 1 == lines.size()) {
         s = db->Write(write_options, &batch);
         batch.Clear();
@@ -243,17 +240,16 @@ void BM_Replay(benchmark::State& st) {
     auto source = OpenJsonlSource(f.files[order], &reporter);
     ReplayOptions ro;
     ro.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
-    ro.read_ahead_batches = ReadAhead();
-    if (const char* every = std::getenv("PIGTAIL_REPLAY_COMMIT_EVERY")) {
-      ro.commit_every_events = std::strtoull(every, nullptr, 10);
-    }
+    ro.read_ahead_batches = EnvNumber("PIGTAIL_REPLAY_READ_AHEAD", 0);
+    ro.commit_every_events = EnvNumber("PIGTAIL_REPLAY_COMMIT_EVERY", ro.commit_every_events);
     State state;
     st.ResumeTiming();
     SectionTimer timer;
     Result<ReplayReport> r = Replay(source->get(), &state, store->get(), ro, nullptr);
-    timer.Stop("BM_Replay/" + std::to_string(order) + "/" + std::to_string(backend) + "/" +
-                   std::to_string(bulk ? 1 : 0),
-               f.events[order]);
+    const std::string row = "BM_Replay/" + std::to_string(order) + "/" + std::to_string(backend) +
+                            "/" + std::to_string(bulk ? 1 : 0);
+    timer.Stop(row, f.events[order]);
+    Rates()[row].rocksdb_replay = backend == 1;
     st.PauseTiming();
     if (!r.ok() || r->digest != f.expected) {
       st.SkipWithError(r.ok() ? "digest differs from the ordered projection"
@@ -329,8 +325,7 @@ void PrintSummary() {
   std::printf("\n%-28s %9s %9s %9s | %9s %9s %9s\n", "RocksDB replay", "wall/s", "/limit", "/parse",
               "cpu/s", "/limit", "/parse");
   for (const auto& [name, rate] : rates) {
-    // BM_Replay/<order>/<backend>/<mode>; backend 1 is RocksDB.
-    if (name.rfind("BM_Replay/", 0) != 0 || name.size() < 13 || name[12] != '1') continue;
+    if (!rate.rocksdb_replay) continue;
     std::printf("%-28s %9.0f %9.2f %9.2f | %9.0f %9.2f %9.2f\n", name.c_str(), rate.per_wall(),
                 rate.per_wall() / limit_wall, rate.per_wall() / parse->second.per_wall(),
                 rate.per_cpu(), rate.per_cpu() / limit_cpu,

@@ -104,12 +104,7 @@ class Reader {
 
 std::string EncodeQueueRecord(const QueueRecord& q) {
   std::string out;
-  AppendQueueRecord(q, &out);
-  return out;
-}
-
-void AppendQueueRecord(const QueueRecord& q, std::string* out) {
-  Writer w(kQueueTag, out);
+  Writer w(kQueueTag, &out);
   w.Bytes(q.name);
   w.Time(q.last.hlc);
   w.Id(q.last.event_id);
@@ -122,6 +117,7 @@ void AppendQueueRecord(const QueueRecord& q, std::string* out) {
     w.Time(q.last_delete->hlc);
     w.Id(q.last_delete->event_id);
   }
+  return out;
 }
 
 Result<QueueRecord> DecodeQueueRecord(std::string_view bytes) {

@@ -13,13 +13,11 @@
 namespace pigtail {
 
 std::string EncodeQueueRecord(const QueueRecord& queue);
-// Appends the same bytes as EncodeQueueRecord to `*out` (not cleared), so a
-// caller can reuse one buffer.
-void AppendQueueRecord(const QueueRecord& queue, std::string* out);
 Result<QueueRecord> DecodeQueueRecord(std::string_view bytes);
 
 std::string EncodeTaskRecord(const TaskRecord& task);
-// Appends the same bytes as EncodeTaskRecord to `*out` (not cleared).
+// Appends the same bytes as EncodeTaskRecord to `*out` (not cleared), so a
+// caller can reuse one buffer.
 void AppendTaskRecord(const TaskRecord& task, std::string* out);
 Result<TaskRecord> DecodeTaskRecord(std::string_view bytes);
 

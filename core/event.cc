@@ -958,14 +958,15 @@ Result<Event> MakeEvent(const NewEvent& fields) {
   return ParseEvent(NewEventJson(fields, data_text));
 }
 
-Event MakeOpEvent(NewEvent fields, QueueOp op) {
+Event MakeOpEvent(const Uuid& id, const Uuid& owner, const std::optional<Uuid>& prev,
+                  const Hlc& when, QueueOp op) {
+  NewEvent fields{id, owner, prev, when, SerializeQueueOp(op), {}};
   Event e;
   e.raw = NewEventJson(fields, fields.data_json);
-  e.id = fields.id;
-  e.owner = fields.owner;
-  e.prev = fields.prev;
-  e.when = fields.when;
-  e.dependencies = std::move(fields.dependencies);
+  e.id = id;
+  e.owner = owner;
+  e.prev = prev;
+  e.when = when;
   e.op = std::move(op);
   return e;
 }

@@ -53,12 +53,14 @@ struct NewEvent {
 // Event. Fails only if data_json is not valid JSON.
 Result<Event> MakeEvent(const NewEvent& fields);
 
-// The Event MakeEvent(fields) returns when fields.data_json is
-// SerializeQueueOp(op), built without parsing anything back.
-// REQUIRES: fields.data_json == SerializeQueueOp(op), and `op` reads back
-// unchanged from that text (true of every op whose strings came from
-// Boost.JSON: an AddOp's info_json must be json::serialize output).
-Event MakeOpEvent(NewEvent fields, QueueOp op);
+// The Event MakeEvent returns for a new event with these fields, no
+// dependencies and SerializeQueueOp(op) as data, built without parsing
+// anything back.
+// REQUIRES: `op` reads back unchanged from SerializeQueueOp(op) (true of
+// every op whose strings came from Boost.JSON: an AddOp's info_json must be
+// json::serialize output).
+Event MakeOpEvent(const Uuid& id, const Uuid& owner, const std::optional<Uuid>& prev,
+                  const Hlc& when, QueueOp op);
 
 // The event's JSON with "next" set to `next` (or null), for serving.
 // REQUIRES: event.raw is a JSON object (true for every parsed Event).

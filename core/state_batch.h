@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/codec.h"
 #include "core/digest.h"
 #include "core/registers.h"
 #include "core/uuid.h"
@@ -28,6 +30,14 @@ struct StateBatch {
   uint64_t checkpoint = 0;                             // the last log sequence number applied
 
   bool empty() const { return queues.empty() && tasks.empty() && rejected.empty(); }
+
+  // EncodeTaskRecord(tasks[i]): task_bytes[i] when filled, else encoded
+  // into `*scratch`. Valid until the batch or `*scratch` changes.
+  std::string_view TaskEncoding(size_t i, std::string* scratch) const {
+    if (task_bytes.size() == tasks.size()) return task_bytes[i];
+    *scratch = EncodeTaskRecord(tasks[i]);
+    return *scratch;
+  }
 };
 
 }  // namespace pigtail

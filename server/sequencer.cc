@@ -228,9 +228,9 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
   // A queue op decided here: its event is built without parsing it back.
   auto add_op = [&](const QueueOp& op) -> Status {
     if (options_.external_write) return add_local(SerializeQueueOp(op), {}).status();
-    NewEvent fields{Uuid::Random(), me, head, node_->clock().Now(), SerializeQueueOp(op), {}};
-    head = fields.id;
-    events.push_back(MakeOpEvent(std::move(fields), op));
+    const Uuid id = Uuid::Random();
+    events.push_back(MakeOpEvent(id, me, head, node_->clock().Now(), op));
+    head = id;
     return Status::Ok();
   };
   auto claim = [&](const TaskRecord& task, const QueueRecord& queue, const TaskView& view,
