@@ -329,6 +329,8 @@ class FastEventHandler {
           tag_ = kFail;
         else if (k == "Cancel")
           tag_ = kCancel;
+        else if (k == "Batch")
+          return false;  // the tree reads batches
         else
           tag_ = kForeign;
         return true;

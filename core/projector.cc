@@ -85,6 +85,19 @@ class OpApplier {
     return MergeInto(op.queue_name, op.id, Status(Outcome::kCancelled, 0, Phase::kPending, Uuid()));
   }
 
+  // Each op as if it were an entry of its own with the batch's stamp; the
+  // ops name distinct tasks, so their order does not matter. Rejected if
+  // any op is (the others still apply), else changed if any op changed.
+  ApplyOutcome operator()(const BatchOp& batch) const {
+    ApplyOutcome outcome = Unchanged();
+    for (const TaskOp& op : batch.ops) {
+      ApplyOutcome one = std::visit(*this, op);
+      if (outcome.kind == ApplyKind::kRejected) continue;
+      if (one.kind != ApplyKind::kUnchanged) outcome = std::move(one);
+    }
+    return outcome;
+  }
+
   ApplyOutcome Reject(std::string reason) const {
     state_->PutRejected(event_.id, reason);
     return ApplyOutcome{ApplyKind::kRejected, std::move(reason)};

@@ -1,6 +1,9 @@
 #include "core/queue_op.h"
 
 #include <boost/json.hpp>
+#include <set>
+#include <type_traits>
+#include <utility>
 
 #include "core/json_fields.h"
 
@@ -131,8 +134,66 @@ Result<QueueOp> ParseCancel(const json::value& v) {
   return QueueOp(std::move(op));
 }
 
+Result<TaskOp> ParseTaskOp(const json::value& v) {
+  if (!v.is_object() || v.get_object().size() != 1) {
+    return Status::InvalidArgument("must be an object with one member, the op's tag");
+  }
+  const auto& member = *v.get_object().begin();
+  std::string_view tag = member.key();
+  Result<QueueOp> op = Status::InvalidArgument(
+      "\"" + std::string(tag) + "\" cannot be batched (only Progress, Done, Fail and Cancel)");
+  if (tag == "Progress") op = ParseWorkerOp<ProgressOp>(member.value(), tag);
+  if (tag == "Done") op = ParseWorkerOp<DoneOp>(member.value(), tag);
+  if (tag == "Fail") op = ParseWorkerOp<FailOp>(member.value(), tag);
+  if (tag == "Cancel") op = ParseCancel(member.value());
+  if (!op.ok()) return op.status().WithContext(tag);
+  return std::visit(
+      [](auto&& o) -> Result<TaskOp> {
+        using Op = std::decay_t<decltype(o)>;
+        if constexpr (std::is_constructible_v<TaskOp, Op>) {
+          return TaskOp(std::move(o));
+        } else {
+          return Status::Internal("not a task op");
+        }
+      },
+      std::move(op).value());
+}
+
+const std::string& TaskQueue(const TaskOp& op) {
+  return std::visit([](const auto& o) -> const std::string& { return o.queue_name; }, op);
+}
+const Uuid& TaskId(const TaskOp& op) {
+  return std::visit([](const auto& o) -> const Uuid& { return o.id; }, op);
+}
+
+Result<QueueOp> ParseBatch(const json::value& v) {
+  if (!v.is_array()) return Status::InvalidArgument("Batch payload must be an array");
+  const json::array& items = v.get_array();
+  if (items.empty() || items.size() > kMaxBatchOps) {
+    return Status::InvalidArgument("a Batch holds 1 to " + std::to_string(kMaxBatchOps) +
+                                   " ops, got " + std::to_string(items.size()));
+  }
+  BatchOp batch;
+  batch.ops.reserve(items.size());
+  std::set<std::pair<std::string_view, Uuid>> tasks;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Result<TaskOp> op = ParseTaskOp(items[i]);
+    if (!op.ok()) return op.status().WithContext("op " + std::to_string(i));
+    batch.ops.push_back(std::move(op).value());
+  }
+  for (size_t i = 0; i < batch.ops.size(); ++i) {
+    if (!tasks.emplace(TaskQueue(batch.ops[i]), TaskId(batch.ops[i])).second) {
+      return Status::InvalidArgument("op " + std::to_string(i) + " names task " +
+                                     TaskId(batch.ops[i]).ToString() +
+                                     " again; a Batch names each task once");
+    }
+  }
+  return QueueOp(std::move(batch));
+}
+
 Result<QueueOp> ParseTagged(std::string_view tag, const json::value& payload, bool* is_op) {
   *is_op = true;
+  if (tag == "Batch") return ParseBatch(payload);
   if (tag == "Create") return ParseCreate(payload);
   if (tag == "Delete") return ParseDelete(payload);
   if (tag == "Add") return ParseAdd(payload);
@@ -228,22 +289,28 @@ OpParse ParseQueueOpText(std::string_view json_text) {
 namespace {
 
 // The text json::serialize prints for the ops a worker's requests produce,
-// written directly: they are most of a busy node's events.
+// appended directly: they are most of a busy node's events.
 class WorkerOpText {
  public:
-  WorkerOpText(std::string_view tag, const std::string& queue, const Uuid& id) {
-    out_.reserve(160);
+  WorkerOpText(std::string* out, std::string_view tag, const std::string& queue, const Uuid& id)
+      : out_(*out) {
     out_ += "{\"";
     out_ += tag;
     out_ += "\":{\"queue_name\":";
-    out_ += json::serialize(json::string_view(queue));
+    if (ValidateQueueName(queue).ok()) {  // nothing to escape
+      out_ += '"';
+      out_ += queue;
+      out_ += '"';
+    } else {
+      out_ += json::serialize(json::string_view(queue));
+    }
     out_ += ",\"id\":\"";
-    out_ += id.ToString();
+    id.AppendTo(&out_);
     out_ += '"';
   }
   WorkerOpText& Worker(const Uuid& worker, uint64_t lease) {
     out_ += ",\"worker_id\":\"";
-    out_ += worker.ToString();
+    worker.AppendTo(&out_);
     out_ += '"';
     return Number("lease", lease);
   }
@@ -261,10 +328,7 @@ class WorkerOpText {
     if (v) Key(key) += "true";
     return *this;
   }
-  std::string Take() {
-    out_ += "}}";
-    return std::move(out_);
-  }
+  void Finish() { out_ += "}}"; }
 
  private:
   std::string& Key(std::string_view key) {
@@ -273,36 +337,56 @@ class WorkerOpText {
     out_ += "\":";
     return out_;
   }
-  std::string out_;
+  std::string& out_;
 };
 
-struct TextSerializer {
-  std::string operator()(const ProgressOp& op) const {
-    return WorkerOpText("Progress", op.queue_name, op.id).Worker(op.worker_id, op.lease).Take();
+// Appends an op's text to *out.
+struct TextWriter {
+  void operator()(const ProgressOp& op) const {
+    WorkerOpText(out, "Progress", op.queue_name, op.id).Worker(op.worker_id, op.lease).Finish();
   }
-  std::string operator()(const DoneOp& op) const {
-    return WorkerOpText("Done", op.queue_name, op.id).Worker(op.worker_id, op.lease).Take();
+  void operator()(const DoneOp& op) const {
+    WorkerOpText(out, "Done", op.queue_name, op.id).Worker(op.worker_id, op.lease).Finish();
   }
-  std::string operator()(const FailOp& op) const {
-    return WorkerOpText("Fail", op.queue_name, op.id)
+  void operator()(const FailOp& op) const {
+    WorkerOpText(out, "Fail", op.queue_name, op.id)
         .Worker(op.worker_id, op.lease)
         .Text("error", op.error)
         .Number("retry_in_ms", op.retry_in_ms)
         .True("dead", op.dead)
-        .Take();
+        .Finish();
   }
-  std::string operator()(const CancelOp& op) const {
-    return WorkerOpText("Cancel", op.queue_name, op.id).Take();
+  void operator()(const CancelOp& op) const {
+    WorkerOpText(out, "Cancel", op.queue_name, op.id).Finish();
+  }
+  void operator()(const BatchOp& batch) const {
+    out->reserve(out->size() + 16 + 120 * batch.ops.size());
+    *out += "{\"Batch\":[";
+    for (size_t i = 0; i < batch.ops.size(); ++i) {
+      if (i > 0) *out += ',';
+      std::visit(*this, batch.ops[i]);
+    }
+    *out += "]}";
   }
   template <typename Op>
-  std::string operator()(const Op& op) const {
-    return json::serialize(Serializer{}(op));
+  void operator()(const Op& op) const {
+    *out += json::serialize(Serializer{}(op));
   }
+  std::string* out;
 };
 
 }  // namespace
 
-std::string SerializeQueueOp(const QueueOp& op) { return std::visit(TextSerializer{}, op); }
+std::string SerializeQueueOp(const QueueOp& op) {
+  std::string out;
+  out.reserve(160);
+  std::visit(TextWriter{&out}, op);
+  return out;
+}
+
+QueueOp ToQueueOp(TaskOp op) {
+  return std::visit([](auto&& o) { return QueueOp(std::move(o)); }, std::move(op));
+}
 
 Status ValidateQueueName(std::string_view name) {
   if (name.empty() || name.size() > 128) {

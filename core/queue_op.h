@@ -7,11 +7,13 @@
 #define PIGTAIL_CORE_QUEUE_OP_H_
 
 #include <boost/json/fwd.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "core/status.h"
 #include "core/uuid.h"
@@ -87,7 +89,26 @@ struct CancelOp {
   bool operator==(const CancelOp&) const = default;
 };
 
-using QueueOp = std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, FailOp, CancelOp>;
+// The ops that change one task's status register: the ones a Batch holds.
+using TaskOp = std::variant<ProgressOp, DoneOp, FailOp, CancelOp>;
+
+// Extension {"Batch":[op,...]}: 1 to kMaxBatchOps task ops in one log entry,
+// e.g. the claims of one claim-next or the dones of one batched done. Each
+// op is applied as if it were an entry of its own with the batch's id and
+// `when`. So that every register key stays unique, a batch names each
+// (queue, task) at most once; a repeat, or any malformed op, rejects the
+// whole batch.
+struct BatchOp {
+  std::vector<TaskOp> ops;
+  bool operator==(const BatchOp&) const = default;
+};
+inline constexpr size_t kMaxBatchOps = 1000;
+
+using QueueOp =
+    std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, FailOp, CancelOp, BatchOp>;
+
+// The task op as a QueueOp of its own.
+QueueOp ToQueueOp(TaskOp op);
 
 // `data` that is not a queue operation: it belongs to another application
 // sharing the log.

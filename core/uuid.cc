@@ -61,15 +61,21 @@ Uuid Uuid::Random() {
 }
 
 std::string Uuid::ToString() const {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(36);
-  for (size_t i = 0; i < kSize; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[bytes_[i] >> 4]);
-    out.push_back(kHex[bytes_[i] & 0xf]);
-  }
+  AppendTo(&out);
   return out;
+}
+
+void Uuid::AppendTo(std::string* out) const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  size_t at = out->size();
+  out->resize(at + 36);
+  char* p = out->data() + at;
+  for (size_t i = 0; i < kSize; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = kHex[bytes_[i] >> 4];
+    *p++ = kHex[bytes_[i] & 0xf];
+  }
 }
 
 bool Uuid::IsNil() const {

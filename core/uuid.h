@@ -32,6 +32,8 @@ class Uuid {
 
   // Lower-case canonical form.
   std::string ToString() const;
+  // Appends ToString() to *out, without a temporary.
+  void AppendTo(std::string* out) const;
   std::string_view Bytes() const { return {reinterpret_cast<const char*>(bytes_.data()), kSize}; }
   bool IsNil() const;
 

@@ -56,6 +56,11 @@ const std::vector<Flag>& Flags() {
       {"threads", "HTTP I/O threads (default 2)", Number(&ServerConfig::threads, "threads")},
       {"sync", "durability: batch (default; each write batch is synced before replies) or none",
        Text(&ServerConfig::sync)},
+      {"batch-ops",
+       "on (default): the claims of one claim-next, or the dones of one batched done, are "
+       "one Batch log entry; off: one entry per op, as the original Pigtail writes them "
+       "(attached mode always writes one per op)",
+       Text(&ServerConfig::batch_ops)},
       {"max-clock-offset-ms",
        "refuse peer entries stamped further ahead of our clock than this (default 60000)",
        Number(&ServerConfig::max_clock_offset_ms, "max-clock-offset-ms")},
@@ -118,9 +123,10 @@ std::string EnvName(const char* flag) {
 Status Set(ServerConfig* c, const std::string& name, const std::string& value,
            const std::string& where) {
   for (const Flag& f : Flags()) {
-    if (name == f.name) return f.set(c, value).WithContext(where);
+    if (name == f.name) return where.empty() ? f.set(c, value) : f.set(c, value).WithContext(where);
   }
-  return Status::InvalidArgument(where + "unknown option \"" + name + "\"; see --help");
+  return Status::InvalidArgument((where.empty() ? "" : where + ": ") + "unknown option \"" + name +
+                                 "\"; see --help");
 }
 
 Status LoadConfigFile(const std::string& path, ServerConfig* c) {
@@ -133,8 +139,8 @@ Status LoadConfigFile(const std::string& path, ServerConfig* c) {
     size_t start = line.find_first_not_of(" \t");
     if (start == std::string::npos || line[start] == '#') continue;
     size_t eq = line.find('=');
-    std::string where = path + ":" + std::to_string(number) + ": ";
-    if (eq == std::string::npos) return Status::InvalidArgument(where + "expected key=value");
+    std::string where = path + ":" + std::to_string(number);
+    if (eq == std::string::npos) return Status::InvalidArgument(where + ": expected key=value");
     auto trim = [](std::string s) {
       size_t b = s.find_first_not_of(" \t\r");
       size_t e = s.find_last_not_of(" \t\r");
@@ -157,6 +163,9 @@ Status Finish(ServerConfig* c) {
   PIGTAIL_RETURN_IF_ERROR(ParseNumber(c->listen.substr(colon + 1), "listen", &c->port));
   if (c->sync != "batch" && c->sync != "none") {
     return Status::InvalidArgument("--sync must be batch or none, got \"" + c->sync + "\"");
+  }
+  if (c->batch_ops != "on" && c->batch_ops != "off") {
+    return Status::InvalidArgument("--batch-ops must be on or off, got \"" + c->batch_ops + "\"");
   }
   if (c->threads < 1 || c->threads > 256) {
     return Status::InvalidArgument("--threads must be 1 to 256");
@@ -213,7 +222,7 @@ Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, con
   for (const Flag& f : Flags()) {
     std::string name = EnvName(f.name);
     if (const char* v = env(name.c_str())) {
-      PIGTAIL_RETURN_IF_ERROR(f.set(&config, v).WithContext(name + ": "));
+      PIGTAIL_RETURN_IF_ERROR(f.set(&config, v).WithContext(name));
     }
   }
   for (const auto& [name, value] : flags) {

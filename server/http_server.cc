@@ -1,4 +1,5 @@
 #include "server/http_server.h"
+#include "server/thread_name.h"
 
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
@@ -223,6 +224,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   int n = options.threads < 1 ? 1 : options.threads;
   for (int i = 0; i < n; ++i) {
     impl->threads.emplace_back([ioc = &impl->ioc] {
+      SetThreadName("http");
       for (;;) {
         try {
           ioc->run();

@@ -49,7 +49,7 @@ Result<std::unique_ptr<Node>> Node::Open(std::unique_ptr<EventStore> log,
 Status Node::Load(const NodeOptions& options) {
   PIGTAIL_ASSIGN_OR_RETURN(id_, EnsureNodeId(log_.get()));
   state_.set_track_changes(false);
-  PIGTAIL_RETURN_IF_ERROR(state_store_->LoadInto(&state_).WithContext("loading state: "));
+  PIGTAIL_RETURN_IF_ERROR(state_store_->LoadInto(&state_).WithContext("loading state"));
   state_.set_track_changes(true);
   PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, state_store_->Checkpoint());
   PIGTAIL_ASSIGN_OR_RETURN(uint64_t last, log_->LastSequence());

@@ -1,4 +1,5 @@
 #include "server/notifier.h"
+#include "server/thread_name.h"
 
 #include <algorithm>
 #include <set>
@@ -15,7 +16,12 @@ Notifier::Notifier(Node* node, const NotifierOptions& options) : node_(node), op
 Notifier::~Notifier() { Stop(); }
 
 void Notifier::Start() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  if (!thread_.joinable()) {
+    thread_ = std::thread([this] {
+      SetThreadName("notifier");
+      Run();
+    });
+  }
 }
 
 void Notifier::Stop() {

@@ -1,4 +1,5 @@
 #include "server/replicator.h"
+#include "server/thread_name.h"
 
 #include <algorithm>
 #include <atomic>
@@ -127,7 +128,7 @@ std::future<WriteResult> PeerClient::StoreAsync(std::vector<Event> events) {
 
 Result<uint64_t> PeerClient::Stored(std::future<WriteResult> pending) {
   WriteResult result = pending.get();
-  if (!result.status.ok()) return result.status.WithContext("storing pulled entries: ");
+  if (!result.status.ok()) return result.status.WithContext("storing pulled entries");
   return static_cast<uint64_t>(std::count(result.stored.begin(), result.stored.end(), true));
 }
 
@@ -147,7 +148,7 @@ Result<std::optional<Event>> PeerClient::Fetch(const Uuid& id, std::optional<Uui
     if (parsed.ok()) *next = *parsed;
   }
   Result<Event> e = ParseEvent(std::move(r.body));
-  if (!e.ok()) return e.status().WithContext("GET /log/{id}: ");
+  if (!e.ok()) return e.status().WithContext("GET /log/{id}");
   if (e->id != id) return Status::Unavailable("GET /log/{id}: the peer sent another entry");
   return std::optional<Event>(std::move(e).value());
 }
@@ -406,7 +407,10 @@ class Replicator::Worker {
  public:
   Worker(Replicator* owner, std::string url) : owner_(owner) {
     status_.url = std::move(url);
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      SetThreadName("peer");
+      Run();
+    });
   }
   ~Worker() { Stop(); }
 
@@ -586,7 +590,12 @@ Replicator::Replicator(Node* node, Sequencer* sequencer, const ReplicatorOptions
 Replicator::~Replicator() { Stop(); }
 
 void Replicator::Start() {
-  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  if (!thread_.joinable()) {
+    thread_ = std::thread([this] {
+      SetThreadName("replicator");
+      Run();
+    });
+  }
 }
 
 void Replicator::Stop() {

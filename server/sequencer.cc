@@ -1,4 +1,5 @@
 #include "server/sequencer.h"
+#include "server/thread_name.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -14,14 +15,21 @@ namespace {
 
 constexpr uint64_t kNanosPerMilli = 1'000'000;
 
-// The queue whose waiting claims an applied op may satisfy, if any.
-const std::string* QueueToWake(const Event& event) {
+// Adds the queues whose waiting claims an applied op may satisfy.
+void AddQueuesToWake(const Event& event, std::vector<std::string>* queues) {
   const QueueOp* op = std::get_if<QueueOp>(&event.op);
-  if (op == nullptr) return nullptr;
-  if (const auto* add = std::get_if<AddOp>(op)) return &add->queue_name;
-  if (const auto* fail = std::get_if<FailOp>(op)) return &fail->queue_name;
-  if (const auto* create = std::get_if<CreateOp>(op)) return &create->name;
-  return nullptr;
+  if (op == nullptr) return;
+  auto wake = [&](const std::string& q) {
+    if (std::find(queues->begin(), queues->end(), q) == queues->end()) queues->push_back(q);
+  };
+  if (const auto* add = std::get_if<AddOp>(op)) wake(add->queue_name);
+  if (const auto* fail = std::get_if<FailOp>(op)) wake(fail->queue_name);
+  if (const auto* create = std::get_if<CreateOp>(op)) wake(create->name);
+  if (const auto* batch = std::get_if<BatchOp>(op)) {
+    for (const TaskOp& t : batch->ops) {
+      if (const auto* fail = std::get_if<FailOp>(&t)) wake(fail->queue_name);
+    }
+  }
 }
 
 Status ConflictFor(TaskState state, const TaskRecord& task, const Uuid& worker,
@@ -62,7 +70,10 @@ void Sequencer::Start() {
     std::fprintf(stderr, "pigtaild: state store commit failed, checkpointing stopped: %s\n",
                  error.ToString().c_str());
   });
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("sequencer");
+    Run();
+  });
 }
 
 void Sequencer::Stop() {
@@ -226,21 +237,45 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     return fields.id;
   };
   // A queue op decided here: its event is built without parsing it back.
-  auto add_op = [&](const QueueOp& op) -> Status {
+  auto add_op = [&](QueueOp op, const Hlc& when) -> Status {
     if (options_.external_write) return add_local(SerializeQueueOp(op), {}).status();
     const Uuid id = Uuid::Random();
-    events.push_back(MakeOpEvent(id, me, head, node_->clock().Now(), op));
+    events.push_back(MakeOpEvent(id, me, head, when, std::move(op)));
     head = id;
     return Status::Ok();
   };
+  // The task ops of the request being decided. With batching they become
+  // one Batch entry per kMaxBatchOps ops (an op alone stays a plain op)
+  // when the request ends; without, an entry each, now.
+  const bool batching = options_.batch_ops && !options_.external_write;
+  std::vector<TaskOp> request_ops;
+  Hlc request_when;
+  auto flush_task_ops = [&]() -> Status {
+    if (request_ops.empty()) return Status::Ok();
+    QueueOp op = request_ops.size() == 1 ? ToQueueOp(std::move(request_ops.front()))
+                                         : QueueOp(BatchOp{std::move(request_ops)});
+    request_ops.clear();
+    return add_op(std::move(op), request_when);
+  };
+  // Returns the `when` of the entry that will hold the op.
+  auto add_task_op = [&](TaskOp op) -> Result<Hlc> {
+    if (!batching) {
+      PIGTAIL_RETURN_IF_ERROR(add_op(ToQueueOp(std::move(op)), node_->clock().Now()));
+      return events.back().when;
+    }
+    if (request_ops.empty()) request_when = node_->clock().Now();
+    request_ops.push_back(std::move(op));
+    const Hlc when = request_when;
+    if (request_ops.size() == kMaxBatchOps) PIGTAIL_RETURN_IF_ERROR(flush_task_ops());
+    return when;
+  };
   auto claim = [&](const TaskRecord& task, const QueueRecord& queue, const TaskView& view,
                    const Uuid& worker, bool heartbeat, WriteResult* result) -> Status {
-    ProgressOp op{task.queue, task.id, worker, heartbeat ? view.lease : view.next_lease};
-    PIGTAIL_RETURN_IF_ERROR(add_op(op));
-    uint64_t expires_ns = events.back().when.time + LeaseTimeoutMs(task, queue) * kNanosPerMilli;
-    result->claimed.push_back(ClaimedTask{task.id, task.add->task_name, task.add->info_json,
-                                          op.lease, expires_ns / kNanosPerMilli, worker,
-                                          heartbeat});
+    const uint64_t lease = heartbeat ? view.lease : view.next_lease;
+    PIGTAIL_ASSIGN_OR_RETURN(Hlc when, add_task_op(ProgressOp{task.queue, task.id, worker, lease}));
+    uint64_t expires_ns = when.time + LeaseTimeoutMs(task, queue) * kNanosPerMilli;
+    result->claimed.push_back(ClaimedTask{task.id, task.add->task_name, task.add->info_json, lease,
+                                          expires_ns / kNanosPerMilli, worker, heartbeat});
     touched.insert(task.id);
     if (!heartbeat) {
       ++claims;
@@ -402,7 +437,9 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
             } else if (touched.contains(task->id)) {
               s = Status::Conflict("busy: the task is being changed by another request");
             } else {
-              s = add_op(DoneOp{req.queue, item.id, req.worker, item.lease.value_or(view.lease)});
+              s = add_task_op(
+                      DoneOp{req.queue, item.id, req.worker, item.lease.value_or(view.lease)})
+                      .status();
               if (s.ok()) touched.insert(item.id);
             }
           }
@@ -422,7 +459,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
           break;
         }
         FailOp op = DecideFail(*task, *queue, req.worker, task->status.key.lease, req.error);
-        result.status = add_op(op);
+        result.status = add_task_op(op).status();
         if (result.status.ok()) {
           touched.insert(task->id);
           result.fail = std::move(op);
@@ -434,10 +471,15 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
         const TaskRecord* task = nullptr;
         TaskView view;
         if (!find_unfinished(req, &result, &queue, &task, &view)) break;
-        result.status = add_op(CancelOp{req.queue, req.task});
+        result.status = add_task_op(CancelOp{req.queue, req.task}).status();
         if (result.status.ok()) touched.insert(task->id);
         break;
       }
+    }
+    if (result.status.ok()) {
+      result.status = flush_task_ops();
+    } else {
+      request_ops.clear();
     }
     if (!result.status.ok() && events.size() > slot.first_event) {
       // The request failed part way: drop what it added.
@@ -455,7 +497,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     Result<std::vector<uint64_t>> appended =
         all_fresh ? node_->log()->AppendNew(events, sync) : node_->log()->Append(events, sync);
     if (!appended.ok()) {
-      Status error = appended.status().WithContext("appending to the log: ");
+      Status error = appended.status().WithContext("appending to the log");
       for (Slot& slot : slots) {
         if (slot.end_event > slot.first_event) {
           slot.result = WriteResult();
@@ -476,11 +518,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
           ApplyOutcome outcome = ApplyEvent(events[i], s);
           if (outcome.kind == ApplyKind::kRejected) counters.rejected_ops++;
           if (outcome.kind == ApplyKind::kForeign) counters.foreign_events++;
-          if (const std::string* q = QueueToWake(events[i])) {
-            if (std::find(woken_queues_.begin(), woken_queues_.end(), *q) == woken_queues_.end()) {
-              woken_queues_.push_back(*q);
-            }
-          }
+          AddQueuesToWake(events[i], &woken_queues_);
         }
       });
       uncommitted_seq_ = std::max(uncommitted_seq_, last_seq);

@@ -60,6 +60,10 @@ struct SequencerOptions {
   // How long applied changes may wait before they are committed to the
   // state store (0: after every batch).
   std::chrono::milliseconds state_commit_interval{50};
+  // Write the task ops one request decides (the claims of a claim-next, the
+  // dones of a batched done) as Batch entries instead of one entry per op.
+  // Not in attached mode, whose log original Pigtail nodes may read.
+  bool batch_ops = true;
   // Attached mode (server/external_log.h): when set, every entry this node
   // would write to its own chain is written by this function instead, on the
   // sequencer thread, with the entry's data (JSON text) and dependencies; it

@@ -2,10 +2,15 @@
 
 #include <utility>
 
+#include "server/thread_name.h"
+
 namespace pigtail {
 
 StateCommitter::StateCommitter(StateStore* store, std::function<void(const Status&)> on_failure)
-    : store_(store), on_failure_(std::move(on_failure)), thread_([this] { Run(); }) {}
+    : store_(store), on_failure_(std::move(on_failure)), thread_([this] {
+        SetThreadName("state-commit");
+        Run();
+      }) {}
 
 StateCommitter::~StateCommitter() {
   {

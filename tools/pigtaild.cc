@@ -53,10 +53,10 @@ int main(int argc, char** argv) {
   backend_options.postgres_schema = config.postgres_schema;
   Result<std::unique_ptr<EventStore>> log =
       OpenEventStore(config.EffectiveLogUri(), backend_options);
-  if (!log.ok()) return Fail(log.status().WithContext("opening the log: "));
+  if (!log.ok()) return Fail(log.status().WithContext("opening the log"));
   Result<std::unique_ptr<StateStore>> state =
       OpenStateStore(config.EffectiveStateUri(), backend_options);
-  if (!state.ok()) return Fail(state.status().WithContext("opening the state store: "));
+  if (!state.ok()) return Fail(state.status().WithContext("opening the state store"));
 
   NodeOptions node_options;
   node_options.max_clock_offset_ms = config.max_clock_offset_ms;
@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   SequencerOptions seq_options;
   seq_options.sync = config.sync == "none" ? SyncMode::kNone : SyncMode::kBatch;
   seq_options.max_batch = config.max_batch;
+  seq_options.batch_ops = config.batch_ops == "on";
   std::unique_ptr<ExternalLog> external;
   if (!config.potboiler_url.empty()) {
     ExternalLogOptions external_options;

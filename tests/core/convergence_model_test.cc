@@ -75,19 +75,19 @@ class HistoryGenerator {
                            {},
                            {}});
     }
-    // Status ops mostly name a known task in its own queue, sometimes the
-    // wrong queue or an unknown id.
-    auto [queue, task] = tasks_[static_cast<size_t>(Pick(0, static_cast<int>(tasks_.size()) - 1))];
-    if (Pick(0, 19) == 0) queue = Queue();
-    if (Pick(0, 29) == 0) task = TestId(999999);
-    if (roll < 55) return OpEvent(id, owner, when, ProgressOp{queue, task, worker, lease});
-    if (roll < 65) {
-      return OpEvent(id, owner, when,
-                     FailOp{queue, task, worker, lease, "err " + std::to_string(serial_),
-                            static_cast<uint64_t>(Pick(0, 10)), Pick(0, 3) == 0});
+    if (roll < 84 && Pick(0, 7) == 0) {
+      // A Batch of status ops, usually on distinct tasks; one that names a
+      // task twice is rejected whole.
+      BatchOp batch;
+      for (int n = Pick(1, 4); n > 0; --n) {
+        TaskOp op = StatusOp(Pick(31, 83), worker, static_cast<uint64_t>(Pick(0, 3)));
+        bool repeat = false;
+        for (const TaskOp& other : batch.ops) repeat |= SameTask(other, op);
+        if (!repeat || Pick(0, 4) == 0) batch.ops.push_back(std::move(op));
+      }
+      return OpEvent(id, owner, when, batch);
     }
-    if (roll < 70) return OpEvent(id, owner, when, CancelOp{queue, task});
-    if (roll < 84) return OpEvent(id, owner, when, DoneOp{queue, task, worker, lease % 2});
+    if (roll < 84) return OpEvent(id, owner, when, ToQueueOp(StatusOp(roll, worker, lease)));
     if (roll < 92) {
       return testing::DataEvent(id, owner, when,
                                 R"({"Set":{"key":"k","value":)" + std::to_string(serial_) + "}}");
@@ -98,6 +98,33 @@ class HistoryGenerator {
         R"({"Progress":{"queue_name":"alpha","id":"nope","worker_id":"x"}})",
         R"({"Delete":"bad name!"})", R"({"Done":7})"};
     return testing::DataEvent(id, owner, when, kMalformed[Pick(0, 4)]);
+  }
+
+  // Status ops mostly name a known task in its own queue, sometimes the
+  // wrong queue or an unknown id. `roll` in [31, 84) picks the kind.
+  TaskOp StatusOp(int roll, const Uuid& worker, uint64_t lease) {
+    auto [queue, task] = tasks_[static_cast<size_t>(Pick(0, static_cast<int>(tasks_.size()) - 1))];
+    if (Pick(0, 19) == 0) queue = Queue();
+    if (Pick(0, 29) == 0) task = TestId(999999);
+    if (roll < 55) return ProgressOp{queue, task, worker, lease};
+    if (roll < 65) {
+      return FailOp{queue,
+                    task,
+                    worker,
+                    lease,
+                    "err " + std::to_string(serial_),
+                    static_cast<uint64_t>(Pick(0, 10)),
+                    Pick(0, 3) == 0};
+    }
+    if (roll < 70) return CancelOp{queue, task};
+    return DoneOp{queue, task, worker, lease % 2};
+  }
+
+  static bool SameTask(const TaskOp& a, const TaskOp& b) {
+    auto key = [](const TaskOp& op) {
+      return std::visit([](const auto& o) { return std::make_pair(o.queue_name, o.id); }, op);
+    };
+    return key(a) == key(b);
   }
 
   std::mt19937_64 rng_;
@@ -118,40 +145,50 @@ struct Model {
       if (std::holds_alternative<RejectedOp>(e.op)) rejected[e.id] = true;
       const QueueOp* op = std::get_if<QueueOp>(&e.op);
       if (op == nullptr) continue;
-      Stamp stamp{e.when, e.id};
-      auto key = [&](Outcome o, uint64_t lease, Phase p) {
-        return StatusKey{o, lease, p, e.when, e.id};
-      };
-      if (const auto* c = std::get_if<CreateOp>(op)) {
-        QueueRecord& q = Queue(c->name);
-        if (stamp > q.last) {
-          q.last = stamp;
-          q.alive = true;
-          q.timeout_ms = c->timeout_ms;
-          q.max_attempts = c->max_attempts;
-        }
-      } else if (const auto* d = std::get_if<DeleteOp>(op)) {
-        QueueRecord& q = Queue(d->name);
-        if (stamp > q.last) {
-          q.last = stamp;
-          q.alive = false;
-          q.timeout_ms = 0;
-          q.max_attempts.reset();
-        }
-        if (!q.last_delete || stamp > *q.last_delete) q.last_delete = stamp;
-      } else if (const auto* a = std::get_if<AddOp>(op)) {
-        added[{a->queue_name, e.id}] = e.when;
-        Max({a->queue_name, e.id}, key(Outcome::kLive, 0, Phase::kPending));
-      } else if (const auto* p = std::get_if<ProgressOp>(op)) {
-        Max({p->queue_name, p->id}, key(Outcome::kLive, p->lease, Phase::kWorking));
-      } else if (const auto* f = std::get_if<FailOp>(op)) {
-        Max({f->queue_name, f->id}, f->dead ? key(Outcome::kDead, f->lease, Phase::kPending)
-                                            : key(Outcome::kLive, f->lease + 1, Phase::kPending));
-      } else if (const auto* x = std::get_if<CancelOp>(op)) {
-        Max({x->queue_name, x->id}, key(Outcome::kCancelled, 0, Phase::kPending));
-      } else if (const auto* done = std::get_if<DoneOp>(op)) {
-        Max({done->queue_name, done->id}, key(Outcome::kDone, done->lease, Phase::kWorking));
+      if (const auto* batch = std::get_if<BatchOp>(op)) {
+        // Each op as an entry of its own with the batch's id and time.
+        for (const TaskOp& t : batch->ops) Apply(e, ToQueueOp(t));
+      } else {
+        Apply(e, *op);
       }
+    }
+  }
+
+  void Apply(const Event& e, const QueueOp& queue_op) {
+    const QueueOp* op = &queue_op;
+    Stamp stamp{e.when, e.id};
+    auto key = [&](Outcome o, uint64_t lease, Phase p) {
+      return StatusKey{o, lease, p, e.when, e.id};
+    };
+    if (const auto* c = std::get_if<CreateOp>(op)) {
+      QueueRecord& q = Queue(c->name);
+      if (stamp > q.last) {
+        q.last = stamp;
+        q.alive = true;
+        q.timeout_ms = c->timeout_ms;
+        q.max_attempts = c->max_attempts;
+      }
+    } else if (const auto* d = std::get_if<DeleteOp>(op)) {
+      QueueRecord& q = Queue(d->name);
+      if (stamp > q.last) {
+        q.last = stamp;
+        q.alive = false;
+        q.timeout_ms = 0;
+        q.max_attempts.reset();
+      }
+      if (!q.last_delete || stamp > *q.last_delete) q.last_delete = stamp;
+    } else if (const auto* a = std::get_if<AddOp>(op)) {
+      added[{a->queue_name, e.id}] = e.when;
+      Max({a->queue_name, e.id}, key(Outcome::kLive, 0, Phase::kPending));
+    } else if (const auto* p = std::get_if<ProgressOp>(op)) {
+      Max({p->queue_name, p->id}, key(Outcome::kLive, p->lease, Phase::kWorking));
+    } else if (const auto* f = std::get_if<FailOp>(op)) {
+      Max({f->queue_name, f->id}, f->dead ? key(Outcome::kDead, f->lease, Phase::kPending)
+                                          : key(Outcome::kLive, f->lease + 1, Phase::kPending));
+    } else if (const auto* x = std::get_if<CancelOp>(op)) {
+      Max({x->queue_name, x->id}, key(Outcome::kCancelled, 0, Phase::kPending));
+    } else if (const auto* done = std::get_if<DoneOp>(op)) {
+      Max({done->queue_name, done->id}, key(Outcome::kDone, done->lease, Phase::kWorking));
     }
   }
 

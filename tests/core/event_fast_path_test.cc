@@ -296,7 +296,16 @@ class Generator {
         payload = Payload({{"queue_name", q}, {"id", task}});
         break;
       case 8:
-        return Value(3);  // foreign
+        if (Pick(2) == 0) return Value(3);  // foreign
+        // A Batch (read by the tree) of ops, or of anything.
+        tag = "Batch";
+        payload = "[";
+        for (size_t n = Pick(4); n > 0; --n) {
+          payload += Pick(6) ? Data() : Value(2);
+          payload += n > 1 ? "," : "";
+        }
+        payload += "]";
+        break;
       default:
         tag = Pick(2) ? "app" : "add";
         payload = Value(2);
@@ -337,6 +346,8 @@ TEST(EventFastPathTest, AgreesWithTheTreeOnPigtailsOwnEvents) {
       DoneOp{"emails", Uuid::Random(), Uuid::Random(), 0},
       FailOp{"emails", Uuid::Random(), Uuid::Random(), 2, "boom \"quoted\"", 400, true},
       CancelOp{"emails", Uuid::Random()},
+      BatchOp{{ProgressOp{"emails", Uuid::Random(), Uuid::Random(), 1},
+               DoneOp{"emails", Uuid::Random(), Uuid::Random(), 0}, CancelOp{"q", Uuid::Random()}}},
   };
   for (int i = 0; i < 200; ++i) {
     for (const QueueOp& op : ops) {

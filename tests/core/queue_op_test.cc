@@ -149,6 +149,88 @@ TEST(QueueOpTest, WorkerOpTextIsCanonicalAndRoundTrips) {
       ASSERT_EQ(boost::json::serialize(boost::json::parse(json)), json);
       ASSERT_EQ(MustParse(json), op) << json;
     }
+    // An invalid queue name is still written as Boost.JSON would (and the
+    // op reads back rejected).
+    std::string json = SerializeQueueOp(DoneOp{text() + "\"", Uuid::Random(), Uuid::Random(), 1});
+    ASSERT_EQ(boost::json::serialize(boost::json::parse(json)), json);
+  }
+}
+
+std::string Progress(const std::string& queue, const char* task, uint64_t lease) {
+  return std::string(R"({"Progress":{"queue_name":")") + queue + R"(","id":")" + task +
+         R"(","worker_id":")" + kWorker + R"(","lease":)" + std::to_string(lease) + "}}";
+}
+
+const char kTask2[] = "11111111-2222-4333-8444-555555555555";
+
+TEST(QueueOpTest, BatchHoldsTaskOpsInOrder) {
+  std::string json = std::string(R"({"Batch":[)") + Progress("q", kTask, 3) +
+                     R"(,{"Done":{"queue_name":"q","id":")" + kTask2 + R"(","worker_id":")" +
+                     kWorker + R"(","extra":1}},{"Cancel":{"queue_name":"r","id":")" + kTask +
+                     R"("}}]})";
+  auto batch = std::get<BatchOp>(MustParse(json));
+  ASSERT_EQ(batch.ops.size(), 3u);
+  EXPECT_EQ(std::get<ProgressOp>(batch.ops[0]),
+            (ProgressOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 3}));
+  EXPECT_EQ(std::get<DoneOp>(batch.ops[1]).id.ToString(), kTask2);
+  // The same task in another queue is another register.
+  EXPECT_EQ(std::get<CancelOp>(batch.ops[2]).queue_name, "r");
+  EXPECT_EQ(ToQueueOp(batch.ops[1]), QueueOp(std::get<DoneOp>(batch.ops[1])));
+}
+
+TEST(QueueOpTest, MalformedBatchesAreRejectedWhole) {
+  EXPECT_NE(RejectReason(R"({"Batch":{}})").find("array"), std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Batch":[]})").find("1 to 1000"), std::string::npos);
+  std::string many = R"({"Batch":[)";
+  for (size_t i = 0; i <= kMaxBatchOps; ++i) {
+    if (i > 0) many += ',';
+    many += Progress("q", kTask, i);
+  }
+  EXPECT_NE(RejectReason(many + "]}").find("got 1001"), std::string::npos);
+  // A malformed op names its position and reason.
+  std::string reason =
+      RejectReason(std::string(R"({"Batch":[)") + Progress("q", kTask, 0) +
+                   R"(,{"Progress":{"queue_name":"q","id":"nope","worker_id":"x"}}]})");
+  EXPECT_NE(reason.find("Batch: op 1: Progress:"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("UUID"), std::string::npos) << reason;
+  // Ops that are not about one task's status cannot be batched.
+  reason = RejectReason(R"({"Batch":[{"Add":{"queue_name":"q","task_name":"t","info":1}}]})");
+  EXPECT_NE(reason.find("\"Add\" cannot be batched"), std::string::npos) << reason;
+  EXPECT_NE(RejectReason(R"({"Batch":[{"Set":1}]})").find("cannot be batched"), std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Batch":[7]})").find("one member"), std::string::npos);
+  EXPECT_NE(RejectReason(R"({"Batch":[{"Done":{},"Progress":{}}]})").find("one member"),
+            std::string::npos);
+  // Naming a task twice would give two register keys with the same stamp.
+  reason = RejectReason(std::string(R"({"Batch":[)") + Progress("q", kTask, 1) + "," +
+                        Progress("q", kTask2, 1) + "," + Progress("q", kTask, 2) + "]}");
+  EXPECT_NE(reason.find("op 2 names task " + std::string(kTask) + " again"), std::string::npos)
+      << reason;
+}
+
+TEST(QueueOpTest, BatchTextIsCanonicalAndRoundTrips) {
+  std::mt19937_64 rng(31);
+  for (int i = 0; i < 500; ++i) {
+    BatchOp batch;
+    for (uint64_t n = 1 + rng() % 40; n > 0; --n) {
+      const Uuid task = Uuid::Random();
+      switch (rng() % 4) {
+        case 0:
+          batch.ops.emplace_back(ProgressOp{"q", task, Uuid::Random(), rng() % 3});
+          break;
+        case 1:
+          batch.ops.emplace_back(DoneOp{"emails", task, Uuid::Random(), rng() % 3});
+          break;
+        case 2:
+          batch.ops.emplace_back(FailOp{"q", task, Uuid::Random(), rng() % 3, "e\"\n", 5, false});
+          break;
+        default:
+          batch.ops.emplace_back(CancelOp{"q", task});
+      }
+    }
+    const QueueOp op = batch;
+    std::string json = SerializeQueueOp(op);
+    ASSERT_EQ(boost::json::serialize(boost::json::parse(json)), json);
+    ASSERT_EQ(MustParse(json), op) << json;
   }
 }
 

@@ -28,7 +28,7 @@ class ApiTest : public ::testing::Test {
   void SetUp() override { Open(ApiOptions()); }
   void TearDown() override { Close(); }
 
-  void Open(const ApiOptions& options) {
+  void Open(const ApiOptions& options, bool batch_ops = true) {
     NodeOptions node_options;
     node_options.physical = [this] { return now_ns_.load(); };
     auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), node_options);
@@ -36,6 +36,7 @@ class ApiTest : public ::testing::Test {
     node_ = std::move(node).value();
     SequencerOptions seq;
     seq.wait_tick = 10ms;
+    seq.batch_ops = batch_ops;
     sequencer_ = std::make_unique<Sequencer>(node_.get(), seq);
     sequencer_->Start();
     api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), nullptr, &metrics_, options);
@@ -80,6 +81,14 @@ class ApiTest : public ::testing::Test {
   }
   std::string Digest() { return Call("GET", "/digest").body; }
   uint64_t Events() { return node_->log()->Count().value(); }
+  // The entry at the head of this node's chain.
+  Event HeadEntry() {
+    std::optional<Uuid> head = node_->head();
+    EXPECT_TRUE(head.has_value());
+    Result<std::optional<StoredEvent>> e = node_->log()->Get(head.value_or(Uuid()));
+    EXPECT_TRUE(e.ok() && e->has_value());
+    return e.ok() && e->has_value() ? (*e)->event : Event{};
+  }
 
   std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
   Metrics metrics_;
@@ -322,6 +331,70 @@ TEST_F(ApiTest, BatchAddAndClaimOrder) {
   EXPECT_EQ(Body(d).at("results").at(1).at("code").as_int64(), 409);
   EXPECT_EQ(Body(d).at("results").at(3).at("code").as_int64(), 404);
   EXPECT_EQ(Body(Call("GET", "/queue/q/stats")).at("done").as_int64(), 2);
+}
+
+TEST_F(ApiTest, TheClaimsAndDonesOfOneRequestAreOneBatchEntry) {
+  for (bool batch_ops : {true, false}) {
+    SCOPED_TRACE(batch_ops ? "--batch-ops on" : "--batch-ops off");
+    Close();
+    Open(ApiOptions(), batch_ops);
+    CreateQueue("q");
+    ASSERT_EQ(Call("POST", "/queue/q/batch",
+                   R"([{"task_name":"a","info":1},)"
+                   R"({"task_name":"b","info":2},)"
+                   R"({"task_name":"c","info":3},)"
+                   R"({"task_name":"d","info":4}])")
+                  .status,
+              201);
+    const uint64_t before = Events();
+    HttpResponse claim =
+        Call("POST", "/queue/q/claim", std::string(R"({"max":3,"worker_id":")") + kWorkerA + "\"}");
+    ASSERT_EQ(claim.status, 200) << claim.body;
+    const boost::json::array tasks = Body(claim).at("tasks").as_array();
+    ASSERT_EQ(tasks.size(), 3u);
+    EXPECT_EQ(Events(), before + (batch_ops ? 1 : 3));
+    Event entry = HeadEntry();
+    const uint64_t when_ms = entry.when.time / 1'000'000;
+    if (batch_ops) {
+      const auto& batch = std::get<BatchOp>(std::get<QueueOp>(entry.op));
+      ASSERT_EQ(batch.ops.size(), 3u);
+      for (size_t i = 0; i < 3; ++i) {
+        const auto& p = std::get<ProgressOp>(batch.ops[i]);
+        EXPECT_EQ(p.id.ToString(), tasks[i].at("id").as_string());
+        EXPECT_EQ(p.worker_id.ToString(), kWorkerA);
+        EXPECT_EQ(p.lease, 0u);
+      }
+    } else {
+      EXPECT_TRUE(std::holds_alternative<ProgressOp>(std::get<QueueOp>(entry.op)));
+    }
+    // The lease runs for the queue's timeout from the entry's time.
+    EXPECT_EQ(tasks[2].at("expires_at_ms").to_number<uint64_t>(), when_ms + 1000);
+
+    // A batched done that names one task twice: the repeat is busy, and the
+    // batch names each task once.
+    std::string done = std::string(R"({"worker_id":")") + kWorkerA + R"(","tasks":[)";
+    for (size_t i : {0, 1, 2, 0}) {
+      done +=
+          (done.back() == '[' ? "\"" : ",\"") + std::string(tasks[i].at("id").as_string()) + "\"";
+    }
+    done += "]}";
+    HttpResponse d = Call("POST", "/queue/q/done", done);
+    ASSERT_EQ(d.status, 200) << d.body;
+    EXPECT_EQ(Body(d).at("done").as_int64(), 3);
+    EXPECT_EQ(Body(d).at("results").at(3).at("code").as_int64(), 409);
+    EXPECT_EQ(Events(), before + (batch_ops ? 2 : 6));
+    if (batch_ops) {
+      EXPECT_EQ(std::get<BatchOp>(std::get<QueueOp>(HeadEntry().op)).ops.size(), 3u);
+    }
+    // One op alone is written as the original op.
+    HttpResponse one =
+        Call("POST", "/queue/q/claim", std::string(R"({"max":3,"worker_id":")") + kWorkerB + "\"}");
+    ASSERT_EQ(Body(one).at("tasks").as_array().size(), 1u);
+    EXPECT_TRUE(std::holds_alternative<ProgressOp>(std::get<QueueOp>(HeadEntry().op)));
+    boost::json::value stats = Body(Call("GET", "/queue/q/stats"));
+    EXPECT_EQ(stats.at("done").as_int64(), 3);
+    EXPECT_EQ(stats.at("working").as_int64(), 1);
+  }
 }
 
 TEST_F(ApiTest, ConcurrentClaimsNeverDoubleGrant) {

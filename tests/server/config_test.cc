@@ -31,6 +31,34 @@ TEST(ServerConfigTest, Defaults) {
   EXPECT_EQ(c->EffectiveLogUri(), "rocksdb:./data");
   EXPECT_EQ(c->EffectiveStateUri(), "rocksdb:./data");
   EXPECT_EQ(c->sync, "batch");
+  EXPECT_EQ(c->batch_ops, "on");
+}
+
+TEST(ServerConfigTest, BatchOpsIsOnOrOff) {
+  Result<ServerConfig> c = Parse({"--batch-ops", "off"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->batch_ops, "off");
+  Result<ServerConfig> bad = Parse({"--batch-ops=yes"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "--batch-ops must be on or off, got \"yes\"");
+}
+
+TEST(ServerConfigTest, ErrorsSayWhereWithoutDoubledSeparators) {
+  std::string path = ::testing::TempDir() + "/pigtaild_config_errors.conf";
+  {
+    std::ofstream out(path);
+    out << "threads = 2\nthreads = many\n";
+  }
+  Result<ServerConfig> file = Parse({"--config", path});
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.status().message(), path + ":2: --threads: not a number: \"many\"");
+  Result<ServerConfig> env = Parse({}, {{"PIGTAIL_THREADS", "x"}});
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.status().message(), "PIGTAIL_THREADS: --threads: not a number: \"x\"");
+  Result<ServerConfig> flag = Parse({"--threads", "x"});
+  ASSERT_FALSE(flag.ok());
+  EXPECT_EQ(flag.status().message(), "--threads: not a number: \"x\"");
+  std::remove(path.c_str());
 }
 
 TEST(ServerConfigTest, FileThenEnvThenFlags) {
@@ -64,9 +92,9 @@ TEST(ServerConfigTest, OverridesAndErrors) {
   EXPECT_TRUE(Parse({"--help"}, {}, &help).ok());
   EXPECT_TRUE(help);
   std::string text = ServerConfigHelp();
-  for (const char* flag :
-       {"--listen", "--backend", "--log", "--state", "--threads", "--sync", "--max-clock-offset-ms",
-        "--client-token", "--peer-token", "--max-body-bytes", "PIGTAIL_LISTEN", "--config"}) {
+  for (const char* flag : {"--listen", "--backend", "--log", "--state", "--threads", "--sync",
+                           "--max-clock-offset-ms", "--client-token", "--peer-token",
+                           "--max-body-bytes", "PIGTAIL_LISTEN", "--config", "--batch-ops"}) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag;
   }
 }
