@@ -85,7 +85,8 @@ Database::~Database() {
 Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
                                                  const std::vector<std::string>& families,
                                                  const BackendOptions& options,
-                                                 const std::vector<std::string>& point_families) {
+                                                 const std::vector<std::string>& point_families,
+                                                 const std::vector<std::string>& append_families) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create directory " + dir + ": " + ec.message());
@@ -98,16 +99,23 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
   db_options.bytes_per_sync = 1 << 20;
   // The hashed memtable takes one writer at a time (writes are serialized
   // by the stores anyway).
-  if (!point_families.empty()) db_options.allow_concurrent_memtable_write = false;
+  if (!point_families.empty() || !append_families.empty()) {
+    db_options.allow_concurrent_memtable_write = false;
+  }
 
   rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(options, cache);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   rocksdb::ColumnFamilyOptions point_options = PointFamilyOptions(cf_options);
+  rocksdb::ColumnFamilyOptions append_options = cf_options;
+  append_options.memtable_factory.reset(new rocksdb::VectorRepFactory());
+  auto named = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
   for (const std::string& name : families) {
-    bool point =
-        std::find(point_families.begin(), point_families.end(), name) != point_families.end();
-    descriptors.emplace_back(name, point ? point_options : cf_options);
+    descriptors.emplace_back(name, named(point_families, name)    ? point_options
+                                   : named(append_families, name) ? append_options
+                                                                  : cf_options);
   }
 
   // Column families that exist on disk but that we do not use must be

@@ -81,9 +81,14 @@ class Database {
   // Families named in `point_families` are only ever read by key (Get,
   // MultiGet), never iterated: their 16-byte-prefixed keys go into a hashed
   // memtable, which makes random-key inserts and lookups cheap.
+  // Families named in `append_families` are written in large batches and
+  // read mostly by scans: their memtable is a vector (an insert is an
+  // append; it is sorted once, at flush or when an iterator or a Get
+  // needs it, which then copies it), so random-key inserts cost no search.
   static Result<std::unique_ptr<Database>> Open(
       const std::string& dir, const std::vector<std::string>& families,
-      const BackendOptions& options, const std::vector<std::string>& point_families = {});
+      const BackendOptions& options, const std::vector<std::string>& point_families = {},
+      const std::vector<std::string>& append_families = {});
 
  private:
   std::unique_ptr<rocksdb::DB> db_;

@@ -383,7 +383,8 @@ Result<std::unique_ptr<StateStore>> OpenRocksDbStateStore(std::string_view path,
                                                           const BackendOptions& options) {
   PIGTAIL_ASSIGN_OR_RETURN(
       std::unique_ptr<rocks::Database> db,
-      rocks::Database::Open(rocks::SubdirPath(path, rocks::kStateSubdir), FamilyNames(), options));
+      rocks::Database::Open(rocks::SubdirPath(path, rocks::kStateSubdir), FamilyNames(), options,
+                            {}, {FamilyNames()[kTasks]}));
   auto store = std::make_unique<RocksDbStateStore>(std::move(db));
   PIGTAIL_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<StateStore>(std::move(store));
