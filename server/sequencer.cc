@@ -70,6 +70,7 @@ void Sequencer::Start() {
     std::fprintf(stderr, "pigtaild: state store commit failed, checkpointing stopped: %s\n",
                  error.ToString().c_str());
   });
+  replier_ = std::make_unique<SerialExecutor>("replies");
   thread_ = std::thread([this] {
     SetThreadName("sequencer");
     Run();
@@ -84,6 +85,7 @@ void Sequencer::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  replier_.reset();  // runs the last callbacks
   committer_.reset();
   // Never started: answer whatever was queued.
   std::deque<Pending> left;
@@ -531,6 +533,8 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     }
   }
 
+  std::vector<std::pair<WriteCallback, WriteResult>> replies;
+  replies.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     Slot& slot = slots[i];
     if (slot.parked) {
@@ -542,8 +546,12 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
         slot.result.stored.push_back(seqs[e] != 0);
       }
     }
-    batch[i].done(std::move(slot.result));
+    replies.emplace_back(std::move(batch[i].done), std::move(slot.result));
   }
+  if (replies.empty()) return;
+  replier_->Post([replies = std::move(replies)]() mutable {
+    for (auto& [done, result] : replies) done(std::move(result));
+  });
 }
 
 }  // namespace pigtail

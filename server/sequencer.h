@@ -19,8 +19,9 @@
 // or releases work on their queue, on a short tick (delays and expired
 // leases), and answered empty when wait_ms has passed.
 //
-// Thread safety: Submit() may be called from any thread; callbacks run on
-// the sequencer thread and must not block.
+// Thread safety: Submit() may be called from any thread. Callbacks run on
+// the sequencer's "replies" thread (server/serial_executor.h), one at a
+// time, in the order their batches were processed; they must not block.
 #ifndef PIGTAIL_SERVER_SEQUENCER_H_
 #define PIGTAIL_SERVER_SEQUENCER_H_
 
@@ -42,6 +43,7 @@
 #include "core/status.h"
 #include "core/uuid.h"
 #include "server/node.h"
+#include "server/serial_executor.h"
 #include "server/state_committer.h"
 
 namespace pigtail {
@@ -186,6 +188,7 @@ class Sequencer {
   std::thread thread_;
 
   std::unique_ptr<StateCommitter> committer_;  // from Start()
+  std::unique_ptr<SerialExecutor> replier_;    // from Start(): runs the callbacks
   std::atomic<bool> state_commit_broken_{false};
   std::atomic<bool> draining_{false};
 
