@@ -101,8 +101,11 @@ void Api::LogRegister(Call& call, bool add) {
   Result<bool> removed = node_->RemoveFromSet(kRegistrationsKey, *url);
   if (!removed.ok()) return call.reply(api::FromStatus(removed.status()));
   if (!*removed) return call.reply(api::Error(404, "not registered: " + *url));
-  (void)node_->log()->DeleteMeta(NotifyCursorKey(*url));
-  if (notifier_ != nullptr) notifier_->Wake();
+  if (notifier_ != nullptr) {
+    notifier_->Deregistered(*url);
+  } else {
+    (void)node_->log()->DeleteMeta(NotifyCursorKey(*url));
+  }
   call.reply(api::Json(204, ""));
 }
 

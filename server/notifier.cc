@@ -1,11 +1,11 @@
 #include "server/notifier.h"
-#include "server/thread_name.h"
 
 #include <algorithm>
 #include <set>
 #include <vector>
 
 #include "server/http_client.h"
+#include "server/thread_name.h"
 
 namespace pigtail {
 
@@ -41,6 +41,19 @@ void Notifier::Wake() {
   cv_.notify_all();
 }
 
+void Notifier::Deregistered(const std::string& url) {
+  {
+    std::lock_guard lock(mu_);
+    deregistered_.insert(url);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Notifier::EntriesAppended() {
+  if (has_targets_) Wake();
+}
+
 void Notifier::RetryNow(const std::string& url) {
   {
     std::lock_guard lock(mu_);
@@ -59,20 +72,33 @@ void Notifier::Run() {
   using Clock = std::chrono::steady_clock;
   for (;;) {
     std::set<std::string> retry_now;
+    std::set<std::string> deregistered;
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
       woken_ = false;
       retry_now.swap(retry_now_);
+      deregistered.swap(deregistered_);
+    }
+    // Before any (re-)registration seen in the same round: it came later.
+    for (const std::string& url : deregistered) {
+      targets_.erase(url);
+      (void)node_->log()->DeleteMeta(NotifyCursorKey(url));
     }
     Clock::time_point next = Clock::now() + options_.poll;
     Result<std::vector<std::string>> urls = node_->ListSet(kRegistrationsKey);
     if (urls.ok()) {
+      has_targets_ = !urls->empty();
       std::set<std::string> live(urls->begin(), urls->end());
       std::erase_if(targets_, [&](const auto& kv) { return !live.contains(kv.first); });
       for (const std::string& url : *urls) {
         Target& target = targets_[url];
-        if (retry_now.contains(url)) target.retry_at = Clock::time_point();
+        if (retry_now.contains(url)) {
+          // (Re-)registered: deliver now, from the stored cursor, which a
+          // deregistration in between deleted.
+          target.retry_at = Clock::time_point();
+          target.loaded = false;
+        }
         if (Clock::now() >= target.retry_at) Deliver(url, &target);
         if (target.retry_at > Clock::now()) next = std::min(next, target.retry_at);
         std::lock_guard lock(mu_);

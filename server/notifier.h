@@ -9,10 +9,12 @@
 // exponential backoff. A new registration starts from the beginning of the
 // log.
 //
-// Thread safety: Wake() may be called from any thread.
+// Thread safety: EntriesAppended(), RetryNow() and Deregistered() may be
+// called from any thread.
 #ifndef PIGTAIL_SERVER_NOTIFIER_H_
 #define PIGTAIL_SERVER_NOTIFIER_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -51,11 +53,16 @@ class Notifier {
   void Start();
   // Finishes the delivery in progress (bounded by request_timeout) and joins.
   void Stop();
-  // New entries or a changed registration: look again now.
-  void Wake();
+  // New entries were appended: deliver them. Costs nothing while no URL is
+  // registered.
+  void EntriesAppended();
   // `url` was registered (again): deliver to it now, even if it is backing
   // off after failures (a receiver re-registers when it is back).
   void RetryNow(const std::string& url);
+  // `url` was deregistered: its delivery cursor is deleted on the
+  // notifier's thread, after any delivery to it in flight, so that a later
+  // registration starts from the first entry.
+  void Deregistered(const std::string& url);
 
   // Entries delivered since start (for metrics and tests).
   uint64_t delivered() const;
@@ -68,6 +75,8 @@ class Notifier {
     std::chrono::milliseconds backoff{0};
   };
   void Run();
+  // Makes the thread look again now.
+  void Wake();
   // Delivers what it can to `url`; returns when it must wait.
   void Deliver(const std::string& url, Target* target);
 
@@ -75,10 +84,12 @@ class Notifier {
   const NotifierOptions options_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;            // guarded by mu_
-  bool woken_ = false;               // guarded by mu_
-  std::set<std::string> retry_now_;  // guarded by mu_
-  uint64_t delivered_ = 0;           // guarded by mu_
+  bool stopping_ = false;                // guarded by mu_
+  bool woken_ = false;                   // guarded by mu_
+  std::atomic<bool> has_targets_{true};  // as of the last look; true until then
+  std::set<std::string> retry_now_;      // guarded by mu_
+  std::set<std::string> deregistered_;   // guarded by mu_
+  uint64_t delivered_ = 0;               // guarded by mu_
   std::thread thread_;
   std::map<std::string, Target> targets_;  // notifier thread only
 };

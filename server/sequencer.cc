@@ -14,6 +14,9 @@ namespace pigtail {
 namespace {
 
 constexpr uint64_t kNanosPerMilli = 1'000'000;
+// Batches whose replies hold at least this many claimed tasks and done
+// items are answered on the replies thread.
+constexpr size_t kRepliesHandedOff = 64;
 
 // Adds the queues whose waiting claims an applied op may satisfy.
 void AddQueuesToWake(const Event& event, std::vector<std::string>* queues) {
@@ -535,6 +538,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
 
   std::vector<std::pair<WriteCallback, WriteResult>> replies;
   replies.reserve(batch.size());
+  size_t reply_items = 0;  // claimed tasks and done items to render
   for (size_t i = 0; i < batch.size(); ++i) {
     Slot& slot = slots[i];
     if (slot.parked) {
@@ -546,12 +550,19 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
         slot.result.stored.push_back(seqs[e] != 0);
       }
     }
+    reply_items += slot.result.claimed.size() + slot.result.item_status.size();
     replies.emplace_back(std::move(batch[i].done), std::move(slot.result));
   }
-  if (replies.empty()) return;
-  replier_->Post([replies = std::move(replies)]() mutable {
+  auto run = [replies = std::move(replies)]() mutable {
     for (auto& [done, result] : replies) done(std::move(result));
-  });
+  };
+  // Small replies cost less to render here than a hand-off to another
+  // thread; big ones go to the replies thread, so the next batch can start.
+  if (reply_items < kRepliesHandedOff && replier_->idle()) {
+    run();
+  } else {
+    replier_->Post(std::move(run));
+  }
 }
 
 }  // namespace pigtail

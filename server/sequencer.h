@@ -19,9 +19,10 @@
 // or releases work on their queue, on a short tick (delays and expired
 // leases), and answered empty when wait_ms has passed.
 //
-// Thread safety: Submit() may be called from any thread. Callbacks run on
-// the sequencer's "replies" thread (server/serial_executor.h), one at a
-// time, in the order their batches were processed; they must not block.
+// Thread safety: Submit() may be called from any thread. Callbacks run one
+// at a time, in the order their batches were processed, on the sequencer
+// thread or (batches with many claimed tasks or done items) on its
+// "replies" thread (server/serial_executor.h); they must not block.
 #ifndef PIGTAIL_SERVER_SEQUENCER_H_
 #define PIGTAIL_SERVER_SEQUENCER_H_
 

@@ -29,6 +29,11 @@ void SerialExecutor::Post(std::function<void()> work) {
   cv_.notify_one();
 }
 
+bool SerialExecutor::idle() const {
+  std::lock_guard lock(mu_);
+  return queue_.empty() && !running_;
+}
+
 void SerialExecutor::Run() {
   std::unique_lock lock(mu_);
   for (;;) {
@@ -36,9 +41,11 @@ void SerialExecutor::Run() {
     if (queue_.empty()) return;  // stopping with nothing left
     std::deque<std::function<void()>> work;
     work.swap(queue_);
+    running_ = true;
     lock.unlock();
     for (std::function<void()>& f : work) f();
     lock.lock();
+    running_ = false;
   }
 }
 

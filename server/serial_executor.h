@@ -25,12 +25,18 @@ class SerialExecutor {
 
   void Post(std::function<void()> work);
 
+  // True when nothing posted is waiting or running. Only meaningful to the
+  // one thread that posts: if it sees idle(), running work itself instead
+  // of posting it keeps the order.
+  bool idle() const;
+
  private:
   void Run();
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool running_ = false;                     // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
   std::thread thread_;
 };

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   repl_options.batch = config.replication_batch;
   Replicator replicator(node->get(), &sequencer, repl_options);
   sequencer.set_on_applied([&notifier, &replicator] {
-    notifier.Wake();
+    notifier.EntriesAppended();
     replicator.Wake();
   });
   Metrics metrics;

@@ -37,7 +37,7 @@ TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only,
     api_->set_replicator(replicator_.get());
   }
   sequencer_->set_on_applied([r = replicator_.get(), n = notifier_.get()] {
-    n->Wake();
+    n->EntriesAppended();
     if (r != nullptr) r->Wake();
   });
   sequencer_->Start();

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -47,6 +49,27 @@ TEST(SerialExecutorTest, PostsFromManyThreadsAndFromInsideWorkAllRun) {
     for (std::thread& t : posters) t.join();
   }
   EXPECT_EQ(count.load(), 2000);
+}
+
+TEST(SerialExecutorTest, IdleOnlyWhenNothingWaitsOrRuns) {
+  SerialExecutor executor("test-serial");
+  EXPECT_TRUE(executor.idle());
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> started;
+  executor.Post([&] {
+    started.set_value();
+    released.wait();
+  });
+  started.get_future().wait();
+  EXPECT_FALSE(executor.idle());  // running
+  executor.Post([] {});
+  EXPECT_FALSE(executor.idle());  // running, and one waiting
+  release.set_value();
+  for (int i = 0; i < 1000 && !executor.idle(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(executor.idle());
 }
 
 }  // namespace
