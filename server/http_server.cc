@@ -1,5 +1,4 @@
 #include "server/http_server.h"
-#include "server/thread_name.h"
 
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
@@ -15,6 +14,8 @@
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "server/thread_name.h"
 
 namespace pigtail {
 namespace {

@@ -1,5 +1,4 @@
 #include "server/replicator.h"
-#include "server/thread_name.h"
 
 #include <algorithm>
 #include <atomic>
@@ -8,6 +7,7 @@
 #include <set>
 
 #include "server/entry_array.h"
+#include "server/thread_name.h"
 
 namespace pigtail {
 namespace {

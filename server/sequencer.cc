@@ -1,5 +1,4 @@
 #include "server/sequencer.h"
-#include "server/thread_name.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,6 +8,7 @@
 
 #include "core/projector.h"
 #include "core/task_view.h"
+#include "server/thread_name.h"
 
 namespace pigtail {
 namespace {

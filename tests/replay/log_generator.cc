@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
+#include <variant>
 
 #include "core/queue_op.h"
 
@@ -52,6 +53,26 @@ std::string LogGenerator::NextData() {
     if (roll % 5 == 0) add.priority = static_cast<int64_t>(roll % 3);
     tasks_.push_back({add.queue_name, next_id_, 0});
     return SerializeQueueOp(add);
+  }
+  if (roll >= 580 && roll < 600) {
+    // A Batch, as pigtaild writes for one claim-next or batched done:
+    // claims or dones of distinct tasks.
+    BatchOp batch;
+    const bool dones = roll % 2 == 0;
+    for (uint64_t n = 2 + rng_() % 4; n > 0; --n) {
+      Task& t = pick_task();
+      bool seen = false;
+      for (const TaskOp& op : batch.ops) {
+        seen |= std::visit([&](const auto& o) { return o.id == t.id; }, op);
+      }
+      if (seen) continue;
+      if (dones) {
+        batch.ops.emplace_back(DoneOp{t.queue, t.id, owners_[0], t.lease});
+      } else {
+        batch.ops.emplace_back(ProgressOp{t.queue, t.id, owners_[0], ++t.lease});
+      }
+    }
+    return SerializeQueueOp(batch);
   }
   if (roll < 600) {
     Task& t = pick_task();

@@ -1,8 +1,9 @@
 // Realistic synthetic Potboiler logs for replay tests and benchmarks, made
 // with core's MakeEvent + SerializeQueueOp: several owners with prev-chained
 // entries, queue creates (and a rare delete + re-create), adds, claims and
-// heartbeats, dones, fails (retry and dead), cancels, data that belongs to
-// another application, and malformed queue ops. Deterministic for a seed.
+// heartbeats, dones, Batch entries of claims or dones (2%), fails (retry and
+// dead), cancels, data that belongs to another application, and malformed
+// queue ops. Deterministic for a seed.
 #ifndef PIGTAIL_TESTS_REPLAY_LOG_GENERATOR_H_
 #define PIGTAIL_TESTS_REPLAY_LOG_GENERATOR_H_
 
