@@ -13,6 +13,7 @@
 #include "core/event.h"
 #include "core/projector.h"
 #include "core/queue_op.h"
+#include "core/task_view.h"
 
 namespace pigtail {
 namespace {
@@ -116,6 +117,36 @@ void BM_ParseAndProject(benchmark::State& bench) {
   bench.SetItemsProcessed(bench.iterations() * static_cast<int64_t>(log.size()));
 }
 BENCHMARK(BM_ParseAndProject)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Claim-next's read: the first 100 claimable tasks of a queue that holds
+// 10,000 ready Pending tasks and `arg` Working ones whose leases still run
+// (long-running work, e.g. video encodes), all added before the pending ones.
+void BM_ClaimableTasks(benchmark::State& bench) {
+  const int working = static_cast<int>(bench.range(0));
+  State state;
+  Uuid owner = Uuid::Random();
+  Uuid worker = Uuid::Random();
+  uint64_t t = 1'700'000'000'000'000'000ull;
+  auto apply = [&](const QueueOp& op) {
+    Uuid id = Uuid::Random();
+    ApplyEvent(MakeOpEvent(id, owner, std::nullopt, Hlc{0, t += 1000, 0}, op), &state);
+    return id;
+  };
+  apply(CreateOp{"bench", 3'600'000, std::nullopt, std::nullopt});
+  for (int i = 0; i < working + 10'000; ++i) {
+    Uuid task = apply(AddOp{"bench", "hello", R"({"foo":"bar"})", 0, 0, {}, {}});
+    if (i < working) apply(ProgressOp{"bench", task, worker, 0});
+  }
+  size_t claimable = 0;
+  for (auto _ : bench) {
+    std::vector<const TaskRecord*> tasks = ClaimableTasks(state, "bench", t, 100);
+    claimable = tasks.size();
+    benchmark::DoNotOptimize(tasks.data());
+  }
+  if (claimable != 100) bench.SkipWithError("expected 100 claimable tasks");
+  bench.SetItemsProcessed(bench.iterations() * 100);
+}
+BENCHMARK(BM_ClaimableTasks)->Arg(100)->Arg(1'000)->Arg(10'000)->Arg(100'000);
 
 }  // namespace
 }  // namespace pigtail

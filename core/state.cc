@@ -4,16 +4,46 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "core/task_view.h"
 
 namespace pigtail {
-namespace {
+namespace {}  // namespace
 
-std::optional<ClaimOrder> OpenEntry(const TaskRecord& t) {
-  if (!t.add || t.status.key.outcome != Outcome::kLive) return std::nullopt;
-  return ClaimOrder{t.add->priority, t.add->hlc, t.id};
+State::IndexPlace State::PlaceOf(const QueueSlot& slot, const TaskRecord& t) const {
+  IndexPlace place;
+  if (!claim_index_ || !t.add || t.status.key.outcome != Outcome::kLive) return place;
+  if (t.status.key.phase == Phase::kWorking) {
+    place.leased = LeaseOrder{LeaseExpiresAtNs(t, slot.record ? slot.record->timeout_ms : 0), t.id};
+  } else {
+    place.open = ClaimOrder{t.add->priority, t.add->hlc, t.id};
+  }
+  return place;
 }
 
-}  // namespace
+void State::RebuildClaimIndexes(QueueSlot* slot) {
+  slot->open.clear();
+  slot->leased.clear();
+  std::vector<std::pair<ClaimOrder, TaskEntry*>> open;
+  std::vector<std::pair<LeaseOrder, TaskEntry*>> leased;
+  for (auto& [id, entry] : slot->tasks) {
+    if (!entry.add || entry.status.key.outcome != Outcome::kLive) continue;
+    if (entry.status.key.phase == Phase::kWorking) {
+      uint64_t expires = LeaseExpiresAtNs(entry, slot->record ? slot->record->timeout_ms : 0);
+      leased.emplace_back(LeaseOrder{expires, id}, &entry);
+    } else {
+      open.emplace_back(ClaimOrder{entry.add->priority, entry.add->hlc, id}, &entry);
+    }
+  }
+  auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::sort(open.begin(), open.end(), by_key);
+  std::sort(leased.begin(), leased.end(), by_key);
+  for (const auto& [order, entry] : open) {
+    entry->open_it = slot->open.emplace_hint(slot->open.end(), order);
+  }
+  for (const auto& [order, entry] : leased) {
+    entry->leased_it = slot->leased.emplace_hint(slot->leased.end(), order);
+  }
+}
 
 bool ClaimOrder::operator<(const ClaimOrder& o) const {
   if (priority != o.priority) return priority > o.priority;
@@ -66,7 +96,10 @@ void State::PutQueue(QueueRecord queue) {
   std::string old = slot.record ? EncodeQueueRecord(*slot.record) : std::string();
   ReplaceDigest(&slot, old, EncodeQueueRecord(queue));
   if (track_changes_) changed_queues_.insert(queue.name);
+  // Leases of tasks without a timeout of their own run for the queue's.
+  const bool timeout_changed = !slot.record || slot.record->timeout_ms != queue.timeout_ms;
   slot.record = std::move(queue);
+  if (claim_index_ && timeout_changed && !slot.leased.empty()) RebuildClaimIndexes(&slot);
 }
 
 void State::PutTask(TaskRecord task) {
@@ -74,10 +107,10 @@ void State::PutTask(TaskRecord task) {
   QueueSlot& slot = slot_it->second;
   auto [it, inserted] = slot.tasks.try_emplace(task.id);
   TaskEntry& entry = it->second;
-  std::optional<ClaimOrder> open;
-  if (!inserted && claim_index_) open = OpenEntry(entry);
+  IndexPlace before;
+  if (!inserted) before = PlaceOf(slot, entry);
   static_cast<TaskRecord&>(entry) = std::move(task);
-  TaskChanged(&slot_it->first, &slot, &entry, inserted, open);
+  TaskChanged(&slot_it->first, &slot, &entry, inserted, before);
 }
 
 State::TaskHandle State::OpenTask(std::string_view queue, const Uuid& id) {
@@ -94,14 +127,14 @@ State::TaskHandle State::OpenTask(std::string_view queue, const Uuid& id) {
     h.entry->queue = h.slot->first;
     h.entry->id = id;
   } else {
-    if (claim_index_) h.open = OpenEntry(*h.entry);
+    h.place = PlaceOf(h.slot->second, *h.entry);
   }
   return h;
 }
 
 void State::CloseTask(const TaskHandle& h, bool changed) {
   if (changed) {
-    TaskChanged(&h.slot->first, &h.slot->second, h.entry, h.created, h.open);
+    TaskChanged(&h.slot->first, &h.slot->second, h.entry, h.created, h.place);
     return;
   }
   if (h.created) {
@@ -111,17 +144,22 @@ void State::CloseTask(const TaskHandle& h, bool changed) {
 }
 
 void State::TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* entry, bool created,
-                        const std::optional<ClaimOrder>& open) {
+                        const IndexPlace& before) {
   if (created) ++task_count_;
   if (!entry->stale) {
     entry->stale = true;
     stale_tasks_.emplace_back(slot, entry);
   }
-  std::optional<ClaimOrder> now = claim_index_ ? OpenEntry(*entry) : std::nullopt;
-  if (open != now) {
-    if (open) slot->open.erase(entry->open_it);
+  IndexPlace now = PlaceOf(*slot, *entry);
+  if (before.open != now.open) {
+    if (before.open) slot->open.erase(entry->open_it);
     // New Adds mostly carry the newest time: try the end first.
-    if (now) entry->open_it = slot->open.insert(slot->open.end(), *now);
+    if (now.open) entry->open_it = slot->open.insert(slot->open.end(), *now.open);
+  }
+  if (before.leased != now.leased) {
+    if (before.leased) slot->leased.erase(entry->leased_it);
+    // New claims and heartbeats mostly run out last: try the end first.
+    if (now.leased) entry->leased_it = slot->leased.insert(slot->leased.end(), *now.leased);
   }
   if (track_changes_ && !entry->changed) {
     entry->changed = true;
@@ -154,16 +192,11 @@ void State::set_claim_index(bool on) {
   if (on == claim_index_) return;
   claim_index_ = on;
   for (auto& [name, slot] : queues_) {
-    slot.open.clear();
-    if (!on) continue;
-    std::vector<std::pair<ClaimOrder, TaskEntry*>> open;
-    for (auto& [id, entry] : slot.tasks) {
-      if (std::optional<ClaimOrder> order = OpenEntry(entry)) open.emplace_back(*order, &entry);
-    }
-    std::sort(open.begin(), open.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [order, entry] : open) {
-      entry->open_it = slot.open.emplace_hint(slot.open.end(), order);
+    if (on) {
+      RebuildClaimIndexes(&slot);
+    } else {
+      slot.open.clear();
+      slot.leased.clear();
     }
   }
 }

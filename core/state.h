@@ -43,16 +43,28 @@ struct ClaimOrder {
   bool operator==(const ClaimOrder& o) const = default;
 };
 
+// The order of leased (Working) tasks: the lease that runs out first, then
+// the task id.
+struct LeaseOrder {
+  uint64_t expires_ns = 0;  // the status's hlc time + the task's lease length
+  Uuid id;
+  auto operator<=>(const LeaseOrder& o) const = default;
+};
+
 class State {
  public:
-  // Claimable tasks of one queue, in claim order.
+  // Pending tasks of one queue, in claim order.
   using OpenIndex = std::set<ClaimOrder>;
+  // Working tasks of one queue, by lease expiry.
+  using LeaseIndex = std::set<LeaseOrder>;
   // A task register as the state holds it: the record plus what the state
   // keeps about it (compares equal to the plain TaskRecord).
   struct TaskEntry : TaskRecord {
     // The task's element of its queue's OpenIndex while it has one (see
     // QueueSlot::open), so leaving the index needs no search.
     OpenIndex::iterator open_it;
+    // Its element of QueueSlot::leased, likewise.
+    LeaseIndex::iterator leased_it;
     // Of EncodeTaskRecord(record) as counted in the queue's and the total
     // digest (zero before the first settle); behind the record while stale.
     Digest digest;
@@ -64,8 +76,13 @@ class State {
   struct QueueSlot {
     std::optional<QueueRecord> record;
     std::unordered_map<Uuid, TaskEntry> tasks;
-    OpenIndex open;  // tasks with an Add whose outcome is live
-    Digest digest;   // of the queue register and its tasks (settled)
+    // The claim indexes, over tasks with an Add whose outcome is live:
+    // Pending ones (claimable once ready) in claim order, and Working ones
+    // by lease expiry (claimable once it has passed), so a claim looks at
+    // leased tasks only when a lease has run out.
+    OpenIndex open;
+    LeaseIndex leased;
+    Digest digest;  // of the queue register and its tasks (settled)
   };
   using QueueMap = std::map<std::string, QueueSlot, std::less<>>;
 
@@ -121,7 +138,8 @@ class State {
   // When on (the default), writes are remembered until TakeChanges().
   void set_track_changes(bool on) { track_changes_ = on; }
 
-  // When on (the default), every QueueSlot::open is kept up to date on each
+  // When on (the default), the claim indexes (QueueSlot::open and leased)
+  // are kept up to date on each
   // write. A bulk writer that reads no claim index (a replay) turns it off:
   // the indexes are emptied and no longer maintained, and turning it back
   // on rebuilds them from the tasks (sorting each queue's claimable tasks
@@ -157,21 +175,30 @@ class State {
   void SetDigest(QueueSlot* slot, TaskEntry* entry, std::string_view encoding) const;
   const QueueSlot* FindSlotUnsettled(std::string_view queue) const;
 
+  // Where a task belongs in its queue's claim indexes (in at most one).
+  struct IndexPlace {
+    std::optional<ClaimOrder> open;
+    std::optional<LeaseOrder> leased;
+  };
+  IndexPlace PlaceOf(const QueueSlot& slot, const TaskRecord& task) const;
+  // Puts every task of `slot` in its claim index from scratch.
+  static void RebuildClaimIndexes(QueueSlot* slot);
+
   // A task opened for a change by UpdateTask.
   struct TaskHandle {
     QueueMap::iterator slot;
     TaskEntry* entry = nullptr;
-    bool created = false;            // the task was absent
-    bool slot_created = false;       // so was its queue slot
-    std::optional<ClaimOrder> open;  // its claim index entry before the change
+    bool created = false;       // the task was absent
+    bool slot_created = false;  // so was its queue slot
+    IndexPlace place;           // its claim index entries before the change
   };
   TaskHandle OpenTask(std::string_view queue, const Uuid& id);
   void CloseTask(const TaskHandle& h, bool changed);
-  // Updates digests, the claim index and change tracking after `entry`
-  // (in `slot`) changed; `open` is its claim index entry before.
+  // Updates digests, the claim indexes and change tracking after `entry`
+  // (in `slot`) changed; `before` is its place in the indexes before.
   // `queue` is the slot's key in queues_.
   void TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* entry, bool created,
-                   const std::optional<ClaimOrder>& open);
+                   const IndexPlace& before);
 
   QueueMap queues_;
   std::map<Uuid, std::string> rejected_;

@@ -43,6 +43,11 @@ uint64_t LeaseTimeoutMs(const TaskRecord& task, const QueueRecord& queue) {
   return queue.timeout_ms;
 }
 
+uint64_t LeaseExpiresAtNs(const TaskRecord& task, uint64_t queue_timeout_ms) {
+  uint64_t timeout_ms = task.add && task.add->timeout_ms ? *task.add->timeout_ms : queue_timeout_ms;
+  return SaturatingAdd(task.status.key.hlc.time, MillisToNanos(timeout_ms));
+}
+
 TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns) {
   TaskView v;
   const StatusKey& key = task.status.key;
@@ -61,7 +66,7 @@ TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now
       break;
   }
   if (key.phase == Phase::kWorking) {
-    v.expires_at_ns = SaturatingAdd(key.hlc.time, MillisToNanos(LeaseTimeoutMs(task, queue)));
+    v.expires_at_ns = LeaseExpiresAtNs(task, queue.timeout_ms);
     v.lease_expired = now_ns >= v.expires_at_ns;
     v.state = v.lease_expired ? TaskState::kPending : TaskState::kWorking;
     v.claimable = v.lease_expired && key.lease < std::numeric_limits<uint64_t>::max();
@@ -82,11 +87,35 @@ std::vector<const TaskRecord*> ClaimableTasks(const State& state, std::string_vi
   std::vector<const TaskRecord*> out;
   const State::QueueSlot* slot = state.FindSlot(queue);
   if (slot == nullptr || !slot->record || !slot->record->alive) return out;
-  for (const ClaimOrder& entry : slot->open) {
-    if (out.size() >= limit) break;
-    const TaskRecord& task = slot->tasks.at(entry.id);
-    if (!TaskVisible(task, &*slot->record)) continue;
-    if (ViewTask(task, *slot->record, now_ns).claimable) out.push_back(&task);
+  const QueueRecord& record = *slot->record;
+  auto claimable = [&](const Uuid& id) -> const TaskRecord* {
+    const TaskRecord& task = slot->tasks.at(id);
+    if (!TaskVisible(task, &record) || !ViewTask(task, record, now_ns).claimable) return nullptr;
+    return &task;
+  };
+  // Working tasks whose lease ran out, in claim order; the index ends the
+  // walk at the first lease still running.
+  std::vector<std::pair<ClaimOrder, const TaskRecord*>> expired;
+  for (const LeaseOrder& lease : slot->leased) {
+    if (lease.expires_ns > now_ns) break;
+    if (const TaskRecord* task = claimable(lease.id)) {
+      expired.emplace_back(ClaimOrder{task->add->priority, task->add->hlc, task->id}, task);
+    }
+  }
+  std::sort(expired.begin(), expired.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Merged with the ready Pending tasks, in claim order.
+  auto next_expired = expired.begin();
+  for (auto open = slot->open.begin(); out.size() < limit;) {
+    const bool take_expired =
+        next_expired != expired.end() && (open == slot->open.end() || next_expired->first < *open);
+    if (take_expired) {
+      out.push_back((next_expired++)->second);
+    } else if (open != slot->open.end()) {
+      if (const TaskRecord* task = claimable((open++)->id)) out.push_back(task);
+    } else {
+      break;
+    }
   }
   return out;
 }

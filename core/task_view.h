@@ -38,6 +38,10 @@ struct TaskView {
 // The task's lease length: its own timeout_ms, else the queue's.
 uint64_t LeaseTimeoutMs(const TaskRecord& task, const QueueRecord& queue);
 
+// When a Working task's lease runs out: its status time plus its lease
+// length (its own timeout_ms, else `queue_timeout_ms`).
+uint64_t LeaseExpiresAtNs(const TaskRecord& task, uint64_t queue_timeout_ms);
+
 // REQUIRES: task.add is present.
 TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns);
 

@@ -279,6 +279,7 @@ TEST(ConvergenceModelTest, RandomHistoriesConvergeInAnyOrderWithDuplicates) {
         ASSERT_EQ(a == nullptr, b == nullptr);
         if (a != nullptr) {
           ASSERT_EQ(a->open, b->open);
+          ASSERT_EQ(a->leased, b->leased);
         }
       }
     }

@@ -4,12 +4,14 @@
 // batches TakeChanges returns are the same.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
 #include "core/codec.h"
 #include "core/projector.h"
 #include "core/state.h"
+#include "core/task_view.h"
 #include "tests/core/test_events.h"
 
 namespace pigtail {
@@ -87,16 +89,24 @@ void ExpectSameDigests(const State& lazy, const State& eager) {
     EXPECT_EQ(lazy.QueueDigest(name), slot.digest) << name;
     const State::QueueSlot* mine = lazy.FindSlot(name);
     ASSERT_NE(mine, nullptr) << name;
-    State::OpenIndex open;  // the claim index, recomputed
+    State::OpenIndex open;  // the claim indexes, recomputed
+    State::LeaseIndex leased;
+    const uint64_t queue_timeout_ms = mine->record ? mine->record->timeout_ms : 0;
     for (const auto& [id, task] : mine->tasks) {
       EXPECT_EQ(task.digest, Digest::Of(EncodeTaskRecord(task))) << id.ToString();
-      if (task.add && task.status.key.outcome == Outcome::kLive) {
+      if (!task.add || task.status.key.outcome != Outcome::kLive) continue;
+      if (task.status.key.phase == Phase::kWorking) {
+        LeaseOrder order{LeaseExpiresAtNs(task, queue_timeout_ms), id};
+        leased.insert(order);
+        EXPECT_EQ(*task.leased_it, order) << id.ToString();  // points at its own element
+      } else {
         ClaimOrder order{task.add->priority, task.add->hlc, id};
         open.insert(order);
-        EXPECT_EQ(*task.open_it, order) << id.ToString();  // points at its own element
+        EXPECT_EQ(*task.open_it, order) << id.ToString();
       }
     }
     EXPECT_EQ(mine->open, open) << name;
+    EXPECT_EQ(mine->leased, leased) << name;
   }
   EXPECT_TRUE(lazy.SameRegisters(eager));
 }
@@ -215,15 +225,60 @@ TEST(StateDigestTest, ClaimIndexRebuiltWhenTurnedBackOn) {
       ApplyEvent(events[i], &toggled);
       ApplyEvent(events[i], &always);
       if (!toggled.claim_index()) {
-        for (const auto& [name, slot] : toggled.queues()) ASSERT_TRUE(slot.open.empty()) << name;
+        for (const auto& [name, slot] : toggled.queues()) {
+          ASSERT_TRUE(slot.open.empty() && slot.leased.empty()) << name;
+        }
       }
       if (i % 200 == 199) ExpectSameDigests(toggled, always);
     }
     toggled.set_claim_index(true);
     ExpectSameDigests(toggled, always);
     size_t open = 0;
-    for (const auto& [name, slot] : always.queues()) open += slot.open.size();
-    EXPECT_GT(open, 0u);  // the comparison covered some index
+    size_t leased = 0;
+    for (const auto& [name, slot] : always.queues()) {
+      open += slot.open.size();
+      leased += slot.leased.size();
+    }
+    EXPECT_GT(open, 0u);  // the comparison covered both indexes
+    EXPECT_GT(leased, 0u);
+  }
+}
+
+// The claim indexes answer ClaimableTasks as a scan of every task would,
+// at any time, after any sequence of writes (queue timeouts changing too).
+TEST(StateDigestTest, ClaimableTasksEqualsAScanOfEveryTask) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::vector<Event> events = RandomEvents(seed, 600);
+    State state;
+    for (size_t i = 0; i < events.size(); ++i) {
+      ApplyEvent(events[i], &state);
+      if (i % 37 != 0) continue;
+      for (const char* queue : kQueues) {
+        const State::QueueSlot* slot = state.FindSlot(queue);
+        for (uint64_t now_ms : {0, 250, 600, 2000, 20000}) {
+          const uint64_t now_ns = now_ms * 1'000'000;
+          std::vector<std::pair<ClaimOrder, Uuid>> scan;
+          if (slot != nullptr && slot->record && slot->record->alive) {
+            for (const auto& [id, task] : slot->tasks) {
+              if (task.add && TaskVisible(task, &*slot->record) &&
+                  ViewTask(task, *slot->record, now_ns).claimable) {
+                scan.emplace_back(ClaimOrder{task.add->priority, task.add->hlc, id}, id);
+              }
+            }
+          }
+          std::sort(scan.begin(), scan.end(),
+                    [](const auto& a, const auto& b) { return a.first < b.first; });
+          std::vector<Uuid> want;
+          for (const auto& [order, id] : scan) want.push_back(id);
+          std::vector<Uuid> got;
+          for (const TaskRecord* t : ClaimableTasks(state, queue, now_ns, 1'000'000)) {
+            got.push_back(t->id);
+          }
+          ASSERT_EQ(got, want) << "seed " << seed << " event " << i << " queue " << queue << " now "
+                               << now_ms << " ms";
+        }
+      }
+    }
   }
 }
 

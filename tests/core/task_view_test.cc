@@ -63,6 +63,38 @@ TEST_F(TaskViewTest, PerTaskTimeoutOverridesTheQueue) {
   EXPECT_EQ(ClaimableIds(25), std::vector<Uuid>{TestId(1)});
 }
 
+TEST_F(TaskViewTest, ExpiredLeasesMergeWithPendingTasksInClaimOrder) {
+  Add(1, AtMs(10));
+  Add(2, AtMs(12));
+  Add(3, AtMs(14), /*priority=*/5);
+  Add(4, AtMs(16));
+  Add(5, AtMs(11), 0, 0, {}, /*timeout_ms=*/1000);  // a lease that outlives the others
+  Apply(11, AtMs(20), ProgressOp{"q", TestId(1), TestId(500), 0});
+  Apply(13, AtMs(21), ProgressOp{"q", TestId(3), TestId(500), 0});
+  Apply(15, AtMs(19), ProgressOp{"q", TestId(5), TestId(500), 0});
+  // Leases of 100 ms: at 50 ms only 2 and 4 are claimable.
+  EXPECT_EQ(ClaimableIds(50), (std::vector<Uuid>{TestId(2), TestId(4)}));
+  // At 130 ms the leases of 1 and 3 ran out; 5's runs until 1019 ms.
+  EXPECT_EQ(ClaimableIds(130), (std::vector<Uuid>{TestId(3), TestId(1), TestId(2), TestId(4)}));
+  EXPECT_EQ(ClaimableIds(130, 2), (std::vector<Uuid>{TestId(3), TestId(1)}));
+  EXPECT_EQ(ClaimableIds(1019),
+            (std::vector<Uuid>{TestId(3), TestId(1), TestId(5), TestId(2), TestId(4)}));
+  // A heartbeat moves the lease on.
+  Apply(16, AtMs(125), ProgressOp{"q", TestId(1), TestId(500), 0});
+  EXPECT_EQ(ClaimableIds(130), (std::vector<Uuid>{TestId(3), TestId(2), TestId(4)}));
+}
+
+TEST_F(TaskViewTest, ANewQueueTimeoutAppliesToLeasesAlreadyRunning) {
+  Add(1, AtMs(10));
+  Apply(2, AtMs(20), ProgressOp{"q", TestId(1), TestId(500), 0});
+  EXPECT_TRUE(ClaimableIds(60).empty());  // 100 ms lease
+  Apply(3, AtMs(30), CreateOp{"q", 10, 3, 10});
+  EXPECT_EQ(ClaimableIds(60), std::vector<Uuid>{TestId(1)});  // now 10 ms
+  Apply(4, AtMs(40), CreateOp{"q", 5000, 3, 10});
+  EXPECT_TRUE(ClaimableIds(60).empty());
+  EXPECT_EQ(ClaimableIds(5020), std::vector<Uuid>{TestId(1)});
+}
+
 TEST_F(TaskViewTest, TerminalTasksLeaveTheClaimIndex) {
   Add(1, AtMs(10));
   Add(2, AtMs(11));
@@ -70,6 +102,7 @@ TEST_F(TaskViewTest, TerminalTasksLeaveTheClaimIndex) {
   Apply(4, AtMs(20), CancelOp{"q", TestId(2)});
   EXPECT_TRUE(ClaimableIds(1000).empty());
   EXPECT_TRUE(state_.FindSlot("q")->open.empty());
+  EXPECT_TRUE(state_.FindSlot("q")->leased.empty());
   QueueCounts c = CountTasks(state_, "q", 1000 * kMs);
   EXPECT_EQ(c.done, 1u);
   EXPECT_EQ(c.cancelled, 1u);

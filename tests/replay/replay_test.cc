@@ -181,12 +181,18 @@ TEST_F(ReplayTest, ReplayLeavesTheClaimIndexesComplete) {
     const State::QueueSlot* mine = state.FindSlot(name);
     ASSERT_NE(mine, nullptr);
     EXPECT_EQ(mine->open, slot.open) << name;
+    EXPECT_EQ(mine->leased, slot.leased) << name;
     for (const ClaimOrder& order : mine->open) {
       const auto it = mine->tasks.find(order.id);
       ASSERT_NE(it, mine->tasks.end());
       EXPECT_EQ(*it->second.open_it, order);
     }
-    open += slot.open.size();
+    for (const LeaseOrder& order : mine->leased) {
+      const auto it = mine->tasks.find(order.id);
+      ASSERT_NE(it, mine->tasks.end());
+      EXPECT_EQ(*it->second.leased_it, order);
+    }
+    open += slot.open.size() + slot.leased.size();
   }
   EXPECT_GT(open, 0u);
 }
