@@ -118,6 +118,35 @@ void BM_ParseAndProject(benchmark::State& bench) {
 }
 BENCHMARK(BM_ParseAndProject)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
+// Parsing the claims of 100 tasks: one Batch entry of 100 Progress ops
+// (arg 1, as pigtaild writes them) or 100 entries of one op (arg 0).
+// items/s counts ops.
+void BM_ParseClaims(benchmark::State& bench) {
+  const bool batched = bench.range(0) == 1;
+  Uuid owner = Uuid::Random();
+  Uuid worker = Uuid::Random();
+  BatchOp batch;
+  for (int i = 0; i < 100; ++i)
+    batch.ops.emplace_back(ProgressOp{"bench", Uuid::Random(), worker, 1});
+  std::vector<std::string> raws;
+  const Hlc when{0, 1'700'000'000'000'000'000ull, 0};
+  if (batched) {
+    raws.push_back(MakeOpEvent(Uuid::Random(), owner, Uuid::Random(), when, batch).raw);
+  } else {
+    for (const TaskOp& op : batch.ops) {
+      raws.push_back(MakeOpEvent(Uuid::Random(), owner, Uuid::Random(), when, ToQueueOp(op)).raw);
+    }
+  }
+  for (auto _ : bench) {
+    for (const std::string& raw : raws) {
+      Result<Event> e = ParseEvent(raw);
+      benchmark::DoNotOptimize(e);
+    }
+  }
+  bench.SetItemsProcessed(bench.iterations() * 100);
+}
+BENCHMARK(BM_ParseClaims)->Arg(0)->Arg(1);
+
 // Claim-next's read: the first 100 claimable tasks of a queue that holds
 // 10,000 ready Pending tasks and `arg` Working ones whose leases still run
 // (long-running work, e.g. video encodes), all added before the pending ones.
