@@ -42,6 +42,9 @@ struct ApiOptions {
   size_t max_batch_tasks = 10'000;
   size_t max_claim = 1'000;
   uint64_t max_wait_ms = 60'000;
+  // GET /log/range stops a page before its entries exceed this many bytes
+  // (it always holds one entry) and says so with "Pigtail-Truncated: true".
+  size_t max_range_bytes = 4 << 20;
 };
 
 class Api {

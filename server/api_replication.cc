@@ -50,7 +50,12 @@ void Api::LogRange(Call& call) {
   if (!owner) return call.reply(api::Error(400, "the query needs owner=<uuid>"));
   Result<std::vector<StoredEvent>> events = node_->log()->ScanOwner(*owner, after, limit);
   if (!events.ok()) return call.reply(api::FromStatus(events.status()));
-  call.reply(api::Json(200, EncodeEntryArray(*events)));
+  const size_t keep = EntriesWithin(*events, 0, options_.max_range_bytes);
+  const bool truncated = keep < events->size();
+  events->resize(keep);
+  HttpResponse response = api::Json(200, EncodeEntryArray(*events));
+  if (truncated) response.headers.emplace_back(kTruncatedHeader, "true");
+  call.reply(std::move(response));
 }
 
 void Api::LogBatch(Call& call) {

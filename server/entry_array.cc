@@ -40,7 +40,7 @@ size_t ObjectEnd(std::string_view text, size_t pos) {
 }
 
 template <typename T, typename Raw>
-std::string Encode(const std::vector<T>& items, Raw raw) {
+std::string Encode(std::span<const T> items, Raw raw) {
   size_t size = 2;
   for (const T& item : items) size += raw(item).size() + 1;
   std::string out;
@@ -56,12 +56,22 @@ std::string Encode(const std::vector<T>& items, Raw raw) {
 
 }  // namespace
 
-std::string EncodeEntryArray(const std::vector<StoredEvent>& events) {
+std::string EncodeEntryArray(std::span<const StoredEvent> events) {
   return Encode(events, [](const StoredEvent& e) -> const std::string& { return e.event.raw; });
 }
 
-std::string EncodeEntryArray(const std::vector<Event>& events) {
+std::string EncodeEntryArray(std::span<const Event> events) {
   return Encode(events, [](const Event& e) -> const std::string& { return e.raw; });
+}
+
+size_t EntriesWithin(const std::vector<StoredEvent>& events, size_t from, size_t max_bytes) {
+  size_t bytes = 2;  // "[" and "]"
+  size_t n = 0;
+  for (size_t i = from; i < events.size(); ++i, ++n) {
+    bytes += events[i].event.raw.size() + (n > 0 ? 1 : 0);
+    if (n > 0 && bytes > max_bytes) break;
+  }
+  return n;
 }
 
 Result<std::vector<std::string_view>> SplitJsonObjectArray(std::string_view text) {

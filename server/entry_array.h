@@ -8,6 +8,7 @@
 #ifndef PIGTAIL_SERVER_ENTRY_ARRAY_H_
 #define PIGTAIL_SERVER_ENTRY_ARRAY_H_
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,8 +20,17 @@
 namespace pigtail {
 
 // "[" raw "," raw ... "]" of the events' stored bytes.
-std::string EncodeEntryArray(const std::vector<StoredEvent>& events);
-std::string EncodeEntryArray(const std::vector<Event>& events);
+std::string EncodeEntryArray(std::span<const StoredEvent> events);
+std::string EncodeEntryArray(std::span<const Event> events);
+
+// How many entries of `events`, from index `from` on, EncodeEntryArray
+// writes in at most `max_bytes`; at least one when `from` is in range (an
+// entry larger than `max_bytes` goes alone).
+size_t EntriesWithin(const std::vector<StoredEvent>& events, size_t from, size_t max_bytes);
+
+// The GET /log/range response header that says a page was cut short by its
+// size: more entries follow.
+inline constexpr char kTruncatedHeader[] = "Pigtail-Truncated";
 
 // The text of each element of a JSON array of objects, verbatim.
 // InvalidArgument when `text` is not an array of objects (an unterminated

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <future>
 #include <set>
+#include <span>
 
 #include "server/entry_array.h"
 #include "server/thread_name.h"
@@ -189,7 +190,8 @@ Result<uint64_t> PeerClient::PullRange(const Uuid& owner, std::optional<Hlc> aft
     if (n == 0) break;
     after = events->back().when;
     in_flight = StoreAsync(std::move(events).value());
-    if (n < options_.batch) break;
+    // A page cut short by its size is followed by more.
+    if (n < options_.batch && r->Header(kTruncatedHeader) != "true") break;
   }
   PIGTAIL_RETURN_IF_ERROR(settle());
   return stored;
@@ -344,16 +346,17 @@ Result<uint64_t> PeerClient::Push(uint64_t* cursor, size_t max_batches) {
       }
     }
     bool done = false;
-    if (!no_batch_) {
-      PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r,
-                               Send("POST", "/log/batch", EncodeEntryArray(events)));
-      if (r.status == 200) {
-        done = true;
-      } else if (r.status == 404 || r.status == 405) {
-        no_batch_ = true;
-      } else {
-        return HttpError("POST /log/batch", r);
+    for (size_t from = 0; !no_batch_ && from < events.size();) {
+      const size_t n = EntriesWithin(events, from, options_.max_push_bytes);
+      std::span<const StoredEvent> part(events.data() + from, n);
+      PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("POST", "/log/batch", EncodeEntryArray(part)));
+      if (r.status == 404 || r.status == 405) {
+        no_batch_ = true;  // a Potboiler node: one at a time, below
+        break;
       }
+      if (r.status != 200) return HttpError("POST /log/batch", r);
+      from += n;
+      done = from == events.size();
     }
     if (!done) {
       for (const StoredEvent& e : events) {

@@ -64,6 +64,10 @@ struct ReplicatorOptions {
   // How often the peer set is re-read.
   std::chrono::milliseconds membership_poll{500};
   size_t batch = 1'000;  // entries per push and per range page
+  // Most bytes of entries per POST /log/batch (below the peers'
+  // --max-body-bytes); a larger page goes as several requests, and an entry
+  // larger than this alone.
+  size_t max_push_bytes = 4 << 20;
   // Entries handed to the sequencer per submit while pulling.
   size_t submit_chunk = 1'000;
   // Most hole ids fetched per round and owner.

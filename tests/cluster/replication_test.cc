@@ -76,6 +76,58 @@ TEST(EntryArrayTest, SplitsVerbatim) {
   EXPECT_FALSE(ParseHlcQueryText("1.2.3.4").ok());
 }
 
+TEST(EntryArrayTest, EntriesWithinABudget) {
+  std::vector<StoredEvent> events(4);
+  for (size_t i = 0; i < events.size(); ++i) events[i].event.raw = std::string(10 * (i + 1), 'x');
+  // "[" 10 "," 20 "]" is 33 bytes.
+  EXPECT_EQ(EntriesWithin(events, 0, 33), 2u);
+  EXPECT_EQ(EntriesWithin(events, 0, 32), 1u);
+  EXPECT_EQ(EntriesWithin(events, 0, 1), 1u);  // one entry always goes
+  EXPECT_EQ(EntriesWithin(events, 2, 1'000), 2u);
+  EXPECT_EQ(EntriesWithin(events, 4, 1'000), 0u);
+  std::span<const StoredEvent> part(events.data() + 1, 2);
+  EXPECT_EQ(EncodeEntryArray(part), "[" + events[1].event.raw + "," + events[2].event.raw + "]");
+}
+
+// Entries of ~100 kB (a Batch of 1,000 claims is ~115 kB): range pages and
+// pushes stay within their byte budgets and still carry everything.
+TEST(PeerClientTest, LargeEntriesTravelInPagesThatFit) {
+  ApiOptions small_pages;
+  small_pages.max_range_bytes = 256 << 10;
+  TestNode a(nullptr, false, small_pages);
+  const std::string blob(100'000, 'x');
+  for (int i = 0; i < 30; ++i) {
+    HttpResponse r =
+        a.Call("POST", "/log", "{\"n\":" + std::to_string(i) + ",\"blob\":\"" + blob + "\"}");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  const std::string owner = a.node()->id().ToString();
+  HttpResponse page = a.Call("GET", "/log/range?owner=" + owner + "&limit=1000");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(ParseEntryArray(page.body)->size(), 2u);
+  EXPECT_EQ(page.Header(kTruncatedHeader), "true");
+
+  ReplicatorOptions options;
+  TestNode puller;
+  PeerClient pull(puller.node(), puller.sequencer(), a.url(), options);
+  auto pulled = pull.PullMissing();
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_EQ(*pulled, 30u);  // every page, in one round
+
+  // A peer that takes bodies of at most 512 kB: pushes go in parts.
+  TestNode pushed_to(nullptr, false, ApiOptions(), 512 << 10);
+  options.max_push_bytes = 256 << 10;
+  PeerClient push(a.node(), a.sequencer(), pushed_to.url(), options);
+  uint64_t cursor = 0;
+  auto sent = push.Push(&cursor, 10);
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(*sent, 30u);
+  EXPECT_EQ(cursor, *a.node()->log()->LastSequence());
+  EXPECT_EQ(*pushed_to.node()->log()->Count(), 30u);
+  EXPECT_EQ(a.Digest(), pushed_to.Digest());
+  EXPECT_EQ(a.Digest(), puller.Digest());
+}
+
 TEST(ReplicationEndpointsTest, RangeAndBatch) {
   TestNode a;
   TestNode b;

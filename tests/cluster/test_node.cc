@@ -5,8 +5,8 @@
 
 namespace pigtail::testing {
 
-TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only,
-                   const ApiOptions& api) {
+TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only, const ApiOptions& api,
+                   size_t max_body_bytes) {
   auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), NodeOptions());
   if (!node.ok()) throw std::runtime_error(node.status().ToString());
   node_ = std::move(node).value();
@@ -17,6 +17,7 @@ TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only,
   api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), notifier_.get(), &metrics_, api);
   HttpServerOptions http;
   http.port = 0;
+  http.max_body_bytes = max_body_bytes;
   auto server =
       HttpServer::Start(http, [this, potboiler_only](HttpRequest req, HttpResponder respond) {
         if (potboiler_only &&

@@ -21,8 +21,9 @@ class TestNode {
   // `potboiler_only`: answer 404 on GET /log/range, POST /log/batch,
   // /health and /replication, as a Potboiler node does.
   // `api` sets the tokens (a replicator gets api.peer_token).
+  // `max_body_bytes`: the largest request body the HTTP server takes.
   explicit TestNode(const ReplicatorOptions* replication = nullptr, bool potboiler_only = false,
-                    const ApiOptions& api = ApiOptions());
+                    const ApiOptions& api = ApiOptions(), size_t max_body_bytes = 16 << 20);
   ~TestNode();
 
   Node* node() { return node_.get(); }
