@@ -97,8 +97,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
-  // The hashed memtable takes one writer at a time (writes are serialized
-  // by the stores anyway).
+  // The hashed and vector memtables take one writer at a time (writes are
+  // serialized by the stores anyway).
   if (!point_families.empty() || !append_families.empty()) {
     db_options.allow_concurrent_memtable_write = false;
   }

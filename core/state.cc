@@ -7,11 +7,10 @@
 #include "core/task_view.h"
 
 namespace pigtail {
-namespace {}  // namespace
 
-State::IndexPlace State::PlaceOf(const QueueSlot& slot, const TaskRecord& t) const {
+State::IndexPlace State::PlaceIn(const QueueSlot& slot, const TaskRecord& t) {
   IndexPlace place;
-  if (!claim_index_ || !t.add || t.status.key.outcome != Outcome::kLive) return place;
+  if (!t.add || t.status.key.outcome != Outcome::kLive) return place;
   if (t.status.key.phase == Phase::kWorking) {
     place.leased = LeaseOrder{LeaseExpiresAtNs(t, slot.record ? slot.record->timeout_ms : 0), t.id};
   } else {
@@ -20,19 +19,19 @@ State::IndexPlace State::PlaceOf(const QueueSlot& slot, const TaskRecord& t) con
   return place;
 }
 
+State::IndexPlace State::PlaceOf(const QueueSlot& slot, const TaskRecord& t) const {
+  return claim_index_ ? PlaceIn(slot, t) : IndexPlace{};
+}
+
 void State::RebuildClaimIndexes(QueueSlot* slot) {
   slot->open.clear();
   slot->leased.clear();
   std::vector<std::pair<ClaimOrder, TaskEntry*>> open;
   std::vector<std::pair<LeaseOrder, TaskEntry*>> leased;
   for (auto& [id, entry] : slot->tasks) {
-    if (!entry.add || entry.status.key.outcome != Outcome::kLive) continue;
-    if (entry.status.key.phase == Phase::kWorking) {
-      uint64_t expires = LeaseExpiresAtNs(entry, slot->record ? slot->record->timeout_ms : 0);
-      leased.emplace_back(LeaseOrder{expires, id}, &entry);
-    } else {
-      open.emplace_back(ClaimOrder{entry.add->priority, entry.add->hlc, id}, &entry);
-    }
+    IndexPlace place = PlaceIn(*slot, entry);
+    if (place.open) open.emplace_back(*place.open, &entry);
+    if (place.leased) leased.emplace_back(*place.leased, &entry);
   }
   auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
   std::sort(open.begin(), open.end(), by_key);

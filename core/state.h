@@ -139,11 +139,11 @@ class State {
   void set_track_changes(bool on) { track_changes_ = on; }
 
   // When on (the default), the claim indexes (QueueSlot::open and leased)
-  // are kept up to date on each
-  // write. A bulk writer that reads no claim index (a replay) turns it off:
-  // the indexes are emptied and no longer maintained, and turning it back
-  // on rebuilds them from the tasks (sorting each queue's claimable tasks
-  // once is much cheaper than as many random inserts into a large tree).
+  // are kept up to date on each write. A bulk writer that reads no claim
+  // index (a replay) turns it off: the indexes are emptied and no longer
+  // maintained, and turning it back on rebuilds them from the tasks
+  // (sorting each queue's tasks once is much cheaper than as many random
+  // inserts into a large tree).
   void set_claim_index(bool on);
   bool claim_index() const { return claim_index_; }
 
@@ -180,6 +180,8 @@ class State {
     std::optional<ClaimOrder> open;
     std::optional<LeaseOrder> leased;
   };
+  static IndexPlace PlaceIn(const QueueSlot& slot, const TaskRecord& task);
+  // PlaceIn, or nowhere while the claim indexes are off.
   IndexPlace PlaceOf(const QueueSlot& slot, const TaskRecord& task) const;
   // Puts every task of `slot` in its claim index from scratch.
   static void RebuildClaimIndexes(QueueSlot* slot);

@@ -93,12 +93,7 @@ void Notifier::Run() {
       std::erase_if(targets_, [&](const auto& kv) { return !live.contains(kv.first); });
       for (const std::string& url : *urls) {
         Target& target = targets_[url];
-        if (retry_now.contains(url)) {
-          // (Re-)registered: deliver now, from the stored cursor, which a
-          // deregistration in between deleted.
-          target.retry_at = Clock::time_point();
-          target.loaded = false;
-        }
+        if (retry_now.contains(url)) target.retry_at = Clock::time_point();
         if (Clock::now() >= target.retry_at) Deliver(url, &target);
         if (target.retry_at > Clock::now()) next = std::min(next, target.retry_at);
         std::lock_guard lock(mu_);

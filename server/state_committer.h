@@ -19,12 +19,11 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
-#include <optional>
-#include <thread>
 
 #include "core/state_batch.h"
 #include "core/state_store.h"
 #include "core/status.h"
+#include "server/serial_executor.h"
 
 namespace pigtail {
 
@@ -32,7 +31,8 @@ class StateCommitter {
  public:
   // `on_failure` runs once, on the committer thread, with the first error.
   StateCommitter(StateStore* store, std::function<void(const Status&)> on_failure);
-  ~StateCommitter();  // waits for the batch in flight, then joins
+  // Waits for the batch in flight (its commit runs to the end).
+  ~StateCommitter() = default;
   StateCommitter(const StateCommitter&) = delete;
   StateCommitter& operator=(const StateCommitter&) = delete;
 
@@ -50,18 +50,16 @@ class StateCommitter {
   bool broken() const { return broken_; }
 
  private:
-  void Run();
-
   StateStore* const store_;
   const std::function<void(const Status&)> on_failure_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::optional<StateBatch> pending_;  // guarded by mu_
-  bool busy_ = false;                  // guarded by mu_: pending_ or a commit running
-  bool stopping_ = false;              // guarded by mu_
+  bool busy_ = false;  // guarded by mu_: a batch offered and not yet committed
   std::atomic<bool> broken_{false};
-  std::thread thread_;
+  // Last: destroyed first, running the commit in flight while the members
+  // above still exist.
+  SerialExecutor executor_;
 };
 
 }  // namespace pigtail

@@ -18,6 +18,32 @@
 namespace pigtail::testing {
 namespace {
 
+// Runs `f(db, handle of family)` on the raw `family` of the closed store
+// in PATH/`subdir` ("log" or "state").
+template <typename F>
+void WithRawFamily(const std::string& path, const std::string& subdir, const std::string& family,
+                   F&& f) {
+  rocksdb::DBOptions options;
+  std::vector<std::string> families;
+  const std::string dir = (std::filesystem::path(path) / subdir).string();
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &families).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : families)
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, dir, descriptors, &handles, &db).ok());
+  size_t index = families.size();
+  for (size_t i = 0; i < families.size(); ++i) {
+    if (families[i] == family) index = i;
+  }
+  EXPECT_LT(index, families.size());
+  if (index < families.size()) f(db, handles[index]);
+  for (rocksdb::ColumnFamilyHandle* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  EXPECT_TRUE(db->Close().ok());
+  delete db;
+}
+
 TEST(RocksDbStateStoreTest, InterruptedBulkLoadIsDiscardedAtOpen) {
   TestBackend backend(BackendKind::kRocksDb);
   ASSERT_OK(backend.Prepare());
@@ -32,30 +58,12 @@ TEST(RocksDbStateStoreTest, InterruptedBulkLoadIsDiscardedAtOpen) {
   }
   // Simulate a crash inside a later BulkLoad: the marker it writes first is
   // still there.
-  {
-    rocksdb::DBOptions options;
-    std::vector<std::string> families;
-    const std::string dir = (std::filesystem::path(path) / "state").string();
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &families).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const std::string& f : families)
-      descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, dir, descriptors, &handles, &db).ok());
-    size_t checkpoint_family = families.size();
-    for (size_t i = 0; i < families.size(); ++i) {
-      if (families[i] == "checkpoint") checkpoint_family = i;
-    }
-    ASSERT_LT(checkpoint_family, families.size());
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    EXPECT_TRUE(db->Put(wo, handles[checkpoint_family], "bulk_load_incomplete", "").ok());
-    for (rocksdb::ColumnFamilyHandle* h : handles)
-      EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    EXPECT_TRUE(db->Close().ok());
-    delete db;
-  }
+  WithRawFamily(path, "state", "checkpoint",
+                [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* checkpoint) {
+                  rocksdb::WriteOptions wo;
+                  wo.sync = true;
+                  EXPECT_TRUE(db->Put(wo, checkpoint, "bulk_load_incomplete", "").ok());
+                });
   std::unique_ptr<StateStore> store = MUST(OpenRocksDbStateStore(path, backend.options()));
   EXPECT_EQ(MUST(store->Checkpoint()), 0u);
   State loaded;
@@ -83,31 +91,6 @@ TEST(RocksDbEventStoreTest, OpenFailsCleanlyOnAFile) {
   Result<std::unique_ptr<EventStore>> store = OpenRocksDbEventStore(path, backend.options());
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kIOError) << store.status().ToString();
-}
-
-// Runs `f(db, handle of family)` on the closed store's raw `family` in
-// PATH/log.
-template <typename F>
-void WithLogFamily(const std::string& path, const std::string& family, F&& f) {
-  rocksdb::DBOptions options;
-  std::vector<std::string> families;
-  const std::string dir = (std::filesystem::path(path) / "log").string();
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &families).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : families)
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(options, dir, descriptors, &handles, &db).ok());
-  size_t index = families.size();
-  for (size_t i = 0; i < families.size(); ++i) {
-    if (families[i] == family) index = i;
-  }
-  EXPECT_LT(index, families.size());
-  if (index < families.size()) f(db, handles[index]);
-  for (rocksdb::ColumnFamilyHandle* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  EXPECT_TRUE(db->Close().ok());
-  delete db;
 }
 
 std::vector<std::pair<std::string, std::string>> AllKeys(rocksdb::DB* db,
@@ -140,7 +123,7 @@ TEST(RocksDbEventStoreTest, NextHoldsOnlyDanglingPrevs) {
     MUST(store->Append(first, true));
     EXPECT_EQ(MUST(store->Get(a.id))->next, b.id);
   }
-  WithLogFamily(path, "next", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h) {
+  WithRawFamily(path, "log", "next", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h) {
     auto keys = AllKeys(db, h);
     ASSERT_EQ(keys.size(), 1u);  // c -> d only
     EXPECT_EQ(keys[0].first, c.id.Bytes());
@@ -165,7 +148,7 @@ TEST(RocksDbEventStoreTest, NextHoldsOnlyDanglingPrevs) {
     EXPECT_FALSE(scanned[2].next.has_value());
     EXPECT_EQ(scanned[3].next, d.id);
   }
-  WithLogFamily(path, "next", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h) {
+  WithRawFamily(path, "log", "next", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h) {
     EXPECT_TRUE(AllKeys(db, h).empty());
   });
 }

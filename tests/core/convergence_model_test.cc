@@ -13,8 +13,8 @@
 #include <map>
 #include <random>
 
-#include "core/codec.h"
 #include "core/projector.h"
+#include "tests/core/state_checks.h"
 #include "tests/core/test_events.h"
 
 namespace pigtail {
@@ -203,18 +203,6 @@ struct Model {
   }
 };
 
-// The digest recomputed from scratch, to check the incremental one.
-Digest RecomputeDigest(const State& state) {
-  Digest total;
-  for (const auto& [name, slot] : state.queues()) {
-    if (slot.record) total.Add(Digest::Of(EncodeQueueRecord(*slot.record)));
-    for (const auto& [id, task] : slot.tasks) total.Add(Digest::Of(EncodeTaskRecord(task)));
-  }
-  for (const auto& [id, reason] : state.rejected())
-    total.Add(Digest::Of(EncodeRejected(id, reason)));
-  return total;
-}
-
 void ExpectMatchesModel(const State& state, const Model& model) {
   ASSERT_EQ(state.rejected().size(), model.rejected.size());
   size_t queue_records = 0;
@@ -255,7 +243,7 @@ TEST(ConvergenceModelTest, RandomHistoriesConvergeInAnyOrderWithDuplicates) {
 
     State reference;
     for (const Event& e : events) ApplyEvent(e, &reference);
-    ASSERT_EQ(reference.total_digest(), RecomputeDigest(reference));
+    ASSERT_EQ(reference.total_digest(), testing::DigestFromScratch(reference));
     ASSERT_NO_FATAL_FAILURE(ExpectMatchesModel(reference, Model(events)));
 
     std::mt19937_64 order_rng(history_seed);

@@ -12,12 +12,14 @@
 #include "core/projector.h"
 #include "core/state.h"
 #include "core/task_view.h"
+#include "tests/core/state_checks.h"
 #include "tests/core/test_events.h"
 
 namespace pigtail {
 namespace {
 
 using testing::AtMs;
+using testing::DigestFromScratch;
 using testing::OpEvent;
 using testing::TestId;
 
@@ -70,20 +72,9 @@ std::vector<Event> RandomEvents(uint64_t seed, int count) {
   return events;
 }
 
-Digest FromScratch(const State& state) {
-  Digest total;
-  for (const auto& [name, slot] : state.queues()) {
-    if (slot.record) total.Add(Digest::Of(EncodeQueueRecord(*slot.record)));
-    for (const auto& [id, task] : slot.tasks) total.Add(Digest::Of(EncodeTaskRecord(task)));
-  }
-  for (const auto& [id, reason] : state.rejected())
-    total.Add(Digest::Of(EncodeRejected(id, reason)));
-  return total;
-}
-
 void ExpectSameDigests(const State& lazy, const State& eager) {
   ASSERT_EQ(lazy.total_digest(), eager.total_digest());
-  EXPECT_EQ(lazy.total_digest(), FromScratch(lazy));
+  EXPECT_EQ(lazy.total_digest(), DigestFromScratch(lazy));
   EXPECT_FALSE(lazy.digests_stale());
   for (const auto& [name, slot] : eager.queues()) {
     EXPECT_EQ(lazy.QueueDigest(name), slot.digest) << name;
@@ -176,7 +167,7 @@ TEST(StateDigestTest, WritesMarkDigestsStaleAndReadsSettleThem) {
   EXPECT_TRUE(state.digests_stale());
   Digest total = state.total_digest();
   EXPECT_FALSE(state.digests_stale());
-  EXPECT_EQ(total, FromScratch(state));
+  EXPECT_EQ(total, DigestFromScratch(state));
 
   // A claim changes the task again: stale until the next read or settle.
   ApplyEvent(OpEvent(TestId(3), TestId(100), AtMs(3), ProgressOp{"q", TestId(2), TestId(7), 1}),
@@ -185,7 +176,7 @@ TEST(StateDigestTest, WritesMarkDigestsStaleAndReadsSettleThem) {
   state.SettleDigests();
   EXPECT_FALSE(state.digests_stale());
   EXPECT_NE(state.total_digest(), total);
-  EXPECT_EQ(state.total_digest(), FromScratch(state));
+  EXPECT_EQ(state.total_digest(), DigestFromScratch(state));
 
   // A write that loses (an older claim) changes nothing, digests included.
   Digest before = state.total_digest();
@@ -291,7 +282,7 @@ TEST(StateDigestTest, ClearDropsStaleDigests) {
   EXPECT_FALSE(state.digests_stale());
   EXPECT_EQ(state.total_digest(), Digest{});
   for (const Event& e : events) ApplyEvent(e, &state);
-  EXPECT_EQ(state.total_digest(), FromScratch(state));
+  EXPECT_EQ(state.total_digest(), DigestFromScratch(state));
 }
 
 }  // namespace

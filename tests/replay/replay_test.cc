@@ -68,6 +68,18 @@ class ReplayTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = TempDir("lib"); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  // A state store in schema `schema_prefix`<pid> of the throwaway cluster
+  // that scripts/test.sh starts.
+  static void OpenPostgres(const std::string& schema_prefix, std::unique_ptr<StateStore>* out) {
+    const char* uri = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
+    ASSERT_NE(uri, nullptr) << "PIGTAIL_TEST_POSTGRES_URI is not set: run the tests via "
+                               "scripts/test.sh, which starts a throwaway PostgreSQL";
+    BackendOptions options;
+    options.postgres_schema = schema_prefix + std::to_string(::getpid());
+    auto pg = OpenStateStore(uri, options);
+    ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+    *out = std::move(pg).value();
+  }
   std::string dir_;
 };
 
@@ -110,18 +122,13 @@ TEST_F(ReplayTest, MemoryAndRocksDbGiveEqualDigests) {
 }
 
 TEST_F(ReplayTest, PostgresGivesEqualDigest) {
-  const char* uri = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
-  ASSERT_NE(uri, nullptr) << "PIGTAIL_TEST_POSTGRES_URI is not set: run the tests via "
-                             "scripts/test.sh, which starts a throwaway PostgreSQL";
+  std::unique_ptr<StateStore> pg;
+  ASSERT_NO_FATAL_FAILURE(OpenPostgres("replay_test_", &pg));
   std::vector<Event> events = GenerateLog({.events = 3000, .seed = 12});
-  BackendOptions options;
-  options.postgres_schema = "replay_test_" + std::to_string(::getpid());
-  auto pg = OpenStateStore(uri, options);
-  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-  ASSERT_TRUE((*pg)->Reset().ok());
-  Result<ReplayReport> r = ReplayInto(events, pg->get());
+  ASSERT_TRUE(pg->Reset().ok());
+  Result<ReplayReport> r = ReplayInto(events, pg.get());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ((*pg)->Digests()->total, DirectDigest(events));
+  EXPECT_EQ(pg->Digests()->total, DirectDigest(events));
 }
 
 // Commits batches taken with TakeChangesInto into one reused StateBatch
@@ -208,15 +215,10 @@ TEST_F(ReplayTest, ReusedBatchesRoundTripThroughMemoryAndRocksDb) {
 }
 
 TEST_F(ReplayTest, ReusedBatchesRoundTripThroughPostgres) {
-  const char* uri = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
-  ASSERT_NE(uri, nullptr) << "PIGTAIL_TEST_POSTGRES_URI is not set: run the tests via "
-                             "scripts/test.sh, which starts a throwaway PostgreSQL";
+  std::unique_ptr<StateStore> pg;
+  ASSERT_NO_FATAL_FAILURE(OpenPostgres("replay_reused_", &pg));
   std::vector<Event> events = GenerateLog({.events = 2000, .seed = 22});
-  BackendOptions options;
-  options.postgres_schema = "replay_reused_" + std::to_string(::getpid());
-  auto pg = OpenStateStore(uri, options);
-  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
-  ExpectReusedBatchesRoundTrip(events, pg->get());
+  ExpectReusedBatchesRoundTrip(events, pg.get());
 }
 
 // The JSONL source reuses its batch's storage: batches of every size,
