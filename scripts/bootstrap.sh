@@ -13,6 +13,7 @@ packages=(
   librapidcheck-dev
   libxxhash-dev
   iproute2 procps
+  systemd
 )
 
 missing=()

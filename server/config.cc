@@ -255,7 +255,8 @@ std::string ServerConfigHelp() {
   for (const Flag& f : Flags()) {
     out << "  --" << f.name << " VALUE   [" << EnvName(f.name) << "]\n      " << f.help << "\n";
   }
-  out << "  --help\n      print this text\n";
+  out << "  --help\n      print this text\n"
+         "  --version\n      print the version and the commit it was built from\n";
   return out.str();
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/uuid.h"
+#include "core/version.h"
 #include "server/http_client.h"
 
 namespace {
@@ -118,6 +119,10 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--version") {
+      std::printf("pigtail-load %s\n", std::string(pigtail::PigtailVersion()).c_str());
+      return 0;
+    }
     if (a == "--help" || a == "-h") {
       std::puts(
           "usage: pigtail-load [--url URL] [--providers P] [--workers W] [--tasks N]\n"

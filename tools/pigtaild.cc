@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "core/version.h"
 #include "server/api.h"
 #include "server/config.h"
 #include "server/external_log.h"
@@ -31,6 +32,10 @@ int Fail(const pigtail::Status& status) {
 int main(int argc, char** argv) {
   using namespace pigtail;
   std::vector<std::string> args(argv, argv + argc);
+  if (args.size() == 2 && args[1] == "--version") {
+    std::printf("pigtaild %s\n", std::string(PigtailVersion()).c_str());
+    return 0;
+  }
   bool help = false;
   Result<ServerConfig> parsed = ParseServerConfig(
       args, [](const char* name) { return std::getenv(name); }, &help);
