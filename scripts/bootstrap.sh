@@ -13,6 +13,7 @@ packages=(
   librapidcheck-dev
   libxxhash-dev
   iproute2 procps
+  chromium
 )
 
 missing=()
@@ -20,6 +21,10 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$p")
 done
+
+# Node.js and npm for the dashboard's browser test (tests/ui), unless they
+# are already there (a Node.js from elsewhere brings its own npm).
+{ command -v node && command -v npm; } >/dev/null || missing+=(nodejs npm)
 
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
