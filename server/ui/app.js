@@ -235,7 +235,9 @@ function askPeerDigest(url) {
     const frame = document.createElement('iframe');
     frame.hidden = true;
     frame.src = url.replace(/\/$/, '') + '/ui/peer.html';
-    bridge = { frame, origin: new URL(frame.src).origin, ready: false, reply: null };
+    bridge = {
+      frame, origin: new URL(frame.src).origin, ready: false, reply: null, since: Date.now(),
+    };
     frame.addEventListener('load', () => {
       bridge.ready = true;
       askPeerDigest(url);
@@ -257,7 +259,13 @@ window.addEventListener('message', (event) => {
   }
 });
 
-function digestCell(own, reply) {
+const PEER_WAIT_MS = 5000; // a peer that has not answered by then is shown as silent
+
+function digestCell(own, bridge) {
+  const reply = bridge.reply;
+  if (!reply && Date.now() - bridge.since > PEER_WAIT_MS) {
+    return '<td data-field="digest" class="error">no answer (is /ui/peer.html served there?)</td>';
+  }
   if (!reply) return '<td data-field="digest" class="muted">asking…</td>';
   if (!reply.digest) {
     return `<td data-field="digest" class="error">unreadable (${esc(reply.status)})</td>`;
@@ -280,7 +288,7 @@ async function viewNodes() {
   }
   const peers = replication ? replication.peers : [];
   const rows = peers.map((p) => {
-    const reply = askPeerDigest(p.url).reply;
+    const bridge = askPeerDigest(p.url);
     const age = p.last_contact_age_ms < 0 ? 'never' : `${(p.last_contact_age_ms / 1000).toFixed(1)} s`;
     return `<tr data-peer="${esc(p.url)}">
       <td>${esc(p.url)}</td><td><code>${esc(p.node_id || '–')}</code></td>
@@ -289,7 +297,7 @@ async function viewNodes() {
       <td class="num" data-field="last_pull_missing">${p.last_pull_missing}</td>
       <td class="num">${p.pushed}</td><td class="num">${p.pulled}</td>
       <td class="num">${p.failures}</td><td>${age}</td>
-      ${digestCell(digest, reply)}
+      ${digestCell(digest, bridge)}
       <td class="error">${esc(p.last_error || '')}</td>
     </tr>`;
   }).join('');
