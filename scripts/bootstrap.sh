@@ -14,6 +14,7 @@ packages=(
   libxxhash-dev
   iproute2 procps
   systemd
+  chromium
 )
 
 missing=()
@@ -21,6 +22,10 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$p")
 done
+
+# Node.js and npm for the dashboard's browser test (tests/ui), unless they
+# are already there (a Node.js from elsewhere brings its own npm).
+{ command -v node && command -v npm; } >/dev/null || missing+=(nodejs npm)
 
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive

@@ -131,6 +131,9 @@ void Api::Route(Call& call) {
       {"GET", "/digest", Auth::kClient, [](Api* a, Call& c, P) { a->Digests(c); }},
       {"GET", "/metrics", Auth::kClient, [](Api* a, Call& c, P) { a->MetricsText(c); }},
       {"GET", "/health", Auth::kNone, [](Api* a, Call& c, P) { a->Health(c); }},
+      {"GET", "/", Auth::kNone, [](Api* a, Call& c, P) { a->UiRedirect(c); }},
+      {"GET", "/ui", Auth::kNone, [](Api* a, Call& c, P) { a->UiFile(c, "index.html"); }},
+      {"GET", "/ui/{file}", Auth::kNone, [](Api* a, Call& c, P p) { a->UiFile(c, p[0]); }},
   };
   static const std::vector<std::vector<std::string>> kPatterns = [] {
     std::vector<std::vector<std::string>> out;

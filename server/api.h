@@ -94,6 +94,10 @@ class Api {
   void Digests(Call& call);
   void Health(Call& call);
   void MetricsText(Call& call);
+  // api_ui.cc: the dashboard's file `name` (GET /ui, /ui/{file}), and the
+  // redirect of GET / to it.
+  void UiFile(Call& call, const std::string& name);
+  void UiRedirect(Call& call);
 
   Node* const node_;
   Sequencer* const sequencer_;
