@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librapidcheck-dev
   libxxhash-dev
+  libspdlog-dev
   iproute2 procps
   systemd
   chromium

@@ -7,6 +7,7 @@
 
 #include "core/task_view.h"
 #include "server/api_call.h"
+#include "server/log.h"
 
 namespace pigtail {
 namespace {
@@ -65,6 +66,7 @@ void Api::Handle(HttpRequest request, HttpResponder respond) {
   Call call;
   call.reply.start = std::chrono::steady_clock::now();
   call.reply.metrics = metrics_;
+  if (log::AccessEnabled()) call.reply.access = request.method + " " + request.target;
   call.reply.respond = std::move(respond);
   call.request = std::move(request);
   Result<api::Target> target = api::ParseTarget(call.request.target);
@@ -131,6 +133,7 @@ void Api::Route(Call& call) {
       {"GET", "/digest", Auth::kClient, [](Api* a, Call& c, P) { a->Digests(c); }},
       {"GET", "/metrics", Auth::kClient, [](Api* a, Call& c, P) { a->MetricsText(c); }},
       {"GET", "/health", Auth::kNone, [](Api* a, Call& c, P) { a->Health(c); }},
+      {"GET", "/ready", Auth::kNone, [](Api* a, Call& c, P) { a->Ready(c); }},
       {"GET", "/", Auth::kNone, [](Api* a, Call& c, P) { a->UiRedirect(c); }},
       {"GET", "/ui", Auth::kNone, [](Api* a, Call& c, P) { a->UiFile(c, "index.html"); }},
       {"GET", "/ui/{file}", Auth::kNone, [](Api* a, Call& c, P p) { a->UiFile(c, p[0]); }},
@@ -188,9 +191,8 @@ void Api::Digests(Call& call) {
 
 void Api::Health(Call& call) {
   boost::json::object out;
-  bool degraded = sequencer_->state_commit_broken();
-  out["status"] = degraded ? "degraded" : "ok";
-  if (degraded) out["problem"] = "state store commits failed; restart to catch up from the log";
+  // Liveness: the process serves. Whether it can take writes is GET /ready.
+  out["status"] = "ok";
   out["node_id"] = node_->id().ToString();
   out["log"] = options_.log_uri;
   out["state"] = options_.state_uri;
@@ -226,6 +228,10 @@ void Api::MetricsText(Call& call) {
           c.future_events.load());
   counter("pigtail_sequencer_batches_total", "Batches written by the ingest sequencer.",
           c.batches.load());
+  text += ReadinessMetrics();
+  counter("pigtail_state_commit_failures_total",
+          "State store commits that failed (their changes are committed again).",
+          sequencer_->state_commit_failures());
   if (replicator_ != nullptr) text += replicator_->MetricsText();
   if (notifier_ != nullptr) {
     counter("pigtail_notifications_delivered_total", "Entries delivered to registered URLs.",
@@ -249,6 +255,7 @@ void Api::MetricsText(Call& call) {
       gauge("dead", counts.dead);
       gauge("cancelled", counts.cancelled);
     }
+    text += sequencer_->queue_metrics().Render(state, now);
     return 0;
   });
   HttpResponse r;

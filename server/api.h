@@ -93,6 +93,9 @@ class Api {
   void TaskCancel(Call& call, const std::string& name, const std::string& id);
   void Digests(Call& call);
   void Health(Call& call);
+  // api_health.cc: GET /ready, and the readiness gauges of /metrics.
+  void Ready(Call& call);
+  std::string ReadinessMetrics() const;
   void MetricsText(Call& call);
   // api_ui.cc: the dashboard's file `name` (GET /ui, /ui/{file}), and the
   // redirect of GET / to it.

@@ -10,6 +10,9 @@
 
 namespace pigtail {
 
+// One access log line (server/log.h) for "METHOD target".
+void WriteAccessLine(const std::string& access, int status, uint64_t latency_ns);
+
 // Answers a request once and records it in the metrics. Copyable, so a
 // sequencer callback can carry it.
 struct Replier {
@@ -17,13 +20,15 @@ struct Replier {
   std::chrono::steady_clock::time_point start;
   Metrics* metrics = nullptr;
   HttpResponder respond;
+  std::string access;  // "METHOD target" when the access log is on
 
   void operator()(HttpResponse response) const {
-    if (metrics != nullptr) {
+    if (metrics != nullptr || !access.empty()) {
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
-      metrics->Record(route, response.status, static_cast<uint64_t>(ns));
+      if (metrics != nullptr) metrics->Record(route, response.status, static_cast<uint64_t>(ns));
+      if (!access.empty()) WriteAccessLine(access, response.status, static_cast<uint64_t>(ns));
     }
     respond(std::move(response));
   }

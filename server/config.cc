@@ -107,6 +107,13 @@ const std::vector<Flag>& Flags() {
        "with --potboiler-url: how long to keep trying to register with the external log at "
        "start before giving up (default 30000)",
        Number(&ServerConfig::potboiler_wait_ms, "potboiler-wait-ms")},
+      {"log-level",
+       "log lines on stderr from this level up: debug, info (default), warn, error, off",
+       Text(&ServerConfig::log_level)},
+      {"log-format", "log line format: text (default) or json (one JSON object per line)",
+       Text(&ServerConfig::log_format)},
+      {"access-log", "append one line per HTTP request to this file (default: none)",
+       Text(&ServerConfig::access_log)},
   };
   return flags;
 }
@@ -186,6 +193,15 @@ Status Finish(ServerConfig* c) {
     }
   }
   if (c->max_body_bytes < 1024) return Status::InvalidArgument("--max-body-bytes must be >= 1024");
+  if (c->log_level != "debug" && c->log_level != "info" && c->log_level != "warn" &&
+      c->log_level != "error" && c->log_level != "off") {
+    return Status::InvalidArgument("--log-level must be debug, info, warn, error or off, got \"" +
+                                   c->log_level + "\"");
+  }
+  if (c->log_format != "text" && c->log_format != "json") {
+    return Status::InvalidArgument("--log-format must be text or json, got \"" + c->log_format +
+                                   "\"");
+  }
   return Status::Ok();
 }
 

@@ -42,6 +42,10 @@ struct ServerConfig {
   uint64_t replication_max_backoff_ms = 5'000;
   size_t replication_batch = 1'000;
   uint64_t potboiler_wait_ms = 30'000;  // keep trying to register at start this long
+  // Logging (server/log.h): lines on stderr.
+  std::string log_level = "info";   // debug, info, warn, error, off
+  std::string log_format = "text";  // text or json
+  std::string access_log;           // file for one line per HTTP request; empty: none
 
   // Derived by ParseServerConfig.
   std::string host;

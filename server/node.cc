@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 
 #include "core/projector.h"
+#include "server/log.h"
 
 namespace pigtail {
 namespace {
@@ -47,10 +49,17 @@ Result<std::unique_ptr<Node>> Node::Open(std::unique_ptr<EventStore> log,
 }
 
 Status Node::Load(const NodeOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   PIGTAIL_ASSIGN_OR_RETURN(id_, EnsureNodeId(log_.get()));
+  log::Info("loading the state store", {{"node", id_.ToString()}});
   state_.set_track_changes(false);
   PIGTAIL_RETURN_IF_ERROR(state_store_->LoadInto(&state_).WithContext("loading state"));
   state_.set_track_changes(true);
+  const double load_s = seconds_since(start);
   PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, state_store_->Checkpoint());
   PIGTAIL_ASSIGN_OR_RETURN(uint64_t last, log_->LastSequence());
   if (checkpoint > last) {
@@ -60,6 +69,13 @@ Status Node::Load(const NodeOptions& options) {
   }
   uint64_t after = checkpoint;
   size_t chunk = std::max<size_t>(options.catch_up_chunk, 1);
+  if (last > checkpoint) {
+    log::Info("catching up from the log",
+              {{"checkpoint", checkpoint}, {"last", last}, {"events", last - checkpoint}});
+  }
+  const Clock::time_point catch_up_start = Clock::now();
+  // Progress at most once a second, once it takes longer than a second.
+  Clock::time_point next_progress = catch_up_start + std::chrono::seconds(1);
   for (;;) {
     PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> events, log_->Scan(after, chunk));
     if (events.empty()) break;
@@ -72,6 +88,14 @@ Status Node::Load(const NodeOptions& options) {
       ++caught_up_events_;
     }
     PIGTAIL_RETURN_IF_ERROR(state_store_->Commit(state_.TakeChanges(after), true));
+    if (Clock::now() >= next_progress) {
+      next_progress = Clock::now() + std::chrono::seconds(1);
+      log::Info("catching up from the log: progress",
+                {{"applied", caught_up_events_},
+                 {"of", last - checkpoint},
+                 {"position", after},
+                 {"elapsed_s", seconds_since(catch_up_start)}});
+    }
   }
   // Readers will share the State under the shared lock (see State).
   state_.SettleDigests();
@@ -82,6 +106,13 @@ Status Node::Load(const NodeOptions& options) {
     PIGTAIL_ASSIGN_OR_RETURN(std::optional<StoredEvent> own, log_->Get(it->second));
     if (own) (void)clock_.Observe(own->event.when);
   }
+  log::Info("loaded", {{"queues", state_.queues().size()},
+                       {"tasks", state_.task_count()},
+                       {"caught_up_events", caught_up_events_},
+                       {"checkpoint", after},
+                       {"load_s", load_s},
+                       {"catch_up_s", seconds_since(catch_up_start)},
+                       {"total_s", seconds_since(start)}});
   return Status::Ok();
 }
 

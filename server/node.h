@@ -51,7 +51,6 @@ struct NodeCounters {
   // projected, but the clock did not follow them.
   std::atomic<uint64_t> future_events{0};
   std::atomic<uint64_t> batches{0};  // sequencer batches written
-  std::atomic<uint64_t> state_commit_failures{0};
 };
 
 class Node {

@@ -8,6 +8,7 @@
 #include <span>
 
 #include "server/entry_array.h"
+#include "server/peer_watch.h"
 #include "server/thread_name.h"
 
 namespace pigtail {
@@ -462,6 +463,7 @@ void Replicator::Worker::Run() {
   }
   PeerClient client(node, owner_->sequencer_, url, options);
   client.set_stop_flag(&stop_flag_);
+  PeerWatch watch(url);
   uint64_t cursor = 0;
   bool cursor_loaded = false;
   bool up = false;
@@ -540,6 +542,11 @@ void Replicator::Worker::Run() {
         return ::pigtail::Status::Ok();
       };
       error = run();
+      if (error.ok()) {
+        (void)watch.Success(peer_id);
+      } else if (!is_self) {
+        (void)watch.Failure(error);
+      }
       Result<uint64_t> last = log->LastSequence();
       std::lock_guard lock(mu_);
       status_.node_id = peer_id;

@@ -8,6 +8,7 @@
 
 #include "core/projector.h"
 #include "core/task_view.h"
+#include "server/log.h"
 #include "server/thread_name.h"
 
 namespace pigtail {
@@ -17,6 +18,10 @@ constexpr uint64_t kNanosPerMilli = 1'000'000;
 // Batches whose replies hold at least this many claimed tasks and done
 // items are answered on the replies thread.
 constexpr size_t kRepliesHandedOff = 64;
+// Most claim times kept for run time metrics.
+constexpr size_t kMaxClaimTimes = 1'000'000;
+// How often the stores are probed while idle (BackendHealth).
+constexpr std::chrono::seconds kProbeInterval{1};
 
 // Adds the queues whose waiting claims an applied op may satisfy.
 void AddQueuesToWake(const Event& event, std::vector<std::string>* queues) {
@@ -65,14 +70,21 @@ void Sequencer::Start() {
   std::lock_guard lock(mu_);
   if (started_) return;
   started_ = true;
-  committer_ = std::make_unique<StateCommitter>(node_->state_store(), [this](const Status& error) {
-    // The log holds the truth; checkpointing stops so that a restart
-    // catches the state store up from its last good checkpoint.
-    state_commit_broken_ = true;
-    node_->counters().state_commit_failures++;
-    std::fprintf(stderr, "pigtaild: state store commit failed, checkpointing stopped: %s\n",
-                 error.ToString().c_str());
-  });
+  StateCommitter::Listener listener;
+  // The changes are kept and committed again (state_committer.h); the
+  // checkpoint moves only with them, and the log holds every write.
+  listener.on_down = [this](const Status& error) {
+    health_.Report(BackendHealth::kState, error);
+    log::Warn("state store commits failing; changes kept in memory, retrying with backoff",
+              {{"error", error.ToString()}});
+  };
+  listener.on_up = [this](uint64_t failures, std::chrono::milliseconds down_for) {
+    health_.Report(BackendHealth::kState, Status::Ok());
+    log::Info("state store commits resumed; caught up",
+              {{"failed_commits", failures}, {"down_ms", static_cast<int64_t>(down_for.count())}});
+  };
+  committer_ = std::make_unique<StateCommitter>(node_->state_store(), std::move(listener));
+  health_.StartProbing(node_->log(), node_->state_store(), kProbeInterval);
   replier_ = std::make_unique<SerialExecutor>("replies");
   thread_ = std::thread([this] {
     SetThreadName("sequencer");
@@ -90,6 +102,7 @@ void Sequencer::Stop() {
   if (thread_.joinable()) thread_.join();
   replier_.reset();  // runs the last callbacks
   committer_.reset();
+  health_.StopProbing();
   // Never started: answer whatever was queued.
   std::deque<Pending> left;
   {
@@ -150,6 +163,14 @@ void Sequencer::Run() {
         Clock::time_point due = last_state_commit_ + options_.state_commit_interval;
         wake = wake ? std::min(*wake, due) : due;
       }
+      if (committer_) {
+        if (std::optional<Clock::time_point> retry = committer_->retry_at()) {
+          // Failed commits are retried even when nothing new arrives.
+          Clock::time_point due =
+              std::max(*retry, last_state_commit_ + options_.state_commit_interval);
+          wake = wake ? std::min(*wake, due) : due;
+        }
+      }
       if (wake) {
         cv_.wait_until(lock, *wake, ready);
       } else {
@@ -180,7 +201,8 @@ void Sequencer::Run() {
       stopping_batch_ = draining;
       ProcessBatch(std::move(batch));
     }
-    if (uncommitted_seq_ != 0 &&
+    const bool held = committer_->holding();
+    if ((uncommitted_seq_ != 0 || held) &&
         (stop || Clock::now() >= last_state_commit_ + options_.state_commit_interval)) {
       CommitState(/*final=*/stop);
     }
@@ -190,21 +212,31 @@ void Sequencer::Run() {
 
 void Sequencer::CommitState(bool final) {
   last_state_commit_ = std::chrono::steady_clock::now();
-  if (state_commit_broken_) {
-    node_->WriteLocked([&](State* s) { (void)s->TakeChanges(uncommitted_seq_); });
-    uncommitted_seq_ = 0;
-    return;
-  }
   if (final) {
     committer_->Wait();
   } else if (!committer_->ready()) {
     return;  // retried after another interval, with the newer changes merged in
   }
+  if (uncommitted_seq_ == 0 && !committer_->holding()) return;
+  // With nothing new, an empty batch: the committer merges it into the
+  // failed changes it holds and commits them again.
   StateBatch changes;
-  node_->WriteLocked([&](State* s) { changes = s->TakeChanges(uncommitted_seq_); });
-  uncommitted_seq_ = 0;
-  if (!committer_->Offer(&changes)) return;  // broken meanwhile
-  if (final) committer_->Wait();
+  if (uncommitted_seq_ != 0) {
+    node_->WriteLocked([&](State* s) { changes = s->TakeChanges(uncommitted_seq_); });
+    uncommitted_seq_ = 0;
+  }
+  // Only this thread offers, and the committer was idle: always taken.
+  if (!committer_->Offer(&changes, /*force=*/final)) {
+    log::Error("state committer refused a batch; the next restart catches up from the log");
+  }
+  if (final) {
+    committer_->Wait();
+    if (committer_->holding()) {
+      log::Error(
+          "state store commits still failing at stop; the next start catches up "
+          "from the log");
+    }
+  }
 }
 
 void Sequencer::ProcessBatch(std::vector<Pending> batch) {
@@ -224,6 +256,21 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
   std::optional<Uuid> head = node_->head();
   uint64_t claims = 0;
   uint64_t expiries = 0;
+  // Metrics of the requests decided here, counted once the batch is in the
+  // log and only for requests that succeeded: (request, queue, run time).
+  struct RunTime {
+    size_t request;
+    std::string queue;
+    uint64_t ns;
+  };
+  struct Failure {
+    size_t request;
+    std::string queue;
+    bool dead;
+  };
+  std::vector<RunTime> run_times;
+  std::vector<Failure> failures;
+  size_t request_index = 0;
   // Whether every event of the batch has an id minted here just now.
   bool all_fresh = !options_.external_write;
 
@@ -284,7 +331,12 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     touched.insert(task.id);
     if (!heartbeat) {
       ++claims;
-      if (view.lease_expired) ++expiries;
+      if (view.lease_expired) {
+        ++expiries;
+        (void)lease_storm_.Add(task.queue, 1, steady_now);
+      }
+      if (claim_ns_.size() >= kMaxClaimTimes) claim_ns_.clear();
+      claim_ns_[task.id] = when.time;
     }
     return Status::Ok();
   };
@@ -321,6 +373,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     const WriteRequest& req = batch[i].request;
     Slot& slot = slots[i];
+    request_index = i;
     WriteResult& result = slot.result;
     slot.first_event = events.size();
     const std::optional<Uuid> head_before = head;
@@ -442,10 +495,19 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
             } else if (touched.contains(task->id)) {
               s = Status::Conflict("busy: the task is being changed by another request");
             } else {
-              s = add_task_op(
-                      DoneOp{req.queue, item.id, req.worker, item.lease.value_or(view.lease)})
-                      .status();
-              if (s.ok()) touched.insert(item.id);
+              Result<Hlc> when = add_task_op(
+                  DoneOp{req.queue, item.id, req.worker, item.lease.value_or(view.lease)});
+              s = when.status();
+              if (s.ok()) {
+                touched.insert(item.id);
+                auto claimed = claim_ns_.find(item.id);
+                if (claimed != claim_ns_.end()) {
+                  if (when->time > claimed->second) {
+                    run_times.push_back({request_index, req.queue, when->time - claimed->second});
+                  }
+                  claim_ns_.erase(claimed);
+                }
+              }
             }
           }
           result.item_status.push_back(std::move(s));
@@ -467,6 +529,8 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
         result.status = add_task_op(op).status();
         if (result.status.ok()) {
           touched.insert(task->id);
+          failures.push_back({i, req.queue, op.dead});
+          claim_ns_.erase(task->id);
           result.fail = std::move(op);
         }
         break;
@@ -477,7 +541,10 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
         TaskView view;
         if (!find_unfinished(req, &result, &queue, &task, &view)) break;
         result.status = add_task_op(CancelOp{req.queue, req.task}).status();
-        if (result.status.ok()) touched.insert(task->id);
+        if (result.status.ok()) {
+          touched.insert(task->id);
+          claim_ns_.erase(task->id);
+        }
         break;
       }
     }
@@ -501,6 +568,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     const bool sync = options_.sync == SyncMode::kBatch;
     Result<std::vector<uint64_t>> appended =
         all_fresh ? node_->log()->AppendNew(events, sync) : node_->log()->Append(events, sync);
+    health_.Report(BackendHealth::kLog, appended.status());
     if (!appended.ok()) {
       Status error = appended.status().WithContext("appending to the log");
       for (Slot& slot : slots) {
@@ -521,7 +589,16 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
           ++added;
           last_seq = std::max(last_seq, seqs[i]);
           ApplyOutcome outcome = ApplyEvent(events[i], s);
-          if (outcome.kind == ApplyKind::kRejected) counters.rejected_ops++;
+          if (outcome.kind == ApplyKind::kRejected) {
+            counters.rejected_ops++;
+            static log::Every every(std::chrono::seconds(10));
+            if (every.Allow()) {
+              log::Warn("queue op rejected (stored, not applied)",
+                        {{"id", events[i].id.ToString()},
+                         {"reason", outcome.reason},
+                         {"suppressed", every.suppressed()}});
+            }
+          }
           if (outcome.kind == ApplyKind::kForeign) counters.foreign_events++;
           AddQueuesToWake(events[i], &woken_queues_);
         }
@@ -532,6 +609,12 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
       counters.claims += claims;
       counters.lease_expiries += expiries;
       counters.batches++;
+      for (const RunTime& r : run_times) {
+        if (slots[r.request].result.status.ok()) queue_metrics_.ObserveRunTime(r.queue, r.ns);
+      }
+      for (const Failure& f : failures) {
+        if (slots[f.request].result.status.ok()) queue_metrics_.CountFailure(f.queue, f.dead);
+      }
       if (added > 0 && on_applied_) on_applied_();
     }
   }
@@ -544,6 +627,14 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     if (slot.parked) {
       waiters_.push_back(std::move(batch[i]));
       continue;
+    }
+    if (batch[i].request.kind == WriteKind::kExternal && !slot.result.status.ok()) {
+      static log::Every every(std::chrono::seconds(10));
+      if (every.Allow()) {
+        log::Warn("peer entries rejected", {{"entries", batch[i].request.events.size()},
+                                            {"error", slot.result.status.ToString()},
+                                            {"suppressed", every.suppressed()}});
+      }
     }
     if (batch[i].request.kind == WriteKind::kExternal && slot.result.status.ok()) {
       for (size_t e = slot.first_event; e < slot.end_event; ++e) {

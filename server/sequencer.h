@@ -37,13 +37,17 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/event.h"
 #include "core/queue_op.h"
 #include "core/status.h"
 #include "core/uuid.h"
+#include "server/backend_health.h"
+#include "server/lease_storm.h"
 #include "server/node.h"
+#include "server/queue_metrics.h"
 #include "server/serial_executor.h"
 #include "server/state_committer.h"
 
@@ -155,12 +159,20 @@ class Sequencer {
   // still processed.
   void BeginShutdown();
 
-  // Called after each batch is applied, on the sequencer thread, with the
-  // new log sequence number range (e.g. to wake the notifier).
-  // True once a state store commit failed: the node then only appends to
-  // the log, and a restart catches the state store up.
-  bool state_commit_broken() const { return state_commit_broken_; }
+  // False while state store commits fail: the changes are kept (in the
+  // State, and merged into the failed batch) and committed again with
+  // backoff until the store takes them; the log holds every write meanwhile.
+  bool state_commits_ok() const { return committer_ == nullptr || committer_->healthy(); }
+  uint64_t state_commit_failures() const {
+    return committer_ == nullptr ? 0 : committer_->failures();
+  }
+  // Whether the log and the state store answer (appends, commits, probes).
+  const BackendHealth& health() const { return health_; }
+  // Run times, failures and dead tasks decided here.
+  const QueueMetrics& queue_metrics() const { return queue_metrics_; }
 
+  // Called after each batch is applied, on the sequencer thread (e.g. to
+  // wake the notifier).
   void set_on_applied(std::function<void()> f) { on_applied_ = std::move(f); }
 
  private:
@@ -190,8 +202,9 @@ class Sequencer {
 
   std::unique_ptr<StateCommitter> committer_;  // from Start()
   std::unique_ptr<SerialExecutor> replier_;    // from Start(): runs the callbacks
-  std::atomic<bool> state_commit_broken_{false};
   std::atomic<bool> draining_{false};
+  BackendHealth health_;
+  QueueMetrics queue_metrics_;
 
   // Sequencer thread only.
   bool stopping_batch_ = false;  // the batch being processed is the last one
@@ -199,6 +212,11 @@ class Sequencer {
   std::vector<std::string> woken_queues_;
   uint64_t uncommitted_seq_ = 0;  // last applied sequence not yet committed; 0: none
   std::chrono::steady_clock::time_point last_state_commit_;
+  LeaseStormDetector lease_storm_;
+  // Physical time (ns) of the claims decided here, by task, until their
+  // done (pigtail_task_run_seconds), fail or cancel is decided here.
+  // Cleared when it grows past kMaxClaimTimes (claims done elsewhere).
+  std::unordered_map<Uuid, uint64_t> claim_ns_;
 };
 
 }  // namespace pigtail

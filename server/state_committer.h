@@ -7,18 +7,25 @@
 // offers them later, merged with newer ones), so commits reach the store
 // one at a time, in order, and checkpoints only grow.
 //
-// After a failed commit every later Offer() is refused and broken() stays
-// true; the log still holds every acknowledged write, and a restart catches
-// the state store up from its last good checkpoint.
+// A failed commit loses nothing: its batch is held, and the next Offer()
+// merges the newer changes into it (MergeNewerBatch) and commits the whole,
+// so the store's checkpoint only moves with every change up to it. While
+// commits fail, Offer() is refused until a backoff has passed (retry_at();
+// the caller retries with an empty batch when it has nothing new). The
+// listener hears of the store going down (the first failure after a
+// success) and coming back (the first success after failures), once each.
 //
-// Thread safety: Offer(), Wait() and broken() may be called from any thread.
+// Thread safety: every public method may be called from any thread.
 #ifndef PIGTAIL_SERVER_STATE_COMMITTER_H_
 #define PIGTAIL_SERVER_STATE_COMMITTER_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "core/state_batch.h"
 #include "core/state_store.h"
@@ -27,36 +34,72 @@
 
 namespace pigtail {
 
+// Folds `newer` (changes taken after `*older`'s) into `*older`: a register
+// in both keeps `newer`'s value (registers only grow, so the later value
+// holds the earlier one), digests and the total come from `newer`, the
+// checkpoint is the larger, rejected ops are the union.
+void MergeNewerBatch(StateBatch* older, StateBatch&& newer);
+
+struct StateCommitterOptions {
+  std::chrono::milliseconds min_backoff{100};
+  std::chrono::milliseconds max_backoff{5'000};
+};
+
 class StateCommitter {
  public:
-  // `on_failure` runs once, on the committer thread, with the first error.
-  StateCommitter(StateStore* store, std::function<void(const Status&)> on_failure);
+  struct Listener {
+    // The store went down: the first failed commit after a good one.
+    std::function<void(const Status& error)> on_down;
+    // It is back: `failures` commits failed over `down_for`.
+    std::function<void(uint64_t failures, std::chrono::milliseconds down_for)> on_up;
+  };
+  // Listener functions run on the committer thread and may be empty.
+  StateCommitter(StateStore* store, Listener listener,
+                 const StateCommitterOptions& options = StateCommitterOptions());
   // Waits for the batch in flight (its commit runs to the end).
   ~StateCommitter() = default;
   StateCommitter(const StateCommitter&) = delete;
   StateCommitter& operator=(const StateCommitter&) = delete;
 
-  // True when nothing is in flight and no commit has failed: the next
-  // Offer() will be taken.
+  // True when nothing is in flight and no retry backoff is running: the
+  // next Offer() will be taken.
   bool ready() const;
 
-  // Takes `batch` to commit (without sync) if ready(); otherwise returns
-  // false and leaves `*batch` untouched.
-  bool Offer(StateBatch* batch);
+  // Takes `batch` to commit (without sync) if ready() (or `force`: only
+  // nothing in flight), merged into the changes of failed commits if any;
+  // otherwise returns false and leaves `*batch` untouched.
+  bool Offer(StateBatch* batch, bool force = false);
 
   // Returns once no batch is in flight.
   void Wait();
 
-  bool broken() const { return broken_; }
+  // False from a failed commit until a commit succeeds.
+  bool healthy() const { return healthy_; }
+  // Changes of failed commits are held, to be committed again.
+  bool holding() const;
+  // When holding(): the earliest time a retry is taken.
+  std::optional<std::chrono::steady_clock::time_point> retry_at() const;
+  uint64_t failures() const { return failures_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
   StateStore* const store_;
-  const std::function<void(const Status&)> on_failure_;
+  const Listener listener_;
+  const StateCommitterOptions options_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool busy_ = false;  // guarded by mu_: a batch offered and not yet committed
-  std::atomic<bool> broken_{false};
+  // Guarded by mu_: the changes of failed commits, while `holding_`.
+  bool holding_ = false;
+  StateBatch held_;
+  Clock::time_point retry_at_;
+  std::chrono::milliseconds backoff_{0};
+  Clock::time_point down_since_;
+  uint64_t failures_in_outage_ = 0;
+
+  std::atomic<bool> healthy_{true};
+  std::atomic<uint64_t> failures_{0};
   // Last: destroyed first, running the commit in flight while the members
   // above still exist.
   SerialExecutor executor_;

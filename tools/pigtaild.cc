@@ -12,8 +12,10 @@
 #include "core/version.h"
 #include "server/api.h"
 #include "server/config.h"
+#include "server/config_log.h"
 #include "server/external_log.h"
 #include "server/http_server.h"
+#include "server/log.h"
 #include "server/metrics.h"
 #include "server/node.h"
 #include "server/notifier.h"
@@ -45,6 +47,10 @@ int main(int argc, char** argv) {
   }
   if (!parsed.ok()) return Fail(parsed.status());
   const ServerConfig& config = *parsed;
+  if (Status logging = log::Init(config.log_level, config.log_format, config.access_log);
+      !logging.ok()) {
+    return Fail(logging);
+  }
 
   // Block the stop signals before any thread starts; main waits for them.
   sigset_t stop_signals;
@@ -168,10 +174,12 @@ int main(int argc, char** argv) {
               where.c_str(), (*node)->id().ToString().c_str(), config.EffectiveLogUri().c_str(),
               config.EffectiveStateUri().c_str(), config.sync.c_str(), attached.c_str());
   std::fflush(stdout);
+  LogEffectiveConfig(config, where, (*node)->id().ToString());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  std::fprintf(stderr, "pigtaild: signal %d, draining\n", signal_number);
+  log::Info("stopping: draining requests",
+            {{"signal", signal_number}, {"drain_ms", config.drain_ms}});
   sequencer.BeginShutdown();
   (*server)->Shutdown(std::chrono::milliseconds(config.drain_ms));
   replicator.Stop();
@@ -179,6 +187,7 @@ int main(int argc, char** argv) {
   notifier.Stop();
   server->reset();
   node->reset();  // closes the stores
-  std::fprintf(stderr, "pigtaild: stopped cleanly\n");
+  log::Info("stopped cleanly");
+  log::Flush();
   return 0;
 }

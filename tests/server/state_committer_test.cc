@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/memory_store.h"
@@ -83,11 +85,26 @@ StateBatch BatchAt(uint64_t checkpoint) {
   return b;
 }
 
+StateCommitter::Listener Counting(int* downs, int* ups, uint64_t* up_failures = nullptr,
+                                  std::vector<std::string>* errors = nullptr) {
+  StateCommitter::Listener l;
+  l.on_down = [=](const Status& s) {
+    ++*downs;
+    if (errors != nullptr) errors->push_back(s.ToString());
+  };
+  l.on_up = [=](uint64_t failures, std::chrono::milliseconds) {
+    ++*ups;
+    if (up_failures != nullptr) *up_failures = failures;
+  };
+  return l;
+}
+
 TEST(StateCommitterTest, OneBatchInFlightCommittedInOrder) {
   GatedStore store;
-  int failures = 0;
+  int downs = 0;
+  int ups = 0;
   {
-    StateCommitter committer(&store, [&](const Status&) { ++failures; });
+    StateCommitter committer(&store, Counting(&downs, &ups));
     store.SetGate(false);
     StateBatch first = BatchAt(1);
     ASSERT_TRUE(committer.Offer(&first));
@@ -107,28 +124,127 @@ TEST(StateCommitterTest, OneBatchInFlightCommittedInOrder) {
   }
   EXPECT_EQ(store.committed(), (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(*store.Checkpoint(), 3u);
-  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(downs, 0);
+  EXPECT_EQ(ups, 0);
 }
 
-TEST(StateCommitterTest, AFailedCommitBreaksItForGood) {
+// Polls until `committer` takes offers again (its backoff ran out).
+bool WaitReady(const StateCommitter& committer) {
+  for (int i = 0; i < 500; ++i) {
+    if (committer.ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+TEST(StateCommitterTest, FailedCommitsAreRetriedAndLoseNothing) {
   GatedStore store;
   store.FailFrom(1);
+  int downs = 0;
+  int ups = 0;
+  uint64_t up_failures = 0;
   std::vector<std::string> errors;
-  StateCommitter committer(&store, [&](const Status& s) { errors.push_back(s.ToString()); });
+  StateCommitterOptions options;
+  options.min_backoff = std::chrono::milliseconds(20);
+  options.max_backoff = std::chrono::milliseconds(50);
+  StateCommitter committer(&store, Counting(&downs, &ups, &up_failures, &errors), options);
   StateBatch first = BatchAt(1);
   ASSERT_TRUE(committer.Offer(&first));
   committer.Wait();
-  EXPECT_FALSE(committer.broken());
+  EXPECT_TRUE(committer.healthy());
+
   StateBatch second = BatchAt(2);
   ASSERT_TRUE(committer.Offer(&second));
   committer.Wait();
-  EXPECT_TRUE(committer.broken());
-  EXPECT_FALSE(committer.ready());
+  EXPECT_FALSE(committer.healthy());
+  EXPECT_TRUE(committer.holding());
+  ASSERT_TRUE(committer.retry_at().has_value());
+  // Refused during the backoff, and left alone.
   StateBatch third = BatchAt(3);
-  EXPECT_FALSE(committer.Offer(&third));
+  if (!committer.ready()) {
+    EXPECT_FALSE(committer.Offer(&third));
+    EXPECT_EQ(third.queues.size(), 1u);
+  }
+  // The next try merges the newer changes in, and fails again: one "down".
+  ASSERT_TRUE(WaitReady(committer));
+  ASSERT_TRUE(committer.Offer(&third));
+  committer.Wait();
+  EXPECT_FALSE(committer.healthy());
+  EXPECT_EQ(downs, 1);
+  EXPECT_EQ(committer.failures(), 2u);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find("disk on fire"), std::string::npos);
   EXPECT_EQ(*store.Checkpoint(), 1u);
+
+  // The store is back: an empty offer commits everything held.
+  store.FailFrom(SIZE_MAX);
+  ASSERT_TRUE(WaitReady(committer));
+  StateBatch nothing;
+  ASSERT_TRUE(committer.Offer(&nothing));
+  committer.Wait();
+  EXPECT_TRUE(committer.healthy());
+  EXPECT_FALSE(committer.holding());
+  EXPECT_EQ(ups, 1);
+  EXPECT_EQ(up_failures, 2u);
+  EXPECT_EQ(*store.Checkpoint(), 3u);
+  Result<std::vector<QueueRecord>> queues = store.ListQueues();
+  ASSERT_TRUE(queues.ok());
+  std::vector<std::string> names;
+  for (const QueueRecord& q : *queues) names.push_back(q.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"q1", "q2", "q3"}));
+}
+
+TEST(StateCommitterTest, MergeKeepsTheNewerValueOfEachRegister) {
+  StateBatch older;
+  older.checkpoint = 5;
+  QueueRecord qa;
+  qa.name = "a";
+  qa.timeout_ms = 1;
+  older.queues.push_back(qa);
+  TaskRecord t1;
+  t1.queue = "a";
+  t1.id = *Uuid::Parse("00000000-0000-4000-8000-000000000001");
+  t1.status.key.lease = 1;
+  TaskRecord t2 = t1;
+  t2.id = *Uuid::Parse("00000000-0000-4000-8000-000000000002");
+  older.tasks = {t1, t2};
+  older.task_bytes = {"t1@1", "t2@1"};
+  older.rejected.emplace_back(t1.id, "bad");
+  older.queue_digests["a"] = Digest();
+
+  StateBatch newer;
+  newer.checkpoint = 9;
+  qa.timeout_ms = 2;
+  QueueRecord qb;
+  qb.name = "b";
+  newer.queues = {qa, qb};
+  TaskRecord t2b = t2;
+  t2b.status.key.lease = 2;
+  TaskRecord t3 = t1;
+  t3.queue = "b";  // same id, another queue: another register
+  newer.tasks = {t2b, t3};
+  newer.task_bytes = {"t2@2", "t3@1"};
+  newer.rejected.emplace_back(t1.id, "bad");
+  newer.rejected.emplace_back(t2.id, "worse");
+
+  MergeNewerBatch(&older, std::move(newer));
+  EXPECT_EQ(older.checkpoint, 9u);
+  ASSERT_EQ(older.queues.size(), 2u);
+  EXPECT_EQ(older.queues[0].timeout_ms, 2u);
+  EXPECT_EQ(older.queues[1].name, "b");
+  ASSERT_EQ(older.tasks.size(), 3u);
+  EXPECT_EQ(older.tasks[0], t1);
+  EXPECT_EQ(older.tasks[1], t2b);
+  EXPECT_EQ(older.tasks[2], t3);
+  EXPECT_EQ(older.task_bytes, (std::vector<std::string>{"t1@1", "t2@2", "t3@1"}));
+  EXPECT_EQ(older.rejected.size(), 2u);
+  EXPECT_EQ(older.queue_digests.size(), 1u);
+
+  // A checkpoint never goes back, even when merging an older number.
+  StateBatch empty;
+  MergeNewerBatch(&older, std::move(empty));
+  EXPECT_EQ(older.checkpoint, 9u);
 }
 
 }  // namespace

@@ -1,0 +1,249 @@
+#include "server/log.h"
+
+#include <spdlog/logger.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+namespace pigtail::log {
+namespace {
+
+struct Loggers {
+  std::shared_ptr<spdlog::logger> main;
+  std::shared_ptr<spdlog::logger> access;  // null: no access log
+  bool json = false;
+};
+
+std::mutex init_mu;
+// Replaced as a whole by Init; readers take a copy of the pointer.
+std::shared_ptr<const Loggers> current;
+
+constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%eZ %l %v";
+constexpr const char* kJsonPattern = R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})";
+
+std::shared_ptr<spdlog::logger> MakeLogger(const char* name, spdlog::sink_ptr sink, bool json) {
+  auto logger = std::make_shared<spdlog::logger>(name, std::move(sink));
+  logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+      json ? kJsonPattern : kTextPattern, spdlog::pattern_time_type::utc));
+  return logger;
+}
+
+std::shared_ptr<const Loggers> Get() {
+  std::lock_guard lock(init_mu);
+  if (current == nullptr) {
+    auto l = std::make_shared<Loggers>();
+    l->main = MakeLogger("pigtail", std::make_shared<spdlog::sinks::stderr_sink_mt>(), false);
+    l->main->set_level(spdlog::level::info);
+    l->main->flush_on(spdlog::level::trace);
+    current = std::move(l);
+  }
+  return current;
+}
+
+spdlog::level::level_enum ToSpd(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      break;
+  }
+  return spdlog::level::off;
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default:
+        if (u < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", u);
+          *out += buf;
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+bool NeedsQuotes(std::string_view s) {
+  if (s.empty()) return true;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == '"' || c == '=') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status Init(std::string_view level, std::string_view format, const std::string& access_log_path) {
+  Level parsed;
+  if (level == "debug") {
+    parsed = Level::kDebug;
+  } else if (level == "info") {
+    parsed = Level::kInfo;
+  } else if (level == "warn") {
+    parsed = Level::kWarn;
+  } else if (level == "error") {
+    parsed = Level::kError;
+  } else if (level == "off") {
+    parsed = Level::kOff;
+  } else {
+    return Status::InvalidArgument("--log-level must be debug, info, warn, error or off, got \"" +
+                                   std::string(level) + "\"");
+  }
+  if (format != "text" && format != "json") {
+    return Status::InvalidArgument("--log-format must be text or json, got \"" +
+                                   std::string(format) + "\"");
+  }
+  auto l = std::make_shared<Loggers>();
+  l->json = format == "json";
+  l->main = MakeLogger("pigtail", std::make_shared<spdlog::sinks::stderr_sink_mt>(), l->json);
+  l->main->set_level(ToSpd(parsed));
+  // Lines are rare (transitions, not per request): flush each, so a crash
+  // or a kill loses none.
+  l->main->flush_on(spdlog::level::trace);
+  if (!access_log_path.empty()) {
+    try {
+      l->access = MakeLogger(
+          "access", std::make_shared<spdlog::sinks::basic_file_sink_mt>(access_log_path), l->json);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument("--access-log: cannot open " + access_log_path + ": " +
+                                     e.what());
+    }
+    l->access->set_level(spdlog::level::info);
+    // Flushed at warn and above only: an access line per request must not
+    // cost a write(2) each; Flush() at exit writes the rest.
+    l->access->flush_on(spdlog::level::warn);
+  }
+  std::lock_guard lock(init_mu);
+  current = std::move(l);
+  return Status::Ok();
+}
+
+void Flush() {
+  std::shared_ptr<const Loggers> l = Get();
+  l->main->flush();
+  if (l->access) l->access->flush();
+}
+
+bool Enabled(Level level) { return Get()->main->should_log(ToSpd(level)); }
+
+void Write(Level level, std::string_view msg, Fields fields) {
+  std::shared_ptr<const Loggers> l = Get();
+  spdlog::level::level_enum spd = ToSpd(level);
+  if (!l->main->should_log(spd)) return;
+  std::string payload = l->json ? RenderJsonMembers(msg, fields) : RenderText(msg, fields);
+  l->main->log(spd, spdlog::string_view_t(payload.data(), payload.size()));
+}
+
+bool AccessEnabled() { return Get()->access != nullptr; }
+
+void Access(std::string_view method, std::string_view target, int status, uint64_t latency_ns) {
+  std::shared_ptr<const Loggers> l = Get();
+  if (!l->access) return;
+  Fields fields = {{"method", method},
+                   {"target", target},
+                   {"status", status},
+                   {"ms", static_cast<double>(latency_ns) / 1e6}};
+  std::string payload =
+      l->json ? RenderJsonMembers("request", fields) : RenderText("request", fields);
+  l->access->info(spdlog::string_view_t(payload.data(), payload.size()));
+}
+
+bool Every::Allow() {
+  std::lock_guard lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_) {
+    ++held_;
+    return false;
+  }
+  next_ = now + every_;
+  suppressed_ = held_;
+  held_ = 0;
+  return true;
+}
+
+std::string RenderText(std::string_view msg, Fields fields) {
+  std::string out(msg);
+  for (const Field& f : fields) {
+    out += ' ';
+    out += f.key;
+    out += '=';
+    if (!f.raw && NeedsQuotes(f.value)) {
+      AppendJsonString(f.value, &out);
+    } else {
+      out += f.value;
+    }
+  }
+  return out;
+}
+
+std::string RenderJsonMembers(std::string_view msg, Fields fields) {
+  std::string out = "\"msg\":";
+  AppendJsonString(msg, &out);
+  for (const Field& f : fields) {
+    out += ',';
+    AppendJsonString(f.key, &out);
+    out += ':';
+    if (f.raw) {
+      out += f.value;
+    } else {
+      AppendJsonString(f.value, &out);
+    }
+  }
+  return out;
+}
+
+std::string MaskedUri(std::string_view uri) {
+  std::string out(uri);
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t start = scheme + 3;
+    size_t end = out.find_first_of("/?#", start);
+    if (end == std::string::npos) end = out.size();
+    size_t at = out.rfind('@', end);
+    size_t colon = out.find(':', start);
+    if (at != std::string::npos && at >= start && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // libpq also takes the password as a query parameter.
+  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+    size_t v = p + 9;
+    size_t e = out.find_first_of("&#", v);
+    if (e == std::string::npos) e = out.size();
+    out.replace(v, e - v, "***");
+  }
+  return out;
+}
+
+}  // namespace pigtail::log
