@@ -25,7 +25,8 @@ void Api::Ready(Call& call) {
     reasons.emplace_back("the state backend is unavailable: " +
                          health.error(BackendHealth::kState));
   } else if (!sequencer_->state_commits_ok()) {
-    reasons.emplace_back("state store commits are failing (retrying)");
+    reasons.emplace_back("state store commits are failing (retrying): " +
+                         sequencer_->state_commit_error());
   }
   boost::json::object out;
   out["ready"] = reasons.empty();

@@ -83,6 +83,13 @@ void Sequencer::Start() {
     log::Info("state store commits resumed; caught up",
               {{"failed_commits", failures}, {"down_ms", static_cast<int64_t>(down_for.count())}});
   };
+  listener.on_retry = [this] {
+    {
+      std::lock_guard guard(mu_);
+      commit_failed_ = true;
+    }
+    cv_.notify_all();
+  };
   committer_ = std::make_unique<StateCommitter>(node_->state_store(), std::move(listener));
   health_.StartProbing(node_->log(), node_->state_store(), kProbeInterval);
   replier_ = std::make_unique<SerialExecutor>("replies");
@@ -152,7 +159,7 @@ void Sequencer::Run() {
       std::unique_lock lock(mu_);
       auto ready = [&] {
         return !queue_.empty() || stopping_ || !woken_queues_.empty() ||
-               (draining_ && !waiters_.empty());
+               (draining_ && !waiters_.empty()) || commit_failed_;
       };
       std::optional<Clock::time_point> wake;
       if (!waiters_.empty()) {
@@ -181,6 +188,7 @@ void Sequencer::Run() {
         queue_.pop_front();
       }
       stop = stopping_ && queue_.empty();
+      commit_failed_ = false;  // the wake-up below accounts for its retry
     }
     const bool draining = stop || draining_;
     Clock::time_point now = Clock::now();

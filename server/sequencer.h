@@ -163,6 +163,9 @@ class Sequencer {
   // State, and merged into the failed batch) and committed again with
   // backoff until the store takes them; the log holds every write meanwhile.
   bool state_commits_ok() const { return committer_ == nullptr || committer_->healthy(); }
+  std::string state_commit_error() const {
+    return committer_ == nullptr ? std::string() : committer_->last_error();
+  }
   uint64_t state_commit_failures() const {
     return committer_ == nullptr ? 0 : committer_->failures();
   }
@@ -195,8 +198,9 @@ class Sequencer {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;  // guarded by mu_
-  bool stopping_ = false;      // guarded by mu_
+  std::deque<Pending> queue_;   // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  bool commit_failed_ = false;  // guarded by mu_: a state commit failed, plan its retry
   bool started_ = false;
   std::thread thread_;
 

@@ -46,8 +46,12 @@ void MergeNewerBatch(StateBatch* older, StateBatch&& newer) {
     if (rejected.insert(r.first).second) older->rejected.push_back(std::move(r));
   }
   for (auto& [name, digest] : newer.queue_digests) older->queue_digests[name] = digest;
-  older->total_digest = newer.total_digest;
-  older->checkpoint = std::max(older->checkpoint, newer.checkpoint);
+  // The total digest goes with the later checkpoint (an empty offer, with
+  // checkpoint 0, changes neither).
+  if (newer.checkpoint >= older->checkpoint && newer.checkpoint != 0) {
+    older->total_digest = newer.total_digest;
+    older->checkpoint = newer.checkpoint;
+  }
 }
 
 StateCommitter::StateCommitter(StateStore* store, Listener listener,
@@ -100,6 +104,7 @@ bool StateCommitter::Offer(StateBatch* batch, bool force) {
         retry_at_ = Clock::now() + backoff_;
         ++failures_;
         ++failures_in_outage_;
+        last_error_ = committed.ToString();
         if (healthy_.exchange(false)) {
           went_down = true;
           down_since_ = Clock::now();
@@ -113,15 +118,25 @@ bool StateCommitter::Offer(StateBatch* batch, bool force) {
               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - down_since_);
         }
         failures_in_outage_ = 0;
+        last_error_.clear();
       }
     }
     if (went_down && listener_.on_down) listener_.on_down(committed);
     if (came_up && listener_.on_up) listener_.on_up(outage_failures, down_for);
-    std::lock_guard lock(mu_);
-    busy_ = false;
-    cv_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      busy_ = false;
+      cv_.notify_all();
+    }
+    // After busy_ is cleared, so that the caller's retry is taken.
+    if (!committed.ok() && listener_.on_retry) listener_.on_retry();
   });
   return true;
+}
+
+std::string StateCommitter::last_error() const {
+  std::lock_guard lock(mu_);
+  return last_error_;
 }
 
 void StateCommitter::Wait() {

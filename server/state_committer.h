@@ -26,6 +26,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "core/state_batch.h"
 #include "core/state_store.h"
@@ -36,8 +37,9 @@ namespace pigtail {
 
 // Folds `newer` (changes taken after `*older`'s) into `*older`: a register
 // in both keeps `newer`'s value (registers only grow, so the later value
-// holds the earlier one), digests and the total come from `newer`, the
-// checkpoint is the larger, rejected ops are the union.
+// holds the earlier one), queue digests come from `newer`, the checkpoint
+// is the larger and the total digest comes with it (an empty `newer` with
+// checkpoint 0 leaves both), rejected ops are the union.
 void MergeNewerBatch(StateBatch* older, StateBatch&& newer);
 
 struct StateCommitterOptions {
@@ -52,6 +54,9 @@ class StateCommitter {
     std::function<void(const Status& error)> on_down;
     // It is back: `failures` commits failed over `down_for`.
     std::function<void(uint64_t failures, std::chrono::milliseconds down_for)> on_up;
+    // After every failed commit, once the committer is idle: a retry is
+    // due at retry_at() (so an idle caller can wake up for it).
+    std::function<void()> on_retry;
   };
   // Listener functions run on the committer thread and may be empty.
   StateCommitter(StateStore* store, Listener listener,
@@ -80,6 +85,8 @@ class StateCommitter {
   // When holding(): the earliest time a retry is taken.
   std::optional<std::chrono::steady_clock::time_point> retry_at() const;
   uint64_t failures() const { return failures_; }
+  // The error of the last failed commit while !healthy(); else empty.
+  std::string last_error() const;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -97,6 +104,7 @@ class StateCommitter {
   std::chrono::milliseconds backoff_{0};
   Clock::time_point down_since_;
   uint64_t failures_in_outage_ = 0;
+  std::string last_error_;
 
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> failures_{0};

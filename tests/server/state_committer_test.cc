@@ -6,12 +6,15 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/memory_store.h"
+#include "server/node.h"
+#include "server/sequencer.h"
 
 namespace pigtail {
 namespace {
@@ -227,6 +230,8 @@ TEST(StateCommitterTest, MergeKeepsTheNewerValueOfEachRegister) {
   newer.task_bytes = {"t2@2", "t3@1"};
   newer.rejected.emplace_back(t1.id, "bad");
   newer.rejected.emplace_back(t2.id, "worse");
+  const Digest newer_total = Digest::Of("something");
+  newer.total_digest = newer_total;
 
   MergeNewerBatch(&older, std::move(newer));
   EXPECT_EQ(older.checkpoint, 9u);
@@ -241,10 +246,53 @@ TEST(StateCommitterTest, MergeKeepsTheNewerValueOfEachRegister) {
   EXPECT_EQ(older.rejected.size(), 2u);
   EXPECT_EQ(older.queue_digests.size(), 1u);
 
-  // A checkpoint never goes back, even when merging an older number.
+  EXPECT_EQ(older.total_digest, newer_total);
+
+  // An empty offer (a retry with nothing new) keeps the checkpoint and the
+  // total digest.
   StateBatch empty;
   MergeNewerBatch(&older, std::move(empty));
   EXPECT_EQ(older.checkpoint, 9u);
+  EXPECT_EQ(older.total_digest, newer_total);
+}
+
+// The sequencer retries failed state commits by itself: an idle node whose
+// state store comes back catches up without a new write or a restart.
+TEST(StateCommitterTest, AnIdleSequencerRetriesUntilTheStoreIsBack) {
+  auto owned = std::make_unique<GatedStore>();
+  GatedStore* store = owned.get();
+  store->FailFrom(0);
+  Result<std::unique_ptr<Node>> node =
+      Node::Open(NewMemoryEventStore(), std::move(owned), NodeOptions());
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  SequencerOptions options;
+  options.state_commit_interval = std::chrono::milliseconds(0);
+  Sequencer sequencer(node->get(), options);
+  sequencer.Start();
+  std::promise<WriteResult> written;
+  WriteRequest create;
+  create.data = {R"({"Create":{"name":"q","timeout_ms":1000}})"};
+  sequencer.Submit(std::move(create), [&](WriteResult r) { written.set_value(std::move(r)); });
+  ASSERT_TRUE(written.get_future().get().status.ok());
+  auto eventually = [](auto condition) {
+    for (int i = 0; i < 1000; ++i) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually([&] { return !sequencer.state_commits_ok(); }));
+  // Let the first retries fail too, then bring the store back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(*store->Checkpoint(), 0u);
+  store->FailFrom(SIZE_MAX);
+  EXPECT_TRUE(eventually([&] { return sequencer.state_commits_ok(); }));
+  EXPECT_EQ(*store->Checkpoint(), 1u);
+  Result<std::vector<QueueRecord>> queues = store->ListQueues();
+  ASSERT_TRUE(queues.ok());
+  ASSERT_EQ(queues->size(), 1u);
+  EXPECT_EQ((*queues)[0].name, "q");
+  sequencer.Stop();
 }
 
 }  // namespace
