@@ -103,7 +103,8 @@ bool NeedsQuotes(std::string_view s) {
 
 }  // namespace
 
-Status Init(std::string_view level, std::string_view format, const std::string& access_log_path) {
+Status Init(std::string_view level, std::string_view format, const std::string& access_log_path,
+            const std::string& log_path) {
   Level parsed;
   if (level == "debug") {
     parsed = Level::kDebug;
@@ -125,7 +126,17 @@ Status Init(std::string_view level, std::string_view format, const std::string& 
   }
   auto l = std::make_shared<Loggers>();
   l->json = format == "json";
-  l->main = MakeLogger("pigtail", std::make_shared<spdlog::sinks::stderr_sink_mt>(), l->json);
+  spdlog::sink_ptr sink;
+  if (log_path.empty()) {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  } else {
+    try {
+      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_path);
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument("cannot open the log file " + log_path + ": " + e.what());
+    }
+  }
+  l->main = MakeLogger("pigtail", std::move(sink), l->json);
   l->main->set_level(ToSpd(parsed));
   // Lines are rare (transitions, not per request): flush each, so a crash
   // or a kill loses none.

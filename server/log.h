@@ -56,9 +56,10 @@ using Fields = std::initializer_list<Field>;
 
 // `level`: debug, info (default), warn, error or off. `format`: text or
 // json. `access_log_path`: empty for none, else a file that gets one line
-// per HTTP request (same format). InvalidArgument names a bad value.
+// per HTTP request (same format). `log_path`: empty for stderr, else a
+// file the lines are appended to. InvalidArgument names a bad value.
 [[nodiscard]] Status Init(std::string_view level, std::string_view format,
-                          const std::string& access_log_path);
+                          const std::string& access_log_path, const std::string& log_path = "");
 // Flushes what is buffered (at exit).
 void Flush();
 

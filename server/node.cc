@@ -74,8 +74,7 @@ Status Node::Load(const NodeOptions& options) {
               {{"checkpoint", checkpoint}, {"last", last}, {"events", last - checkpoint}});
   }
   const Clock::time_point catch_up_start = Clock::now();
-  // Progress at most once a second, once it takes longer than a second.
-  Clock::time_point next_progress = catch_up_start + std::chrono::seconds(1);
+  Clock::time_point next_progress = catch_up_start + options.load_progress_every;
   for (;;) {
     PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> events, log_->Scan(after, chunk));
     if (events.empty()) break;
@@ -89,7 +88,7 @@ Status Node::Load(const NodeOptions& options) {
     }
     PIGTAIL_RETURN_IF_ERROR(state_store_->Commit(state_.TakeChanges(after), true));
     if (Clock::now() >= next_progress) {
-      next_progress = Clock::now() + std::chrono::seconds(1);
+      next_progress = Clock::now() + options.load_progress_every;
       log::Info("catching up from the log: progress",
                 {{"applied", caught_up_events_},
                  {"of", last - checkpoint},

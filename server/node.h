@@ -10,6 +10,7 @@
 #define PIGTAIL_SERVER_NODE_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +38,9 @@ struct NodeOptions {
   HybridClock::PhysicalClock physical = &HybridClock::SystemNanos;
   // Events read per step while catching up from the checkpoint at Open.
   size_t catch_up_chunk = 10'000;
+  // Catching up logs progress at most this often, once it has taken this
+  // long (server/log.h).
+  std::chrono::milliseconds load_progress_every{1'000};
 };
 
 // Counters the sequencer bumps and /metrics reports.

@@ -31,6 +31,10 @@ Status PigtaildProcess::Start(const std::vector<std::string>& args,
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&actions, fds[0]);
+  if (!stderr_path_.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+  }
   std::vector<std::string> full = args;
   full.insert(full.begin(), binary_);
   std::vector<char*> argv;

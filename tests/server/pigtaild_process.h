@@ -38,6 +38,10 @@ class PigtaildProcess {
   // SIGKILL and reap. Nothing when not running.
   void Kill();
 
+  // Later starts send the process's stderr (its log) to `path`, appended
+  // (empty: inherited, the default).
+  void set_stderr_path(std::string path) { stderr_path_ = std::move(path); }
+
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
@@ -55,6 +59,7 @@ class PigtaildProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string line_;
+  std::string stderr_path_;
 };
 
 // Runs `binary` with `args` to completion (stdout and stderr captured in

@@ -1,0 +1,82 @@
+// Node::Open says what it does while it loads (server/node.h, server/log.h):
+// the state store load, catch-up progress, and a final line with counts.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/memory_store.h"
+#include "core/uuid.h"
+#include "server/log.h"
+#include "server/node.h"
+
+namespace pigtail {
+namespace {
+
+std::vector<boost::json::object> JsonLines(const std::string& path) {
+  std::vector<boost::json::object> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(line, ec);
+    EXPECT_FALSE(ec) << "not JSON: " << line;
+    if (!ec && v.is_object()) out.push_back(v.as_object());
+  }
+  return out;
+}
+
+TEST(NodeLoadTest, CatchingUpLogsProgressAndAFinalLine) {
+  const std::string path =
+      ::testing::TempDir() + "/node_load_" + Uuid::Random().ToString() + ".log";
+  ASSERT_TRUE(log::Init("info", "json", "", path).ok());
+
+  std::unique_ptr<EventStore> log = NewMemoryEventStore();
+  const Uuid owner = Uuid::Random();
+  std::optional<Uuid> prev;
+  std::vector<Event> events;
+  constexpr int kTasks = 500;
+  for (int i = 0; i <= kTasks; ++i) {
+    std::string data = i == 0 ? R"({"Create":{"name":"q","timeout_ms":1000}})"
+                              : R"({"Add":{"queue_name":"q","task_name":"t)" + std::to_string(i) +
+                                    R"(","info":null}})";
+    NewEvent fields{Uuid::Random(), owner, prev, Hlc{0, 1'000'000'000ull + i, 0}, data, {}};
+    Result<Event> e = MakeEvent(fields);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    prev = fields.id;
+    events.push_back(*e);
+  }
+  ASSERT_TRUE(log->Append(events, true).ok());
+
+  NodeOptions options;
+  options.catch_up_chunk = 100;
+  options.load_progress_every = std::chrono::milliseconds(0);
+  Result<std::unique_ptr<Node>> node = Node::Open(std::move(log), NewMemoryStateStore(), options);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  log::Flush();
+  ASSERT_TRUE(log::Init("info", "text", "").ok());  // back to stderr
+
+  std::vector<boost::json::object> lines = JsonLines(path);
+  std::filesystem::remove(path);
+  int progress = 0;
+  const boost::json::object* loaded = nullptr;
+  for (const boost::json::object& l : lines) {
+    ASSERT_TRUE(l.contains("ts") && l.contains("level") && l.contains("msg"));
+    if (l.at("msg") == "catching up from the log: progress") ++progress;
+    if (l.at("msg") == "loaded") loaded = &l;
+  }
+  // 501 events in chunks of 100: a progress line per chunk.
+  EXPECT_EQ(progress, 6);
+  ASSERT_NE(loaded, nullptr);
+  EXPECT_EQ(loaded->at("level"), "info");
+  EXPECT_EQ(loaded->at("caught_up_events").as_int64(), kTasks + 1);
+  EXPECT_EQ(loaded->at("tasks").as_int64(), kTasks);
+  EXPECT_EQ(loaded->at("queues").as_int64(), 1);
+  EXPECT_TRUE(loaded->at("total_s").is_double());
+}
+
+}  // namespace
+}  // namespace pigtail
