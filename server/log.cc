@@ -4,6 +4,7 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <memory>
@@ -150,11 +151,17 @@ Status Init(std::string_view level, std::string_view format, const std::string& 
                                      e.what());
     }
     l->access->set_level(spdlog::level::info);
-    // Flushed at warn and above only: an access line per request must not
-    // cost a write(2) each; Flush() at exit writes the rest.
+    // Not flushed per line (an access line per request must not cost a
+    // write(2) each): every second by spdlog's flusher thread, and by
+    // Flush() at exit.
     l->access->flush_on(spdlog::level::warn);
   }
   std::lock_guard lock(init_mu);
+  spdlog::drop("access");
+  if (l->access) {
+    spdlog::register_logger(l->access);
+    spdlog::flush_every(std::chrono::seconds(1));
+  }
   current = std::move(l);
   return Status::Ok();
 }
