@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "core/redact.h"
 #include "server/api.h"
 #include "server/config.h"
 #include "server/external_log.h"
@@ -22,7 +23,7 @@
 namespace {
 
 int Fail(const pigtail::Status& status) {
-  std::fprintf(stderr, "pigtaild: %s\n", status.ToString().c_str());
+  std::fprintf(stderr, "pigtaild: %s\n", pigtail::RedactSecrets(status.ToString()).c_str());
   return 1;
 }
 
@@ -160,8 +161,10 @@ int main(int argc, char** argv) {
   replicator.Start();
   std::string where = config.host + ":" + std::to_string((*server)->port());
   std::printf("pigtaild listening on http://%s (node %s, log %s, state %s, sync %s%s)\n",
-              where.c_str(), (*node)->id().ToString().c_str(), config.EffectiveLogUri().c_str(),
-              config.EffectiveStateUri().c_str(), config.sync.c_str(), attached.c_str());
+              where.c_str(), (*node)->id().ToString().c_str(),
+              RedactSecrets(config.EffectiveLogUri()).c_str(),
+              RedactSecrets(config.EffectiveStateUri()).c_str(), config.sync.c_str(),
+              RedactSecrets(attached).c_str());
   std::fflush(stdout);
 
   int signal_number = 0;
