@@ -102,6 +102,9 @@ std::string RedactKeyValues(std::string_view text) {
           value_end += text[value_end] == '\\' ? 2 : 1;
         }
         value_end = value_end < text.size() ? value_end + 1 : text.size();
+        // libpq refuses bytes glued to the closing quote; mask them too, so
+        // that masking twice changes nothing more.
+        while (value_end < text.size() && !IsSpace(text[value_end])) ++value_end;
       } else {
         while (value_end < text.size() && !IsSpace(text[value_end])) {
           value_end += text[value_end] == '\\' ? 2 : 1;
