@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "backends/postgres_migrations.h"
+#include "core/redact.h"
 
 namespace pigtail {
 
@@ -29,7 +30,8 @@ std::string FirstLine(const char* what) {
 }
 
 // Translates the exception being handled. Sets *lost when the connection
-// can no longer be used.
+// can no longer be used. libpq's messages may quote the connection string,
+// so the result passes through Masked.
 Status TranslateCurrentException(std::string_view what, bool* lost) {
   const std::string prefix = "PostgreSQL " + std::string(what) + ": ";
   try {
@@ -57,6 +59,11 @@ Status TranslateCurrentException(std::string_view what, bool* lost) {
   } catch (...) {
     return Status::Internal(prefix + "unknown exception");
   }
+}
+
+// `status` with every password in its message masked (core/redact.h).
+Status Masked(const Status& status) {
+  return Status(status.code(), RedactSecrets(status.message()));
 }
 
 }  // namespace
@@ -111,7 +118,7 @@ Status PgSession::Run(std::string_view what,
     status = ConnectLocked();
     if (status.ok()) status = fn(conn_->conn);
   } catch (...) {
-    status = TranslateCurrentException(what, &lost);
+    status = Masked(TranslateCurrentException(what, &lost));
   }
   if (lost || (conn_ != nullptr && !conn_->conn.is_open())) conn_.reset();
   return status;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "backends/registry.h"
+#include "core/redact.h"
 #include "replay/blue_green.h"
 #include "replay/compare.h"
 #include "replay/event_source.h"
@@ -142,7 +143,7 @@ class Command {
       return Dispatch();
     } catch (const UsageError& e) {
       std::fprintf(err_, "pigtail-replay: %s\n(run `pigtail-replay help` for usage)\n",
-                   e.message.c_str());
+                   RedactSecrets(e.message).c_str());
       return kExitUsage;
     }
   }
@@ -167,7 +168,8 @@ class Command {
     if (c == "export") status = Export();
     if (c == "import") status = Import();
     if (!status.ok()) {
-      std::fprintf(err_, "pigtail-replay %s: error: %s\n", c.c_str(), status.ToString().c_str());
+      std::fprintf(err_, "pigtail-replay %s: error: %s\n", c.c_str(),
+                   RedactSecrets(status.ToString()).c_str());
       if (json_) {
         report_["ok"] = false;
         report_["error"] = status.ToString();
@@ -254,11 +256,23 @@ class Command {
 
   // --- reporting ---
 
+  // Output passes through RedactSecrets: it names stores by their URIs.
   void Say(const std::string& line) {
-    if (!json_) std::fprintf(out_, "%s\n", line.c_str());
+    if (!json_) std::fprintf(out_, "%s\n", RedactSecrets(line).c_str());
+  }
+  static void RedactStrings(json::value* v) {
+    if (v->is_string()) *v = RedactSecrets(v->as_string());
+    if (v->is_array()) {
+      for (json::value& e : v->as_array()) RedactStrings(&e);
+    }
+    if (v->is_object()) {
+      for (auto& e : v->as_object()) RedactStrings(&e.value());
+    }
   }
   void EmitJson() {
-    std::string text = json::serialize(report_);
+    json::value report = report_;
+    RedactStrings(&report);
+    std::string text = json::serialize(report);
     std::fprintf(out_, "%s\n", text.c_str());
   }
   static uint64_t PeakRssKb() {
@@ -639,7 +653,7 @@ class Command {
 int RunReplayTool(const std::vector<std::string>& argv, std::FILE* out, std::FILE* err) {
   Args args;
   if (std::optional<UsageError> e = Parse(argv, &args)) {
-    std::fprintf(err, "pigtail-replay: %s\n\n%s", e->message.c_str(), kUsage);
+    std::fprintf(err, "pigtail-replay: %s\n\n%s", RedactSecrets(e->message).c_str(), kUsage);
     return kExitUsage;
   }
   return Command(std::move(args), out, err).Run();

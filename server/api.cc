@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/redact.h"
 #include "core/task_view.h"
 #include "server/api_call.h"
 
@@ -192,8 +193,8 @@ void Api::Health(Call& call) {
   out["status"] = degraded ? "degraded" : "ok";
   if (degraded) out["problem"] = "state store commits failed; restart to catch up from the log";
   out["node_id"] = node_->id().ToString();
-  out["log"] = options_.log_uri;
-  out["state"] = options_.state_uri;
+  out["log"] = RedactSecrets(options_.log_uri);  // GET /health needs no token
+  out["state"] = RedactSecrets(options_.state_uri);
   out["events_appended"] = node_->counters().events_appended.load();
   node_->Read([&](const State& state) {
     out["queues"] = state.queues().size();

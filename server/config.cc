@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/redact.h"
+
 namespace pigtail {
 namespace {
 
@@ -189,10 +191,8 @@ Status Finish(ServerConfig* c) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, const GetEnv& env,
-                                       bool* help) {
+Result<ServerConfig> ParseUnmasked(const std::vector<std::string>& args, const GetEnv& env,
+                                   bool* help) {
   *help = false;
   ServerConfig config;
   // Split "--name=value" and "--name value".
@@ -233,6 +233,16 @@ Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, con
   return config;
 }
 
+}  // namespace
+
+Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, const GetEnv& env,
+                                       bool* help) {
+  Result<ServerConfig> config = ParseUnmasked(args, env, help);
+  // Errors quote the values they reject, which may be URIs with passwords.
+  if (!config.ok()) return Status(config.status().code(), RedactSecrets(config.status().message()));
+  return config;
+}
+
 std::string AttachedEventUrl(const ServerConfig& config, uint16_t bound_port) {
   std::string base = config.advertise_url;
   if (base.empty()) {
@@ -257,7 +267,7 @@ std::string ServerConfigHelp() {
   }
   out << "  --help\n      print this text\n"
          "  --version\n      print the version and the commit it was built from\n";
-  return out.str();
+  return RedactSecrets(out.str());  // in case a default ever holds one
 }
 
 }  // namespace pigtail

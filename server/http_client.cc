@@ -31,21 +31,32 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
   if (authority.empty() || authority.find_first_of(" @\t") != std::string_view::npos) {
     return Status::InvalidArgument("URL has no valid host: \"" + std::string(url) + "\"");
   }
-  size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
-    out.host = std::string(authority.substr(0, colon));
-    out.port = std::string(authority.substr(colon + 1));
-    if (out.port.empty() || out.port.size() > 5 ||
-        out.port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(out.port) > 65535) {
-      return Status::InvalidArgument("URL has an invalid port: \"" + std::string(url) + "\"");
+  // HOST[:PORT], or [IPV6][:PORT]; the brackets are not part of the host.
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  if (authority.front() == '[') {
+    size_t close = authority.find(']');
+    std::string_view after =
+        close == std::string_view::npos ? std::string_view() : authority.substr(close + 1);
+    if (close == std::string_view::npos || (!after.empty() && after.front() != ':')) {
+      return Status::InvalidArgument("URL has an invalid [IPv6] host: \"" + std::string(url) +
+                                     "\"");
     }
-  } else {
-    out.host = std::string(authority);
-    out.port = "80";
+    host = authority.substr(1, close - 1);
+    if (!after.empty()) port = after.substr(1);
+  } else if (size_t colon = authority.find(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
   }
-  if (out.host.empty()) {
+  if (host.empty() || host.find_first_of("[]") != std::string_view::npos) {
     return Status::InvalidArgument("URL has no host: \"" + std::string(url) + "\"");
+  }
+  out.host = std::string(host);
+  out.port = port ? std::string(*port) : "80";
+  if (out.port.empty() || out.port.size() > 5 ||
+      out.port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(out.port) > 65535) {
+    return Status::InvalidArgument("URL has an invalid port: \"" + std::string(url) + "\"");
   }
   return out;
 }
@@ -136,7 +147,8 @@ Result<HttpResponse> HttpConnection::Send(std::string_view method, std::string_v
     return Status::InvalidArgument("unknown HTTP method \"" + std::string(method) + "\"");
   }
   http::request<http::string_body> req{verb, std::string(target), 11};
-  req.set(http::field::host, impl_->host + ":" + impl_->port);
+  const bool v6 = impl_->host.find(':') != std::string::npos;
+  req.set(http::field::host, (v6 ? "[" + impl_->host + "]" : impl_->host) + ":" + impl_->port);
   bool has_type = false;
   for (const auto& [name, value] : headers) {
     req.set(name, value);

@@ -19,8 +19,8 @@
 
 namespace pigtail {
 
-// The parts of "http://HOST[:PORT][/PATH[?QUERY]]". PORT defaults to 80,
-// target to "/".
+// The parts of "http://HOST[:PORT][/PATH[?QUERY]]". HOST may be an IPv6
+// address in brackets, kept without them. PORT defaults to 80, target to "/".
 struct HttpUrl {
   std::string host;
   std::string port;

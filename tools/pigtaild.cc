@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "core/redact.h"
 #include "core/version.h"
 #include "server/api.h"
 #include "server/config.h"
@@ -23,7 +24,7 @@
 namespace {
 
 int Fail(const pigtail::Status& status) {
-  std::fprintf(stderr, "pigtaild: %s\n", status.ToString().c_str());
+  std::fprintf(stderr, "pigtaild: %s\n", pigtail::RedactSecrets(status.ToString()).c_str());
   return 1;
 }
 
@@ -165,8 +166,10 @@ int main(int argc, char** argv) {
   replicator.Start();
   std::string where = config.host + ":" + std::to_string((*server)->port());
   std::printf("pigtaild listening on http://%s (node %s, log %s, state %s, sync %s%s)\n",
-              where.c_str(), (*node)->id().ToString().c_str(), config.EffectiveLogUri().c_str(),
-              config.EffectiveStateUri().c_str(), config.sync.c_str(), attached.c_str());
+              where.c_str(), (*node)->id().ToString().c_str(),
+              RedactSecrets(config.EffectiveLogUri()).c_str(),
+              RedactSecrets(config.EffectiveStateUri()).c_str(), config.sync.c_str(),
+              RedactSecrets(attached).c_str());
   std::fflush(stdout);
 
   int signal_number = 0;
