@@ -10,6 +10,8 @@
 #include <string>
 
 #include "core/hlc.h"
+#include "core/memory_store.h"
+#include "server/replicator.h"
 #include "tests/server/pigtaild_process.h"
 
 namespace pigtail {
@@ -73,6 +75,59 @@ TEST(ClockReplicationTest, ADeferredEntryIsPulledAgainOnceTimeReachesIt) {
       [&] { return a.Call("GET", "/digest").body == b.Call("GET", "/digest").body; }, 5s));
   EXPECT_EQ(a.Stop(), 0);
   EXPECT_EQ(b.Stop(), 0);
+}
+
+// The Potboiler walk and hole filling, from an in-process puller whose clock
+// the test sets: walking the chain defers the entry stamped ahead and stores
+// the rest; the deferred entry is a hole, and the hole search of a later
+// round stores it once the clock has reached it.
+TEST(ClockReplicationTest, TheWalkAndHoleFillingFetchADeferredEntryAgain) {
+  const std::string dir = testing::FreshTempDir("pigtaild_clock_walk");
+  PigtaildProcess a(PIGTAILD_PATH);
+  ASSERT_TRUE(a.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir + "/a"}).ok());
+  const uint64_t now =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  const std::string chain = "[" + Entry(kFirst, Hlc{0, now, 0}, nullptr, "{}") + "," +
+                            Entry(kAhead, Hlc{0, now + 30'000'000'000ull, 0}, kFirst, "{}") + "," +
+                            Entry(kAfter, Hlc{0, now + 1'000'000ull, 0}, kAhead, "{}") + "]";
+  ASSERT_EQ(a.Call("POST", "/log/batch", chain).status, 200);
+
+  std::atomic<uint64_t> physical{now};
+  NodeOptions node_options;
+  node_options.max_clock_offset_ms = 1000;
+  node_options.physical = [&] { return physical.load(); };
+  Result<std::unique_ptr<Node>> node =
+      Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), node_options);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  Sequencer sequencer(node->get(), SequencerOptions());
+  sequencer.Start();
+  PeerClient client(node->get(), &sequencer, a.url(), ReplicatorOptions());
+  auto stored = [&](const char* id) {
+    Result<bool> have = (*node)->log()->Contains(*Uuid::Parse(id));
+    return have.ok() && *have;
+  };
+
+  uint64_t holes = 0;
+  Result<uint64_t> pulled = client.PullMissing(/*force_walk=*/true, &holes);
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_EQ(*pulled, 2u);
+  EXPECT_TRUE(stored(kFirst));
+  EXPECT_FALSE(stored(kAhead));
+  EXPECT_TRUE(stored(kAfter));
+  EXPECT_GE(client.TakeDeferred(), 2u);  // by the walk, then by the hole search
+  EXPECT_EQ(client.TakeDeferred(), 0u);
+
+  physical = now + 29'500'000'000ull;  // within 1 s of the entry
+  pulled = client.PullMissing(/*force_walk=*/true, &holes);
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  EXPECT_EQ(*pulled, 1u);
+  EXPECT_EQ(holes, 1u);
+  EXPECT_TRUE(stored(kAhead));
+  EXPECT_EQ(client.TakeDeferred(), 0u);
+  sequencer.Stop();
+  EXPECT_EQ(a.Stop(), 0);
 }
 
 }  // namespace
