@@ -223,7 +223,7 @@ void Api::MetricsText(Call& call) {
   counter("pigtail_foreign_events_total", "Stored events whose data is not a queue op.",
           c.foreign_events.load());
   counter("pigtail_future_events_total",
-          "Peer entries stamped beyond the maximum clock offset: stored, clock not moved.",
+          "Peer entries stamped beyond the clock's bounds (offset, epoch, count): deferred.",
           c.future_events.load());
   counter("pigtail_sequencer_batches_total", "Batches written by the ingest sequencer.",
           c.batches.load());

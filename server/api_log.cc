@@ -83,6 +83,9 @@ void Api::LogOther(Call& call, bool pigtail_event) {
   req.events.push_back(std::move(event).value());
   sequencer_->Submit(std::move(req), [reply = call.reply, pigtail_event](WriteResult r) {
     if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    // Stamped beyond the clock's bounds (docs/registers.md): not stored.
+    if (!r.deferred.empty())
+      return reply(api::FromStatus(r.deferred[0].status, r.deferred[0].reason));
     if (pigtail_event) return reply(api::Json(204, ""));
     bool stored = !r.stored.empty() && r.stored[0];
     reply(api::Json(200, stored ? "{\"stored\":true}" : "{\"stored\":false}"));

@@ -64,7 +64,8 @@ const std::vector<Flag>& Flags() {
        "(attached mode always writes one per op)",
        Text(&ServerConfig::batch_ops)},
       {"max-clock-offset-ms",
-       "refuse peer entries stamped further ahead of our clock than this (default 60000)",
+       "defer (do not store now; fetch again later) peer entries stamped further ahead of our "
+       "clock than this (default 60000)",
        Number(&ServerConfig::max_clock_offset_ms, "max-clock-offset-ms")},
       {"client-token", "bearer token required on the client API (default: none)",
        Text(&ServerConfig::client_token)},

@@ -130,6 +130,7 @@ std::future<WriteResult> PeerClient::StoreAsync(std::vector<Event> events) {
 Result<uint64_t> PeerClient::Stored(std::future<WriteResult> pending) {
   WriteResult result = pending.get();
   if (!result.status.ok()) return result.status.WithContext("storing pulled entries");
+  deferred_ += result.deferred.size();
   return static_cast<uint64_t>(std::count(result.stored.begin(), result.stored.end(), true));
 }
 
@@ -473,6 +474,7 @@ void Replicator::Worker::Run() {
   SteadyClock::time_point next_pull = SteadyClock::now();
   uint64_t hole_check_seq = UINT64_MAX;  // log position of the last hole check
   uint64_t rounds_since_holes = 0;
+  bool deferred_since_holes = false;  // a pull deferred entries since the last hole check
   constexpr size_t kPushBatchesPerTurn = 16;
 
   for (;;) {
@@ -525,13 +527,17 @@ void Replicator::Worker::Run() {
           // looked for when something arrived since the last look, at most
           // every fifth round unless the peer just came back.
           PIGTAIL_ASSIGN_OR_RETURN(uint64_t last, log->LastSequence());
-          bool look_for_holes = last != hole_check_seq && (!up || ++rounds_since_holes >= 5);
+          // Deferred entries (docs/registers.md) are looked for again too.
+          bool look_for_holes = (last != hole_check_seq || deferred_since_holes) &&
+                                (!up || ++rounds_since_holes >= 5);
           client.set_skip_holes(!look_for_holes);
           PIGTAIL_ASSIGN_OR_RETURN(pulled, client.PullMissing(false, &filled));
           if (look_for_holes) {
             hole_check_seq = last;
             rounds_since_holes = 0;
+            deferred_since_holes = false;
           }
+          deferred_since_holes |= client.TakeDeferred() > 0;
           pulled_now = true;
           PIGTAIL_ASSIGN_OR_RETURN(size_t learned, client.Gossip());
           if (learned > 0) owner_->PeersChanged();

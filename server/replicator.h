@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/event.h"
@@ -124,6 +125,10 @@ class PeerClient {
   void set_peer_id(const Uuid& id) { peer_id_ = id; }
   // PullMissing skips the hole search (it scans each owner's chain).
   void set_skip_holes(bool skip) { skip_holes_ = skip; }
+  // Entries fetched but deferred by the sequencer (stamped beyond the
+  // clock's bounds, docs/registers.md) since the last call; they are holes
+  // or heads to fetch again.
+  uint64_t TakeDeferred() { return std::exchange(deferred_, 0); }
 
  private:
   Result<HttpResponse> Send(std::string_view method, std::string_view target,
@@ -132,7 +137,7 @@ class PeerClient {
   Result<uint64_t> Store(std::vector<Event> events);
   // The same in two steps, so that the next fetch overlaps the store.
   std::future<WriteResult> StoreAsync(std::vector<Event> events);
-  static Result<uint64_t> Stored(std::future<WriteResult> pending);
+  Result<uint64_t> Stored(std::future<WriteResult> pending);
   Result<uint64_t> PullRange(const Uuid& owner, std::optional<Hlc> after);
   Result<uint64_t> WalkFrom(const Uuid& start);
   Result<uint64_t> FillHoles(const Uuid& owner);
@@ -149,6 +154,7 @@ class PeerClient {
   bool skip_holes_ = false;
   std::optional<Uuid> peer_id_;
   const std::atomic<bool>* stop_ = nullptr;
+  uint64_t deferred_ = 0;
 };
 
 class Replicator {
