@@ -94,6 +94,15 @@ Result<std::string> PeerClient::PeerNodeId() {
   return std::string(id->as_string());
 }
 
+Result<std::string> PeerClient::PeerDigest() {
+  PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", "/digest"));
+  if (r.status != 200) return std::string();  // a Potboiler node, or no access
+  PIGTAIL_ASSIGN_OR_RETURN(boost::json::value v, ParseJson(r.body, "GET /digest"));
+  const boost::json::value* total = v.is_object() ? v.as_object().if_contains("total") : nullptr;
+  if (total == nullptr || !total->is_string()) return std::string();
+  return std::string(total->as_string());
+}
+
 Result<std::map<Uuid, Uuid>> PeerClient::Heads() {
   PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", "/log"));
   if (r.status != 200) return HttpError("GET /log", r);
@@ -491,6 +500,7 @@ void Replicator::Worker::Run() {
       uint64_t pulled = 0;
       uint64_t filled = 0;
       bool pulled_now = false;
+      std::optional<std::string> digest;
       auto run = [&]() -> ::pigtail::Status {
         if (!cursor_loaded) {
           PIGTAIL_ASSIGN_OR_RETURN(std::optional<std::string> stored,
@@ -541,6 +551,9 @@ void Replicator::Worker::Run() {
           pulled_now = true;
           PIGTAIL_ASSIGN_OR_RETURN(size_t learned, client.Gossip());
           if (learned > 0) owner_->PeersChanged();
+          if (!client.potboiler_only()) {
+            PIGTAIL_ASSIGN_OR_RETURN(digest, client.PeerDigest());
+          }
           next_pull = SteadyClock::now() + options.anti_entropy;
         }
         return ::pigtail::Status::Ok();
@@ -558,6 +571,10 @@ void Replicator::Worker::Run() {
       if (pulled_now) {
         status_.pull_rounds++;
         status_.last_pull_missing = pulled;
+      }
+      if (digest) {
+        status_.digest = std::move(*digest);
+        status_.digest_ms = UnixMillis();
       }
       if (error.ok()) {
         up = true;
@@ -698,10 +715,13 @@ std::string Replicator::StatusJson() const {
     p["last_contact_ms"] = s.last_contact_ms;
     if (s.last_contact_ms > 0) p["last_contact_age_ms"] = now - s.last_contact_ms;
     p["last_error"] = s.last_error;
+    p["digest"] = s.digest;
+    if (s.digest_ms > 0) p["digest_age_ms"] = now - s.digest_ms;
     peers.push_back(std::move(p));
   }
   boost::json::object out;
   out["node_id"] = node_->id().ToString();
+  out["digest"] = node_->Read([](const State& state) { return state.total_digest().ToHex(); });
   out["advertise_url"] = options_.advertise_url;
   out["anti_entropy_ms"] = options_.anti_entropy.count();
   out["peers"] = std::move(peers);

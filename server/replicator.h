@@ -91,6 +91,10 @@ struct PeerStatus {
   uint64_t failures = 0;
   int64_t last_contact_ms = 0;  // Unix ms of the last successful exchange; 0: never
   std::string last_error;
+  // The peer's total digest (GET /digest) after the last pull round, and
+  // when it was read; empty when the peer does not serve digests to us.
+  std::string digest;
+  int64_t digest_ms = 0;
 };
 
 // Pulls from one peer: a library function the worker, the tests and the
@@ -114,6 +118,9 @@ class PeerClient {
   Result<uint64_t> Push(uint64_t* cursor, size_t max_batches);
   // GET /health: the peer's node id.
   Result<std::string> PeerNodeId();
+  // GET /digest: the peer's total digest; empty from a peer that has none
+  // (a Potboiler node) or does not let us read it.
+  Result<std::string> PeerDigest();
   // Membership gossip: learns the peer's peers and tells the peer about
   // `advertise_url` when it does not list it. Returns URLs newly learned.
   Result<size_t> Gossip();
