@@ -167,6 +167,12 @@ class Command {
     if (c == "export") status = Export();
     if (c == "import") status = Import();
     if (!status.ok()) {
+      if (IsStoreLocked(status)) {
+        status = Status::Unavailable(
+            status.message() +
+            "; a running pigtaild (or another pigtail-replay) has it open: read a running node "
+            "through its http://HOST:PORT URL (rebuild --from, compare), or stop it first");
+      }
       std::fprintf(err_, "pigtail-replay %s: error: %s\n", c.c_str(), status.ToString().c_str());
       if (json_) {
         report_["ok"] = false;
@@ -311,8 +317,16 @@ class Command {
     Say("digest " + r.digest.ToHex());
   }
 
+  // Options for stores the command only reads: a missing store is an error
+  // and nothing is created.
+  BackendOptions Reading() const {
+    BackendOptions o = backend_;
+    o.create_if_missing = false;
+    return o;
+  }
+
   Result<std::unique_ptr<EventSource>> OpenSource(const std::string& spec) {
-    return OpenEventSource(spec, backend_, &reporter_);
+    return OpenEventSource(spec, Reading(), &reporter_);
   }
 
   // --- commands ---
@@ -399,7 +413,7 @@ class Command {
     size_t max_diffs = Number("max-diffs", 1000);
     PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source, OpenSource(log));
     PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store,
-                             OpenStateStore(state_uri, backend_));
+                             OpenStateStore(state_uri, Reading()));
     State state;
     PIGTAIL_ASSIGN_OR_RETURN(ReplayReport r,
                              Replay(source.get(), &state, nullptr, options_, progress_.get()));
@@ -411,10 +425,16 @@ class Command {
       diffs.push_back(DifferenceJson(d));
     }
     Say(std::to_string(diff.total) + " differences in " + std::to_string(diff.registers_compared) +
-        " registers compared (log digest " + r.digest.ToHex() + ")");
+        " registers compared (" + std::to_string(diff.registers_expected) + " from the log, " +
+        std::to_string(diff.registers_stored) + " in the store, " +
+        std::to_string(diff.undecodable) + " of them undecodable; log digest " + r.digest.ToHex() +
+        ")");
     report_["replay"] = ReplayJson(r);
     report_["corruption"] = CorruptionJson();
     report_["registers_compared"] = diff.registers_compared;
+    report_["registers_expected"] = diff.registers_expected;
+    report_["registers_stored"] = diff.registers_stored;
+    report_["undecodable_registers"] = diff.undecodable;
     report_["difference_count"] = diff.total;
     report_["differences"] = std::move(diffs);
     report_["peak_rss_kb"] = PeakRssKb();
@@ -435,6 +455,7 @@ class Command {
     };
     o["expected"] = parsed(d.expected);
     o["actual"] = parsed(d.actual);
+    if (d.undecodable) o["undecodable"] = *d.undecodable;
     return o;
   }
 
@@ -457,7 +478,7 @@ class Command {
           return Status::FailedPrecondition("this build has no HTTP client; cannot read " + t);
 #endif
         } else {
-          PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, backend_));
+          PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, Reading()));
           PIGTAIL_ASSIGN_OR_RETURN(d, s->Digests());
         }
         digests.push_back({t, std::move(d)});
@@ -467,7 +488,7 @@ class Command {
       std::vector<std::unique_ptr<StateStore>> owned;
       std::vector<StateStore*> stores;
       for (const std::string& t : targets) {
-        PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, backend_));
+        PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, Reading()));
         stores.push_back(s.get());
         owned.push_back(std::move(s));
       }
@@ -582,7 +603,7 @@ class Command {
     }
     std::optional<std::string> path = Option("out");
     if (json_ && !path) throw UsageError{"export --json needs --out (stdout carries the report)"};
-    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store, OpenEventStore(from, backend_));
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store, OpenEventStore(from, Reading()));
     std::FILE* file = out_;
     if (path) {
       file = std::fopen(path->c_str(), "wb");
