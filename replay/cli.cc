@@ -50,9 +50,13 @@ Commands:
   verify --log SRC --state URI [--max-diffs N]
       Rebuild in memory and compare with the store register by register; print
       every difference. Exit 1 if any.
-  compare TARGET TARGET [TARGET...]
+  compare TARGET TARGET [TARGET...] [--digests registers|stored]
       Compare digests of stores (URIs) or nodes (http://...); narrow differences
-      down by queue, task-id range and register (stores). Exit 1 if they differ.
+      down by queue, task-id range and register (stores). A store's digests are
+      recomputed from its registers (default; a store whose stored digests do
+      not match its registers is a difference), or with --digests stored read
+      as stored (fast, trusts the store). A node's are those it serves.
+      Exit 1 if they differ.
   merge --from SRC --from SRC [...] --into-log URI [--into-state URI]
       Union of several logs without duplicates; per-owner counts and holes;
       optionally rebuild the state of the union.
@@ -95,9 +99,9 @@ const std::set<std::string>& FlagNames() {
 }
 const std::set<std::string>& ValueNames() {
   static const std::set<std::string> names = {
-      "from",     "into",       "log",          "state",     "max-diffs",
-      "into-log", "into-state", "out",          "corrupt",   "memory-budget-mb",
-      "batch",    "pg-schema",  "commit-every", "read-ahead"};
+      "from",     "into",       "log",          "state",      "max-diffs",
+      "into-log", "into-state", "out",          "corrupt",    "memory-budget-mb",
+      "batch",    "pg-schema",  "commit-every", "read-ahead", "digests"};
   return names;
 }
 
@@ -460,28 +464,36 @@ class Command {
   }
 
   Status Compare(int* code) {
-    OnlyOptions({"max-diffs"});
+    OnlyOptions({"max-diffs", "digests"});
     const std::vector<std::string>& targets = args_.positional;
     if (targets.size() < 2) throw UsageError{"compare needs at least two stores or nodes"};
     size_t max_diffs = Number("max-diffs", 1000);
+    DigestSource source = DigestSource::kRegisters;
+    if (std::optional<std::string> from = Option("digests")) {
+      if (*from == "stored") {
+        source = DigestSource::kStored;
+      } else if (*from != "registers") {
+        throw UsageError{"--digests takes registers or stored, not \"" + *from + "\""};
+      }
+    }
     bool any_node = false;
     for (const std::string& t : targets) any_node = any_node || IsHttpSpec(t);
     CompareReport report;
     if (any_node) {
       std::vector<NamedDigests> digests;
       for (const std::string& t : targets) {
-        DigestSummary d;
+        NamedDigests d{t, {}, DigestSource::kNode};
         if (IsHttpSpec(t)) {
 #ifdef PIGTAIL_REPLAY_HAVE_HTTP
-          PIGTAIL_ASSIGN_OR_RETURN(d, FetchNodeDigests(t));
+          PIGTAIL_ASSIGN_OR_RETURN(d.digests, FetchNodeDigests(t));
 #else
           return Status::FailedPrecondition("this build has no HTTP client; cannot read " + t);
 #endif
         } else {
           PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, Reading()));
-          PIGTAIL_ASSIGN_OR_RETURN(d, s->Digests());
+          PIGTAIL_ASSIGN_OR_RETURN(d, ReadStoreDigests(t, s.get(), source));
         }
-        digests.push_back({t, std::move(d)});
+        digests.push_back(std::move(d));
       }
       report = CompareDigests(std::move(digests));
     } else {
@@ -492,15 +504,33 @@ class Command {
         stores.push_back(s.get());
         owned.push_back(std::move(s));
       }
-      PIGTAIL_ASSIGN_OR_RETURN(report, CompareStores(targets, stores, max_diffs));
+      PIGTAIL_ASSIGN_OR_RETURN(report, CompareStores(targets, stores, max_diffs, source));
     }
     json::array digests;
     for (const NamedDigests& d : report.digests) {
+      const std::string_view from = DigestSourceName(d.source);
       Say(d.digests.total.ToHex() + "  " + d.name + "  (checkpoint " +
-          std::to_string(d.digests.checkpoint) + ")");
-      digests.push_back(json::object{{"name", d.name},
-                                     {"total", d.digests.total.ToHex()},
-                                     {"checkpoint", d.digests.checkpoint}});
+          std::to_string(d.digests.checkpoint) + ", " +
+          (d.source == DigestSource::kRegisters ? "recomputed from the registers"
+           : d.source == DigestSource::kStored  ? "digests as stored"
+                                                : "digests served by the node") +
+          ")");
+      json::object o{{"name", d.name},
+                     {"total", d.digests.total.ToHex()},
+                     {"checkpoint", d.digests.checkpoint},
+                     {"digests_from", from}};
+      if (d.stored_mismatch) {
+        Say("  " + d.name + ": its stored digests do not match its registers (stored total " +
+            d.stored_mismatch->total.ToHex() + ")");
+        json::array queues;
+        for (const std::string& q : DifferingQueueNames(*d.stored_mismatch, d.digests)) {
+          Say("    queue " + q);
+          queues.push_back(json::value(q));
+        }
+        o["stored_total"] = d.stored_mismatch->total.ToHex();
+        o["stored_digests_differ_in"] = std::move(queues);
+      }
+      digests.push_back(std::move(o));
     }
     json::array pairs;
     for (const PairComparison& p : report.pairs) {
