@@ -44,10 +44,10 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// Runs `f(db, tasks family)` on the raw "tasks" family of the closed state
-// store rocksdb:`path` (in PATH/state).
+// Runs `f(db, handle)` on the raw `family` ("queues", "tasks", ...) of the
+// closed state store rocksdb:`path` (in PATH/state).
 template <typename F>
-void WithRawTasks(const std::string& path, F&& f) {
+void WithRawFamily(const std::string& path, const std::string& family, F&& f) {
   rocksdb::DBOptions options;
   std::vector<std::string> families;
   const std::string dir = path + "/state";
@@ -61,7 +61,7 @@ void WithRawTasks(const std::string& path, F&& f) {
   ASSERT_TRUE(rocksdb::DB::Open(options, dir, descriptors, &handles, &db).ok());
   size_t index = families.size();
   for (size_t i = 0; i < families.size(); ++i) {
-    if (families[i] == "tasks") index = i;
+    if (families[i] == family) index = i;
   }
   EXPECT_LT(index, families.size());
   if (index < families.size()) f(db, handles[index]);
@@ -442,7 +442,7 @@ TEST_F(ReplayCliTest, VerifyReportsAnUndecodableRegisterWithItsKeyAndGoesOn) {
   // register of queue-2 removed, through the raw RocksDB API.
   const TaskRecord damaged = NthTask(expected, "queue-1", 5);
   const TaskRecord removed = NthTask(expected, "queue-2", 7);
-  WithRawTasks(path, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* tasks) {
+  WithRawFamily(path, "tasks", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* tasks) {
     std::string value;
     ASSERT_TRUE(db->Get({}, tasks, rocks::TaskKey("queue-1", damaged.id), &value).ok());
     value[0] = static_cast<char>(0xff);
@@ -491,6 +491,59 @@ TEST_F(ReplayCliTest, VerifyReportsAnUndecodableRegisterWithItsKeyAndGoesOn) {
       << out;
 }
 
+TEST_F(ReplayCliTest, VerifyReportsAnUndecodableQueueRegister) {
+  std::vector<Event> events = GenerateLog({.events = 2000, .seed = 46});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  const std::string path = dir_ + "/state";
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
+  WithRawFamily(path, "queues", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* queues) {
+    ASSERT_TRUE(db->Put({}, queues, "queue-0", "\xff\xff").ok());
+  });
+  json::object v =
+      RunJson({"verify", "--log", "jsonl:" + log, "--state", "rocksdb:" + path, "--json"}, 1);
+  // Only that register differs: the tasks of every queue were still compared.
+  ASSERT_EQ(v["difference_count"].to_number<uint64_t>(), 1u) << json::serialize(v);
+  const json::object& d = v["differences"].as_array()[0].as_object();
+  EXPECT_EQ(Str(d.at("kind")), "queue");
+  EXPECT_EQ(Str(d.at("queue")), "queue-0");
+  EXPECT_TRUE(d.contains("undecodable"));
+  EXPECT_EQ(v["registers_compared"].to_number<uint64_t>(), RegisterCount(expected));
+}
+
+TEST_F(ReplayCliTest, VerifyReportsUndecodableRegistersUnderIdsTheLogDoesNotHave) {
+  std::vector<Event> events = GenerateLog({.events = 2000, .seed = 47});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  const std::string path = dir_ + "/state";
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
+  // Garbage under the smallest id in queue-1 (registers follow it) and the
+  // largest in queue-2 (none follow it).
+  std::array<uint8_t, Uuid::kSize> low{};
+  std::array<uint8_t, Uuid::kSize> high{};
+  high.fill(0xff);
+  WithRawFamily(path, "tasks", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* tasks) {
+    ASSERT_TRUE(db->Put({}, tasks, rocks::TaskKey("queue-1", Uuid(low)), "\xff").ok());
+    ASSERT_TRUE(db->Put({}, tasks, rocks::TaskKey("queue-2", Uuid(high)), "\xff").ok());
+  });
+  json::object v =
+      RunJson({"verify", "--log", "jsonl:" + log, "--state", "rocksdb:" + path, "--json"}, 1);
+  ASSERT_EQ(v["difference_count"].to_number<uint64_t>(), 2u) << json::serialize(v);
+  EXPECT_EQ(v["undecodable_registers"].to_number<uint64_t>(), 2u);
+  for (const json::value& d : v["differences"].as_array()) {
+    EXPECT_FALSE(d.as_object().contains("id"));
+    EXPECT_NE(Str(d.at("undecodable")).find("an id the log does not have"), std::string::npos);
+  }
+  EXPECT_EQ(Str(v["differences"].as_array()[0].at("queue")), "queue-1");
+  EXPECT_EQ(Str(v["differences"].as_array()[1].at("queue")), "queue-2");
+  EXPECT_EQ(v["registers_expected"].to_number<uint64_t>(), RegisterCount(expected));
+  EXPECT_EQ(v["registers_stored"].to_number<uint64_t>(), RegisterCount(expected) + 2);
+}
+
 TEST_F(ReplayCliTest, VerifyCountsRegistersOnBothSides) {
   // The store lacks most of what the log has (it holds the first tenth).
   std::vector<Event> events = GenerateLog({.events = 3000, .seed = 42});
@@ -527,7 +580,7 @@ TEST_F(ReplayCliTest, CompareRecomputesDigestsAndCatchesARegisterChangedByHand) 
   // are left as they were.
   TaskRecord victim = NthTask(expected, "queue-2", 3);
   victim.status.key.lease += 7;
-  WithRawTasks(path, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* tasks) {
+  WithRawFamily(path, "tasks", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* tasks) {
     ASSERT_TRUE(
         db->Put({}, tasks, rocks::TaskKey("queue-2", victim.id), EncodeTaskRecord(victim)).ok());
   });
