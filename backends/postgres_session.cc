@@ -84,16 +84,20 @@ PgSession::PgSession(std::string uri, std::string schema, std::vector<PgStatemen
 PgSession::~PgSession() = default;
 
 Result<std::unique_ptr<PgSession>> PgSession::Open(std::string_view uri, std::string_view schema,
-                                                   std::vector<PgStatement> statements) {
+                                                   std::vector<PgStatement> statements,
+                                                   const BackendOptions& options) {
   if (!ValidSchemaName(schema)) {
     return Status::InvalidArgument("invalid PostgreSQL schema name '" + std::string(schema) +
                                    "': want [a-z_][a-z0-9_]*, at most 63 bytes, not pg_*");
   }
   std::unique_ptr<PgSession> session(
       new PgSession(std::string(uri), std::string(schema), std::move(statements)));
+  bool created = false;
   PIGTAIL_RETURN_IF_ERROR(session->Run("open", [&](pqxx::connection_base& conn) {
-    return ApplyPgMigrations(conn, session->schema_);
+    if (!options.create_if_missing) return CheckPgStore(conn, session->schema_);
+    return ApplyPgMigrations(conn, session->schema_, &created);
   }));
+  if (created && options.on_created) options.on_created("PostgreSQL schema " + session->schema_);
   return session;
 }
 

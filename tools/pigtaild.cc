@@ -57,12 +57,20 @@ int main(int argc, char** argv) {
 
   BackendOptions backend_options;
   backend_options.postgres_schema = config.postgres_schema;
+  backend_options.on_created = [](const std::string& where) {
+    std::fprintf(stderr, "pigtaild: created a new store at %s\n", where.c_str());
+  };
+  auto opening = [](const Status& s, const char* what) {
+    if (!IsStoreLocked(s)) return s.WithContext(what);
+    return Status::Unavailable(s.message() + "; is another pigtaild running on it?")
+        .WithContext(what);
+  };
   Result<std::unique_ptr<EventStore>> log =
       OpenEventStore(config.EffectiveLogUri(), backend_options);
-  if (!log.ok()) return Fail(log.status().WithContext("opening the log"));
+  if (!log.ok()) return Fail(opening(log.status(), "opening the log"));
   Result<std::unique_ptr<StateStore>> state =
       OpenStateStore(config.EffectiveStateUri(), backend_options);
-  if (!state.ok()) return Fail(state.status().WithContext("opening the state store"));
+  if (!state.ok()) return Fail(opening(state.status(), "opening the state store"));
 
   NodeOptions node_options;
   node_options.max_clock_offset_ms = config.max_clock_offset_ms;
