@@ -16,9 +16,11 @@ std::string IdMapJson(const std::map<Uuid, Uuid>& ids) {
   return boost::json::serialize(out);
 }
 
-// Reads {"url": "http://..."}.
+// Reads {"url": "http://..."}: a URL that ParseHttpUrl accepts, and no other
+// field.
 Result<std::string> UrlFromBody(std::string_view body) {
   PIGTAIL_ASSIGN_OR_RETURN(boost::json::object obj, api::ParseObject(body));
+  PIGTAIL_RETURN_IF_ERROR(api::CheckFields(obj, {"url"}));
   const boost::json::value* url = obj.if_contains("url");
   if (url == nullptr || !url->is_string()) {
     return Status::InvalidArgument("the body needs a string field \"url\"");

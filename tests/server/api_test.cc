@@ -10,10 +10,14 @@
 #include <chrono>
 #include <future>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "core/event.h"
 #include "core/memory_store.h"
+#include "server/api_util.h"
+#include "server/notifier.h"
 
 namespace pigtail {
 namespace {
@@ -560,6 +564,60 @@ TEST_F(ApiTest, BearerTokens) {
   EXPECT_EQ(Call("GET", "/nodes", "", {{"Authorization", "Bearer client-secret"}}).status, 401);
   EXPECT_EQ(Call("GET", "/nodes", "", {{"Authorization", "Bearer peer-secret"}}).status, 200);
   EXPECT_EQ(Call("POST", "/event", "{}", {{"Authorization", "Bearer client-secret"}}).status, 401);
+}
+
+TEST_F(ApiTest, UrlsThatCouldInjectHeadersAreRefusedAndNotStored) {
+  const std::vector<std::string> bad = {
+      "http://127.0.0.1:9/x\r\nX-Injected: yes\r\nX-More: 1",
+      "http://127.0.0.1:9/x HTTP/1.1\r\nX-Injected: yes\r\n\r\nGET /smuggled",
+      "http://127.0.0.1:9/x y",
+      "http://127.0.0.1:9/x\ty",
+      "http://127.0.0.1:9/\x01",
+      "http://127.0.0.1:9/caf\xc3\xa9",
+      "http://127.0.0.1:9/%zz",
+      "http://127.0.0.1:9/x#frag",
+      "http://127.0.0.1:9/x\"y",
+      "http://127.0.0.1:9/{x}",
+      "http://127.0.0.1\r\nX: y/",
+      "http://user@127.0.0.1:9/",
+      "http://127.0.0.1:0/",
+      "http://127.0.0.1:65536/",
+      "http://127.0.0.1:/",
+      "http://:9/",
+      "http://[::1/",
+      "http://[zz::1]:9/",
+      "http://a..b:9/",
+      "http://127.0.0.1:9/" + std::string(3000, 'a'),
+  };
+  for (const std::string& url : bad) {
+    boost::json::object body;
+    body["url"] = url;
+    std::string text = boost::json::serialize(body);
+    for (const char* target : {"/log/register", "/nodes"}) {
+      HttpResponse r = Call("POST", target, text);
+      EXPECT_EQ(r.status, 400) << target << " " << text << ": " << r.body;
+      EXPECT_TRUE(Body(r).is_object() && Body(r).as_object().contains("error")) << r.body;
+    }
+  }
+  EXPECT_EQ(Call("GET", "/nodes").body, "[]");
+  EXPECT_TRUE(node_->ListSet(kRegistrationsKey).value().empty());
+  // Every form that is allowed still is.
+  for (const char* url :
+       {"http://127.0.0.1:9/event", "http://[::1]:9/event", "http://peer-2.example.com",
+        "http://h:9/a/b;c=d?x=1&y=%20'~!$*+,@:", "http://h?q"}) {
+    std::string text = "{\"url\":" + api::Quote(url) + "}";
+    EXPECT_EQ(Call("POST", "/log/register", text).status, 201) << url;
+  }
+}
+
+TEST_F(ApiTest, UrlBodiesRefuseUnknownFields) {
+  const std::string body = R"({"url":"http://127.0.0.1:9/event","extra":1})";
+  EXPECT_EQ(Call("POST", "/log/register", body).status, 400);
+  EXPECT_EQ(Call("POST", "/log/deregister", body).status, 400);
+  EXPECT_EQ(Call("POST", "/nodes", body).status, 400);
+  EXPECT_EQ(Call("DELETE", "/nodes", body).status, 400);
+  EXPECT_EQ(Call("GET", "/nodes").body, "[]");
+  EXPECT_TRUE(node_->ListSet(kRegistrationsKey).value().empty());
 }
 
 }  // namespace
