@@ -18,6 +18,7 @@
 #include "core/memory_store.h"
 #include "server/api_util.h"
 #include "server/notifier.h"
+#include "server/replicator.h"
 
 namespace pigtail {
 namespace {
@@ -629,6 +630,21 @@ TEST_F(ApiTest, UrlsThatCouldInjectHeadersAreRefusedAndNotStored) {
     std::string text = "{\"url\":" + api::Quote(url) + "}";
     EXPECT_EQ(Call("POST", "/log/register", text).status, 201) << url;
   }
+}
+
+// A URL stored before the URL rules were tightened can still be removed;
+// removing a bad URL that is not stored is a 400, not a 404.
+TEST_F(ApiTest, UrlsStoredBeforeTheRulesCanStillBeRemoved) {
+  const std::string bad = "http://127.0.0.1:9/x\r\nX-Injected: yes";
+  ASSERT_TRUE(node_->AddToSet(kRegistrationsKey, bad).ok());
+  ASSERT_TRUE(node_->AddToSet(kNodesKey, bad).ok());
+  const std::string body = "{\"url\":" + api::Quote(bad) + "}";
+  EXPECT_EQ(Call("POST", "/log/deregister", body).status, 204);
+  EXPECT_EQ(Call("DELETE", "/nodes", body).status, 204);
+  EXPECT_TRUE(node_->ListSet(kRegistrationsKey).value().empty());
+  EXPECT_EQ(Call("GET", "/nodes").body, "[]");
+  EXPECT_EQ(Call("POST", "/log/deregister", body).status, 400);
+  EXPECT_EQ(Call("DELETE", "/nodes", body).status, 400);
 }
 
 TEST_F(ApiTest, UrlBodiesRefuseUnknownFields) {
