@@ -1,7 +1,7 @@
 // ParseHttpUrl (peer and Potboiler URLs): never throws; a URL that parses
 // has a host and a port of 1 to 5 digits up to 65535, a target starting with
 // '/', and written back as http://HOST:PORT/TARGET (IPv6 hosts in brackets)
-// parses to the same parts.
+// parses to the same parts (when that is within kMaxUrlBytes).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -24,6 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool v6 = url->host.find(':') != std::string::npos;
   std::string written =
       "http://" + (v6 ? "[" + url->host + "]" : url->host) + ":" + url->port + url->target;
+  // Writing the default port out can push a URL at the length limit over it.
+  if (written.size() > kMaxUrlBytes) return 0;
   Result<HttpUrl> again = ParseHttpUrl(written);
   FUZZ_CHECK(again.ok(), again.status().ToString());
   FUZZ_CHECK(again->host == url->host && again->port == url->port && again->target == url->target,

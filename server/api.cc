@@ -1,6 +1,7 @@
 #include "server/api.h"
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <functional>
 #include <string_view>
 #include <vector>
@@ -41,11 +42,19 @@ bool Match(const std::vector<std::string>& pattern, const std::vector<std::strin
   return true;
 }
 
+// True if the request carries `Authorization: Bearer <token>`. The scheme is
+// case-insensitive (RFC 9110 section 11.1); one space separates it from the
+// token.
 bool HasBearer(const HttpRequest& request, const std::string& token) {
   std::string_view header = request.Header("Authorization");
-  static constexpr std::string_view kPrefix = "Bearer ";
-  if (!header.starts_with(kPrefix)) return false;
-  std::string_view given = header.substr(kPrefix.size());
+  static constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  }
+  // One space, as every client sends it.
+  if (header[kScheme.size()] != ' ') return false;
+  std::string_view given = header.substr(kScheme.size() + 1);
   if (given.size() != token.size()) return false;
   unsigned char diff = 0;
   for (size_t i = 0; i < given.size(); ++i) diff |= given[i] ^ token[i];
@@ -159,7 +168,9 @@ void Api::Route(Call& call) {
     bool peer_ok = spec.auth == Auth::kClientOrPeer && !options_.peer_token.empty() &&
                    HasBearer(call.request, options_.peer_token);
     if (token != nullptr && !token->empty() && !peer_ok && !HasBearer(call.request, *token)) {
-      return call.reply(api::Error(401, "missing or wrong bearer token"));
+      HttpResponse r = api::Error(401, "missing or wrong bearer token");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"pigtail\"");
+      return call.reply(std::move(r));
     }
     return spec.run(this, call, params);
   }

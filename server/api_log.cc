@@ -16,15 +16,18 @@ std::string IdMapJson(const std::map<Uuid, Uuid>& ids) {
   return boost::json::serialize(out);
 }
 
-// Reads {"url": "http://..."}.
-Result<std::string> UrlFromBody(std::string_view body) {
+// Reads {"url": "..."} with no other field. *valid is ParseHttpUrl's
+// verdict: an add needs a valid URL, but a removal takes any string, so that
+// a URL stored before the URL rules were tightened can still be removed.
+Result<std::string> UrlFromBody(std::string_view body, Status* valid) {
   PIGTAIL_ASSIGN_OR_RETURN(boost::json::object obj, api::ParseObject(body));
+  PIGTAIL_RETURN_IF_ERROR(api::CheckFields(obj, {"url"}));
   const boost::json::value* url = obj.if_contains("url");
   if (url == nullptr || !url->is_string()) {
     return Status::InvalidArgument("the body needs a string field \"url\"");
   }
   std::string text(url->as_string());
-  PIGTAIL_RETURN_IF_ERROR(ParseHttpUrl(text).status());
+  *valid = ParseHttpUrl(text).status();
   return text;
 }
 
@@ -93,8 +96,10 @@ void Api::LogOther(Call& call, bool pigtail_event) {
 }
 
 void Api::LogRegister(Call& call, bool add) {
-  Result<std::string> url = UrlFromBody(call.request.body);
+  Status valid;
+  Result<std::string> url = UrlFromBody(call.request.body, &valid);
   if (!url.ok()) return call.reply(api::Error(400, url.status().message()));
+  if (add && !valid.ok()) return call.reply(api::Error(400, valid.message()));
   if (add) {
     Result<bool> added = node_->AddToSet(kRegistrationsKey, *url);
     if (!added.ok()) return call.reply(api::FromStatus(added.status()));
@@ -103,6 +108,7 @@ void Api::LogRegister(Call& call, bool add) {
   }
   Result<bool> removed = node_->RemoveFromSet(kRegistrationsKey, *url);
   if (!removed.ok()) return call.reply(api::FromStatus(removed.status()));
+  if (!*removed && !valid.ok()) return call.reply(api::Error(400, valid.message()));
   if (!*removed) return call.reply(api::Error(404, "not registered: " + *url));
   if (notifier_ != nullptr) {
     notifier_->Deregistered(*url);
@@ -121,8 +127,10 @@ void Api::NodesGet(Call& call) {
 }
 
 void Api::NodesChange(Call& call, bool add) {
-  Result<std::string> url = UrlFromBody(call.request.body);
+  Status valid;
+  Result<std::string> url = UrlFromBody(call.request.body, &valid);
   if (!url.ok()) return call.reply(api::Error(400, url.status().message()));
+  if (add && !valid.ok()) return call.reply(api::Error(400, valid.message()));
   if (add) {
     Result<bool> added = node_->AddToSet(kNodesKey, *url);
     if (!added.ok()) return call.reply(api::FromStatus(added.status()));
@@ -131,6 +139,7 @@ void Api::NodesChange(Call& call, bool add) {
   }
   Result<bool> removed = node_->RemoveFromSet(kNodesKey, *url);
   if (!removed.ok()) return call.reply(api::FromStatus(removed.status()));
+  if (!*removed && !valid.ok()) return call.reply(api::Error(400, valid.message()));
   if (!*removed) return call.reply(api::Error(404, "not a known node: " + *url));
   if (replicator_ != nullptr) replicator_->PeersChanged();
   call.reply(api::Json(204, ""));

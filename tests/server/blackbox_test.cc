@@ -3,6 +3,7 @@
 // database named by PIGTAIL_TEST_POSTGRES_URI), and talk HTTP to it. Every
 // process started is stopped by its PID; every wait is bounded.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,8 +15,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -268,6 +271,110 @@ TEST_F(RocksDbBlackBoxTest, HelpAndBadFlags) {
   Server s;
   EXPECT_FALSE(s.Start({"--listen", "nonsense"}));
   EXPECT_FALSE(s.Start({"--backend", "mysql://x"}));
+}
+
+// Writes all of `data` unless the peer stops taking it (closes or resets)
+// or `limit` passes; returns whether everything was written.
+bool WriteAll(int fd, std::string_view data, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!data.empty() && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLOUT, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return data.empty();
+}
+
+// The resident memory of a process, in bytes (0 if unknown).
+size_t ResidentBytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+size_t CountOf(const std::string& text, std::string_view what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
+}
+
+// Issue 12: with an unsupported Transfer-Encoding the body ran as a second
+// request, so a cancel carrying a POST /log performed both writes.
+TEST_F(RocksDbBlackBoxTest, UnsupportedTransferEncodingIsRefusedAndTheBodyNeverRuns) {
+  Server s;
+  ASSERT_TRUE(s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/data"}));
+  ASSERT_EQ(s.Call("POST", "/create", R"({"name":"q","timeout_ms":1000})").status, 201);
+  HttpResponse add = s.Call("POST", "/queue/q", R"({"task_name":"t","info":null})");
+  std::string id(Json(add).at("id").as_string());
+  const std::string log = s.Call("GET", "/log").body;
+  const std::string smuggled =
+      "POST /log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n\r\n{}";
+  for (const char* coding : {"gzip", "identity"}) {
+    int fd = Connect(s.port());
+    ASSERT_GE(fd, 0);
+    std::string wire = "POST /queue/q/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" +
+                       "Transfer-Encoding: " + coding + "\r\n\r\n" + smuggled;
+    ASSERT_TRUE(WriteAll(fd, wire, 3s));
+    auto [reply, closed] = ReadUntilClosed(fd, 3s);
+    close(fd);
+    EXPECT_EQ(CountOf(reply, "HTTP/1.1 "), 1u) << coding << ": " << reply;
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 ")) << coding << ": " << reply;
+    EXPECT_NE(reply.find("Transfer-Encoding"), std::string::npos) << reply;
+    EXPECT_TRUE(closed) << coding;
+  }
+  EXPECT_EQ(s.Call("GET", "/log").body, log);  // neither write happened
+  EXPECT_EQ(Json(s.Call("GET", "/queue/q/" + id)).at("state").as_string(), "pending");
+  EXPECT_EQ(s.Stop(), 0);
+}
+
+// Issue 12: a chunk extension was neither counted against --max-body-bytes
+// nor bounded; the server buffered it until the read timeout.
+TEST_F(RocksDbBlackBoxTest, EndlessChunkExtensionIsCutOffWithoutGrowingMemory) {
+  Server s;
+  ASSERT_TRUE(s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/data"}));
+  const std::string head = "POST /log HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;";
+  const std::string log = s.Call("GET", "/log").body;
+
+  // A line over the buffer limit, then the client waits: 413, then closed.
+  int fd = Connect(s.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(WriteAll(fd, head + std::string(100 << 10, 'x'), 3s));
+  auto [reply, closed] = ReadUntilClosed(fd, 5s);
+  close(fd);
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 413 ")) << reply;
+  EXPECT_TRUE(closed);
+
+  // 64 MiB of extension as fast as the server takes it: the connection is
+  // closed long before the 30 s read timeout and memory does not follow.
+  size_t before = ResidentBytes(s.pid());
+  ASSERT_GT(before, 0u);
+  fd = Connect(s.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(WriteAll(fd, head, 1s));
+  const std::string piece(1 << 20, 'x');
+  auto start = std::chrono::steady_clock::now();
+  bool cut = false;
+  for (int i = 0; i < 64 && !cut; ++i) cut = !WriteAll(fd, piece, 2s);
+  auto [rest, closed_too] = ReadUntilClosed(fd, 5s);
+  close(fd);
+  size_t after = ResidentBytes(s.pid());
+  EXPECT_TRUE(cut || closed_too);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+  EXPECT_LT(after, before + (16 << 20)) << "resident " << before << " -> " << after;
+  if (!rest.empty()) {
+    EXPECT_TRUE(rest.starts_with("HTTP/1.1 413 ")) << rest.substr(0, 200);
+  }
+
+  EXPECT_EQ(s.Call("GET", "/log").body, log);
+  EXPECT_EQ(s.Call("GET", "/health").status, 200);
+  EXPECT_EQ(s.Stop(), 0);
 }
 
 }  // namespace
