@@ -143,7 +143,7 @@ void Api::QueueCreate(Call& call) {
   WriteRequest req;
   req.data.push_back(SerializeQueueOp(op));
   sequencer_->Submit(std::move(req), [reply = call.reply, name = op.name](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     HttpResponse res = api::Json(201, "{\"name\":" + api::Quote(name) + "}");
     res.headers.emplace_back("Location", "/queue/" + name);
     reply(std::move(res));
@@ -229,7 +229,7 @@ void Api::QueueAdd(Call& call, const std::string& name, bool batch) {
     req.data.push_back(SerializeQueueOp(*op));
   }
   sequencer_->Submit(std::move(req), [reply = call.reply, name, batch](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     if (batch) {
       std::string out = "{\"ids\":[";
       for (size_t i = 0; i < r.ids.size(); ++i) {
@@ -252,7 +252,7 @@ void Api::QueueDelete(Call& call, const std::string& name) {
   WriteRequest req;
   req.data.push_back(SerializeQueueOp(DeleteOp{name}));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     reply(api::Json(200, "{}"));
   });
 }
@@ -297,7 +297,7 @@ void Api::QueueClaim(Call& call, const std::string& name) {
   if (!s.ok()) return call.reply(api::FromStatus(s));
   req.max = max;
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     std::string out = "{\"tasks\":[";
     for (size_t i = 0; i < r.claimed.size(); ++i) {
       if (i > 0) out += ",";
@@ -356,7 +356,7 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
   }
   if (!s.ok()) return call.reply(api::FromStatus(s));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     boost::json::array results;
     uint64_t done = 0;
     for (const Status& item : r.item_status) {
@@ -458,7 +458,7 @@ void Api::TaskDelete(Call& call, const std::string& name, const std::string& id)
   if (!s.ok()) return call.reply(api::FromStatus(s));
   req.items.push_back(DoneItem{req.task, req.lease});
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     const Status& item = r.item_status.at(0);
     if (!item.ok()) {
       std::string reason;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/redact.h"
+#include "server/http_client.h"
 
 namespace pigtail {
 namespace {
@@ -182,10 +183,12 @@ Status Finish(ServerConfig* c) {
     return Status::InvalidArgument("--replication-batch must be 1 to 10000");
   }
   for (const std::string* url : {&c->potboiler_url, &c->advertise_url}) {
-    if (!url->empty() && !url->starts_with("http://")) {
+    if (url->empty()) continue;
+    Status valid = ParseHttpUrl(*url).status();
+    if (!valid.ok()) {
       return Status::InvalidArgument(
-          std::string(url == &c->potboiler_url ? "--potboiler-url" : "--advertise-url") +
-          " must be an http:// URL, got \"" + *url + "\"");
+          std::string(url == &c->potboiler_url ? "--potboiler-url" : "--advertise-url") + ": " +
+          valid.message());
     }
   }
   if (c->max_body_bytes < 1024) return Status::InvalidArgument("--max-body-bytes must be >= 1024");

@@ -247,12 +247,14 @@ TEST_F(ClockPolicyTest, ALogHoldingFarAheadEntriesLoadsAndWritesAreAnsweredTruth
   HttpResponse r = Call("POST", "/create", R"({"name":"gone","timeout_ms":1000})");
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_NE(r.body.find("no effect"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"reason\":\"superseded\""), std::string::npos) << r.body;
   EXPECT_EQ(Call("GET", "/queue/gone").status, 404);
   r = Call("POST", "/queue/back", R"({"task_name":"t","info":null})");
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_NE(r.body.find("no effect"), std::string::npos) << r.body;
   r = Call("DELETE", "/queue/back");
   EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("\"reason\":\"superseded\""), std::string::npos) << r.body;
   EXPECT_EQ(Events(), events);  // nothing void was written
 }
 
