@@ -21,7 +21,12 @@ TEST(ParseHttpUrlTest, SplitsValidUrls) {
       {"http://node_2:1/event", "node_2", "1", "/event"},
       {"http://h:65535/a/b?x=1&y=%2F", "h", "65535", "/a/b?x=1&y=%2F"},
       {"http://h?q=1", "h", "80", "/?q=1"},
+      {"http://h:1?a=b", "h", "1", "/?a=b"},
+      // Found by fuzz/http_url_fuzz.cc: the brackets of an IPv6 host are not
+      // part of the host, and the port after them was lost.
+      {"http://[::1]:8001/event", "::1", "8001", "/event"},
       {"http://[::1]:9/x", "::1", "9", "/x"},
+      {"http://[fe80::1]/", "fe80::1", "80", "/"},
       {"http://[2001:db8::7]/", "2001:db8::7", "80", "/"},
       {"http://h/;a=b,c!$&'()*+~@:", "h", "80", "/;a=b,c!$&'()*+~@:"},
   };
@@ -82,6 +87,9 @@ TEST(ParseHttpUrlTest, RefusesAnythingThatIsNotASafeHttpUrl) {
       "http://[::1/",
       "http://[::1]x/",
       "http://[::1]:/",
+      "http://[]:80/",
+      "http://a:b:80/",
+      "http://h]:80/",
       "http://[nope]/",
       "http://[fe80::1%eth0]/",
       "http://h/" + std::string(kMaxUrlBytes, 'a'),
