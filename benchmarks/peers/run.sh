@@ -2,15 +2,16 @@
 # Pigtail side by side with peer job queues: one command.
 #
 #   bash benchmarks/peers/run.sh [--rounds N] [--jobs N] [--latency-jobs N]
-#                                [--systems a,b,...] [--quick]
+#                                [--systems a,b,...] [--quick] [--out FILE]
 #
 # Installs what it needs (Debian packages when missing, the pinned npm
 # packages into benchmarks/peers/node_modules), builds pigtaild and
 # pigtail-load (RelWithDebInfo, in build/) when build/bin lacks them, then
 # runs every system for N rounds (runner.mjs) and writes
-# benchmarks/peers/results/latest.md (--quick: results/quick.md, not
-# committed). Systems: rabbitmq, pg-skip-locked-1, pg-skip-locked-100,
-# graphile-worker, pg-boss, bullmq, pigtail-rocksdb, pigtail-postgres.
+# benchmarks/peers/results/latest.md and .json (--quick: results/quick.md,
+# not committed; --out FILE.md: there). Systems: rabbitmq,
+# pg-skip-locked-1, pg-skip-locked-100, graphile-worker, pg-boss, bullmq,
+# pigtail-rocksdb, pigtail-postgres.
 # See benchmarks/peers/README.md.
 set -euo pipefail
 
@@ -23,7 +24,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -34,13 +35,14 @@ systems=""
 out="$HERE/results/latest.md"
 while (($# > 0)); do
   case "$1" in
-    --rounds | --jobs | --latency-jobs | --systems)
+    --rounds | --jobs | --latency-jobs | --systems | --out)
       (($# >= 2)) || die "$1 needs a value"
       case "$1" in
         --rounds) rounds="$2" ;;
         --jobs) jobs="$2" ;;
         --latency-jobs) latency_jobs="$2" ;;
         --systems) systems="$2" ;;
+        --out) out="$(realpath -m -- "$2")" ;;
       esac
       shift 2
       ;;
@@ -55,6 +57,7 @@ while (($# > 0)); do
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
+[[ "$out" == *.md ]] || die "--out must name a .md file"
 for n in "$rounds" "$jobs" "$latency_jobs"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "counts must be positive integers, got $n"
 done

@@ -28,7 +28,7 @@ export const SYSTEMS = [
   { id: 'pg-boss', kind: 'postgres', client: 'pg_boss.mjs', fetch: 100,
     label: 'pg-boss work(), batch 100' },
   { id: 'bullmq', kind: 'redis', client: 'bullmq.mjs', fetch: 100,
-    label: 'BullMQ on Redis, AOF always' },
+    label: 'BullMQ on Redis, AOF always (Worker concurrency 100)' },
   { id: 'pigtail-rocksdb', kind: 'pigtail-rocksdb', client: 'pigtail.mjs', fetch: 100,
     label: 'Pigtail on RocksDB (pigtail-load, claim max 100)' },
   { id: 'pigtail-postgres', kind: 'pigtail-postgres', client: 'pigtail.mjs', fetch: 100,
@@ -223,6 +223,11 @@ async function main() {
   runData.options = { ...o };
   delete runData.options.out;
   const markdown = renderReport(runData);
+  if (stopping) {
+    process.stdout.write('\n' + markdown);
+    log(`interrupted: ${o.out} left as it was`);
+    process.exit(130);
+  }
   mkdirSync(dirname(o.out), { recursive: true });
   writeFileSync(o.out, markdown);
   writeFileSync(o.out.replace(/\.md$/, '') + '.json', JSON.stringify(runData, null, 1) + '\n');
