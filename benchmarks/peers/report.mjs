@@ -91,9 +91,14 @@ export function renderReport(run) {
     out.push(`| **${row.label} ÷ best peer** | | ${cells.join(' | ')} |`);
   }
   out.push('');
+  const bestOf = new Map(); // best peer's label -> its columns
+  COLUMNS.forEach((c, i) => {
+    const label = best[i] ? best[i].label : '–';
+    bestOf.set(label, [...(bestOf.get(label) || []), c.title]);
+  });
   out.push(
-    'Best peer per column: ' +
-      COLUMNS.map((c, i) => `${c.title} ${best[i] ? best[i].label : '–'}`).join('; ') +
+    'Best peer: ' +
+      [...bestOf].map(([label, titles]) => `${titles.join(', ')}: ${label}`).join('; ') +
       '. For the throughput columns a ratio above 1 means Pigtail is faster; for the latency ' +
       'columns a ratio below 1 means Pigtail is faster.',
     '',
