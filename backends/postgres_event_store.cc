@@ -329,8 +329,9 @@ class PostgresEventStore final : public EventStore {
 
 Result<std::unique_ptr<EventStore>> OpenPostgresEventStore(std::string_view uri,
                                                            const BackendOptions& options) {
-  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session,
-                           PgSession::Open(uri, options.postgres_schema, EventStatements()));
+  PIGTAIL_ASSIGN_OR_RETURN(
+      std::unique_ptr<PgSession> session,
+      PgSession::Open(uri, options.postgres_schema, EventStatements(), options));
   return std::unique_ptr<EventStore>(new PostgresEventStore(std::move(session)));
 }
 

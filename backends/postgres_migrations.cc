@@ -83,7 +83,8 @@ constexpr int kLockClass = 0x70696774;
 
 int LatestPgSchemaVersion() { return std::span(kMigrations).back().version; }
 
-Status ApplyPgMigrations(pqxx::connection_base& conn, const std::string& schema) {
+Status ApplyPgMigrations(pqxx::connection_base& conn, const std::string& schema, bool* created) {
+  if (created != nullptr) *created = false;
   const std::string quoted = conn.quote_name(schema);
   // Bounded: each round applies one migration or returns.
   for (size_t round = 0; round <= std::size(kMigrations); ++round) {
@@ -116,8 +117,34 @@ Status ApplyPgMigrations(pqxx::connection_base& conn, const std::string& schema)
     txn.exec(next->sql);
     txn.exec_params("INSERT INTO schema_version (version) VALUES ($1)", next->version);
     txn.commit();
+    if (created != nullptr && current == 0) *created = true;
   }
   return Status::Internal("migrations did not converge");
+}
+
+Status CheckPgStore(pqxx::connection_base& conn, const std::string& schema) {
+  pqxx::read_transaction txn(conn);
+  const bool has_version =
+      txn.exec_params1("SELECT to_regclass(quote_ident($1) || '.schema_version') IS NOT NULL",
+                       schema)[0]
+          .as<bool>();
+  int current = 0;
+  if (has_version) {
+    current = txn.exec1("SELECT coalesce(max(version), 0) FROM " + conn.quote_name(schema) +
+                        ".schema_version")[0]
+                  .as<int>();
+  }
+  if (current == 0) {
+    return Status::NotFound("no Pigtail store in schema " + schema +
+                            " of this database (nothing was created)");
+  }
+  if (current != LatestPgSchemaVersion()) {
+    return Status::FailedPrecondition(
+        "PostgreSQL schema " + schema + " is at version " + std::to_string(current) +
+        "; this binary reads version " + std::to_string(LatestPgSchemaVersion()) +
+        (current < LatestPgSchemaVersion() ? " (open it once with pigtaild to migrate it)" : ""));
+  }
+  return Status::Ok();
 }
 
 }  // namespace pigtail

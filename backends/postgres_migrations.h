@@ -23,8 +23,16 @@ int LatestPgSchemaVersion();
 // each migration is applied exactly once. Idempotent.
 // REQUIRES: `schema` is a valid schema name (ValidSchemaName).
 // Returns FailedPrecondition if the schema is newer than this binary knows.
+// Sets *created (when not null) to whether it created Pigtail's tables (the
+// first migration). Throws libpqxx exceptions; call it inside PgSession::Run.
+Status ApplyPgMigrations(pqxx::connection_base& conn, const std::string& schema,
+                         bool* created = nullptr);
+
+// For readers: checks, without writing anything, that `schema` holds a
+// Pigtail store at LatestPgSchemaVersion(). NotFound ("no Pigtail store in
+// schema S") if it holds none; FailedPrecondition if its version differs.
 // Throws libpqxx exceptions; call it inside PgSession::Run.
-Status ApplyPgMigrations(pqxx::connection_base& conn, const std::string& schema);
+Status CheckPgStore(pqxx::connection_base& conn, const std::string& schema);
 
 }  // namespace pigtail
 

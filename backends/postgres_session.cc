@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "backends/postgres_migrations.h"
+#include "core/redact.h"
 
 namespace pigtail {
 
@@ -29,7 +30,8 @@ std::string FirstLine(const char* what) {
 }
 
 // Translates the exception being handled. Sets *lost when the connection
-// can no longer be used.
+// can no longer be used. libpq's messages may quote the connection string,
+// so the result passes through Masked.
 Status TranslateCurrentException(std::string_view what, bool* lost) {
   const std::string prefix = "PostgreSQL " + std::string(what) + ": ";
   try {
@@ -59,6 +61,11 @@ Status TranslateCurrentException(std::string_view what, bool* lost) {
   }
 }
 
+// `status` with every password in its message masked (core/redact.h).
+Status Masked(const Status& status) {
+  return Status(status.code(), RedactSecrets(status.message()));
+}
+
 }  // namespace
 
 bool ValidSchemaName(std::string_view name) {
@@ -77,16 +84,20 @@ PgSession::PgSession(std::string uri, std::string schema, std::vector<PgStatemen
 PgSession::~PgSession() = default;
 
 Result<std::unique_ptr<PgSession>> PgSession::Open(std::string_view uri, std::string_view schema,
-                                                   std::vector<PgStatement> statements) {
+                                                   std::vector<PgStatement> statements,
+                                                   const BackendOptions& options) {
   if (!ValidSchemaName(schema)) {
     return Status::InvalidArgument("invalid PostgreSQL schema name '" + std::string(schema) +
                                    "': want [a-z_][a-z0-9_]*, at most 63 bytes, not pg_*");
   }
   std::unique_ptr<PgSession> session(
       new PgSession(std::string(uri), std::string(schema), std::move(statements)));
+  bool created = false;
   PIGTAIL_RETURN_IF_ERROR(session->Run("open", [&](pqxx::connection_base& conn) {
-    return ApplyPgMigrations(conn, session->schema_);
+    if (!options.create_if_missing) return CheckPgStore(conn, session->schema_);
+    return ApplyPgMigrations(conn, session->schema_, &created);
   }));
+  if (created && options.on_created) options.on_created("PostgreSQL schema " + session->schema_);
   return session;
 }
 
@@ -111,7 +122,7 @@ Status PgSession::Run(std::string_view what,
     status = ConnectLocked();
     if (status.ok()) status = fn(conn_->conn);
   } catch (...) {
-    status = TranslateCurrentException(what, &lost);
+    status = Masked(TranslateCurrentException(what, &lost));
   }
   if (lost || (conn_ != nullptr && !conn_->conn.is_open())) conn_.reset();
   return status;

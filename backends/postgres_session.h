@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/registry.h"
 #include "core/status.h"
 
 namespace pqxx {
@@ -45,10 +46,14 @@ class PgSession {
  public:
   // Checks `schema` (see ValidSchemaName), connects to `uri`, creates the
   // schema and applies the pending migrations (backends/postgres_migrations.h),
-  // then registers `statements`. Returns InvalidArgument for a bad schema
-  // name, Unavailable if the server cannot be reached.
+  // then registers `statements`. With options.create_if_missing false it
+  // writes nothing: NotFound if the schema holds no Pigtail store
+  // (CheckPgStore). Calls options.on_created when it created the tables.
+  // Returns InvalidArgument for a bad schema name, Unavailable if the server
+  // cannot be reached.
   static Result<std::unique_ptr<PgSession>> Open(std::string_view uri, std::string_view schema,
-                                                 std::vector<PgStatement> statements);
+                                                 std::vector<PgStatement> statements,
+                                                 const BackendOptions& options);
 
   PgSession(const PgSession&) = delete;
   PgSession& operator=(const PgSession&) = delete;

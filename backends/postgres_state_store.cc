@@ -378,8 +378,9 @@ class PostgresStateStore final : public StateStore {
 
 Result<std::unique_ptr<StateStore>> OpenPostgresStateStore(std::string_view uri,
                                                            const BackendOptions& options) {
-  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<PgSession> session,
-                           PgSession::Open(uri, options.postgres_schema, StateStatements()));
+  PIGTAIL_ASSIGN_OR_RETURN(
+      std::unique_ptr<PgSession> session,
+      PgSession::Open(uri, options.postgres_schema, StateStatements(), options));
   return std::unique_ptr<StateStore>(new PostgresStateStore(std::move(session)));
 }
 

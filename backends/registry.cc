@@ -5,6 +5,7 @@
 #include <array>
 #include <string>
 
+#include "backends/rocksdb_options.h"
 #include "backends/rocksdb_store.h"
 #include "core/memory_store.h"
 #ifdef PIGTAIL_HAVE_POSTGRES
@@ -85,6 +86,11 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
 #endif
   }
   return Status::Internal("unhandled backend scheme");
+}
+
+bool IsStoreLocked(const Status& status) {
+  return status.code() == StatusCode::kUnavailable &&
+         status.message().find(rocks::kLockedMessage) != std::string::npos;
 }
 
 }  // namespace pigtail

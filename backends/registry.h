@@ -5,10 +5,17 @@
 //   postgres://...          the same
 // The log and the state may use different URIs. Opening the event store and
 // the state store on the same rocksdb:PATH in one process is allowed.
+//
+// Creating stores: a writer (BackendOptions::create_if_missing, the default)
+// creates a store that does not exist yet, but a RocksDB one only inside an
+// existing directory (rocksdb:PATH needs PATH's parent), so a mistyped path
+// fails instead of starting empty. A reader (create_if_missing = false)
+// never creates anything: no directory, no PostgreSQL schema or table.
 #ifndef PIGTAIL_BACKENDS_REGISTRY_H_
 #define PIGTAIL_BACKENDS_REGISTRY_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,8 +29,19 @@ namespace pigtail {
 struct BackendOptions {
   // --- Behaviour ---
 
-  // PostgreSQL schema that holds Pigtail's tables. Created if missing.
+  // PostgreSQL schema that holds Pigtail's tables. Created if missing (when
+  // create_if_missing).
   std::string postgres_schema = "pigtail";
+
+  // Whether opening may create a store where there is none. false (tools
+  // that only read): a missing store is NotFound ("no Pigtail log at ...",
+  // "no Pigtail store in schema S") and nothing is created.
+  bool create_if_missing = true;
+
+  // Called once per store an open creates, with where ("rocksdb:PATH (log)",
+  // "PostgreSQL schema S"; never a connection URI), e.g. for a log line.
+  // Default: nothing.
+  std::function<void(const std::string&)> on_created;
 
   // --- Performance ---
 
@@ -33,12 +51,19 @@ struct BackendOptions {
   size_t rocksdb_block_cache_bytes = 256 << 20;
 };
 
-// Returns InvalidArgument for an unknown scheme or malformed URI, and the
-// backend's error (Unavailable, IOError, Corruption) if it cannot open.
+// Returns InvalidArgument for an unknown scheme or malformed URI; NotFound
+// for a store that does not exist and may not be created (see above);
+// Unavailable, with a message IsStoreLocked recognizes, for a RocksDB store
+// another process has open; and the backend's error (Unavailable, IOError,
+// Corruption) if it cannot open.
 Result<std::unique_ptr<EventStore>> OpenEventStore(std::string_view uri,
                                                    const BackendOptions& options = {});
 Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
                                                    const BackendOptions& options = {});
+
+// True for the error of opening a store that another process holds open
+// (RocksDB's LOCK file), so a caller can add a hint of its own.
+bool IsStoreLocked(const Status& status);
 
 }  // namespace pigtail
 

@@ -546,8 +546,8 @@ class RocksDbEventStore final : public EventStore {
 Result<std::unique_ptr<EventStore>> OpenRocksDbEventStore(std::string_view path,
                                                           const BackendOptions& options) {
   PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<rocks::Database> db,
-                           rocks::Database::Open(rocks::SubdirPath(path, rocks::kLogSubdir),
-                                                 FamilyNames(), options, {FamilyNames()[kIds]}));
+                           rocks::Database::Open(path, rocks::kLogSubdir, FamilyNames(), options,
+                                                 {FamilyNames()[kIds]}));
   auto store = std::make_unique<RocksDbEventStore>(std::move(db));
   PIGTAIL_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<EventStore>(std::move(store));

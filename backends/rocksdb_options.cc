@@ -71,6 +71,44 @@ rocksdb::ColumnFamilyOptions PointFamilyOptions(rocksdb::ColumnFamilyOptions cf)
   return cf;
 }
 
+// The store directory of rocksdb:`path`, without a trailing separator.
+std::filesystem::path StoreRoot(std::string_view path) {
+  std::filesystem::path root{std::string(path)};
+  while (!root.has_filename() && root.has_relative_path()) root = root.parent_path();
+  return root;
+}
+
+// Decides whether the database in PATH/`subdir` is to be created, and if so
+// creates its directories. Returns true when it is to be created.
+Result<bool> PrepareDirectory(std::string_view path, std::string_view subdir,
+                              const std::string& what, const BackendOptions& options) {
+  namespace fs = std::filesystem;
+  const fs::path root = StoreRoot(path);
+  const fs::path dir = root / std::string(subdir);
+  const std::string where = "rocksdb:" + std::string(path);
+  std::error_code ec;
+  if (fs::exists(dir / "CURRENT", ec)) return false;
+  if (!options.create_if_missing) {
+    return Status::NotFound("no Pigtail " + what + " at " + where + " (" + dir.string() +
+                            (fs::exists(root, ec) ? " holds no database" : " does not exist") +
+                            "; nothing was created)");
+  }
+  if (!fs::is_directory(root, ec)) {
+    fs::path parent = root.parent_path();
+    if (parent.empty()) parent = ".";
+    if (!fs::is_directory(parent, ec)) {
+      return Status::NotFound("cannot create a store at " + where + ": the directory " +
+                              parent.string() + " does not exist (create it first)");
+    }
+    fs::create_directory(root, ec);
+    if (ec)
+      return Status::IOError("cannot create directory " + root.string() + ": " + ec.message());
+  }
+  fs::create_directory(dir, ec);
+  if (ec) return Status::IOError("cannot create directory " + dir.string() + ": " + ec.message());
+  return true;
+}
+
 }  // namespace
 
 Database::~Database() {
@@ -82,18 +120,19 @@ Database::~Database() {
   (void)db_->Close();
 }
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
+Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::string_view subdir,
                                                  const std::vector<std::string>& families,
                                                  const BackendOptions& options,
                                                  const std::vector<std::string>& point_families,
                                                  const std::vector<std::string>& append_families) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IOError("cannot create directory " + dir + ": " + ec.message());
+  const std::string what = subdir == kLogSubdir ? "log" : "state";
+  const std::string where = "rocksdb:" + std::string(path);
+  PIGTAIL_ASSIGN_OR_RETURN(bool create, PrepareDirectory(path, subdir, what, options));
+  const std::string dir = (StoreRoot(path) / std::string(subdir)).string();
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.rocksdb_block_cache_bytes);
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
+  db_options.create_if_missing = create;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
@@ -132,7 +171,12 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  if (s.IsIOError() && s.ToString().find("/LOCK:") != std::string::npos) {
+    return Status::Unavailable("the " + what + " at " + where + " " + std::string(kLockedMessage) +
+                               " (" + s.ToString() + ")");
+  }
   if (!s.ok()) return FromRocks(s, "open " + dir);
+  if (create && options.on_created) options.on_created(where + " (" + what + ")");
 
   auto out = std::make_unique<Database>();
   out->db_.reset(raw);
@@ -143,10 +187,6 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir,
     (void)raw->DestroyColumnFamilyHandle(handles[i]);
   }
   return out;
-}
-
-std::string SubdirPath(std::string_view path, std::string_view subdir) {
-  return (std::filesystem::path(std::string(path)) / std::string(subdir)).string();
 }
 
 }  // namespace pigtail::rocks

@@ -14,9 +14,14 @@
 //     StateStore::Commit(batch, sync) set rocksdb::WriteOptions::sync, so a
 //     `true` call returns after the WAL is fsynced. The WAL is always on,
 //     except during StateStore::BulkLoad (see rocksdb_state_store.cc).
-//   * Missing databases and column families are created on open; a
-//     directory that holds an unrelated RocksDB with other column families
+//   * A missing database is created on open only when
+//     BackendOptions::create_if_missing and PATH's parent directory exists
+//     (PATH and PATH/log or PATH/state are then created); otherwise the open
+//     is NotFound and creates nothing. Missing column families are created;
+//     a directory that holds an unrelated RocksDB with other column families
 //     is opened as long as ours can be added.
+//   * A database another process has open (its LOCK file is held) fails the
+//     open with Unavailable naming kLockedMessage.
 //   * paranoid_checks stays on (RocksDB's default): a corrupt file fails the
 //     open with Corruption instead of being skipped.
 //
@@ -51,6 +56,9 @@ namespace pigtail::rocks {
 inline constexpr std::string_view kLogSubdir = "log";
 inline constexpr std::string_view kStateSubdir = "state";
 
+// In the message of an open that found the database locked.
+inline constexpr std::string_view kLockedMessage = "is locked by another process";
+
 // Translates a RocksDB status. NotFound -> NotFound, Corruption ->
 // Corruption, IOError/NoSpace -> IOError, Busy/TimedOut/TryAgain ->
 // Unavailable, InvalidArgument -> InvalidArgument, anything else ->
@@ -74,10 +82,12 @@ class Database {
   rocksdb::ColumnFamilyHandle* cf(size_t i) const { return handles_[i]; }
   const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return handles_; }
 
-  // Opens (creating if missing) the database in directory `dir`, with the
-  // column families `families` (besides "default", which is opened and
-  // unused). Creates parent directories. Returns IOError if the directory
-  // cannot be created or the DB is locked by another process.
+  // Opens the database in PATH/`subdir` of the store rocksdb:`path`, with
+  // the column families `families` (besides "default", which is opened and
+  // unused). Creates it as the header comment says and then calls
+  // options.on_created. Returns NotFound for a missing database that may not
+  // be created, Unavailable (kLockedMessage) if another process has it open,
+  // IOError if a directory cannot be created.
   // Families named in `point_families` are only ever read by key (Get,
   // MultiGet), never iterated: their 16-byte-prefixed keys go into a hashed
   // memtable, which makes random-key inserts and lookups cheap.
@@ -86,7 +96,7 @@ class Database {
   // append; it is sorted once, at flush or when an iterator or a Get
   // needs it, which then copies it), so random-key inserts cost no search.
   static Result<std::unique_ptr<Database>> Open(
-      const std::string& dir, const std::vector<std::string>& families,
+      std::string_view path, std::string_view subdir, const std::vector<std::string>& families,
       const BackendOptions& options, const std::vector<std::string>& point_families = {},
       const std::vector<std::string>& append_families = {});
 
@@ -95,9 +105,6 @@ class Database {
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
-
-// Joins the rocksdb:PATH directory and a subdirectory.
-std::string SubdirPath(std::string_view path, std::string_view subdir);
 
 // A consistent read view over all column families of a DB for one read
 // call: pass options() to every read. Released on destruction.

@@ -381,10 +381,9 @@ class RocksDbStateStore final : public StateStore {
 
 Result<std::unique_ptr<StateStore>> OpenRocksDbStateStore(std::string_view path,
                                                           const BackendOptions& options) {
-  PIGTAIL_ASSIGN_OR_RETURN(
-      std::unique_ptr<rocks::Database> db,
-      rocks::Database::Open(rocks::SubdirPath(path, rocks::kStateSubdir), FamilyNames(), options,
-                            {}, {FamilyNames()[kTasks]}));
+  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<rocks::Database> db,
+                           rocks::Database::Open(path, rocks::kStateSubdir, FamilyNames(), options,
+                                                 {}, {FamilyNames()[kTasks]}));
   auto store = std::make_unique<RocksDbStateStore>(std::move(db));
   PIGTAIL_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<StateStore>(std::move(store));

@@ -13,4 +13,10 @@ bool TaskVisible(const TaskRecord& task, const QueueRecord* queue) {
   return !queue->last_delete || Stamp{task.add->hlc, task.id} > *queue->last_delete;
 }
 
+bool QueueWriteTakesEffect(const QueueRecord* queue, QueueWrite kind, const Stamp& stamp) {
+  if (queue == nullptr) return true;
+  if (kind == QueueWrite::kCreateOrDelete) return stamp > queue->last;
+  return !queue->last_delete || stamp > *queue->last_delete;
+}
+
 }  // namespace pigtail

@@ -90,6 +90,17 @@ struct QueueRecord {
 // is newer than the queue's last Delete.
 bool TaskVisible(const TaskRecord& task, const QueueRecord* queue);
 
+enum class QueueWrite {
+  kCreateOrDelete,  // takes effect if newer than the register's last write
+  kAdd,             // takes effect (the task is visible) if newer than the last Delete
+};
+
+// Whether a write of `kind` stamped `stamp` takes effect against the queue
+// register `queue` (null: none yet). It does not when the register holds a
+// write stamped after it, e.g. an entry stamped beyond the clock's bounds
+// (docs/registers.md, "Hostile clocks").
+bool QueueWriteTakesEffect(const QueueRecord* queue, QueueWrite kind, const Stamp& stamp);
+
 }  // namespace pigtail
 
 #endif  // PIGTAIL_CORE_REGISTERS_H_

@@ -43,9 +43,13 @@ uint64_t LeaseTimeoutMs(const TaskRecord& task, const QueueRecord& queue) {
   return queue.timeout_ms;
 }
 
+uint64_t LeaseExpiresAtNs(uint64_t from_ns, uint64_t timeout_ms) {
+  return SaturatingAdd(from_ns, MillisToNanos(timeout_ms));
+}
+
 uint64_t LeaseExpiresAtNs(const TaskRecord& task, uint64_t queue_timeout_ms) {
   uint64_t timeout_ms = task.add && task.add->timeout_ms ? *task.add->timeout_ms : queue_timeout_ms;
-  return SaturatingAdd(task.status.key.hlc.time, MillisToNanos(timeout_ms));
+  return LeaseExpiresAtNs(task.status.key.hlc.time, timeout_ms);
 }
 
 TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns) {

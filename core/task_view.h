@@ -38,8 +38,12 @@ struct TaskView {
 // The task's lease length: its own timeout_ms, else the queue's.
 uint64_t LeaseTimeoutMs(const TaskRecord& task, const QueueRecord& queue);
 
+// When a lease of `timeout_ms` taken at `from_ns` runs out: their sum,
+// saturating at UINT64_MAX (a lease that never runs out).
+uint64_t LeaseExpiresAtNs(uint64_t from_ns, uint64_t timeout_ms);
+
 // When a Working task's lease runs out: its status time plus its lease
-// length (its own timeout_ms, else `queue_timeout_ms`).
+// length (its own timeout_ms, else `queue_timeout_ms`), saturating.
 uint64_t LeaseExpiresAtNs(const TaskRecord& task, uint64_t queue_timeout_ms);
 
 // REQUIRES: task.add is present.

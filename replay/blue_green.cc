@@ -33,10 +33,25 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// rocksdb:PATH keeps its log in PATH/log (backends/rocksdb_options.h). A
+// switch moves the whole directory, so a log there would go with the old
+// state and the node would start with none.
+Status RefuseLog(const std::string& path, std::string_view role) {
+  if (!Exists(path + "/log")) return Status::Ok();
+  return Status::FailedPrecondition(
+      "rocksdb:" + path + " holds a log (" + path + "/log) besides the state; " +
+      std::string(role) +
+      " would move that log away with the state directory. Blue/green on RocksDB needs the "
+      "state in a directory of its own (pigtaild --state rocksdb:OTHER); rebuild in place "
+      "instead (without --blue-green, with the node stopped)");
+}
+
 Result<std::optional<StateLocation>> SwitchRocks(const StateLocation& live_location) {
   PIGTAIL_ASSIGN_OR_RETURN(std::string live, RocksPath(live_location.uri));
   std::string staging = live + ".rebuild";
   if (!Exists(staging)) return Status::NotFound("no staged state at " + staging);
+  PIGTAIL_RETURN_IF_ERROR(RefuseLog(live, "a blue/green switch"));
+  PIGTAIL_RETURN_IF_ERROR(RefuseLog(staging, "a blue/green switch"));
   if (!Exists(live)) {
     if (::rename(staging.c_str(), live.c_str()) != 0) {
       return Status::IOError("rename " + staging + " -> " + live + ": " + std::strerror(errno));
@@ -87,6 +102,7 @@ Result<StateLocation> StagingLocation(const StateLocation& live) {
     return StateLocation{live.uri, live.postgres_schema + std::string(kStagingSuffix)};
   }
   PIGTAIL_ASSIGN_OR_RETURN(std::string path, RocksPath(live.uri));
+  PIGTAIL_RETURN_IF_ERROR(RefuseLog(path, "a blue/green switch"));
   return StateLocation{std::string(kRocksPrefix) + path + ".rebuild", ""};
 }
 

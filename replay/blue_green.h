@@ -8,8 +8,9 @@
 // rocksdb:PATH: the new state is built in PATH.rebuild; the switch exchanges
 // the two directories atomically (renameat2 RENAME_EXCHANGE), so PATH names
 // either the old or the new state at every instant, then moves the old state
-// to PATH.previous-<unix seconds>. The log must not live in PATH itself: the
-// switch moves everything in the directory.
+// to PATH.previous-<unix seconds>. The switch moves everything in the
+// directory, so a PATH that holds a log (PATH/log, pigtaild's default
+// layout) is refused: the state must live in a directory of its own.
 //
 // postgresql://... with schema S: the new state is built in schema
 // S_rebuild on the same server; the switch is one transaction that renames
@@ -39,12 +40,14 @@ struct StateLocation {
 };
 
 // The location to build into for `live`. InvalidArgument for targets that
-// cannot be switched (memory:, a schema name too long for a suffix).
+// cannot be switched (memory:, a schema name too long for a suffix);
+// FailedPrecondition for a rocksdb:PATH that holds a log.
 Result<StateLocation> StagingLocation(const StateLocation& live);
 
 // Makes the staging state live. Returns where the old state now is (nullopt
 // when there was no live state). NotFound when nothing is staged;
-// FailedPrecondition when the staging schema holds a log of its own.
+// FailedPrecondition when the staging schema or directory, or the live
+// directory, holds a log.
 // REQUIRES: no store is open on either location in this process.
 Result<std::optional<StateLocation>> SwitchToStaging(const StateLocation& live);
 

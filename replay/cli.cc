@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "backends/registry.h"
+#include "core/redact.h"
 #include "replay/blue_green.h"
 #include "replay/compare.h"
 #include "replay/event_source.h"
@@ -50,9 +51,13 @@ Commands:
   verify --log SRC --state URI [--max-diffs N]
       Rebuild in memory and compare with the store register by register; print
       every difference. Exit 1 if any.
-  compare TARGET TARGET [TARGET...]
+  compare TARGET TARGET [TARGET...] [--digests registers|stored]
       Compare digests of stores (URIs) or nodes (http://...); narrow differences
-      down by queue, task-id range and register (stores). Exit 1 if they differ.
+      down by queue, task-id range and register (stores). A store's digests are
+      recomputed from its registers (default; a store whose stored digests do
+      not match its registers is a difference), or with --digests stored read
+      as stored (fast, trusts the store). A node's are those it serves.
+      Exit 1 if they differ.
   merge --from SRC --from SRC [...] --into-log URI [--into-state URI]
       Union of several logs without duplicates; per-owner counts and holes;
       optionally rebuild the state of the union.
@@ -60,6 +65,8 @@ Commands:
       Write the log as verbatim JSONL (stdout by default).
   import --from SRC --into URI
       Append a JSONL dump (or any source) to an EventStore.
+  version | --version
+      Print the version and the commit it was built from.
 
 Common options:
   --json                  machine-readable report on stdout
@@ -95,9 +102,9 @@ const std::set<std::string>& FlagNames() {
 }
 const std::set<std::string>& ValueNames() {
   static const std::set<std::string> names = {
-      "from",     "into",       "log",          "state",     "max-diffs",
-      "into-log", "into-state", "out",          "corrupt",   "memory-budget-mb",
-      "batch",    "pg-schema",  "commit-every", "read-ahead"};
+      "from",     "into",       "log",          "state",      "max-diffs",
+      "into-log", "into-state", "out",          "corrupt",    "memory-budget-mb",
+      "batch",    "pg-schema",  "commit-every", "read-ahead", "digests"};
   return names;
 }
 
@@ -142,7 +149,7 @@ class Command {
       return Dispatch();
     } catch (const UsageError& e) {
       std::fprintf(err_, "pigtail-replay: %s\n(run `pigtail-replay help` for usage)\n",
-                   e.message.c_str());
+                   RedactSecrets(e.message).c_str());
       return kExitUsage;
     }
   }
@@ -167,7 +174,14 @@ class Command {
     if (c == "export") status = Export();
     if (c == "import") status = Import();
     if (!status.ok()) {
-      std::fprintf(err_, "pigtail-replay %s: error: %s\n", c.c_str(), status.ToString().c_str());
+      if (IsStoreLocked(status)) {
+        status = Status::Unavailable(
+            status.message() +
+            "; a running pigtaild (or another pigtail-replay) has it open: read a running node "
+            "through its http://HOST:PORT URL (rebuild --from, compare), or stop it first");
+      }
+      std::fprintf(err_, "pigtail-replay %s: error: %s\n", c.c_str(),
+                   RedactSecrets(status.ToString()).c_str());
       if (json_) {
         report_["ok"] = false;
         report_["error"] = status.ToString();
@@ -254,11 +268,23 @@ class Command {
 
   // --- reporting ---
 
+  // Output passes through RedactSecrets: it names stores by their URIs.
   void Say(const std::string& line) {
-    if (!json_) std::fprintf(out_, "%s\n", line.c_str());
+    if (!json_) std::fprintf(out_, "%s\n", RedactSecrets(line).c_str());
+  }
+  static void RedactStrings(json::value* v) {
+    if (v->is_string()) *v = RedactSecrets(v->as_string());
+    if (v->is_array()) {
+      for (json::value& e : v->as_array()) RedactStrings(&e);
+    }
+    if (v->is_object()) {
+      for (auto& e : v->as_object()) RedactStrings(&e.value());
+    }
   }
   void EmitJson() {
-    std::string text = json::serialize(report_);
+    json::value report = report_;
+    RedactStrings(&report);
+    std::string text = json::serialize(report);
     std::fprintf(out_, "%s\n", text.c_str());
   }
   static uint64_t PeakRssKb() {
@@ -311,8 +337,16 @@ class Command {
     Say("digest " + r.digest.ToHex());
   }
 
+  // Options for stores the command only reads: a missing store is an error
+  // and nothing is created.
+  BackendOptions Reading() const {
+    BackendOptions o = backend_;
+    o.create_if_missing = false;
+    return o;
+  }
+
   Result<std::unique_ptr<EventSource>> OpenSource(const std::string& spec) {
-    return OpenEventSource(spec, backend_, &reporter_);
+    return OpenEventSource(spec, Reading(), &reporter_);
   }
 
   // --- commands ---
@@ -399,7 +433,7 @@ class Command {
     size_t max_diffs = Number("max-diffs", 1000);
     PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source, OpenSource(log));
     PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store,
-                             OpenStateStore(state_uri, backend_));
+                             OpenStateStore(state_uri, Reading()));
     State state;
     PIGTAIL_ASSIGN_OR_RETURN(ReplayReport r,
                              Replay(source.get(), &state, nullptr, options_, progress_.get()));
@@ -411,10 +445,16 @@ class Command {
       diffs.push_back(DifferenceJson(d));
     }
     Say(std::to_string(diff.total) + " differences in " + std::to_string(diff.registers_compared) +
-        " registers compared (log digest " + r.digest.ToHex() + ")");
+        " registers compared (" + std::to_string(diff.registers_expected) + " from the log, " +
+        std::to_string(diff.registers_stored) + " in the store, " +
+        std::to_string(diff.undecodable) + " of them undecodable; log digest " + r.digest.ToHex() +
+        ")");
     report_["replay"] = ReplayJson(r);
     report_["corruption"] = CorruptionJson();
     report_["registers_compared"] = diff.registers_compared;
+    report_["registers_expected"] = diff.registers_expected;
+    report_["registers_stored"] = diff.registers_stored;
+    report_["undecodable_registers"] = diff.undecodable;
     report_["difference_count"] = diff.total;
     report_["differences"] = std::move(diffs);
     report_["peak_rss_kb"] = PeakRssKb();
@@ -435,51 +475,78 @@ class Command {
     };
     o["expected"] = parsed(d.expected);
     o["actual"] = parsed(d.actual);
+    if (d.undecodable) o["undecodable"] = *d.undecodable;
     return o;
   }
 
   Status Compare(int* code) {
-    OnlyOptions({"max-diffs"});
+    OnlyOptions({"max-diffs", "digests"});
     const std::vector<std::string>& targets = args_.positional;
     if (targets.size() < 2) throw UsageError{"compare needs at least two stores or nodes"};
     size_t max_diffs = Number("max-diffs", 1000);
+    DigestSource source = DigestSource::kRegisters;
+    if (std::optional<std::string> from = Option("digests")) {
+      if (*from == "stored") {
+        source = DigestSource::kStored;
+      } else if (*from != "registers") {
+        throw UsageError{"--digests takes registers or stored, not \"" + *from + "\""};
+      }
+    }
     bool any_node = false;
     for (const std::string& t : targets) any_node = any_node || IsHttpSpec(t);
     CompareReport report;
     if (any_node) {
       std::vector<NamedDigests> digests;
       for (const std::string& t : targets) {
-        DigestSummary d;
+        NamedDigests d{t, {}, DigestSource::kNode};
         if (IsHttpSpec(t)) {
 #ifdef PIGTAIL_REPLAY_HAVE_HTTP
-          PIGTAIL_ASSIGN_OR_RETURN(d, FetchNodeDigests(t));
+          PIGTAIL_ASSIGN_OR_RETURN(d.digests, FetchNodeDigests(t));
 #else
           return Status::FailedPrecondition("this build has no HTTP client; cannot read " + t);
 #endif
         } else {
-          PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, backend_));
-          PIGTAIL_ASSIGN_OR_RETURN(d, s->Digests());
+          PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, Reading()));
+          PIGTAIL_ASSIGN_OR_RETURN(d, ReadStoreDigests(t, s.get(), source));
         }
-        digests.push_back({t, std::move(d)});
+        digests.push_back(std::move(d));
       }
       report = CompareDigests(std::move(digests));
     } else {
       std::vector<std::unique_ptr<StateStore>> owned;
       std::vector<StateStore*> stores;
       for (const std::string& t : targets) {
-        PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, backend_));
+        PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> s, OpenStateStore(t, Reading()));
         stores.push_back(s.get());
         owned.push_back(std::move(s));
       }
-      PIGTAIL_ASSIGN_OR_RETURN(report, CompareStores(targets, stores, max_diffs));
+      PIGTAIL_ASSIGN_OR_RETURN(report, CompareStores(targets, stores, max_diffs, source));
     }
     json::array digests;
     for (const NamedDigests& d : report.digests) {
+      const std::string_view from = DigestSourceName(d.source);
       Say(d.digests.total.ToHex() + "  " + d.name + "  (checkpoint " +
-          std::to_string(d.digests.checkpoint) + ")");
-      digests.push_back(json::object{{"name", d.name},
-                                     {"total", d.digests.total.ToHex()},
-                                     {"checkpoint", d.digests.checkpoint}});
+          std::to_string(d.digests.checkpoint) + ", " +
+          (d.source == DigestSource::kRegisters ? "recomputed from the registers"
+           : d.source == DigestSource::kStored  ? "digests as stored"
+                                                : "digests served by the node") +
+          ")");
+      json::object o{{"name", d.name},
+                     {"total", d.digests.total.ToHex()},
+                     {"checkpoint", d.digests.checkpoint},
+                     {"digests_from", from}};
+      if (d.stored_mismatch) {
+        Say("  " + d.name + ": its stored digests do not match its registers (stored total " +
+            d.stored_mismatch->total.ToHex() + ")");
+        json::array queues;
+        for (const std::string& q : DifferingQueueNames(*d.stored_mismatch, d.digests)) {
+          Say("    queue " + q);
+          queues.push_back(json::value(q));
+        }
+        o["stored_total"] = d.stored_mismatch->total.ToHex();
+        o["stored_digests_differ_in"] = std::move(queues);
+      }
+      digests.push_back(std::move(o));
     }
     json::array pairs;
     for (const PairComparison& p : report.pairs) {
@@ -582,7 +649,7 @@ class Command {
     }
     std::optional<std::string> path = Option("out");
     if (json_ && !path) throw UsageError{"export --json needs --out (stdout carries the report)"};
-    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store, OpenEventStore(from, backend_));
+    PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store, OpenEventStore(from, Reading()));
     std::FILE* file = out_;
     if (path) {
       file = std::fopen(path->c_str(), "wb");
@@ -639,7 +706,7 @@ class Command {
 int RunReplayTool(const std::vector<std::string>& argv, std::FILE* out, std::FILE* err) {
   Args args;
   if (std::optional<UsageError> e = Parse(argv, &args)) {
-    std::fprintf(err, "pigtail-replay: %s\n\n%s", e->message.c_str(), kUsage);
+    std::fprintf(err, "pigtail-replay: %s\n\n%s", RedactSecrets(e->message).c_str(), kUsage);
     return kExitUsage;
   }
   return Command(std::move(args), out, err).Run();

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <boost/json.hpp>
+#include <map>
 #include <set>
 
 #include "core/codec.h"
@@ -19,7 +20,9 @@ std::string RangeName(const Uuid& id) {
   return {kHex[b >> 4], kHex[b & 15]};
 }
 
-std::vector<std::string> DifferingQueues(const DigestSummary& a, const DigestSummary& b) {
+}  // namespace
+
+std::vector<std::string> DifferingQueueNames(const DigestSummary& a, const DigestSummary& b) {
   std::set<std::string> names;
   for (const auto& [n, d] : a.queues) names.insert(n);
   for (const auto& [n, d] : b.queues) names.insert(n);
@@ -33,6 +36,8 @@ std::vector<std::string> DifferingQueues(const DigestSummary& a, const DigestSum
   }
   return out;
 }
+
+namespace {
 
 // Pages through one queue's task registers in id order.
 class TaskCursor {
@@ -143,9 +148,74 @@ Status NarrowRejected(StateStore* reference, StateStore* other, PairComparison* 
 
 }  // namespace
 
+std::string_view DigestSourceName(DigestSource source) {
+  switch (source) {
+    case DigestSource::kRegisters:
+      return "registers";
+    case DigestSource::kStored:
+      return "stored";
+    case DigestSource::kNode:
+      return "node";
+  }
+  return "unknown";
+}
+
+Result<DigestSummary> RecomputeDigests(StateStore* store,
+                                       const std::set<std::string>& more_queues) {
+  PIGTAIL_ASSIGN_OR_RETURN(DigestSummary stored, store->Digests());
+  PIGTAIL_ASSIGN_OR_RETURN(std::vector<QueueRecord> queues, store->ListQueues());
+  std::map<std::string, Digest> digests;
+  std::set<std::string> names = more_queues;
+  for (const auto& [name, d] : stored.queues) names.insert(name);
+  for (const QueueRecord& q : queues) {
+    names.insert(q.name);
+    digests[q.name].Add(Digest::Of(EncodeQueueRecord(q)));
+  }
+  DigestSummary out;
+  out.checkpoint = stored.checkpoint;
+  for (const std::string& name : names) {
+    Digest& d = digests[name];
+    std::optional<Uuid> after;
+    while (true) {
+      Result<std::vector<TaskRecord>> page = store->ListTasks(name, after, kPage);
+      if (!page.ok()) return page.status().WithContext("queue " + name);
+      for (const TaskRecord& t : *page) d.Add(Digest::Of(EncodeTaskRecord(t)));
+      if (page->size() < kPage) break;
+      after = page->back().id;
+    }
+    if (d.IsZero()) continue;
+    out.total.Add(d);
+    out.queues[name] = d;
+  }
+  PIGTAIL_ASSIGN_OR_RETURN(auto rejected, store->ListRejected());
+  for (const auto& [id, reason] : rejected) out.total.Add(Digest::Of(EncodeRejected(id, reason)));
+  return out;
+}
+
+Result<NamedDigests> ReadStoreDigests(const std::string& name, StateStore* store,
+                                      DigestSource source,
+                                      const std::set<std::string>& more_queues) {
+  NamedDigests out{name, {}, source};
+  PIGTAIL_ASSIGN_OR_RETURN(DigestSummary stored, store->Digests());
+  if (source != DigestSource::kRegisters) {
+    out.digests = std::move(stored);
+    return out;
+  }
+  Result<DigestSummary> recomputed = RecomputeDigests(store, more_queues);
+  if (!recomputed.ok()) return recomputed.status().WithContext(name);
+  out.digests = std::move(recomputed).value();
+  if (stored.total != out.digests.total || stored.queues != out.digests.queues) {
+    out.stored_mismatch = std::move(stored);
+  }
+  return out;
+}
+
 CompareReport CompareDigests(std::vector<NamedDigests> digests) {
   CompareReport report;
   report.digests = std::move(digests);
+  for (const NamedDigests& d : report.digests) {
+    if (d.stored_mismatch) report.agree = false;
+  }
   for (size_t i = 1; i < report.digests.size(); ++i) {
     const NamedDigests& ref = report.digests[0];
     const NamedDigests& other = report.digests[i];
@@ -154,19 +224,31 @@ CompareReport CompareDigests(std::vector<NamedDigests> digests) {
     PairComparison pair;
     pair.reference = ref.name;
     pair.other = other.name;
-    pair.queues = DifferingQueues(ref.digests, other.digests);
+    pair.queues = DifferingQueueNames(ref.digests, other.digests);
     report.pairs.push_back(std::move(pair));
   }
   return report;
 }
 
 Result<CompareReport> CompareStores(const std::vector<std::string>& names,
-                                    const std::vector<StateStore*>& stores,
-                                    size_t max_differences) {
+                                    const std::vector<StateStore*>& stores, size_t max_differences,
+                                    DigestSource source) {
+  // Every store's queue names, so each store's tasks are read under all of
+  // them (a task register may outlive its queue's).
+  std::set<std::string> queue_names;
+  if (source == DigestSource::kRegisters) {
+    for (StateStore* store : stores) {
+      PIGTAIL_ASSIGN_OR_RETURN(DigestSummary d, store->Digests());
+      for (const auto& [name, digest] : d.queues) queue_names.insert(name);
+      PIGTAIL_ASSIGN_OR_RETURN(std::vector<QueueRecord> queues, store->ListQueues());
+      for (const QueueRecord& q : queues) queue_names.insert(q.name);
+    }
+  }
   std::vector<NamedDigests> digests;
   for (size_t i = 0; i < stores.size(); ++i) {
-    PIGTAIL_ASSIGN_OR_RETURN(DigestSummary d, stores[i]->Digests());
-    digests.push_back({names[i], std::move(d)});
+    PIGTAIL_ASSIGN_OR_RETURN(NamedDigests d,
+                             ReadStoreDigests(names[i], stores[i], source, queue_names));
+    digests.push_back(std::move(d));
   }
   CompareReport report = CompareDigests(std::move(digests));
   for (PairComparison& pair : report.pairs) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The CI checks beyond scripts/test.sh: .clang-format is respected, and the
-# unit tests pass under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Idempotent.
+# The CI checks beyond scripts/test.sh: .clang-format is respected, the
+# unit tests pass under AddressSanitizer + UndefinedBehaviorSanitizer, and
+# a short run of every libFuzzer target finds nothing. Idempotent.
+#
+#   PIGTAIL_FUZZ_SECONDS   seconds per fuzz target (default 45)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,3 +24,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --timeout 900 \
   -L 'unit|backends' -E 'Postgres|postgres'
+
+# Each libFuzzer target (fuzz/) over a copy of its seed corpus.
+echo "check.sh: fuzz targets"
+bash scripts/fuzz.sh "${PIGTAIL_FUZZ_SECONDS:-45}"

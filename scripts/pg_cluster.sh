@@ -14,7 +14,11 @@
 # The server listens on no TCP port (listen_addresses=''), only on the socket
 # DIR/.s.PGSQL.5432, so clusters in different directories never collide and
 # the system's default cluster is never touched. Local connections use trust
-# auth for the superuser `postgres`. PostgreSQL refuses to run as root: when
+# auth for the superuser `postgres`, except for members of the group role
+# `pigtail_password_login` (created empty, NOLOGIN): they must give their
+# password (scram-sha-256), so a test can make a role that needs one with
+#   CREATE ROLE r LOGIN PASSWORD '...' IN ROLE pigtail_password_login
+# PostgreSQL refuses to run as root: when
 # run as root, DIR is given to the postgres user and the server runs as that
 # user. Only stdout carries the URI; progress and errors go to stderr and the
 # server log goes to DIR/server.log.
@@ -120,8 +124,19 @@ cmd_start() {
     cat "$dir/initdb.log" >&2
     die "initdb failed in $dir"
   }
+  # Members of pigtail_password_login need a password; everyone else is trusted.
+  local hba="$dir/data/pg_hba.conf"
   {
     echo "# Added by scripts/pg_cluster.sh"
+    echo "local all +pigtail_password_login scram-sha-256"
+    cat "$hba"
+  } >"$hba.new"
+  mv "$hba.new" "$hba"
+  chmod 600 "$hba"
+  [[ "$(id -u)" != 0 ]] || chown postgres: "$hba"
+  {
+    echo "# Added by scripts/pg_cluster.sh"
+    echo "password_encryption = 'scram-sha-256'"
     echo "listen_addresses = ''"
     echo "unix_socket_directories = '$dir'"
     echo "port = 5432"
@@ -130,6 +145,9 @@ cmd_start() {
   server_start "$dir"
   as_pg "$PG_BIN/createdb" -h "$dir" -U postgres pigtail_test >&2 ||
     die "createdb pigtail_test failed"
+  as_pg "$PG_BIN/psql" -h "$dir" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE pigtail_password_login NOLOGIN" >&2 ||
+    die "creating the role pigtail_password_login failed"
   echo "postgresql:///pigtail_test?host=$(uri_encode "$dir")&user=postgres"
 }
 

@@ -1,10 +1,12 @@
 #include "server/api.h"
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <functional>
 #include <string_view>
 #include <vector>
 
+#include "core/redact.h"
 #include "core/task_view.h"
 #include "server/api_call.h"
 #include "server/log.h"
@@ -41,11 +43,19 @@ bool Match(const std::vector<std::string>& pattern, const std::vector<std::strin
   return true;
 }
 
+// True if the request carries `Authorization: Bearer <token>`. The scheme is
+// case-insensitive (RFC 9110 section 11.1); one space separates it from the
+// token.
 bool HasBearer(const HttpRequest& request, const std::string& token) {
   std::string_view header = request.Header("Authorization");
-  static constexpr std::string_view kPrefix = "Bearer ";
-  if (!header.starts_with(kPrefix)) return false;
-  std::string_view given = header.substr(kPrefix.size());
+  static constexpr std::string_view kScheme = "bearer";
+  if (header.size() <= kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  }
+  // One space, as every client sends it.
+  if (header[kScheme.size()] != ' ') return false;
+  std::string_view given = header.substr(kScheme.size() + 1);
   if (given.size() != token.size()) return false;
   unsigned char diff = 0;
   for (size_t i = 0; i < given.size(); ++i) diff |= given[i] ^ token[i];
@@ -130,7 +140,7 @@ void Api::Route(Call& call) {
        [](Api* a, Call& c, P p) { a->TaskFail(c, p[0], p[1]); }},
       {"POST", "/queue/{name}/{id}/cancel", Auth::kClient,
        [](Api* a, Call& c, P p) { a->TaskCancel(c, p[0], p[1]); }},
-      {"GET", "/digest", Auth::kClient, [](Api* a, Call& c, P) { a->Digests(c); }},
+      {"GET", "/digest", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->Digests(c); }},
       {"GET", "/metrics", Auth::kClient, [](Api* a, Call& c, P) { a->MetricsText(c); }},
       {"GET", "/health", Auth::kNone, [](Api* a, Call& c, P) { a->Health(c); }},
       {"GET", "/ready", Auth::kNone, [](Api* a, Call& c, P) { a->Ready(c); }},
@@ -161,7 +171,9 @@ void Api::Route(Call& call) {
     bool peer_ok = spec.auth == Auth::kClientOrPeer && !options_.peer_token.empty() &&
                    HasBearer(call.request, options_.peer_token);
     if (token != nullptr && !token->empty() && !peer_ok && !HasBearer(call.request, *token)) {
-      return call.reply(api::Error(401, "missing or wrong bearer token"));
+      HttpResponse r = api::Error(401, "missing or wrong bearer token");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"pigtail\"");
+      return call.reply(std::move(r));
     }
     return spec.run(this, call, params);
   }
@@ -194,8 +206,8 @@ void Api::Health(Call& call) {
   // Liveness: the process serves. Whether it can take writes is GET /ready.
   out["status"] = "ok";
   out["node_id"] = node_->id().ToString();
-  out["log"] = options_.log_uri;
-  out["state"] = options_.state_uri;
+  out["log"] = RedactSecrets(options_.log_uri);  // GET /health needs no token
+  out["state"] = RedactSecrets(options_.state_uri);
   out["events_appended"] = node_->counters().events_appended.load();
   node_->Read([&](const State& state) {
     out["queues"] = state.queues().size();
@@ -224,7 +236,7 @@ void Api::MetricsText(Call& call) {
   counter("pigtail_foreign_events_total", "Stored events whose data is not a queue op.",
           c.foreign_events.load());
   counter("pigtail_future_events_total",
-          "Peer entries stamped beyond the maximum clock offset: stored, clock not moved.",
+          "Peer entries stamped beyond the clock's bounds (offset, epoch, count): deferred.",
           c.future_events.load());
   counter("pigtail_sequencer_batches_total", "Batches written by the ingest sequencer.",
           c.batches.load());

@@ -16,15 +16,18 @@ std::string IdMapJson(const std::map<Uuid, Uuid>& ids) {
   return boost::json::serialize(out);
 }
 
-// Reads {"url": "http://..."}.
-Result<std::string> UrlFromBody(std::string_view body) {
+// Reads {"url": "..."} with no other field. *valid is ParseHttpUrl's
+// verdict: an add needs a valid URL, but a removal takes any string, so that
+// a URL stored before the URL rules were tightened can still be removed.
+Result<std::string> UrlFromBody(std::string_view body, Status* valid) {
   PIGTAIL_ASSIGN_OR_RETURN(boost::json::object obj, api::ParseObject(body));
+  PIGTAIL_RETURN_IF_ERROR(api::CheckFields(obj, {"url"}));
   const boost::json::value* url = obj.if_contains("url");
   if (url == nullptr || !url->is_string()) {
     return Status::InvalidArgument("the body needs a string field \"url\"");
   }
   std::string text(url->as_string());
-  PIGTAIL_RETURN_IF_ERROR(ParseHttpUrl(text).status());
+  *valid = ParseHttpUrl(text).status();
   return text;
 }
 
@@ -83,6 +86,9 @@ void Api::LogOther(Call& call, bool pigtail_event) {
   req.events.push_back(std::move(event).value());
   sequencer_->Submit(std::move(req), [reply = call.reply, pigtail_event](WriteResult r) {
     if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    // Stamped beyond the clock's bounds (docs/registers.md): not stored.
+    if (!r.deferred.empty())
+      return reply(api::FromStatus(r.deferred[0].status, r.deferred[0].reason));
     if (pigtail_event) return reply(api::Json(204, ""));
     bool stored = !r.stored.empty() && r.stored[0];
     reply(api::Json(200, stored ? "{\"stored\":true}" : "{\"stored\":false}"));
@@ -90,8 +96,10 @@ void Api::LogOther(Call& call, bool pigtail_event) {
 }
 
 void Api::LogRegister(Call& call, bool add) {
-  Result<std::string> url = UrlFromBody(call.request.body);
+  Status valid;
+  Result<std::string> url = UrlFromBody(call.request.body, &valid);
   if (!url.ok()) return call.reply(api::Error(400, url.status().message()));
+  if (add && !valid.ok()) return call.reply(api::Error(400, valid.message()));
   if (add) {
     Result<bool> added = node_->AddToSet(kRegistrationsKey, *url);
     if (!added.ok()) return call.reply(api::FromStatus(added.status()));
@@ -100,6 +108,7 @@ void Api::LogRegister(Call& call, bool add) {
   }
   Result<bool> removed = node_->RemoveFromSet(kRegistrationsKey, *url);
   if (!removed.ok()) return call.reply(api::FromStatus(removed.status()));
+  if (!*removed && !valid.ok()) return call.reply(api::Error(400, valid.message()));
   if (!*removed) return call.reply(api::Error(404, "not registered: " + *url));
   if (notifier_ != nullptr) {
     notifier_->Deregistered(*url);
@@ -118,8 +127,10 @@ void Api::NodesGet(Call& call) {
 }
 
 void Api::NodesChange(Call& call, bool add) {
-  Result<std::string> url = UrlFromBody(call.request.body);
+  Status valid;
+  Result<std::string> url = UrlFromBody(call.request.body, &valid);
   if (!url.ok()) return call.reply(api::Error(400, url.status().message()));
+  if (add && !valid.ok()) return call.reply(api::Error(400, valid.message()));
   if (add) {
     Result<bool> added = node_->AddToSet(kNodesKey, *url);
     if (!added.ok()) return call.reply(api::FromStatus(added.status()));
@@ -128,6 +139,7 @@ void Api::NodesChange(Call& call, bool add) {
   }
   Result<bool> removed = node_->RemoveFromSet(kNodesKey, *url);
   if (!removed.ok()) return call.reply(api::FromStatus(removed.status()));
+  if (!*removed && !valid.ok()) return call.reply(api::Error(400, valid.message()));
   if (!*removed) return call.reply(api::Error(404, "not a known node: " + *url));
   if (replicator_ != nullptr) replicator_->PeersChanged();
   call.reply(api::Json(204, ""));

@@ -23,6 +23,25 @@ Status Optional(const boost::json::object& obj, std::string_view key, Read read,
   return Status::Ok();
 }
 
+// The queue-name rule of core/queue_op.h, and for names that arrive over HTTP
+// also not "." or "..", which URL paths cannot carry as a segment.
+Status ValidateApiQueueName(std::string_view name) {
+  PIGTAIL_RETURN_IF_ERROR(ValidateQueueName(name));
+  if (name == "." || name == "..") {
+    return Status::InvalidArgument("queue name \"" + std::string(name) + "\" is not allowed");
+  }
+  return Status::Ok();
+}
+
+// A lease length from a request: positive (a zero lease would expire as it is
+// granted). Only the HTTP API refuses 0; an entry already in a log keeps
+// projecting as it did.
+Result<uint64_t> PositiveTimeout(const boost::json::value& v) {
+  PIGTAIL_ASSIGN_OR_RETURN(uint64_t ms, jf::ToU64(v, "timeout_ms"));
+  if (ms == 0) return Status::InvalidArgument("timeout_ms must be at least 1");
+  return ms;
+}
+
 Result<AddOp> ParseAdd(const boost::json::value& v, const std::string& queue) {
   if (!v.is_object()) return Status::InvalidArgument("a task must be a JSON object");
   const boost::json::object& obj = v.as_object();
@@ -43,10 +62,8 @@ Result<AddOp> ParseAdd(const boost::json::value& v, const std::string& queue) {
     if (attempts == 0) return Status::InvalidArgument("max_attempts must be at least 1");
     op.max_attempts = attempts;
   }
-  uint64_t timeout = 0;
   if (obj.if_contains("timeout_ms") && !obj.at("timeout_ms").is_null()) {
-    PIGTAIL_RETURN_IF_ERROR(Optional(obj, "timeout_ms", jf::ToU64, &timeout));
-    op.timeout_ms = timeout;
+    PIGTAIL_ASSIGN_OR_RETURN(op.timeout_ms, PositiveTimeout(obj.at("timeout_ms")));
   }
   return op;
 }
@@ -57,9 +74,17 @@ Result<Uuid> RequiredUuid(const boost::json::object& obj, std::string_view key) 
   return jf::ToUuid(*v, key);
 }
 
+// "worker_id": a UUID other than the nil UUID, which a task's state uses
+// for "no worker".
+Result<Uuid> RequiredWorker(const boost::json::object& obj) {
+  PIGTAIL_ASSIGN_OR_RETURN(Uuid worker, RequiredUuid(obj, "worker_id"));
+  if (worker.IsNil()) return Status::InvalidArgument("worker_id must not be the nil UUID");
+  return worker;
+}
+
 // 404 unless the queue exists and is alive; 400 for a bad name.
 Status CheckQueue(Node* node, const std::string& name) {
-  PIGTAIL_RETURN_IF_ERROR(ValidateQueueName(name));
+  PIGTAIL_RETURN_IF_ERROR(ValidateApiQueueName(name));
   bool alive = node->Read([&](const State& state) {
     const QueueRecord* q = state.FindQueue(name);
     return q != nullptr && q->alive;
@@ -95,17 +120,18 @@ void Api::QueueCreate(Call& call) {
   if (s.ok() && timeout == nullptr) s = Status::InvalidArgument("missing field \"timeout_ms\"");
   if (s.ok()) {
     Result<std::string> n = jf::ToString(*name, "name");
-    s = n.ok() ? ValidateQueueName(*n) : n.status();
+    s = n.ok() ? ValidateApiQueueName(*n) : n.status();
     if (s.ok()) op.name = *n;
   }
   if (s.ok()) {
-    Result<uint64_t> t = jf::ToU64(*timeout, "timeout_ms");
+    Result<uint64_t> t = PositiveTimeout(*timeout);
     s = t.status();
     if (t.ok()) op.timeout_ms = *t;
   }
   if (s.ok() && obj->if_contains("max_attempts") && !obj->at("max_attempts").is_null()) {
     Result<uint32_t> m = jf::ToU32(obj->at("max_attempts"), "max_attempts");
     s = m.status();
+    if (m.ok() && *m == 0) s = Status::InvalidArgument("max_attempts must be at least 1");
     if (m.ok()) op.max_attempts = *m;
   }
   if (s.ok() && obj->if_contains("backoff_ms") && !obj->at("backoff_ms").is_null()) {
@@ -117,7 +143,7 @@ void Api::QueueCreate(Call& call) {
   WriteRequest req;
   req.data.push_back(SerializeQueueOp(op));
   sequencer_->Submit(std::move(req), [reply = call.reply, name = op.name](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     HttpResponse res = api::Json(201, "{\"name\":" + api::Quote(name) + "}");
     res.headers.emplace_back("Location", "/queue/" + name);
     reply(std::move(res));
@@ -203,7 +229,7 @@ void Api::QueueAdd(Call& call, const std::string& name, bool batch) {
     req.data.push_back(SerializeQueueOp(*op));
   }
   sequencer_->Submit(std::move(req), [reply = call.reply, name, batch](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     if (batch) {
       std::string out = "{\"ids\":[";
       for (size_t i = 0; i < r.ids.size(); ++i) {
@@ -226,7 +252,7 @@ void Api::QueueDelete(Call& call, const std::string& name) {
   WriteRequest req;
   req.data.push_back(SerializeQueueOp(DeleteOp{name}));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     reply(api::Json(200, "{}"));
   });
 }
@@ -247,7 +273,7 @@ void Api::QueueStats(Call& call, const std::string& name) {
 }
 
 void Api::QueueClaim(Call& call, const std::string& name) {
-  Status s = ValidateQueueName(name);
+  Status s = ValidateApiQueueName(name);
   Result<boost::json::object> obj = api::ParseObject(call.request.body);
   if (s.ok()) s = obj.status();
   if (s.ok()) s = api::CheckFields(*obj, {"worker_id", "max", "wait_ms"});
@@ -255,7 +281,7 @@ void Api::QueueClaim(Call& call, const std::string& name) {
   req.kind = WriteKind::kClaimNext;
   req.queue = name;
   if (s.ok()) {
-    Result<Uuid> worker = RequiredUuid(*obj, "worker_id");
+    Result<Uuid> worker = RequiredWorker(*obj);
     s = worker.status();
     if (worker.ok()) req.worker = *worker;
   }
@@ -271,7 +297,7 @@ void Api::QueueClaim(Call& call, const std::string& name) {
   if (!s.ok()) return call.reply(api::FromStatus(s));
   req.max = max;
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     std::string out = "{\"tasks\":[";
     for (size_t i = 0; i < r.claimed.size(); ++i) {
       if (i > 0) out += ",";
@@ -283,7 +309,7 @@ void Api::QueueClaim(Call& call, const std::string& name) {
 }
 
 void Api::QueueDoneBatch(Call& call, const std::string& name) {
-  Status s = ValidateQueueName(name);
+  Status s = ValidateApiQueueName(name);
   Result<boost::json::object> obj = api::ParseObject(call.request.body);
   if (s.ok()) s = obj.status();
   if (s.ok()) s = api::CheckFields(*obj, {"worker_id", "tasks"});
@@ -291,7 +317,7 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
   req.kind = WriteKind::kDone;
   req.queue = name;
   if (s.ok()) {
-    Result<Uuid> worker = RequiredUuid(*obj, "worker_id");
+    Result<Uuid> worker = RequiredWorker(*obj);
     s = worker.status();
     if (worker.ok()) req.worker = *worker;
   }
@@ -330,7 +356,7 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
   }
   if (!s.ok()) return call.reply(api::FromStatus(s));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     boost::json::array results;
     uint64_t done = 0;
     for (const Status& item : r.item_status) {
@@ -390,7 +416,7 @@ Status ParseWorkerBody(std::string_view body, std::initializer_list<std::string_
                        WriteRequest* req, boost::json::object* obj_out) {
   PIGTAIL_ASSIGN_OR_RETURN(boost::json::object obj, api::ParseObject(body));
   PIGTAIL_RETURN_IF_ERROR(api::CheckFields(obj, allowed));
-  PIGTAIL_ASSIGN_OR_RETURN(req->worker, RequiredUuid(obj, "worker_id"));
+  PIGTAIL_ASSIGN_OR_RETURN(req->worker, RequiredWorker(obj));
   if (obj.if_contains("lease") && !obj.at("lease").is_null()) {
     PIGTAIL_ASSIGN_OR_RETURN(uint64_t lease, jf::ToU64(obj.at("lease"), "lease"));
     req->lease = lease;
@@ -400,7 +426,7 @@ Status ParseWorkerBody(std::string_view body, std::initializer_list<std::string_
 }
 
 Status ParseTaskTarget(const std::string& name, const std::string& id_text, WriteRequest* req) {
-  PIGTAIL_RETURN_IF_ERROR(ValidateQueueName(name));
+  PIGTAIL_RETURN_IF_ERROR(ValidateApiQueueName(name));
   Result<Uuid> id = Uuid::Parse(id_text);
   if (!id.ok()) return Status::NotFound("no task: not a UUID: " + id_text);
   req->queue = name;
@@ -432,7 +458,7 @@ void Api::TaskDelete(Call& call, const std::string& name, const std::string& id)
   if (!s.ok()) return call.reply(api::FromStatus(s));
   req.items.push_back(DoneItem{req.task, req.lease});
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(api::FromStatus(r.status));
+    if (!r.status.ok()) return reply(ConflictOrError(r));
     const Status& item = r.item_status.at(0);
     if (!item.ok()) {
       std::string reason;

@@ -72,18 +72,33 @@ void Api::LogBatch(Call& call) {
     }
     req.events.push_back(std::move(e));
   }
-  auto answer = [reply = call.reply, own](size_t stored, size_t duplicates) {
+  // Entries stamped beyond the clock's bounds are deferred, not stored
+  // (docs/registers.md): counted, and listed with their reasons.
+  auto answer = [reply = call.reply, own](size_t stored, size_t duplicates,
+                                          boost::json::array deferred) {
     boost::json::object out;
     out["stored"] = stored;
     out["duplicates"] = duplicates;
     out["own"] = own;
+    out["deferred"] = deferred.size();
+    if (!deferred.empty()) out["deferred_entries"] = std::move(deferred);
     reply(api::Json(200, boost::json::serialize(out)));
   };
-  if (req.events.empty()) return answer(0, 0);
-  sequencer_->Submit(std::move(req), [reply = call.reply, answer](WriteResult r) {
+  if (req.events.empty()) return answer(0, 0, {});
+  std::vector<Uuid> ids;
+  for (const Event& e : req.events) ids.push_back(e.id);
+  sequencer_->Submit(std::move(req), [reply = call.reply, answer, ids](WriteResult r) {
     if (!r.status.ok()) return reply(api::FromStatus(r.status));
     size_t stored = static_cast<size_t>(std::count(r.stored.begin(), r.stored.end(), true));
-    answer(stored, r.stored.size() - stored);
+    boost::json::array deferred;
+    for (const DeferredEntry& d : r.deferred) {
+      boost::json::object entry;
+      entry["id"] = ids.at(d.index).ToString();
+      entry["reason"] = d.reason;
+      entry["error"] = d.status.message();
+      deferred.push_back(std::move(entry));
+    }
+    answer(stored, r.stored.size() - stored - r.deferred.size(), std::move(deferred));
   });
 }
 

@@ -4,6 +4,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/redact.h"
+#include "server/http_client.h"
+
 namespace pigtail {
 namespace {
 
@@ -62,7 +65,8 @@ const std::vector<Flag>& Flags() {
        "(attached mode always writes one per op)",
        Text(&ServerConfig::batch_ops)},
       {"max-clock-offset-ms",
-       "refuse peer entries stamped further ahead of our clock than this (default 60000)",
+       "defer (do not store now; fetch again later) peer entries stamped further ahead of our "
+       "clock than this (default 60000)",
        Number(&ServerConfig::max_clock_offset_ms, "max-clock-offset-ms")},
       {"client-token", "bearer token required on the client API (default: none)",
        Text(&ServerConfig::client_token)},
@@ -186,10 +190,12 @@ Status Finish(ServerConfig* c) {
     return Status::InvalidArgument("--replication-batch must be 1 to 10000");
   }
   for (const std::string* url : {&c->potboiler_url, &c->advertise_url}) {
-    if (!url->empty() && !url->starts_with("http://")) {
+    if (url->empty()) continue;
+    Status valid = ParseHttpUrl(*url).status();
+    if (!valid.ok()) {
       return Status::InvalidArgument(
-          std::string(url == &c->potboiler_url ? "--potboiler-url" : "--advertise-url") +
-          " must be an http:// URL, got \"" + *url + "\"");
+          std::string(url == &c->potboiler_url ? "--potboiler-url" : "--advertise-url") + ": " +
+          valid.message());
     }
   }
   if (c->max_body_bytes < 1024) return Status::InvalidArgument("--max-body-bytes must be >= 1024");
@@ -205,10 +211,8 @@ Status Finish(ServerConfig* c) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, const GetEnv& env,
-                                       bool* help) {
+Result<ServerConfig> ParseUnmasked(const std::vector<std::string>& args, const GetEnv& env,
+                                   bool* help) {
   *help = false;
   ServerConfig config;
   // Split "--name=value" and "--name value".
@@ -249,6 +253,16 @@ Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, con
   return config;
 }
 
+}  // namespace
+
+Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, const GetEnv& env,
+                                       bool* help) {
+  Result<ServerConfig> config = ParseUnmasked(args, env, help);
+  // Errors quote the values they reject, which may be URIs with passwords.
+  if (!config.ok()) return Status(config.status().code(), RedactSecrets(config.status().message()));
+  return config;
+}
+
 std::string AttachedEventUrl(const ServerConfig& config, uint16_t bound_port) {
   std::string base = config.advertise_url;
   if (base.empty()) {
@@ -273,7 +287,7 @@ std::string ServerConfigHelp() {
   }
   out << "  --help\n      print this text\n"
          "  --version\n      print the version and the commit it was built from\n";
-  return out.str();
+  return RedactSecrets(out.str());  // in case a default ever holds one
 }
 
 }  // namespace pigtail

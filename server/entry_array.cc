@@ -1,6 +1,7 @@
 #include "server/entry_array.h"
 
 #include <charconv>
+#include <string>
 
 namespace pigtail {
 namespace {
@@ -13,9 +14,9 @@ size_t SkipSpace(std::string_view text, size_t pos) {
 }
 
 // The end (one past the closing brace) of the object starting at `pos`, or
-// npos when it does not close.
+// npos when it does not close, or a bracket closes what it did not open.
 size_t ObjectEnd(std::string_view text, size_t pos) {
-  int depth = 0;
+  std::string open;  // the closers expected, innermost last
   bool in_string = false;
   for (size_t i = pos; i < text.size(); ++i) {
     char c = text[i];
@@ -30,10 +31,11 @@ size_t ObjectEnd(std::string_view text, size_t pos) {
     if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
-      ++depth;
+      open.push_back(c == '{' ? '}' : ']');
     } else if (c == '}' || c == ']') {
-      if (--depth == 0) return i + 1;
-      if (depth < 0) return std::string_view::npos;
+      if (open.empty() || open.back() != c) return std::string_view::npos;
+      open.pop_back();
+      if (open.empty()) return i + 1;
     }
   }
   return std::string_view::npos;

@@ -1,10 +1,12 @@
 #include "server/http_client.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
 #include <optional>
 
 namespace pigtail {
@@ -15,37 +17,128 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsUnreserved(char c) {
+  return IsAlpha(c) || IsDigit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+bool IsSubDelim(char c) {
+  return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// Why `target` is not an origin-form request target (RFC 9112 section 3.2.1:
+// "/" path segments of RFC 3986 pchars, then an optional "?" query), or ""
+// when it is one.
+std::string TargetProblem(std::string_view target) {
+  if (!target.starts_with("/")) return "the path must start with '/'";
+  bool in_query = false;
+  for (size_t i = 0; i < target.size(); ++i) {
+    char c = target[i];
+    if (c == '%') {
+      if (i + 2 >= target.size() || !IsHex(target[i + 1]) || !IsHex(target[i + 2])) {
+        return "a '%' not followed by two hex digits";
+      }
+      i += 2;
+    } else if (c == '?') {
+      in_query = true;
+    } else if (!(IsUnreserved(c) || IsSubDelim(c) || c == ':' || c == '@' || c == '/')) {
+      unsigned char u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u >= 0x7f) {
+        char code[8];
+        std::snprintf(code, sizeof code, "0x%02x", u);
+        return std::string("the byte ") + code + " (a control or non-ASCII character)";
+      }
+      return std::string("the character '") + c + "'" + (in_query ? " in the query" : "");
+    }
+  }
+  return "";
+}
+
+// Why `host` is not a DNS name or IPv4 address, or "" when it is one.
+std::string HostProblem(std::string_view host) {
+  if (host.empty()) return "no host";
+  if (host.size() > 253) return "a host name longer than 253 bytes";
+  size_t start = 0;
+  while (start <= host.size()) {
+    size_t dot = std::min(host.find('.', start), host.size());
+    std::string_view label = host.substr(start, dot - start);
+    // Only the last label may be empty (a fully qualified "name.").
+    if (label.empty() && dot != host.size()) return "an empty label in the host";
+    if (label.size() > 63) return "a host label longer than 63 bytes";
+    for (char c : label) {
+      if (!IsAlpha(c) && !IsDigit(c) && c != '-' && c != '_') {
+        return "a host with characters other than letters, digits, '-', '_' and '.'";
+      }
+    }
+    start = dot + 1;
+  }
+  return "";
+}
+
+// True if `text` holds no control characters (CR and LF above all).
+bool HeaderSafe(std::string_view text) {
+  return std::none_of(text.begin(), text.end(), [](char c) {
+    unsigned char u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+  });
+}
+
 }  // namespace
 
 Result<HttpUrl> ParseHttpUrl(std::string_view url) {
-  static constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) {
-    return Status::InvalidArgument("URL must start with http://: \"" + std::string(url) + "\"");
+  // The URL is quoted in errors only when it is short and printable.
+  auto bad = [url](const std::string& why) {
+    bool printable =
+        std::all_of(url.begin(), url.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+    std::string shown = url.size() <= 200 && printable ? " \"" + std::string(url) + "\"" : "";
+    return Status::InvalidArgument("invalid URL" + shown + ": " + why);
+  };
+  if (url.size() > kMaxUrlBytes) {
+    return bad("longer than " + std::to_string(kMaxUrlBytes) + " bytes");
   }
+  static constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) return bad("it must start with http://");
   std::string_view rest = url.substr(kScheme.size());
-  size_t slash = rest.find_first_of("/?");
+  size_t slash = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, slash);
   HttpUrl out;
   out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (out.target.starts_with("?")) out.target.insert(0, "/");
-  if (authority.empty() || authority.find_first_of(" @\t") != std::string_view::npos) {
-    return Status::InvalidArgument("URL has no valid host: \"" + std::string(url) + "\"");
-  }
-  size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
-    out.host = std::string(authority.substr(0, colon));
-    out.port = std::string(authority.substr(colon + 1));
-    if (out.port.empty() || out.port.size() > 5 ||
-        out.port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(out.port) > 65535) {
-      return Status::InvalidArgument("URL has an invalid port: \"" + std::string(url) + "\"");
-    }
+  if (std::string why = TargetProblem(out.target); !why.empty()) return bad(why);
+
+  if (authority.find('@') != std::string_view::npos) return bad("user information is not allowed");
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.starts_with("[")) {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return bad("an IPv6 address without ']'");
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && !after.starts_with(":")) return bad("text after the IPv6 address");
+    if (!after.empty()) port = after.substr(1);
+    if (!after.empty() && port.empty()) return bad("an empty port");
+    boost::system::error_code ec;
+    asio::ip::make_address_v6(std::string(host), ec);
+    if (ec || host.find('%') != std::string_view::npos) return bad("an invalid IPv6 address");
   } else {
-    out.host = std::string(authority);
-    out.port = "80";
+    size_t colon = authority.find(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty()) return bad("an empty port");
+    }
+    if (std::string why = HostProblem(host); !why.empty()) return bad(why);
   }
-  if (out.host.empty()) {
-    return Status::InvalidArgument("URL has no host: \"" + std::string(url) + "\"");
+  out.host = std::string(host);
+  if (port.empty()) {
+    out.port = "80";
+  } else {
+    bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), IsDigit);
+    if (!digits || std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535) {
+      return bad("the port must be 1 to 65535");
+    }
+    out.port = std::string(port);
   }
   return out;
 }
@@ -135,8 +228,19 @@ Result<HttpResponse> HttpConnection::Send(std::string_view method, std::string_v
   if (verb == http::verb::unknown) {
     return Status::InvalidArgument("unknown HTTP method \"" + std::string(method) + "\"");
   }
+  // Nothing reaches the wire that could end the request line or a header
+  // early, even if a caller let a bad URL or header through.
+  if (std::string why = TargetProblem(target); !why.empty()) {
+    return Status::InvalidArgument("refusing to send to an invalid request target: " + why);
+  }
+  for (const auto& [name, value] : headers) {
+    if (!HeaderSafe(name) || !HeaderSafe(value) || name.empty()) {
+      return Status::InvalidArgument("refusing to send a header with a control character");
+    }
+  }
   http::request<http::string_body> req{verb, std::string(target), 11};
-  req.set(http::field::host, impl_->host + ":" + impl_->port);
+  bool v6 = impl_->host.find(':') != std::string::npos;
+  req.set(http::field::host, (v6 ? "[" + impl_->host + "]" : impl_->host) + ":" + impl_->port);
   bool has_type = false;
   for (const auto& [name, value] : headers) {
     req.set(name, value);

@@ -10,6 +10,7 @@
 #define PIGTAIL_SERVER_HTTP_CLIENT_H_
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,13 +20,23 @@
 
 namespace pigtail {
 
-// The parts of "http://HOST[:PORT][/PATH[?QUERY]]". PORT defaults to 80,
-// target to "/".
+// The parts of "http://HOST[:PORT][/PATH][?QUERY]". PORT defaults to 80,
+// target to "/"; an IPv6 HOST is written in brackets and stored without.
 struct HttpUrl {
   std::string host;
   std::string port;
-  std::string target;
+  std::string target;  // path and query, as sent in the request line
 };
+
+inline constexpr size_t kMaxUrlBytes = 2048;
+
+// The one check for every URL the server stores or sends to (registrations,
+// peers, the external log, the advertised URL). InvalidArgument, saying why,
+// unless `url` is at most kMaxUrlBytes and is "http://", a host (DNS name,
+// IPv4 address or bracketed IPv6 address; no user information), an optional
+// port 1-65535, and an optional origin-form target made only of the
+// characters RFC 3986 allows there (no spaces, control characters, non-ASCII
+// bytes, '#', or '%' without two hex digits).
 Result<HttpUrl> ParseHttpUrl(std::string_view url);
 
 inline constexpr std::chrono::milliseconds kDefaultHttpTimeout{10'000};
@@ -47,7 +58,9 @@ class HttpConnection {
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
-  // `target` is the path and query, e.g. "/queue/q".
+  // `target` is the path and query, e.g. "/queue/q". InvalidArgument, with
+  // nothing sent, for a target that is not valid origin-form (see
+  // ParseHttpUrl) or a header with a control character.
   Result<HttpResponse> Send(std::string_view method, std::string_view target, std::string_view body,
                             const HttpHeaders& headers = {},
                             std::chrono::milliseconds timeout = kDefaultHttpTimeout);

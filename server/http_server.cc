@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -10,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -64,6 +67,161 @@ std::string ErrorJson(std::string_view message) {
   return out;
 }
 
+// Why a read did not produce a request.
+struct Refusal {
+  int status = 0;  // the HTTP status to answer with; 0: close without answering
+  std::string message;
+};
+
+std::string_view TrimOws(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// A field value for an error message: at most 64 bytes.
+std::string Shown(std::string_view value) {
+  constexpr size_t kMax = 64;
+  if (value.size() <= kMax) return std::string(value);
+  return std::string(value.substr(0, kMax)) + "...";
+}
+
+using RequestParser = http::request_parser<http::string_body>;
+
+// One request's parser with the server's limits and framing rules. The
+// sessions and ParseHttpRequest both read through it, so the bytes a fuzzer
+// feeds are judged exactly as a connection's are. Not movable: the parser
+// refers to the chunk callback.
+class RequestReader {
+ public:
+  explicit RequestReader(const HttpServerOptions& options) : max_body_(options.max_body_bytes) {
+    parser_.body_limit(max_body_);
+    parser_.header_limit(kMaxHeaderBytes);
+    // Beast counts chunk sizes against the body limit but not extensions:
+    // count both, so extensions cannot carry unbounded bytes.
+    on_chunk_ = [this](uint64_t size, beast::string_view extensions, beast::error_code& ec) {
+      chunk_bytes_ += size + extensions.size();
+      if (chunk_bytes_ > max_body_) ec = http::error::body_limit;
+    };
+    parser_.on_chunk_header(on_chunk_);
+  }
+  RequestReader(const RequestReader&) = delete;
+  RequestReader& operator=(const RequestReader&) = delete;
+
+  RequestParser& parser() { return parser_; }
+
+  // Once the header is read: a refusal unless the body's framing is
+  // unambiguous (RFC 9112 section 6.3).
+  std::optional<Refusal> CheckFraming() const {
+    const http::request<http::string_body>& req = parser_.get();
+    int transfer_encodings = 0;
+    int content_lengths = 0;
+    std::string_view coding;
+    std::string_view length;
+    for (const auto& field : req) {
+      if (field.name() == http::field::transfer_encoding) {
+        ++transfer_encodings;
+        coding = TrimOws(std::string_view(field.value().data(), field.value().size()));
+      } else if (field.name() == http::field::content_length) {
+        ++content_lengths;
+        length = std::string_view(field.value().data(), field.value().size());
+      }
+    }
+    if (transfer_encodings > 0) {
+      if (req.version() < 11) {
+        return Refusal{400, "Transfer-Encoding is not allowed in an HTTP/1.0 request"};
+      }
+      if (transfer_encodings > 1 || !beast::iequals(coding, "chunked")) {
+        return Refusal{400, "unsupported Transfer-Encoding \"" + Shown(coding) +
+                                "\": only \"chunked\" is accepted"};
+      }
+      if (content_lengths > 0) {
+        return Refusal{400, "a request must not have both Transfer-Encoding and Content-Length"};
+      }
+    }
+    if (content_lengths > 1 || length.find(',') != std::string_view::npos) {
+      return Refusal{400, "a request must have at most one Content-Length value"};
+    }
+    return std::nullopt;
+  }
+
+  // What a failed read means for the client.
+  Refusal RefusalFor(beast::error_code ec) const {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
+      return Refusal{0, "connection closed before a request: " + ec.message()};
+    }
+    if (ec == http::error::body_limit) {
+      return Refusal{413, "request body (chunk extensions included) exceeds " +
+                              std::to_string(max_body_) + " bytes"};
+    }
+    if (ec == http::error::buffer_overflow) {
+      return Refusal{413, "a chunk line or trailer exceeds " +
+                              std::to_string(kMaxBufferedRequestBytes) + " bytes"};
+    }
+    if (ec == http::error::header_limit) return Refusal{431, "request headers too large"};
+    return Refusal{400, "malformed HTTP request: " + ec.message()};
+  }
+
+  // The whole request; *keep_alive says whether the connection may stay open.
+  HttpRequest Release(bool* keep_alive) {
+    http::request<http::string_body> req = parser_.release();
+    *keep_alive = req.keep_alive();
+    HttpRequest out;
+    out.method = std::string(req.method_string());
+    out.target = std::string(req.target());
+    for (const auto& field : req) {
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    out.body = std::move(req.body());
+    return out;
+  }
+
+ private:
+  const size_t max_body_;
+  uint64_t chunk_bytes_ = 0;
+  std::function<void(uint64_t, beast::string_view, beast::error_code&)> on_chunk_;
+  RequestParser parser_;
+};
+
+// The per-connection read buffer: unparsed input never exceeds the limit.
+beast::flat_buffer RequestBuffer() { return beast::flat_buffer(kMaxBufferedRequestBytes); }
+
+// A SyncReadStream over bytes in memory, for ParseHttpRequest.
+class WireStream {
+ public:
+  explicit WireStream(std::string_view wire) : rest_(wire) {}
+
+  template <typename MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    ec = {};
+    if (rest_.empty()) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    size_t n = asio::buffer_copy(buffers, asio::buffer(rest_.data(), rest_.size()));
+    rest_.remove_prefix(n);
+    return n;
+  }
+  template <typename MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  std::string_view rest_;
+};
+
+// How long, and for how many bytes, a connection refused with an error keeps
+// reading (and dropping) what the client still sends, so that the client
+// sees the error reply rather than a reset.
+constexpr std::chrono::milliseconds kLingerTime{1'000};
+constexpr size_t kLingerBytes = 1 << 20;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared)
@@ -76,37 +234,30 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void Read() {
     if (shared_->stopping) return Close();
-    parser_.emplace();
-    parser_->body_limit(shared_->options.max_body_bytes);
-    parser_->header_limit(64 * 1024);
+    reader_.emplace(shared_->options);
+    // One deadline for the header and the body.
     stream_.expires_after(shared_->options.read_timeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read_header(
+        stream_, buffer_, reader_->parser(),
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return Refuse(reader_->RefusalFor(ec));
+    if (std::optional<Refusal> refusal = reader_->CheckFraming()) return Refuse(*refusal);
+    http::async_read(stream_, buffer_, reader_->parser(),
+                     [self = shared_from_this()](beast::error_code e, size_t) { self->OnRead(e); });
+  }
+
+  void Refuse(const Refusal& refusal) {
+    if (refusal.status == 0) return Close();
+    WriteError(refusal.status, refusal.message);
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
-      return Close();
-    }
-    if (ec == http::error::body_limit) {
-      return WriteError(413, "request body exceeds " +
-                                 std::to_string(shared_->options.max_body_bytes) + " bytes");
-    }
-    if (ec == http::error::header_limit) return WriteError(431, "request headers too large");
-    if (ec) return WriteError(400, "malformed HTTP request: " + ec.message());
-
-    http::request<http::string_body> req = parser_->release();
-    keep_alive_ = req.keep_alive();
-    HttpRequest out;
-    out.method = std::string(req.method_string());
-    out.target = std::string(req.target());
-    for (const auto& field : req) {
-      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    out.body = std::move(req.body());
+    if (ec) return Refuse(reader_->RefusalFor(ec));
+    HttpRequest out = reader_->Release(&keep_alive_);
+    reader_.reset();
     stream_.expires_never();
     shared_->in_flight.Enter();
     auto self = shared_from_this();
@@ -157,8 +308,30 @@ class Session : public std::enable_shared_from_this<Session> {
         [self = shared_from_this(), res, keep, counted](beast::error_code ec, size_t) {
           self->written_once_guard_ = false;
           if (counted) self->shared_->in_flight.Leave();
-          if (ec || !keep) return self->Close();
+          if (ec) return self->Close();
+          // A refused request may have left input unread: drain it first.
+          if (!keep) return counted ? self->Close() : self->Linger();
           self->Read();
+        });
+  }
+
+  // Half-closes, then drops input until the client closes too, or for at
+  // most kLingerTime / kLingerBytes; then closes.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::min(kLingerTime, shared_->options.read_timeout));
+    lingered_ = 0;
+    DrainSome();
+  }
+  void DrainSome() {
+    stream_.async_read_some(
+        asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+          self->lingered_ += n;
+          if (ec || self->lingered_ >= kLingerBytes || self->shared_->stopping) {
+            return self->Close();
+          }
+          self->DrainSome();
         });
   }
 
@@ -169,14 +342,44 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  beast::flat_buffer buffer_ = RequestBuffer();
+  std::optional<RequestReader> reader_;
   std::shared_ptr<Shared> shared_;
   bool keep_alive_ = true;
   bool written_once_guard_ = false;
+  std::array<char, 4096> drain_;
+  size_t lingered_ = 0;
 };
 
 }  // namespace
+
+Result<HttpRequest> ParseHttpRequest(std::string_view wire, const HttpServerOptions& options,
+                                     int* http_status) {
+  RequestReader reader(options);
+  beast::flat_buffer buffer = RequestBuffer();
+  WireStream stream(wire);
+  beast::error_code ec;
+  std::optional<Refusal> refusal;
+  http::read_header(stream, buffer, reader.parser(), ec);
+  if (ec) {
+    refusal = reader.RefusalFor(ec);
+  } else {
+    refusal = reader.CheckFraming();
+    if (!refusal) {
+      http::read(stream, buffer, reader.parser(), ec);
+      if (ec) refusal = reader.RefusalFor(ec);
+    }
+  }
+  if (refusal) {
+    // A session closes silently when the input ends before a request.
+    if (refusal->status == 0) refusal->status = 400;
+    if (http_status != nullptr) *http_status = refusal->status;
+    return Status::InvalidArgument(refusal->message);
+  }
+  bool keep_alive = false;
+  if (http_status != nullptr) *http_status = 0;
+  return reader.Release(&keep_alive);
+}
 
 struct HttpServer::Impl {
   std::shared_ptr<Shared> shared = std::make_shared<Shared>();

@@ -8,6 +8,15 @@
 // both with a JSON {"error"} body, and the connection is closed. A
 // connection that does not deliver a whole request within read_timeout is
 // closed.
+//
+// Framing (RFC 9112 section 6): the header is read and checked before any
+// of the body. A request with a Transfer-Encoding other than exactly
+// "chunked", with both Transfer-Encoding and Content-Length, or with more
+// than one Content-Length gets 400 and the connection is closed, so a body
+// is never read as a request of its own. Chunk sizes and chunk extensions
+// together count against max_body_bytes, and a connection never holds more
+// than kMaxBufferedRequestBytes of unparsed input (a header, a chunk line or
+// a trailer), so memory stays bounded whatever a client sends.
 #ifndef PIGTAIL_SERVER_HTTP_SERVER_H_
 #define PIGTAIL_SERVER_HTTP_SERVER_H_
 
@@ -17,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 #include "server/http_message.h"
@@ -38,6 +48,20 @@ struct HttpServerOptions {
   // an idle keep-alive connection is kept.
   std::chrono::milliseconds read_timeout{30'000};
 };
+
+// The most unparsed bytes a connection buffers: the header limit (64 KiB)
+// plus room for one read. A chunk line or trailer that does not fit gets 413.
+inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
+inline constexpr size_t kMaxBufferedRequestBytes = kMaxHeaderBytes + 4 * 1024;
+
+// Reads one request from `wire` exactly as a connection's session reads it:
+// the same parser limits, framing checks and error messages (for fuzzing and
+// tests; no sockets). Bytes after the request are ignored. On a refusal the
+// status is InvalidArgument with the message the client would get, and
+// *http_status (when not null) is the HTTP status the server answers with
+// (400, 413 or 431); a wire that ends before the request does is 400.
+Result<HttpRequest> ParseHttpRequest(std::string_view wire, const HttpServerOptions& options,
+                                     int* http_status = nullptr);
 
 class HttpServer {
  public:

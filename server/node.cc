@@ -38,7 +38,10 @@ Node::Node(std::unique_ptr<EventStore> log, std::unique_ptr<StateStore> state_st
     : log_(std::move(log)),
       state_store_(std::move(state_store)),
       physical_(options.physical),
-      clock_(options.max_clock_offset_ms * kNanosPerMilli, options.physical) {}
+      clock_(options.max_clock_offset_ms > UINT64_MAX / kNanosPerMilli
+                 ? UINT64_MAX
+                 : options.max_clock_offset_ms * kNanosPerMilli,
+             options.physical) {}
 
 Result<std::unique_ptr<Node>> Node::Open(std::unique_ptr<EventStore> log,
                                          std::unique_ptr<StateStore> state_store,
@@ -80,8 +83,9 @@ Status Node::Load(const NodeOptions& options) {
     if (events.empty()) break;
     for (const StoredEvent& e : events) {
       (void)ApplyEvent(e.event, &state_);
-      // A timestamp too far ahead was accepted before; the clock simply
-      // does not follow it.
+      // An entry stamped beyond the clock's bounds (stored before they
+      // were enforced, or in attached mode) is projected as it is, but the
+      // clock does not follow it.
       (void)clock_.Observe(e.event.when);
       after = e.seq;
       ++caught_up_events_;

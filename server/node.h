@@ -31,7 +31,8 @@
 namespace pigtail {
 
 struct NodeOptions {
-  // How far ahead of our physical clock a peer's timestamp may be.
+  // How far ahead of our physical clock a peer's timestamp may be; a peer
+  // entry stamped further ahead is deferred (docs/registers.md).
   uint64_t max_clock_offset_ms = 60'000;
   // Physical time source for the HLC and for read-time views (tests inject
   // a fake).
@@ -51,8 +52,10 @@ struct NodeCounters {
   std::atomic<uint64_t> lease_expiries{0};  // claims that took over an expired lease
   std::atomic<uint64_t> rejected_ops{0};    // malformed queue ops stored
   std::atomic<uint64_t> foreign_events{0};
-  // Peer entries stamped further ahead than max_clock_offset_ms: stored and
-  // projected, but the clock did not follow them.
+  // Peer entries stamped beyond the clock's bounds (time more than
+  // max_clock_offset_ms ahead, epoch above ours, count above kMaxHlcCount):
+  // deferred, not stored (in attached mode stored, and the clock did not
+  // follow them). docs/registers.md, "Hostile clocks".
   std::atomic<uint64_t> future_events{0};
   std::atomic<uint64_t> batches{0};  // sequencer batches written
 };

@@ -95,6 +95,15 @@ Result<std::string> PeerClient::PeerNodeId() {
   return std::string(id->as_string());
 }
 
+Result<std::string> PeerClient::PeerDigest() {
+  PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", "/digest"));
+  if (r.status != 200) return std::string();  // a Potboiler node, or no access
+  PIGTAIL_ASSIGN_OR_RETURN(boost::json::value v, ParseJson(r.body, "GET /digest"));
+  const boost::json::value* total = v.is_object() ? v.as_object().if_contains("total") : nullptr;
+  if (total == nullptr || !total->is_string()) return std::string();
+  return std::string(total->as_string());
+}
+
 Result<std::map<Uuid, Uuid>> PeerClient::Heads() {
   PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", "/log"));
   if (r.status != 200) return HttpError("GET /log", r);
@@ -131,6 +140,7 @@ std::future<WriteResult> PeerClient::StoreAsync(std::vector<Event> events) {
 Result<uint64_t> PeerClient::Stored(std::future<WriteResult> pending) {
   WriteResult result = pending.get();
   if (!result.status.ok()) return result.status.WithContext("storing pulled entries");
+  deferred_ += result.deferred.size();
   return static_cast<uint64_t>(std::count(result.stored.begin(), result.stored.end(), true));
 }
 
@@ -475,6 +485,7 @@ void Replicator::Worker::Run() {
   SteadyClock::time_point next_pull = SteadyClock::now();
   uint64_t hole_check_seq = UINT64_MAX;  // log position of the last hole check
   uint64_t rounds_since_holes = 0;
+  bool deferred_since_holes = false;  // a pull deferred entries since the last hole check
   constexpr size_t kPushBatchesPerTurn = 16;
 
   for (;;) {
@@ -491,6 +502,7 @@ void Replicator::Worker::Run() {
       uint64_t pulled = 0;
       uint64_t filled = 0;
       bool pulled_now = false;
+      std::optional<std::string> digest;
       auto run = [&]() -> ::pigtail::Status {
         if (!cursor_loaded) {
           PIGTAIL_ASSIGN_OR_RETURN(std::optional<std::string> stored,
@@ -527,16 +539,23 @@ void Replicator::Worker::Run() {
           // looked for when something arrived since the last look, at most
           // every fifth round unless the peer just came back.
           PIGTAIL_ASSIGN_OR_RETURN(uint64_t last, log->LastSequence());
-          bool look_for_holes = last != hole_check_seq && (!up || ++rounds_since_holes >= 5);
+          // Deferred entries (docs/registers.md) are looked for again too.
+          bool look_for_holes = (last != hole_check_seq || deferred_since_holes) &&
+                                (!up || ++rounds_since_holes >= 5);
           client.set_skip_holes(!look_for_holes);
           PIGTAIL_ASSIGN_OR_RETURN(pulled, client.PullMissing(false, &filled));
           if (look_for_holes) {
             hole_check_seq = last;
             rounds_since_holes = 0;
+            deferred_since_holes = false;
           }
+          deferred_since_holes |= client.TakeDeferred() > 0;
           pulled_now = true;
           PIGTAIL_ASSIGN_OR_RETURN(size_t learned, client.Gossip());
           if (learned > 0) owner_->PeersChanged();
+          if (!client.potboiler_only()) {
+            PIGTAIL_ASSIGN_OR_RETURN(digest, client.PeerDigest());
+          }
           next_pull = SteadyClock::now() + options.anti_entropy;
         }
         return ::pigtail::Status::Ok();
@@ -559,6 +578,10 @@ void Replicator::Worker::Run() {
       if (pulled_now) {
         status_.pull_rounds++;
         status_.last_pull_missing = pulled;
+      }
+      if (digest) {
+        status_.digest = std::move(*digest);
+        status_.digest_ms = UnixMillis();
       }
       if (error.ok()) {
         up = true;
@@ -699,10 +722,13 @@ std::string Replicator::StatusJson() const {
     p["last_contact_ms"] = s.last_contact_ms;
     if (s.last_contact_ms > 0) p["last_contact_age_ms"] = now - s.last_contact_ms;
     p["last_error"] = s.last_error;
+    p["digest"] = s.digest;
+    if (s.digest_ms > 0) p["digest_age_ms"] = now - s.digest_ms;
     peers.push_back(std::move(p));
   }
   boost::json::object out;
   out["node_id"] = node_->id().ToString();
+  out["digest"] = node_->Read([](const State& state) { return state.total_digest().ToHex(); });
   out["advertise_url"] = options_.advertise_url;
   out["anti_entropy_ms"] = options_.anti_entropy.count();
   out["peers"] = std::move(peers);

@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/event.h"
@@ -90,6 +91,10 @@ struct PeerStatus {
   uint64_t failures = 0;
   int64_t last_contact_ms = 0;  // Unix ms of the last successful exchange; 0: never
   std::string last_error;
+  // The peer's total digest (GET /digest) after the last pull round, and
+  // when it was read; empty when the peer does not serve digests to us.
+  std::string digest;
+  int64_t digest_ms = 0;
 };
 
 // Pulls from one peer: a library function the worker, the tests and the
@@ -113,6 +118,9 @@ class PeerClient {
   Result<uint64_t> Push(uint64_t* cursor, size_t max_batches);
   // GET /health: the peer's node id.
   Result<std::string> PeerNodeId();
+  // GET /digest: the peer's total digest; empty from a peer that has none
+  // (a Potboiler node) or does not let us read it.
+  Result<std::string> PeerDigest();
   // Membership gossip: learns the peer's peers and tells the peer about
   // `advertise_url` when it does not list it. Returns URLs newly learned.
   Result<size_t> Gossip();
@@ -124,6 +132,10 @@ class PeerClient {
   void set_peer_id(const Uuid& id) { peer_id_ = id; }
   // PullMissing skips the hole search (it scans each owner's chain).
   void set_skip_holes(bool skip) { skip_holes_ = skip; }
+  // Entries fetched but deferred by the sequencer (stamped beyond the
+  // clock's bounds, docs/registers.md) since the last call; they are holes
+  // or heads to fetch again.
+  uint64_t TakeDeferred() { return std::exchange(deferred_, 0); }
 
  private:
   Result<HttpResponse> Send(std::string_view method, std::string_view target,
@@ -132,7 +144,7 @@ class PeerClient {
   Result<uint64_t> Store(std::vector<Event> events);
   // The same in two steps, so that the next fetch overlaps the store.
   std::future<WriteResult> StoreAsync(std::vector<Event> events);
-  static Result<uint64_t> Stored(std::future<WriteResult> pending);
+  Result<uint64_t> Stored(std::future<WriteResult> pending);
   Result<uint64_t> PullRange(const Uuid& owner, std::optional<Hlc> after);
   Result<uint64_t> WalkFrom(const Uuid& start);
   Result<uint64_t> FillHoles(const Uuid& owner);
@@ -149,6 +161,7 @@ class PeerClient {
   bool skip_holes_ = false;
   std::optional<Uuid> peer_id_;
   const std::atomic<bool>* stop_ = nullptr;
+  uint64_t deferred_ = 0;
 };
 
 class Replicator {

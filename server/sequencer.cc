@@ -59,6 +59,32 @@ Status ConflictFor(TaskState state, const TaskRecord& task, const Uuid& worker,
   }
 }
 
+// A local Create, Delete or Add that would lose to a queue register stamped
+// after it (an entry stamped beyond the clock's bounds, stored before they
+// were enforced or in attached mode) would do nothing: Conflict
+// "superseded" instead of a success that did nothing.
+Status CheckTakesEffect(const Event& event, const State& state, std::string* reason) {
+  const QueueOp* op = std::get_if<QueueOp>(&event.op);
+  if (op == nullptr) return Status::Ok();
+  const std::string* name = nullptr;
+  QueueWrite kind = QueueWrite::kCreateOrDelete;
+  if (const auto* create = std::get_if<CreateOp>(op)) name = &create->name;
+  if (const auto* del = std::get_if<DeleteOp>(op)) name = &del->name;
+  if (const auto* add = std::get_if<AddOp>(op)) {
+    name = &add->queue_name;
+    kind = QueueWrite::kAdd;
+  }
+  if (name == nullptr) return Status::Ok();
+  const QueueRecord* queue = state.FindQueue(*name);
+  if (QueueWriteTakesEffect(queue, kind, Stamp{event.when, event.id})) return Status::Ok();
+  const Stamp& newer = kind == QueueWrite::kAdd ? *queue->last_delete : queue->last;
+  *reason = "superseded";
+  return Status::Conflict(
+      "queue \"" + *name + "\" was written at " + newer.hlc.ToJson() +
+      ", after this write's timestamp " + event.when.ToJson() +
+      " (an entry stamped ahead of the clocks); the write would have no effect");
+}
+
 }  // namespace
 
 Sequencer::Sequencer(Node* node, const SequencerOptions& options)
@@ -333,7 +359,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
                    const Uuid& worker, bool heartbeat, WriteResult* result) -> Status {
     const uint64_t lease = heartbeat ? view.lease : view.next_lease;
     PIGTAIL_ASSIGN_OR_RETURN(Hlc when, add_task_op(ProgressOp{task.queue, task.id, worker, lease}));
-    uint64_t expires_ns = when.time + LeaseTimeoutMs(task, queue) * kNanosPerMilli;
+    const uint64_t expires_ns = LeaseExpiresAtNs(when.time, LeaseTimeoutMs(task, queue));
     result->claimed.push_back(ClaimedTask{task.id, task.add->task_name, task.add->info_json, lease,
                                           expires_ns / kNanosPerMilli, worker, heartbeat});
     touched.insert(task.id);
@@ -393,19 +419,35 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
             result.status = id.status();
             break;
           }
+          result.status = CheckTakesEffect(events.back(), state, &result.reason);
+          if (!result.status.ok()) break;
           result.ids.push_back(*id);
         }
         break;
       }
       case WriteKind::kExternal: {
-        for (const Event& e : req.events) {
+        for (size_t k = 0; k < req.events.size(); ++k) {
+          const Event& e = req.events[k];
           if (e.owner == me) {
             result.status = Status::InvalidArgument("the entry's owner is this node");
             break;
           }
-          // The log is the truth: an entry stamped too far ahead is stored
-          // and projected all the same; only the clock does not follow it.
-          if (!node_->clock().Observe(e.when).ok()) node_->counters().future_events++;
+          // Admission (docs/registers.md, "Hostile clocks"): an entry
+          // beyond the clock's bounds is deferred, not stored; anti-entropy
+          // fetches it again. Attached mode mirrors one log, so there it is
+          // stored; the clock never follows it.
+          DeferredEntry deferral{k, Status::Ok(), ""};
+          deferral.status = node_->clock().Observe(e.when, &deferral.reason);
+          if (!deferral.status.ok()) {
+            node_->counters().future_events++;
+            if (!options_.external_write) {
+              deferral.status = Status::OutOfRange(
+                  "entry " + e.id.ToString() + " deferred: " + deferral.status.message() +
+                  "; not stored now, fetched again once the node's clock reaches it");
+              result.deferred.push_back(std::move(deferral));
+              continue;
+            }
+          }
           events.push_back(e);
           all_fresh = false;
         }
@@ -645,8 +687,16 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
       }
     }
     if (batch[i].request.kind == WriteKind::kExternal && slot.result.status.ok()) {
-      for (size_t e = slot.first_event; e < slot.end_event; ++e) {
-        slot.result.stored.push_back(seqs[e] != 0);
+      const std::vector<DeferredEntry>& deferred = slot.result.deferred;
+      size_t e = slot.first_event;
+      size_t d = 0;
+      for (size_t k = 0; k < batch[i].request.events.size(); ++k) {
+        if (d < deferred.size() && deferred[d].index == k) {
+          slot.result.stored.push_back(false);
+          ++d;
+        } else {
+          slot.result.stored.push_back(seqs[e++] != 0);
+        }
       }
     }
     reply_items += slot.result.claimed.size() + slot.result.item_status.size();

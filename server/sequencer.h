@@ -84,7 +84,8 @@ struct SequencerOptions {
 
 enum class WriteKind {
   kLocal,      // new events owned by this node, one per `data`
-  kExternal,   // events from elsewhere, stored verbatim (POST /log/other, /event)
+  kExternal,   // events from elsewhere, stored verbatim (POST /log/other, /event);
+               // those beyond the clock's bounds are deferred (not in attached mode)
   kClaimNext,  // claim up to `max` claimable tasks of `queue`
   kClaimOne,   // PUT /queue/{name}/{id}: claim, or heartbeat of the worker's lease
   kDone,       // finish `items` held by `worker`
@@ -125,16 +126,26 @@ struct ClaimedTask {
   bool heartbeat = false;  // kClaimOne: the worker already held this lease
 };
 
+// A peer entry stamped beyond the clock's bounds (core/clock.h): not stored
+// now; anti-entropy fetches it again later (docs/registers.md).
+struct DeferredEntry {
+  size_t index = 0;    // in WriteRequest::events
+  Status status;       // OutOfRange, saying which bound and by how much
+  std::string reason;  // kAheadReason, kEpochReason or kCountReason
+};
+
 struct WriteResult {
-  Status status;                     // NotFound / Conflict / InvalidArgument / Unavailable ...
-  std::vector<Uuid> ids;             // kLocal: new event ids, in order
-  std::vector<bool> stored;          // kExternal: per event, true if it was new
-  std::vector<ClaimedTask> claimed;  // kClaimNext, kClaimOne
-  std::vector<Status> item_status;   // kDone: per item
-  std::optional<FailOp> fail;        // kFail: the op written
+  Status status;                        // NotFound / Conflict / InvalidArgument / Unavailable ...
+  std::vector<Uuid> ids;                // kLocal: new event ids, in order
+  std::vector<bool> stored;             // kExternal: per event, true if it was new
+  std::vector<DeferredEntry> deferred;  // kExternal: the events not stored, in order
+  std::vector<ClaimedTask> claimed;     // kClaimNext, kClaimOne
+  std::vector<Status> item_status;      // kDone: per item
+  std::optional<FailOp> fail;           // kFail: the op written
   // With a Conflict: a short machine-readable reason, one of "done",
   // "done_by_another_worker", "leased_by_another_worker", "lease_lost",
-  // "dead", "cancelled", "not_ready", "busy".
+  // "dead", "cancelled", "not_ready", "busy", "superseded" (kLocal: a Create,
+  // Delete or Add that would lose to a write stamped after it).
   std::string reason;
 };
 

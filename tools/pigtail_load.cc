@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/redact.h"
 #include "core/uuid.h"
 #include "core/version.h"
 #include "server/http_client.h"
@@ -39,7 +40,7 @@ struct Options {
 };
 
 [[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "pigtail-load: %s\n", message.c_str());
+  std::fprintf(stderr, "pigtail-load: %s\n", pigtail::RedactSecrets(message).c_str());
   std::exit(1);
 }
 
@@ -174,7 +175,7 @@ int main(int argc, char** argv) {
   const char* build = "DEBUG (assertions on; figures are not representative)";
 #endif
   std::printf("pigtail-load: build %s, %u cores, url %s\n", build,
-              std::thread::hardware_concurrency(), o.url.c_str());
+              std::thread::hardware_concurrency(), pigtail::RedactSecrets(o.url).c_str());
   std::printf("node: log %s, state %s\n", std::string(health.at("log").as_string()).c_str(),
               std::string(health.at("state").as_string()).c_str());
   std::printf("providers %d, workers %d, tasks %d, batch %d, claim max %d\n", o.providers,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backends/registry.h"
+#include "core/redact.h"
 #include "core/version.h"
 #include "server/api.h"
 #include "server/config.h"
@@ -25,7 +26,7 @@
 namespace {
 
 int Fail(const pigtail::Status& status) {
-  std::fprintf(stderr, "pigtaild: %s\n", status.ToString().c_str());
+  std::fprintf(stderr, "pigtaild: %s\n", pigtail::RedactSecrets(status.ToString()).c_str());
   return 1;
 }
 
@@ -62,12 +63,20 @@ int main(int argc, char** argv) {
 
   BackendOptions backend_options;
   backend_options.postgres_schema = config.postgres_schema;
+  backend_options.on_created = [](const std::string& where) {
+    std::fprintf(stderr, "pigtaild: created a new store at %s\n", where.c_str());
+  };
+  auto opening = [](const Status& s, const char* what) {
+    if (!IsStoreLocked(s)) return s.WithContext(what);
+    return Status::Unavailable(s.message() + "; is another pigtaild running on it?")
+        .WithContext(what);
+  };
   Result<std::unique_ptr<EventStore>> log =
       OpenEventStore(config.EffectiveLogUri(), backend_options);
-  if (!log.ok()) return Fail(log.status().WithContext("opening the log"));
+  if (!log.ok()) return Fail(opening(log.status(), "opening the log"));
   Result<std::unique_ptr<StateStore>> state =
       OpenStateStore(config.EffectiveStateUri(), backend_options);
-  if (!state.ok()) return Fail(state.status().WithContext("opening the state store"));
+  if (!state.ok()) return Fail(opening(state.status(), "opening the state store"));
 
   NodeOptions node_options;
   node_options.max_clock_offset_ms = config.max_clock_offset_ms;
@@ -171,8 +180,10 @@ int main(int argc, char** argv) {
   replicator.Start();
   std::string where = config.host + ":" + std::to_string((*server)->port());
   std::printf("pigtaild listening on http://%s (node %s, log %s, state %s, sync %s%s)\n",
-              where.c_str(), (*node)->id().ToString().c_str(), config.EffectiveLogUri().c_str(),
-              config.EffectiveStateUri().c_str(), config.sync.c_str(), attached.c_str());
+              where.c_str(), (*node)->id().ToString().c_str(),
+              RedactSecrets(config.EffectiveLogUri()).c_str(),
+              RedactSecrets(config.EffectiveStateUri()).c_str(), config.sync.c_str(),
+              RedactSecrets(attached).c_str());
   std::fflush(stdout);
   LogEffectiveConfig(config, where, (*node)->id().ToString());
 

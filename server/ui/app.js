@@ -225,54 +225,16 @@ async function viewTask(queue, id) {
     <h2>History</h2>${historyHtml}`;
 }
 
-// Peers' digests are read through a hidden frame of their /ui/peer.html
-// (peer.js), since this page cannot read another origin.
-const bridges = new Map(); // peer url -> {frame, ready, reply}
-
-function askPeerDigest(url) {
-  let bridge = bridges.get(url);
-  if (!bridge) {
-    const frame = document.createElement('iframe');
-    frame.hidden = true;
-    frame.src = url.replace(/\/$/, '') + '/ui/peer.html';
-    bridge = {
-      frame, origin: new URL(frame.src).origin, ready: false, reply: null, since: Date.now(),
-    };
-    frame.addEventListener('load', () => {
-      bridge.ready = true;
-      askPeerDigest(url);
-    });
-    document.body.appendChild(frame);
-    bridges.set(url, bridge);
-    return bridge;
+// A peer's digest as its replicator last read it (GET /replication), marked
+// equal or not to this node's. Both move while entries are in flight.
+function digestCell(own, peer) {
+  if (!peer.digest) {
+    return '<td data-field="digest" class="muted">not read yet (a Potboiler node, or no access)</td>';
   }
-  if (bridge.ready) {
-    bridge.frame.contentWindow.postMessage({ type: 'pigtail-digest', token: token() }, bridge.origin);
-  }
-  return bridge;
-}
-
-window.addEventListener('message', (event) => {
-  if (!event.data || event.data.type !== 'pigtail-digest-reply') return;
-  for (const bridge of bridges.values()) {
-    if (bridge.origin === event.origin) bridge.reply = event.data;
-  }
-});
-
-const PEER_WAIT_MS = 5000; // a peer that has not answered by then is shown as silent
-
-function digestCell(own, bridge) {
-  const reply = bridge.reply;
-  if (!reply && Date.now() - bridge.since > PEER_WAIT_MS) {
-    return '<td data-field="digest" class="error">no answer (is /ui/peer.html served there?)</td>';
-  }
-  if (!reply) return '<td data-field="digest" class="muted">asking…</td>';
-  if (!reply.digest) {
-    return `<td data-field="digest" class="error">unreadable (${esc(reply.status)})</td>`;
-  }
-  const equal = reply.digest.total === own.total;
+  const equal = peer.digest === own.total;
+  const age = peer.digest_age_ms === undefined ? '' : ` (${(peer.digest_age_ms / 1000).toFixed(1)} s ago)`;
   return `<td data-field="digest" data-equal="${equal}" class="${equal ? 'equal' : 'differs'}">
-    <code>${esc(reply.digest.total)}</code> ${equal ? '= equal' : '≠ differs'}</td>`;
+    <code>${esc(peer.digest)}</code> ${equal ? '= equal' : '≠ differs'}${esc(age)}</td>`;
 }
 
 async function viewNodes() {
@@ -288,7 +250,6 @@ async function viewNodes() {
   }
   const peers = replication ? replication.peers : [];
   const rows = peers.map((p) => {
-    const bridge = askPeerDigest(p.url);
     const age = p.last_contact_age_ms < 0 ? 'never' : `${(p.last_contact_age_ms / 1000).toFixed(1)} s`;
     return `<tr data-peer="${esc(p.url)}">
       <td>${esc(p.url)}</td><td><code>${esc(p.node_id || '–')}</code></td>
@@ -297,7 +258,7 @@ async function viewNodes() {
       <td class="num" data-field="last_pull_missing">${p.last_pull_missing}</td>
       <td class="num">${p.pushed}</td><td class="num">${p.pulled}</td>
       <td class="num">${p.failures}</td><td>${age}</td>
-      ${digestCell(digest, bridge)}
+      ${digestCell(digest, p)}
       <td class="error">${esc(p.last_error || '')}</td>
     </tr>`;
   }).join('');

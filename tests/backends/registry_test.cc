@@ -61,9 +61,82 @@ TEST(RegistryTest, RocksDbLogAndStateShareOnePath) {
   ProjectAll(events, &projected);
   ASSERT_OK(state->Commit(projected.TakeChanges(20), true));
   EXPECT_EQ(MUST(state->Checkpoint()), 20u);
-  // A second opener of the same database is refused while the first holds it.
+  // A second opener of the same database is refused while the first holds it,
+  // with an error that says so.
   Result<std::unique_ptr<EventStore>> again = OpenEventStore(backend.uri(), backend.options());
-  EXPECT_FALSE(again.ok());
+  ASSERT_FALSE(again.ok());
+  EXPECT_TRUE(IsStoreLocked(again.status())) << again.status().ToString();
+  EXPECT_NE(again.status().message().find("the log at " + backend.uri() + " is locked"),
+            std::string::npos)
+      << again.status().ToString();
+  EXPECT_FALSE(IsStoreLocked(Status::Unavailable("server down")));
+}
+
+TEST(RegistryTest, RocksDbReaderCreatesNothing) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  const std::string dir = backend.uri().substr(std::string("rocksdb:").size()) + "/missing";
+  BackendOptions reading = backend.options();
+  reading.create_if_missing = false;
+  Result<std::unique_ptr<EventStore>> log = OpenEventStore("rocksdb:" + dir, reading);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kNotFound) << log.status().ToString();
+  EXPECT_NE(log.status().message().find("no Pigtail log at rocksdb:" + dir), std::string::npos)
+      << log.status().ToString();
+  Result<std::unique_ptr<StateStore>> state = OpenStateStore("rocksdb:" + dir, reading);
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.status().code(), StatusCode::kNotFound) << state.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  // Once a writer made it, a reader opens it.
+  std::vector<std::string> created;
+  BackendOptions writing = backend.options();
+  writing.on_created = [&](const std::string& where) { created.push_back(where); };
+  MUST(OpenEventStore("rocksdb:" + dir, writing)).reset();
+  MUST(OpenEventStore("rocksdb:" + dir, writing)).reset();
+  EXPECT_EQ(created, std::vector<std::string>{"rocksdb:" + dir + " (log)"});
+  MUST(OpenEventStore("rocksdb:" + dir, reading)).reset();
+}
+
+TEST(RegistryTest, RocksDbWriterCreatesAStoreOnlyInAnExistingDirectory) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  const std::string base = backend.uri().substr(std::string("rocksdb:").size());
+  Result<std::unique_ptr<StateStore>> nested =
+      OpenStateStore("rocksdb:" + base + "/no/such/data", backend.options());
+  ASSERT_FALSE(nested.ok());
+  EXPECT_EQ(nested.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(nested.status().message().find("the directory " + base + "/no/such does not exist"),
+            std::string::npos)
+      << nested.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(base + "/no"));
+  // A trailing slash names the same store.
+  MUST(OpenStateStore("rocksdb:" + base + "/data/", backend.options())).reset();
+  EXPECT_TRUE(std::filesystem::is_directory(base + "/data/state"));
+}
+
+TEST(RegistryTest, PostgresReaderCreatesNoSchema) {
+  TestBackend backend(BackendKind::kPostgres);
+  ASSERT_OK(backend.Prepare());
+  BackendOptions reading = backend.options();
+  reading.create_if_missing = false;
+  for (int i = 0; i < 2; ++i) {  // the first attempt left nothing behind
+    Result<std::unique_ptr<StateStore>> state = OpenStateStore(backend.uri(), reading);
+    ASSERT_FALSE(state.ok());
+    EXPECT_EQ(state.status().code(), StatusCode::kNotFound) << state.status().ToString();
+    EXPECT_NE(state.status().message().find("no Pigtail store in schema " +
+                                            backend.options().postgres_schema),
+              std::string::npos)
+        << state.status().ToString();
+    EXPECT_FALSE(OpenEventStore(backend.uri(), reading).ok());
+  }
+  std::vector<std::string> created;
+  BackendOptions writing = backend.options();
+  writing.on_created = [&](const std::string& where) { created.push_back(where); };
+  MUST(OpenEventStore(backend.uri(), writing)).reset();
+  MUST(OpenStateStore(backend.uri(), writing)).reset();
+  EXPECT_EQ(created,
+            std::vector<std::string>{"PostgreSQL schema " + backend.options().postgres_schema});
+  MUST(OpenStateStore(backend.uri(), reading)).reset();
 }
 
 TEST(RegistryTest, PostgresSchemesReachTheBackend) {

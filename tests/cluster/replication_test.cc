@@ -298,8 +298,17 @@ TEST(ReplicatorTest, ThreeNodesGossipAndConverge) {
     }
     return a.replicator()->Peers().size() == 2;
   }));
+  // Each peer's digest, as a's replicator read it, comes to equal a's own.
+  EXPECT_TRUE(Eventually([&] {
+    for (const PeerStatus& p : a.replicator()->Peers()) {
+      if (p.digest != a.Digest()) return false;
+    }
+    return true;
+  }));
   boost::json::value status = Json(a.Call("GET", "/replication"));
   EXPECT_EQ(status.at("peers").as_array().size(), 2u);
+  EXPECT_EQ(status.at("digest").as_string(), a.Digest());
+  EXPECT_EQ(status.at("peers").as_array()[0].at("digest").as_string(), a.Digest());
   std::string metrics = a.Call("GET", "/metrics").body;
   EXPECT_NE(metrics.find("pigtail_replication_peer_up{peer=\"" + b.url() + "\"} 1"),
             std::string::npos)

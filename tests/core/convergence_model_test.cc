@@ -3,6 +3,13 @@
 // give identical registers and digests, equal to what a naive model of the
 // register semantics (DESIGN.md §5) says.
 //
+// Histories include entries stamped far ahead (time, epoch and count at
+// their limits, as a broken or hostile clock writes them) and leases of
+// UINT64_MAX ms. A second test models admission (docs/registers.md,
+// "Hostile clocks"): nodes with skewed clocks defer what is beyond their
+// bounds and are offered it again later, and still end with equal stored
+// sets, registers and digests.
+//
 // PIGTAIL_SEED=<n> reproduces a run; PIGTAIL_MODEL_HISTORIES=<n> sets how
 // many histories to try (default 10,000).
 #include <gtest/gtest.h>
@@ -11,8 +18,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <random>
+#include <set>
 
+#include "core/clock.h"
 #include "core/projector.h"
 #include "tests/core/state_checks.h"
 #include "tests/core/test_events.h"
@@ -36,7 +46,9 @@ uint64_t EnvOr(const char* name, uint64_t fallback) {
 // it, so equal HLCs across nodes happen on purpose.
 class HistoryGenerator {
  public:
-  explicit HistoryGenerator(uint64_t seed) : rng_(seed) {}
+  // `hostile`: one event in `hostile` is stamped as a broken or hostile
+  // clock would (0: none).
+  explicit HistoryGenerator(uint64_t seed, int hostile = 12) : rng_(seed), hostile_(hostile) {}
 
   std::vector<Event> Generate() {
     std::vector<Event> events;
@@ -53,14 +65,15 @@ class HistoryGenerator {
     Uuid id = TestId(++serial_);
     Uuid owner = TestId(1000 + static_cast<uint64_t>(Pick(1, kNodes)));
     Hlc when{0, static_cast<uint64_t>(Pick(0, 30)) * 1'000'000, static_cast<uint32_t>(Pick(0, 1))};
+    if (hostile_ > 0 && Pick(1, hostile_) == 1) when = Hostile(when);
     Uuid worker = TestId(2000 + static_cast<uint64_t>(Pick(1, kWorkers)));
     uint64_t lease = static_cast<uint64_t>(Pick(0, 3));
     int roll = Pick(0, 99);
     if (roll < 6) {
       std::optional<uint32_t> attempts;
       if (Pick(0, 1)) attempts = static_cast<uint32_t>(Pick(1, 4));
-      return OpEvent(id, owner, when,
-                     CreateOp{Queue(), static_cast<uint64_t>(Pick(1, 20)), attempts, {}});
+      uint64_t timeout_ms = Pick(0, 9) == 0 ? UINT64_MAX : static_cast<uint64_t>(Pick(1, 20));
+      return OpEvent(id, owner, when, CreateOp{Queue(), timeout_ms, attempts, {}});
     }
     if (roll < 9) return OpEvent(id, owner, when, DeleteOp{Queue()});
     if (roll < 9 + 22 || tasks_.empty()) {
@@ -100,6 +113,34 @@ class HistoryGenerator {
     return testing::DataEvent(id, owner, when, kMalformed[Pick(0, 4)]);
   }
 
+  // A stamp from a clock that is off: a few seconds ahead (admissible
+  // later), a century or the end of time ahead, or epoch or count at or
+  // near their limits.
+  Hlc Hostile(Hlc when) {
+    constexpr uint64_t kSecond = 1'000'000'000;
+    switch (Pick(0, 5)) {
+      case 0:
+        when.time += static_cast<uint64_t>(Pick(1, 3)) * kSecond;
+        break;
+      case 1:
+        when.time += 100ull * 365 * 24 * 3600 * kSecond;
+        break;
+      case 2:
+        when.time = UINT64_MAX - static_cast<uint64_t>(Pick(0, 1));
+        break;
+      case 3:
+        when.epoch = Pick(0, 1) ? UINT32_MAX : 1;
+        break;
+      case 4:
+        when.count = Pick(0, 1) ? UINT32_MAX : kMaxHlcCount + 1;
+        break;
+      default:
+        when = Hlc{UINT32_MAX, when.time + 15 * kSecond, UINT32_MAX};
+        break;
+    }
+    return when;
+  }
+
   // Status ops mostly name a known task in its own queue, sometimes the
   // wrong queue or an unknown id. `roll` in [31, 84) picks the kind.
   TaskOp StatusOp(int roll, const Uuid& worker, uint64_t lease) {
@@ -128,6 +169,7 @@ class HistoryGenerator {
   }
 
   std::mt19937_64 rng_;
+  const int hostile_;
   uint64_t serial_ = 0;
   std::vector<std::pair<std::string, Uuid>> tasks_;
 };
@@ -274,6 +316,86 @@ TEST(ConvergenceModelTest, RandomHistoriesConvergeInAnyOrderWithDuplicates) {
   }
   std::printf("convergence model: %llu events applied across %d orders per history\n",
               static_cast<unsigned long long>(events_applied), kOrders);
+}
+
+// Admission (docs/registers.md, "Hostile clocks"): each node admits an entry
+// only when its clock can observe it (HybridClock::Observe, as the
+// sequencer does), with a physical clock skewed within the offset. Over
+// rounds of rising real time every node is offered random subsets of what
+// it has not stored (anti-entropy), in random order with duplicates, and
+// finally everything. The nodes' clocks never leave their bounds, and the
+// nodes end with equal registers and digests: those of the entries within
+// the entry-only bounds (epoch, count) and not a century ahead.
+TEST(ConvergenceModelTest, AdmissionDefersButNodesConverge) {
+  const uint64_t seed = EnvOr("PIGTAIL_SEED", std::random_device{}());
+  const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000) / 5;
+  std::printf("admission model: seed=%llu histories=%llu (PIGTAIL_SEED=%llu reproduces)\n",
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(histories),
+              static_cast<unsigned long long>(seed));
+  constexpr uint64_t kMs = 1'000'000;
+  constexpr uint64_t kOffset = 5 * kMs;
+  constexpr uint64_t kFinal = 4'000 * kMs;  // past every "a few seconds ahead" stamp
+  std::mt19937_64 rng(seed);
+  uint64_t deferred = 0;
+  for (uint64_t h = 0; h < histories; ++h) {
+    const uint64_t history_seed = rng();
+    SCOPED_TRACE("PIGTAIL_SEED=" + std::to_string(seed) + " history " + std::to_string(h) +
+                 " (history seed " + std::to_string(history_seed) + ")");
+    std::vector<Event> events = HistoryGenerator(history_seed, 6).Generate();
+
+    std::vector<Event> admissible;
+    for (const Event& e : events) {
+      if (e.when.epoch == 0 && e.when.count <= kMaxHlcCount && e.when.time <= kFinal) {
+        admissible.push_back(e);
+      }
+    }
+    State reference;
+    for (const Event& e : admissible) ApplyEvent(e, &reference);
+
+    std::mt19937_64 node_rng(history_seed);
+    uint64_t real = 0;
+    struct Replica {
+      uint64_t skew;  // physical = real + skew, within [0, 3 ms]
+      std::unique_ptr<HybridClock> clock;
+      std::set<Uuid> stored;
+      State state;
+    };
+    std::vector<Replica> nodes(kNodes);
+    for (Replica& n : nodes) {
+      n.skew = node_rng() % (3 * kMs);
+      n.clock = std::make_unique<HybridClock>(kOffset, [&real, &n] { return real + n.skew; });
+    }
+    for (int round = 0; round <= 6; ++round) {
+      real = round == 6 ? kFinal
+                        : real + node_rng() % (500 * kMs);  // at most 2.5 s before the final round
+      for (Replica& n : nodes) {
+        std::vector<const Event*> offer;
+        for (const Event& e : events) {
+          if (round == 6 || node_rng() % 2 == 0) offer.push_back(&e);
+          if (node_rng() % 5 == 0) offer.push_back(&e);
+        }
+        std::shuffle(offer.begin(), offer.end(), node_rng);
+        for (const Event* e : offer) {
+          if (!n.clock->Observe(e->when).ok()) {
+            ++deferred;
+            continue;
+          }
+          n.stored.insert(e->id);
+          ApplyEvent(*e, &n.state);
+        }
+        const Hlc last = n.clock->Last();
+        ASSERT_EQ(last.epoch, 0u);
+        ASSERT_LE(last.count, kMaxHlcCount);
+        ASSERT_LE(last.time, real + n.skew + kOffset);
+      }
+    }
+    for (const Replica& n : nodes) {
+      ASSERT_EQ(n.stored.size(), admissible.size());
+      ASSERT_TRUE(n.state.SameRegisters(reference));
+      ASSERT_EQ(n.state.total_digest(), reference.total_digest());
+    }
+  }
+  std::printf("admission model: %llu offers deferred\n", static_cast<unsigned long long>(deferred));
 }
 
 }  // namespace

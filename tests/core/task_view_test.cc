@@ -149,6 +149,28 @@ TEST_F(TaskViewTest, TaskMaxAttemptsOverridesTheQueueAndBackoffIsCapped) {
   EXPECT_EQ(op.retry_in_ms, 3'600'000u);
 }
 
+// Issue 12: a queue with timeout_ms = UINT64_MAX handed out leases that had
+// already run out (time + timeout * 10^6 wrapped around).
+TEST(LeaseExpiresAtNsTest, Saturates) {
+  const uint64_t now = 1'800'000'000'000'000'000ull;
+  EXPECT_EQ(LeaseExpiresAtNs(now, 1000), now + 1000 * kMs);
+  EXPECT_EQ(LeaseExpiresAtNs(now, UINT64_MAX), UINT64_MAX);
+  EXPECT_EQ(LeaseExpiresAtNs(now, UINT64_MAX / kMs), UINT64_MAX);
+  EXPECT_EQ(LeaseExpiresAtNs(UINT64_MAX, 1), UINT64_MAX);
+}
+
+TEST_F(TaskViewTest, ALeaseOfUint64MaxNeverRunsOut) {
+  Apply(901, AtMs(2), CreateOp{"q", UINT64_MAX, 3, 10});
+  Add(1, AtMs(10));
+  Apply(2, AtMs(20), ProgressOp{"q", TestId(1), TestId(500), 0});
+  const TaskRecord* task = state_.FindTask("q", TestId(1));
+  ASSERT_NE(task, nullptr);
+  TaskView view = ViewTask(*task, *state_.FindQueue("q"), UINT64_MAX - 1);
+  EXPECT_EQ(view.state, TaskState::kWorking);
+  EXPECT_EQ(view.expires_at_ns, UINT64_MAX);
+  EXPECT_TRUE(ClaimableIds(UINT64_MAX / kMs).empty());
+}
+
 TEST(TaskStateNameTest, NamesMatchTheOriginalApi) {
   EXPECT_EQ(TaskStateName(TaskState::kPending), "pending");
   EXPECT_EQ(TaskStateName(TaskState::kWorking), "working");

@@ -1,7 +1,9 @@
 // pigtail-replay against REAL running pigtaild processes (127.0.0.1, free
 // ports, stopped by PID): rebuild from a live node over the Potboiler walk
 // (GET /log/first, then GET /log/{id} along `next`), and compare nodes by
-// their GET /digest, including a node whose state differs in one queue.
+// their GET /digest, including a node whose state differs in one queue;
+// how pigtaild and pigtail-replay report a store another process holds, and
+// where pigtaild creates a new store.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -146,6 +148,48 @@ TEST_F(LiveNodeReplayTest, RebuildFromANodeAndCompareNodes) {
       RunToExit(PIGTAIL_REPLAY_BINARY, {"compare", a_.url(), b_.url()}, dir_);
   EXPECT_EQ(down.code, 3) << down.out;
   EXPECT_NE(down.err.find("127.0.0.1:" + std::to_string(a_.port())), std::string::npos) << down.err;
+}
+
+TEST_F(LiveNodeReplayTest, AStoreInUseIsReportedAsSuch) {
+  // Node a holds rocksdb:<dir>/a: the replay tool points at its URL.
+  const std::string store = "rocksdb:" + dir_ + "/a";
+  testing::ExitResult r =
+      RunToExit(PIGTAIL_REPLAY_BINARY, {"verify", "--log", store, "--state", store}, dir_);
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("the log at " + store + " is locked by another process"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("http://HOST:PORT"), std::string::npos) << r.err;
+  // A second pigtaild on the same store says what is going on.
+  testing::ExitResult second =
+      RunToExit(PIGTAILD_PATH, {"--listen", "127.0.0.1:0", "--backend", store}, dir_,
+                std::chrono::seconds(30));
+  EXPECT_EQ(second.code, 1) << second.err;
+  EXPECT_NE(second.err.find("is another pigtaild running on it?"), std::string::npos) << second.err;
+  // Node a is untouched and still serves.
+  EXPECT_EQ(a_.Call("GET", "/digest").status, 200);
+}
+
+TEST_F(LiveNodeReplayTest, PigtaildCreatesAStoreOnlyInAnExistingDirectory) {
+  const std::string nested = dir_ + "/no/such/data";
+  testing::ExitResult r =
+      RunToExit(PIGTAILD_PATH, {"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + nested}, dir_,
+                std::chrono::seconds(30));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("the directory " + dir_ + "/no/such does not exist"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/no"));
+
+  // A new store in an existing directory is created and logged.
+  testing::ExitResult fresh = RunToExit(
+      PIGTAILD_PATH, {"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/c"}, dir_,
+      std::chrono::seconds(3));  // it serves until stopped: killed by its PID at the limit
+  EXPECT_NE(fresh.err.find("created a new store at rocksdb:" + dir_ + "/c (log)"),
+            std::string::npos)
+      << fresh.err;
+  EXPECT_NE(fresh.err.find("created a new store at rocksdb:" + dir_ + "/c (state)"),
+            std::string::npos)
+      << fresh.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/c/log/CURRENT"));
 }
 
 }  // namespace

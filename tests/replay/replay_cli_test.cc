@@ -1,6 +1,8 @@
 // Runs the real pigtail-replay binary: exit codes, --json reports, a
 // tampered store caught by verify, corruption policies, resume after
-// SIGKILL, import/export, merge, and peak memory on a long log.
+// SIGKILL, import/export, merge, and peak memory on a long log; registers
+// changed or made undecodable through the raw RocksDB API, stores that do
+// not exist, and blue/green refusing a directory that holds a log.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -14,8 +16,11 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include "backends/registry.h"
+#include "backends/rocksdb_keys.h"
+#include "core/codec.h"
 #include "core/projector.h"
 #include "replay/jsonl_source.h"
 #include "replay/replayer.h"
@@ -37,6 +42,48 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Runs `f(db, handle)` on the raw `family` ("queues", "tasks", ...) of the
+// closed state store rocksdb:`path` (in PATH/state).
+template <typename F>
+void WithRawFamily(const std::string& path, const std::string& family, F&& f) {
+  rocksdb::DBOptions options;
+  std::vector<std::string> families;
+  const std::string dir = path + "/state";
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &families).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : families) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, dir, descriptors, &handles, &db).ok());
+  size_t index = families.size();
+  for (size_t i = 0; i < families.size(); ++i) {
+    if (families[i] == family) index = i;
+  }
+  EXPECT_LT(index, families.size());
+  if (index < families.size()) f(db, handles[index]);
+  for (rocksdb::ColumnFamilyHandle* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  EXPECT_TRUE(db->Close().ok());
+  delete db;
+}
+
+// Registers in a State: queue registers, task registers, rejected ones.
+uint64_t RegisterCount(const State& state) {
+  uint64_t n = state.rejected().size();
+  for (const auto& [name, slot] : state.queues()) n += (slot.record ? 1 : 0) + slot.tasks.size();
+  return n;
+}
+
+// The task `n` in id order of `queue`.
+TaskRecord NthTask(const State& state, const std::string& queue, size_t n) {
+  std::vector<TaskRecord> tasks;
+  for (const auto& [id, t] : state.queues().at(queue).tasks) tasks.push_back(t);
+  std::sort(tasks.begin(), tasks.end(),
+            [](const TaskRecord& a, const TaskRecord& b) { return a.id < b.id; });
+  return tasks.at(n);
 }
 
 // A started pigtail-replay process with stdout and stderr in files.
@@ -380,6 +427,243 @@ TEST_F(ReplayCliTest, BlueGreenSwitchesOnlyAfterVerifying) {
                 &err),
             2);
   EXPECT_NE(err.find("rocksdb:PATH"), std::string::npos);
+}
+
+TEST_F(ReplayCliTest, VerifyReportsAnUndecodableRegisterWithItsKeyAndGoesOn) {
+  std::vector<Event> events = GenerateLog({.events = 4000, .seed = 41});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  const std::string path = dir_ + "/state";
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
+
+  // One byte changed in a register of queue-1 (it no longer decodes), one
+  // register of queue-2 removed, through the raw RocksDB API.
+  const TaskRecord damaged = NthTask(expected, "queue-1", 5);
+  const TaskRecord removed = NthTask(expected, "queue-2", 7);
+  WithRawFamily(path, "tasks", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* tasks) {
+    std::string value;
+    ASSERT_TRUE(db->Get({}, tasks, rocks::TaskKey("queue-1", damaged.id), &value).ok());
+    value[0] = static_cast<char>(0xff);
+    ASSERT_FALSE(DecodeTaskRecord(value).ok());
+    ASSERT_TRUE(db->Put({}, tasks, rocks::TaskKey("queue-1", damaged.id), value).ok());
+    ASSERT_TRUE(db->Delete({}, tasks, rocks::TaskKey("queue-2", removed.id)).ok());
+  });
+
+  json::object v =
+      RunJson({"verify", "--log", "jsonl:" + log, "--state", "rocksdb:" + path, "--json"}, 1);
+  bool saw_damaged = false;
+  bool saw_removed = false;
+  for (const json::value& d : v["differences"].as_array()) {
+    const json::object& o = d.as_object();
+    if (!o.contains("id")) continue;
+    if (Str(o.at("id")) == damaged.id.ToString()) {
+      saw_damaged = true;
+      EXPECT_EQ(Str(o.at("queue")), "queue-1");
+      EXPECT_TRUE(o.at("actual").is_null());
+      EXPECT_NE(Str(o.at("undecodable")).find("decode"), std::string::npos) << o;
+    }
+    if (Str(o.at("id")) == removed.id.ToString()) {
+      saw_removed = true;
+      EXPECT_TRUE(o.at("actual").is_null());
+      EXPECT_FALSE(o.contains("undecodable"));
+    }
+  }
+  EXPECT_TRUE(saw_damaged) << json::serialize(v);
+  EXPECT_TRUE(saw_removed) << json::serialize(v);
+  EXPECT_EQ(v["undecodable_registers"].to_number<uint64_t>(), 1u);
+  // Both sides counted, each register once.
+  const uint64_t registers = RegisterCount(expected);
+  EXPECT_EQ(v["registers_expected"].to_number<uint64_t>(), registers);
+  EXPECT_EQ(v["registers_stored"].to_number<uint64_t>(), registers - 1);
+  EXPECT_EQ(v["registers_compared"].to_number<uint64_t>(), registers);
+
+  std::string out;
+  EXPECT_EQ(Run({"verify", "--log", "jsonl:" + log, "--state", "rocksdb:" + path}, &out), 1);
+  EXPECT_NE(out.find("task queue-1/" + damaged.id.ToString() + ": expected {"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("actual (does not decode: "), std::string::npos) << out;
+  EXPECT_NE(out.find(std::to_string(registers) + " registers compared (" +
+                     std::to_string(registers) + " from the log, " + std::to_string(registers - 1) +
+                     " in the store, 1 of them undecodable"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(ReplayCliTest, VerifyReportsAnUndecodableQueueRegister) {
+  std::vector<Event> events = GenerateLog({.events = 2000, .seed = 46});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  const std::string path = dir_ + "/state";
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
+  WithRawFamily(path, "queues", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* queues) {
+    ASSERT_TRUE(db->Put({}, queues, "queue-0", "\xff\xff").ok());
+  });
+  json::object v =
+      RunJson({"verify", "--log", "jsonl:" + log, "--state", "rocksdb:" + path, "--json"}, 1);
+  // Only that register differs: the tasks of every queue were still compared.
+  ASSERT_EQ(v["difference_count"].to_number<uint64_t>(), 1u) << json::serialize(v);
+  const json::object& d = v["differences"].as_array()[0].as_object();
+  EXPECT_EQ(Str(d.at("kind")), "queue");
+  EXPECT_EQ(Str(d.at("queue")), "queue-0");
+  EXPECT_TRUE(d.contains("undecodable"));
+  EXPECT_EQ(v["registers_compared"].to_number<uint64_t>(), RegisterCount(expected));
+}
+
+TEST_F(ReplayCliTest, VerifyReportsUndecodableRegistersUnderIdsTheLogDoesNotHave) {
+  std::vector<Event> events = GenerateLog({.events = 2000, .seed = 47});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  const std::string path = dir_ + "/state";
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
+  // Garbage under the smallest id in queue-1 (registers follow it) and the
+  // largest in queue-2 (none follow it).
+  std::array<uint8_t, Uuid::kSize> low{};
+  std::array<uint8_t, Uuid::kSize> high{};
+  high.fill(0xff);
+  WithRawFamily(path, "tasks", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* tasks) {
+    ASSERT_TRUE(db->Put({}, tasks, rocks::TaskKey("queue-1", Uuid(low)), "\xff").ok());
+    ASSERT_TRUE(db->Put({}, tasks, rocks::TaskKey("queue-2", Uuid(high)), "\xff").ok());
+  });
+  json::object v =
+      RunJson({"verify", "--log", "jsonl:" + log, "--state", "rocksdb:" + path, "--json"}, 1);
+  ASSERT_EQ(v["difference_count"].to_number<uint64_t>(), 2u) << json::serialize(v);
+  EXPECT_EQ(v["undecodable_registers"].to_number<uint64_t>(), 2u);
+  for (const json::value& d : v["differences"].as_array()) {
+    EXPECT_FALSE(d.as_object().contains("id"));
+    EXPECT_NE(Str(d.at("undecodable")).find("an id the log does not have"), std::string::npos);
+  }
+  EXPECT_EQ(Str(v["differences"].as_array()[0].at("queue")), "queue-1");
+  EXPECT_EQ(Str(v["differences"].as_array()[1].at("queue")), "queue-2");
+  EXPECT_EQ(v["registers_expected"].to_number<uint64_t>(), RegisterCount(expected));
+  EXPECT_EQ(v["registers_stored"].to_number<uint64_t>(), RegisterCount(expected) + 2);
+}
+
+TEST_F(ReplayCliTest, VerifyCountsRegistersOnBothSides) {
+  // The store lacks most of what the log has (it holds the first tenth).
+  std::vector<Event> events = GenerateLog({.events = 3000, .seed = 42});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  std::vector<Event> tenth(events.begin(), events.begin() + 300);
+  WriteJsonl(tenth, dir_ + "/tenth.jsonl");
+  State expected, stored;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  for (const Event& e : tenth) ApplyEvent(e, &stored);
+  const std::string uri = "rocksdb:" + dir_ + "/state";
+  RunJson({"rebuild", "--from", "jsonl:" + dir_ + "/tenth.jsonl", "--into", uri, "--json"}, 0);
+  json::object v = RunJson({"verify", "--log", "jsonl:" + log, "--state", uri, "--json"}, 1);
+  EXPECT_EQ(v["registers_expected"].to_number<uint64_t>(), RegisterCount(expected));
+  EXPECT_EQ(v["registers_stored"].to_number<uint64_t>(), RegisterCount(stored));
+  // Every register of the tenth is one of the whole log's.
+  EXPECT_EQ(v["registers_compared"].to_number<uint64_t>(), RegisterCount(expected));
+  EXPECT_GE(v["registers_compared"].to_number<uint64_t>(),
+            v["difference_count"].to_number<uint64_t>() - 1 - 4)  // digests: total, 4 queues
+      << json::serialize(v);
+}
+
+TEST_F(ReplayCliTest, CompareRecomputesDigestsAndCatchesARegisterChangedByHand) {
+  std::vector<Event> events = GenerateLog({.events = 3000, .seed = 43});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  const std::string clean = "rocksdb:" + dir_ + "/clean";
+  const std::string path = dir_ + "/tampered";
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", clean, "--json"}, 0);
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
+  // A register rewritten by hand, valid but different; the stored digests
+  // are left as they were.
+  TaskRecord victim = NthTask(expected, "queue-2", 3);
+  victim.status.key.lease += 7;
+  WithRawFamily(path, "tasks", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* tasks) {
+    ASSERT_TRUE(
+        db->Put({}, tasks, rocks::TaskKey("queue-2", victim.id), EncodeTaskRecord(victim)).ok());
+  });
+
+  json::object c = RunJson({"compare", clean, "rocksdb:" + path, "--json"}, 1);
+  EXPECT_FALSE(c["agree"].as_bool());
+  const json::array& digests = c["digests"].as_array();
+  EXPECT_EQ(Str(digests[0].at("digests_from")), "registers");
+  EXPECT_FALSE(digests[0].as_object().contains("stored_total"));
+  EXPECT_EQ(Str(digests[1].at("stored_total")), expected.total_digest().ToHex());
+  EXPECT_EQ(Str(digests[1].at("stored_digests_differ_in").as_array()[0]), "queue-2");
+  const json::object& pair = c["differences"].as_array()[0].as_object();
+  EXPECT_EQ(Str(pair.at("queues").as_array()[0]), "queue-2");
+  EXPECT_EQ(Str(pair.at("registers").as_array()[0].at("id")), victim.id.ToString());
+  std::string out;
+  EXPECT_EQ(Run({"compare", clean, "rocksdb:" + path}, &out), 1);
+  EXPECT_NE(out.find("recomputed from the registers"), std::string::npos) << out;
+  EXPECT_NE(out.find("its stored digests do not match its registers"), std::string::npos) << out;
+
+  // Trusting the stored digests misses it, and says that is what it did.
+  json::object trusted =
+      RunJson({"compare", clean, "rocksdb:" + path, "--digests", "stored", "--json"}, 0);
+  EXPECT_TRUE(trusted["agree"].as_bool());
+  EXPECT_EQ(Str(trusted["digests"].as_array()[1].at("digests_from")), "stored");
+  EXPECT_EQ(Run({"compare", clean, clean, "--digests", "maybe"}), 2);
+}
+
+TEST_F(ReplayCliTest, ReadingToolsCreateNoStore) {
+  std::vector<Event> events = GenerateLog({.events = 200, .seed = 44});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  const std::string missing = dir_ + "/doesnotexist";
+  std::string err;
+  EXPECT_EQ(Run({"rebuild", "--from", "rocksdb:" + missing, "--into", "memory:"}, nullptr, &err),
+            3);
+  EXPECT_NE(err.find("no Pigtail log at rocksdb:" + missing), std::string::npos) << err;
+  EXPECT_EQ(
+      Run({"verify", "--log", "jsonl:" + log, "--state", "rocksdb:" + missing}, nullptr, &err), 3);
+  EXPECT_NE(err.find("no Pigtail state at rocksdb:" + missing), std::string::npos) << err;
+  EXPECT_EQ(Run({"export", "--from", "rocksdb:" + missing}, nullptr, &err), 3);
+  EXPECT_EQ(Run({"compare", "rocksdb:" + missing, "rocksdb:" + missing}, nullptr, &err), 3);
+  EXPECT_EQ(Run({"import", "--from", "rocksdb:" + missing, "--into", "memory:"}, nullptr, &err), 3);
+  EXPECT_FALSE(std::filesystem::exists(missing));
+
+  // A store with a state but no log is not a log either.
+  const std::string state_only = dir_ + "/state_only";
+  RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + state_only, "--json"}, 0);
+  EXPECT_EQ(Run({"export", "--from", "rocksdb:" + state_only}, nullptr, &err), 3);
+  EXPECT_NE(err.find("holds no database"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(state_only + "/log"));
+
+  // Writers create a store only inside an existing directory.
+  EXPECT_EQ(Run({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + dir_ + "/no/such/dir"},
+                nullptr, &err),
+            3);
+  EXPECT_NE(err.find("the directory " + dir_ + "/no/such does not exist"), std::string::npos)
+      << err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/no"));
+}
+
+TEST_F(ReplayCliTest, BlueGreenRefusesADirectoryThatHoldsALog) {
+  // pigtaild's default layout: log and state under one rocksdb:PATH.
+  std::vector<Event> events = GenerateLog({.events = 1000, .seed = 45});
+  std::string log = dir_ + "/log.jsonl";
+  WriteJsonl(events, log);
+  const std::string node = dir_ + "/node";
+  RunJson({"import", "--from", "jsonl:" + log, "--into", "rocksdb:" + node, "--json"}, 0);
+  RunJson({"rebuild", "--from", "rocksdb:" + node, "--into", "rocksdb:" + node, "--json"}, 0);
+  std::string err;
+  EXPECT_EQ(Run({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + node, "--blue-green"},
+                nullptr, &err),
+            2);
+  EXPECT_NE(err.find("holds a log"), std::string::npos) << err;
+  // Nothing moved, nothing staged: the node's log and state are where they were.
+  EXPECT_TRUE(std::filesystem::exists(node + "/log/CURRENT"));
+  EXPECT_TRUE(std::filesystem::exists(node + "/state/CURRENT"));
+  EXPECT_FALSE(std::filesystem::exists(node + ".rebuild"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find("node.previous"), std::string::npos);
+  }
+  json::object v =
+      RunJson({"verify", "--log", "rocksdb:" + node, "--state", "rocksdb:" + node, "--json"}, 0);
+  EXPECT_EQ(v["replay"].at("events").to_number<uint64_t>(), events.size());
 }
 
 TEST_F(ReplayCliTest, PeakMemoryStaysFarBelowTheLogSize) {

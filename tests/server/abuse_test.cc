@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -117,16 +116,6 @@ std::string PercentEncode(std::string_view text) {
     }
   }
   return out;
-}
-
-// Resident memory of a process in kB, from /proc; 0 if unknown.
-long ResidentKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with("VmRSS:")) return std::atol(line.c_str() + 6);
-  }
-  return 0;
 }
 
 class AbuseTest : public ::testing::TestWithParam<std::string> {
@@ -336,7 +325,7 @@ TEST_P(AbuseTest, OversizeAndChunkedBodiesAreBounded) {
   }
   // A chunk extension of 32 MiB: refused early, and memory does not follow.
   {
-    const long rss_before = ResidentKb(server_.pid());
+    const size_t rss_before = testing::ResidentBytes(server_.pid());
     RawConnection c(server_.port());
     ASSERT_TRUE(c.connected());
     c.Send(Raw("POST", "/log") + "Transfer-Encoding: chunked\r\n\r\n2;");
@@ -348,7 +337,7 @@ TEST_P(AbuseTest, OversizeAndChunkedBodiesAreBounded) {
     std::string reply = c.ReadUntilClosed(5s).text;
     int status = StatusOf(reply);
     EXPECT_TRUE(status >= 400 && status < 500) << reply.substr(0, 200);
-    EXPECT_LT(ResidentKb(server_.pid()) - rss_before, 24 * 1024)
+    EXPECT_LT(testing::ResidentBytes(server_.pid()), rss_before + (24 << 20))
         << "the server buffered the chunk extension";
   }
   EXPECT_EQ(Snapshot(), before);

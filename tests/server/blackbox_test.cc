@@ -2,13 +2,7 @@
 // port, on RocksDB in a temp dir and on PostgreSQL (a unique schema in the
 // database named by PIGTAIL_TEST_POSTGRES_URI), and talk HTTP to it. Every
 // process started is stopped by its PID; every wait is bounded.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -16,17 +10,20 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "core/uuid.h"
 #include "server/http_client.h"
 #include "tests/server/pigtaild_process.h"
+#include "tests/server/raw_connection.h"
 
 namespace pigtail {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::RawConnection;
 
 // A running pigtaild (tests/server/pigtaild_process.h) whose Start reports
 // as a gtest assertion and whose Call expects a reply.
@@ -176,36 +173,6 @@ class RocksDbBlackBoxTest : public ::testing::Test {
   std::string dir_;
 };
 
-// Opens a raw TCP connection to the server.
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Reads until the peer closes or `limit` passes; returns what was read and
-// whether the peer closed.
-std::pair<std::string, bool> ReadUntilClosed(int fd, std::chrono::milliseconds limit) {
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 50) <= 0) continue;
-    char buf[1024];
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) return {out, true};
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return {out, false};
-}
-
 TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
   Server s;
   ASSERT_TRUE(s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/data",
@@ -219,25 +186,24 @@ TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
   EXPECT_EQ(s.Call("POST", "/queue/q", "[1,").status, 400);
 
   // A malformed request line gets 400 and a closed connection.
-  int fd = Connect(s.port());
-  ASSERT_GE(fd, 0);
-  std::string junk = "THIS IS NOT HTTP\r\n\r\n";
-  ASSERT_EQ(write(fd, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
-  auto [reply, closed] = ReadUntilClosed(fd, 3s);
-  close(fd);
-  EXPECT_NE(reply.find(" 400 "), std::string::npos) << reply;
-  EXPECT_TRUE(closed);
+  {
+    RawConnection c(s.port());
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send("THIS IS NOT HTTP\r\n\r\n"));
+    RawConnection::ReadResult reply = c.ReadUntilClosed(3s);
+    EXPECT_NE(reply.text.find(" 400 "), std::string::npos) << reply.text;
+    EXPECT_TRUE(reply.closed);
+  }
 
   // A half-sent request is cut off after the read timeout.
-  fd = Connect(s.port());
-  ASSERT_GE(fd, 0);
-  std::string partial = "POST /queue/q HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
-  ASSERT_EQ(write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
-  auto start = std::chrono::steady_clock::now();
-  auto [nothing, cut] = ReadUntilClosed(fd, 5s);
-  close(fd);
-  EXPECT_TRUE(cut);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+  {
+    RawConnection c(s.port());
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send("POST /queue/q HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(c.ReadUntilClosed(5s).closed);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
+  }
 
   EXPECT_EQ(s.Call("GET", "/digest").body, digest);  // nothing changed
   EXPECT_EQ(s.Call("GET", "/health").status, 200);   // still serving
@@ -268,6 +234,84 @@ TEST_F(RocksDbBlackBoxTest, HelpAndBadFlags) {
   Server s;
   EXPECT_FALSE(s.Start({"--listen", "nonsense"}));
   EXPECT_FALSE(s.Start({"--backend", "mysql://x"}));
+}
+
+size_t CountOf(const std::string& text, std::string_view what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;
+  return count;
+}
+
+// Issue 12: with an unsupported Transfer-Encoding the body ran as a second
+// request, so a cancel carrying a POST /log performed both writes.
+TEST_F(RocksDbBlackBoxTest, UnsupportedTransferEncodingIsRefusedAndTheBodyNeverRuns) {
+  Server s;
+  ASSERT_TRUE(s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/data"}));
+  ASSERT_EQ(s.Call("POST", "/create", R"({"name":"q","timeout_ms":1000})").status, 201);
+  HttpResponse add = s.Call("POST", "/queue/q", R"({"task_name":"t","info":null})");
+  std::string id(Json(add).at("id").as_string());
+  const std::string log = s.Call("GET", "/log").body;
+  const std::string smuggled =
+      "POST /log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n\r\n{}";
+  for (const char* coding : {"gzip", "identity"}) {
+    RawConnection c(s.port());
+    ASSERT_TRUE(c.connected());
+    std::string wire = "POST /queue/q/" + id + "/cancel HTTP/1.1\r\nHost: x\r\n" +
+                       "Transfer-Encoding: " + coding + "\r\n\r\n" + smuggled;
+    ASSERT_TRUE(c.Send(wire, 3s));
+    auto [reply, closed] = c.ReadUntilClosed(3s);
+    EXPECT_EQ(CountOf(reply, "HTTP/1.1 "), 1u) << coding << ": " << reply;
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 ")) << coding << ": " << reply;
+    EXPECT_NE(reply.find("Transfer-Encoding"), std::string::npos) << reply;
+    EXPECT_TRUE(closed) << coding;
+  }
+  EXPECT_EQ(s.Call("GET", "/log").body, log);  // neither write happened
+  EXPECT_EQ(Json(s.Call("GET", "/queue/q/" + id)).at("state").as_string(), "pending");
+  EXPECT_EQ(s.Stop(), 0);
+}
+
+// Issue 12: a chunk extension was neither counted against --max-body-bytes
+// nor bounded; the server buffered it until the read timeout.
+TEST_F(RocksDbBlackBoxTest, EndlessChunkExtensionIsCutOffWithoutGrowingMemory) {
+  Server s;
+  ASSERT_TRUE(s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/data"}));
+  const std::string head = "POST /log HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2;";
+  const std::string log = s.Call("GET", "/log").body;
+
+  // A line over the buffer limit, then the client waits: 413, then closed.
+  {
+    RawConnection c(s.port());
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send(head + std::string(100 << 10, 'x'), 3s));
+    auto [reply, closed] = c.ReadUntilClosed(5s);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 413 ")) << reply;
+    EXPECT_TRUE(closed);
+  }
+
+  // 64 MiB of extension as fast as the server takes it: the connection is
+  // closed long before the 30 s read timeout and memory does not follow.
+  size_t before = testing::ResidentBytes(s.pid());
+  ASSERT_GT(before, 0u);
+  RawConnection c(s.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Send(head, 1s));
+  const std::string piece(1 << 20, 'x');
+  auto start = std::chrono::steady_clock::now();
+  bool cut = false;
+  for (int i = 0; i < 64 && !cut; ++i) cut = !c.Send(piece, 2s);
+  auto [rest, closed_too] = c.ReadUntilClosed(5s);
+  size_t after = testing::ResidentBytes(s.pid());
+  EXPECT_TRUE(cut || closed_too);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+  EXPECT_LT(after, before + (16 << 20)) << "resident " << before << " -> " << after;
+  if (!rest.empty()) {
+    EXPECT_TRUE(rest.starts_with("HTTP/1.1 413 ")) << rest.substr(0, 200);
+  }
+
+  EXPECT_EQ(s.Call("GET", "/log").body, log);
+  EXPECT_EQ(s.Call("GET", "/health").status, 200);
+  EXPECT_EQ(s.Stop(), 0);
 }
 
 }  // namespace

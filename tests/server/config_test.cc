@@ -61,6 +61,18 @@ TEST(ServerConfigTest, ErrorsSayWhereWithoutDoubledSeparators) {
   std::remove(path.c_str());
 }
 
+TEST(ServerConfigTest, UrlFlagsAreCheckedLikeEveryOutgoingUrl) {
+  EXPECT_TRUE(Parse({"--advertise-url", "http://node-1.example:8000"}).ok());
+  for (const char* flag : {"--advertise-url", "--potboiler-url"}) {
+    for (const char* bad :
+         {"https://x:1", "http://x:1/a\r\nX-Injected: 1", "http://u:p@x:1", "http://x:99999"}) {
+      Result<ServerConfig> c = Parse({flag, bad});
+      ASSERT_FALSE(c.ok()) << flag << " " << bad;
+      EXPECT_NE(c.status().message().find(flag), std::string::npos) << c.status().message();
+    }
+  }
+}
+
 TEST(ServerConfigTest, FileThenEnvThenFlags) {
   std::string path = ::testing::TempDir() + "/pigtaild_config_test.conf";
   {

@@ -161,6 +161,15 @@ boost::json::value JsonBody(const HttpResponse& response) {
   return ec ? boost::json::value() : v;
 }
 
+size_t ResidentBytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
 std::string FreshTempDir(const std::string& prefix) {
   std::string dir = ::testing::TempDir() + "/" + prefix + "_" + Uuid::Random().ToString();
   std::filesystem::create_directories(dir);

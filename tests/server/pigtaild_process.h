@@ -82,6 +82,9 @@ boost::json::value JsonBody(const HttpResponse& response);
 template <typename F>
 bool Eventually(F&& condition, std::chrono::milliseconds limit = std::chrono::seconds(20));
 
+// The resident memory of a process, in bytes (0 if unknown).
+size_t ResidentBytes(pid_t pid);
+
 // A fresh directory under the test temp dir.
 std::string FreshTempDir(const std::string& prefix);
 

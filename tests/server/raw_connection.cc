@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <strings.h>
+#include <cerrno>
 #include <cstdlib>
 
 namespace pigtail::testing {
@@ -29,14 +30,18 @@ RawConnection::~RawConnection() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool RawConnection::Send(std::string_view bytes) {
+bool RawConnection::Send(std::string_view bytes, std::chrono::milliseconds limit) {
   if (fd_ < 0) return false;
-  while (!bytes.empty()) {
-    ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!bytes.empty() && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd_, POLLOUT, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n <= 0) return false;
     bytes.remove_prefix(static_cast<size_t>(n));
   }
-  return true;
+  return bytes.empty();
 }
 
 RawConnection::ReadResult RawConnection::ReadUntilClosed(std::chrono::milliseconds limit) {

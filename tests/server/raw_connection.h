@@ -20,9 +20,10 @@ class RawConnection {
 
   bool connected() const { return fd_ >= 0; }
 
-  // Writes all of `bytes`; false when the peer closed or reset the
-  // connection before they were all written.
-  bool Send(std::string_view bytes);
+  // Writes all of `bytes` unless the peer stops taking them (closes or
+  // resets) or `limit` passes; returns whether everything was written.
+  bool Send(std::string_view bytes,
+            std::chrono::milliseconds limit = std::chrono::milliseconds(5000));
 
   // Reads until the peer closes or `limit` passes. `closed` tells which.
   struct ReadResult {

@@ -73,24 +73,22 @@ TEST_F(UiTest, FilesHaveTheirContentTypes) {
     const char* target;
     const char* type;
   };
-  for (const Case& c :
-       {Case{"/ui/app.js", "text/javascript; charset=utf-8"},
-        Case{"/ui/style.css", "text/css; charset=utf-8"}, Case{"/ui/favicon.svg", "image/svg+xml"},
-        Case{"/ui/peer.html", "text/html; charset=utf-8"},
-        Case{"/ui/peer.js", "text/javascript; charset=utf-8"}}) {
+  for (const Case& c : {Case{"/ui/app.js", "text/javascript; charset=utf-8"},
+                        Case{"/ui/style.css", "text/css; charset=utf-8"},
+                        Case{"/ui/favicon.svg", "image/svg+xml"}}) {
     HttpResponse r = Call("GET", c.target);
     ASSERT_EQ(r.status, 200) << c.target;
     EXPECT_EQ(r.Header("Content-Type"), c.type) << c.target;
     EXPECT_EQ(r.Header("X-Content-Type-Options"), "nosniff") << c.target;
     EXPECT_FALSE(r.body.empty()) << c.target;
   }
-  // Other nodes' dashboards frame peer.html to read its digest.
-  EXPECT_EQ(Call("GET", "/ui/peer.html").Header("Content-Security-Policy").find("frame-ancestors"),
+  // The page is framed by nobody.
+  EXPECT_NE(Call("GET", "/ui").Header("Content-Security-Policy").find("frame-ancestors 'none'"),
             std::string_view::npos);
 }
 
 TEST_F(UiTest, EveryEmbeddedFileIsServedVerbatimWithItsOwnEtag) {
-  ASSERT_GE(ui::kFileCount, 5u);
+  ASSERT_GE(ui::kFileCount, 4u);
   std::set<std::string> etags;
   for (size_t i = 0; i < ui::kFileCount; ++i) {
     const ui::EmbeddedFile& file = ui::kFiles[i];
@@ -106,7 +104,7 @@ TEST_F(UiTest, EveryEmbeddedFileIsServedVerbatimWithItsOwnEtag) {
 // left out of server/CMakeLists.txt fails here, not in a browser.
 TEST_F(UiTest, FilesThePageNamesAreServed) {
   std::regex ref("/ui/([A-Za-z0-9_.-]+)");
-  for (const char* page : {"/ui", "/ui/app.js"}) {
+  for (const char* page : {"/ui"}) {
     std::string body = Call("GET", page).body;
     int found = 0;
     for (auto it = std::sregex_iterator(body.begin(), body.end(), ref);

@@ -1,0 +1,138 @@
+// Renders a run of benchmarks/peers/runner.mjs as markdown: the medians
+// table with a "Pigtail ÷ best peer" row per Pigtail backend, the
+// environment, and every round's figures.
+//
+//   node report.mjs results/latest.json     re-render a saved run on stdout
+
+const COLUMNS = [
+  { key: 'single', title: 'single/s', higherIsBetter: true },
+  { key: 'bulk', title: 'bulk/s', higherIsBetter: true },
+  { key: 'processed', title: 'processed/s', higherIsBetter: true },
+  { key: 'p50_ms', title: 'add→started p50', higherIsBetter: false },
+  { key: 'p99_ms', title: 'p99', higherIsBetter: false },
+];
+
+const isPigtail = (id) => id.startsWith('pigtail-');
+
+export function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+function formatValue(key, x) {
+  if (x === null || x === undefined) return '–';
+  if (key.endsWith('_ms')) return `${x < 10 ? x.toFixed(2) : x.toFixed(1)} ms`;
+  return Math.round(x).toLocaleString('en-US');
+}
+
+const ratio = (x) => (x === null ? '–' : x.toFixed(2));
+
+// One row per system: medians over the rounds that produced each figure,
+// or why none did.
+export function summarize(systems, results) {
+  return systems.map((s) => {
+    const runs = results.filter((r) => r.id === s.id);
+    const row = { id: s.id, label: s.label, version: '', rounds: runs.length, ok: 0, errors: [] };
+    for (const r of runs) {
+      if (r.version && !row.version) row.version = r.version;
+      if (r.error) row.errors.push(r.error);
+      else row.ok++;
+    }
+    for (const c of COLUMNS) row[c.key] = median(runs.map((r) => r[c.key]));
+    return row;
+  });
+}
+
+function bestPeer(rows, c) {
+  let best = null;
+  for (const row of rows) {
+    if (isPigtail(row.id) || row[c.key] === null) continue;
+    if (!best || (c.higherIsBetter ? row[c.key] > best[c.key] : row[c.key] < best[c.key])) best = row;
+  }
+  return best;
+}
+
+export function renderReport(run) {
+  const { env, systems, results, options } = run;
+  const rows = summarize(systems, results);
+  const out = [];
+  out.push('# Pigtail side by side with peer job queues', '');
+  out.push(
+    `${options.rounds} round(s), systems alternating, ${options.jobs.toLocaleString('en-US')} jobs ` +
+      `per add workload, ${options.producers} producers, ${options.consumers} consumers, ` +
+      `batches of ${options.batch}, ${options.latencyJobs} latency jobs; medians over the rounds. ` +
+      'Every acknowledged write is durable (benchmarks/peers/README.md says how, and what each ' +
+      'column measures).',
+    '',
+    '```sh',
+    run.command,
+    '```',
+    '',
+  );
+  out.push(`| system | version | ${COLUMNS.map((c) => c.title).join(' | ')} |`);
+  out.push(`| --- | --- | ${COLUMNS.map(() => '---:').join(' | ')} |`);
+  for (const row of rows) {
+    if (row.ok === 0 && row.errors.length > 0 && COLUMNS.every((c) => row[c.key] === null)) {
+      const cells = [row.errors[0], ...COLUMNS.slice(1).map(() => '–')];
+      out.push(`| ${row.label} | ${row.version} | ${cells.join(' | ')} |`);
+      continue;
+    }
+    const cells = COLUMNS.map((c) => formatValue(c.key, row[c.key]));
+    const note = row.errors.length ? ` (${row.errors.length} of ${row.rounds} rounds: ${row.errors[0]})` : '';
+    out.push(`| ${row.label}${note} | ${row.version} | ${cells.join(' | ')} |`);
+  }
+  const best = COLUMNS.map((c) => bestPeer(rows, c));
+  for (const row of rows.filter((r) => isPigtail(r.id))) {
+    const cells = COLUMNS.map((c, i) =>
+      ratio(row[c.key] !== null && best[i] ? row[c.key] / best[i][c.key] : null),
+    );
+    out.push(`| **${row.label} ÷ best peer** | | ${cells.join(' | ')} |`);
+  }
+  out.push('');
+  const bestOf = new Map(); // best peer's label -> its columns
+  COLUMNS.forEach((c, i) => {
+    const label = best[i] ? best[i].label : '–';
+    bestOf.set(label, [...(bestOf.get(label) || []), c.title]);
+  });
+  out.push(
+    'Best peer: ' +
+      [...bestOf].map(([label, titles]) => `${titles.join(', ')}: ${label}`).join('; ') +
+      '. For the throughput columns a ratio above 1 means Pigtail is faster; for the latency ' +
+      'columns a ratio below 1 means Pigtail is faster.',
+    '',
+  );
+  out.push('## Environment', '');
+  out.push(`* date: ${env.date}; commit ${env.commit}`);
+  out.push(`* CPU: ${env.cpu}, ${env.cores} cores; kernel ${env.kernel}; Node.js ${env.node}`);
+  out.push(
+    `* load average (1, 5, 15 min) before: ${env.loadBefore.map((x) => x.toFixed(2)).join(', ')}; ` +
+      `after: ${env.loadAfter.map((x) => x.toFixed(2)).join(', ')}`,
+  );
+  const fs = (f) => (f ? `p50 ${f.p50_us} µs, p90 ${f.p90_us} µs` : 'not measured');
+  out.push(
+    `* fdatasync of a 2 kB append (${env.fsyncBefore ? env.fsyncBefore.count : '?'} in a row, ` +
+      `in the directory the systems write to) before: ${fs(env.fsyncBefore)}; after: ${fs(env.fsyncAfter)}`,
+  );
+  out.push(`* wall time of the run: ${env.minutes.toFixed(1)} min`, '');
+  out.push('## Each round', '');
+  out.push(`| round | system | ${COLUMNS.map((c) => c.title).join(' | ')} | note |`);
+  out.push(`| ---: | --- | ${COLUMNS.map(() => '---:').join(' | ')} | --- |`);
+  for (const r of results) {
+    const label = (systems.find((s) => s.id === r.id) || { label: r.id }).label;
+    const cells = COLUMNS.map((c) => formatValue(c.key, r[c.key]));
+    out.push(`| ${r.round} | ${label} | ${cells.join(' | ')} | ${r.error || ''} |`);
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { readFileSync } = await import('node:fs');
+  if (process.argv.length !== 3) {
+    process.stderr.write('usage: node report.mjs RUN.json\n');
+    process.exit(2);
+  }
+  process.stdout.write(renderReport(JSON.parse(readFileSync(process.argv[2], 'utf8'))));
+}

@@ -1,0 +1,139 @@
+// Unit tests of how the HTTP server reads requests, through
+// ParseHttpRequest (the sessions' own parser and framing checks, without
+// sockets): framing per RFC 9112 section 6, and the limits on what one
+// request may occupy.
+#include "server/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace pigtail {
+namespace {
+
+HttpServerOptions Options(size_t max_body = 1024) {
+  HttpServerOptions options;
+  options.max_body_bytes = max_body;
+  return options;
+}
+
+// The HTTP status the server would answer `wire` with; 0 if it is a request.
+int StatusFor(const std::string& wire, const HttpServerOptions& options = Options()) {
+  int status = -1;
+  Result<HttpRequest> r = ParseHttpRequest(wire, options, &status);
+  EXPECT_EQ(r.ok(), status == 0) << r.status().ToString();
+  return status;
+}
+
+TEST(ParseHttpRequestTest, ReadsContentLengthAndChunkedBodies) {
+  Result<HttpRequest> r = ParseHttpRequest(
+      "POST /queue/q?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nX-A: b\r\n\r\n{}", Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->method, "POST");
+  EXPECT_EQ(r->target, "/queue/q?x=1");
+  EXPECT_EQ(r->body, "{}");
+  EXPECT_EQ(r->Header("x-a"), "b");
+
+  for (const char* coding : {"chunked", "Chunked", "CHUNKED", " chunked "}) {
+    Result<HttpRequest> c = ParseHttpRequest(
+        std::string("POST /log HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ") + coding +
+            "\r\n\r\n2;name=value\r\n{\"\r\n3\r\na\":\r\n1\r\n1\r\n0\r\n\r\n",
+        Options());
+    ASSERT_TRUE(c.ok()) << coding << ": " << c.status().ToString();
+    EXPECT_EQ(c->body, "{\"a\":1");
+  }
+  Result<HttpRequest> get = ParseHttpRequest("GET /health HTTP/1.0\r\n\r\n", Options());
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ(get->body, "");
+}
+
+// Issue 12: an unsupported coding was read as "no body", and the body then
+// ran as a second request on the connection.
+TEST(ParseHttpRequestTest, RefusesAmbiguousFraming) {
+  const std::string smuggled = "POST /log HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n{}";
+  const std::string head = "POST /queue/q/6a0c9d2e-1f7a-4e55-9a1e-3a1b2c3d4e5f/cancel HTTP/1.1\r\n";
+  for (const char* te : {"gzip", "identity", "chunked, chunked", "gzip, chunked", "chunked, gzip",
+                         "chunkedx", "", "chunked;q=1"}) {
+    std::string wire = head + "Host: h\r\nTransfer-Encoding: " + te + "\r\n\r\n" +
+                       std::to_string(smuggled.size()) + "\r\n" + smuggled + "\r\n0\r\n\r\n";
+    EXPECT_EQ(StatusFor(wire), 400) << "Transfer-Encoding: " << te;
+    EXPECT_EQ(StatusFor(head + "Host: h\r\nTransfer-Encoding: " + te + "\r\n\r\n" + smuggled), 400)
+        << "Transfer-Encoding: " << te;
+  }
+  // Two Transfer-Encoding fields, and Transfer-Encoding with Content-Length
+  // in either order and with any coding.
+  EXPECT_EQ(StatusFor(head + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "0\r\n\r\n"),
+            400);
+  EXPECT_EQ(StatusFor(head + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "0\r\n\r\n"),
+            400);
+  for (const char* te : {"chunked", "gzip"}) {
+    std::string t = std::string("Transfer-Encoding: ") + te + "\r\n";
+    EXPECT_EQ(StatusFor(head + t + "Content-Length: 5\r\n\r\n0\r\n\r\n"), 400) << te;
+    EXPECT_EQ(StatusFor(head + "Content-Length: 5\r\n" + t + "\r\n0\r\n\r\n"), 400) << te;
+  }
+  // A Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1).
+  EXPECT_EQ(StatusFor("POST /log HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400);
+  // Duplicate or conflicting Content-Length, as fields or as a list.
+  EXPECT_EQ(StatusFor(head + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"), 400);
+  EXPECT_EQ(StatusFor(head + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x"), 400);
+  EXPECT_EQ(StatusFor(head + "Content-Length: 2, 2\r\n\r\n{}"), 400);
+  EXPECT_EQ(StatusFor(head + "Content-Length: 2,3\r\n\r\n{}x"), 400);
+  EXPECT_EQ(StatusFor(head + "Content-Length: -1\r\n\r\n"), 400);
+  EXPECT_EQ(StatusFor(head + "Content-Length: 2\r\n\r\n{}"), 0);
+
+  int status = 0;
+  Result<HttpRequest> r =
+      ParseHttpRequest(head + "Transfer-Encoding: gzip\r\n\r\n", Options(), &status);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("Transfer-Encoding"), std::string::npos);
+}
+
+// Issue 12: chunk extensions were not counted against --max-body-bytes and
+// an endless one filled memory until the read timeout.
+TEST(ParseHttpRequestTest, ChunkExtensionsCountAgainstTheBodyLimit) {
+  const std::string head = "POST /log HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // 17 MiB of extension, no end of line: the buffer limit stops it.
+  std::string endless = head + "2;" + std::string(17 << 20, 'x');
+  int status = 0;
+  Result<HttpRequest> r = ParseHttpRequest(endless, Options(16 << 20), &status);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(status, 413) << r.status().ToString();
+  // Just under the buffer limit, with the line ended: the body limit stops
+  // it (2 bytes of data plus a 60 KiB extension is over 1 KiB).
+  std::string line = "2;" + std::string(60 << 10, 'x') + "\r\n{}\r\n0\r\n\r\n";
+  EXPECT_EQ(StatusFor(head + line, Options(1024)), 413);
+  EXPECT_EQ(StatusFor(head + line, Options(1 << 20)), 0);
+  // Many small extensions add up.
+  std::string many = head;
+  for (int i = 0; i < 100; ++i) many += "1;e=" + std::string(20, 'x') + "\r\nx\r\n";
+  many += "0\r\n\r\n";
+  EXPECT_EQ(StatusFor(many, Options(1024)), 413);
+  EXPECT_EQ(StatusFor(many, Options(4096)), 0);
+  // The extension of the last chunk counts too, and so does a trailer's size.
+  EXPECT_EQ(StatusFor(head + "0;" + std::string(2000, 'x') + "\r\n\r\n", Options(1024)), 413);
+  EXPECT_EQ(StatusFor(head + "0\r\nX-T: " + std::string(200 << 10, 'x') + "\r\n\r\n"), 413);
+  // Chunk data over the limit.
+  EXPECT_EQ(StatusFor(head + "401\r\n" + std::string(1025, 'x') + "\r\n0\r\n\r\n"), 413);
+  EXPECT_EQ(StatusFor(head + "400\r\n" + std::string(1024, 'x') + "\r\n0\r\n\r\n"), 0);
+}
+
+TEST(ParseHttpRequestTest, OtherLimitsAndMalformedInput) {
+  EXPECT_EQ(
+      StatusFor("POST /log HTTP/1.1\r\nContent-Length: 1025\r\n\r\n" + std::string(1025, 'x')),
+      413);
+  EXPECT_EQ(StatusFor("GET / HTTP/1.1\r\nX-Big: " + std::string(kMaxHeaderBytes, 'x') + "\r\n\r\n"),
+            431);
+  EXPECT_EQ(StatusFor(""), 400);
+  EXPECT_EQ(StatusFor("GET / HTTP/1.1\r\n"), 400);                              // cut short
+  EXPECT_EQ(StatusFor("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n{}"), 400);  // cut short
+  EXPECT_EQ(StatusFor("THIS IS NOT HTTP\r\n\r\n"), 400);
+  EXPECT_EQ(StatusFor("GET /\x01 HTTP/1.1\r\n\r\n"), 400);
+  EXPECT_EQ(StatusFor("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n"), 400);
+  EXPECT_EQ(StatusFor("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), 400);
+}
+
+}  // namespace
+}  // namespace pigtail

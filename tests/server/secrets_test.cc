@@ -1,0 +1,63 @@
+// Passwords in backend URIs never leave the node: GET /health (open without
+// a token) and configuration errors show them masked (core/redact.h).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "core/memory_store.h"
+#include "server/api.h"
+#include "server/config.h"
+
+namespace pigtail {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kPassword[] = "S3cretPw";
+
+TEST(SecretsTest, HealthMasksThePasswordsOfTheBackendUris) {
+  auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), NodeOptions());
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  Sequencer sequencer(node->get(), SequencerOptions());
+  sequencer.Start();
+  Metrics metrics;
+  ApiOptions options;
+  options.client_token = "t";  // /health stays open even so
+  options.log_uri = std::string("postgresql://postgres:") + kPassword + "@/pigtail?host=/run";
+  options.state_uri = std::string("host=/run dbname=pigtail password=") + kPassword;
+  Api api(node->get(), &sequencer, nullptr, &metrics, options);
+
+  auto promise = std::make_shared<std::promise<HttpResponse>>();
+  std::future<HttpResponse> future = promise->get_future();
+  api.Handle(HttpRequest{"GET", "/health", {}, ""},
+             [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  HttpResponse r = future.get();
+  sequencer.Stop();
+
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.find(kPassword), std::string::npos) << r.body;
+  boost::json::value body = boost::json::parse(r.body);
+  EXPECT_EQ(body.at("log").as_string(), "postgresql://postgres:****@/pigtail?host=/run");
+  EXPECT_EQ(body.at("state").as_string(), "host=/run dbname=pigtail password=****");
+}
+
+TEST(SecretsTest, ConfigErrorsMaskPasswords) {
+  bool help = false;
+  Result<ServerConfig> config = ParseServerConfig(
+      {"pigtaild", "--potboiler-url", std::string("https://u:") + kPassword + "@example.org"},
+      [](const char*) -> const char* { return nullptr; }, &help);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.status().message().find(kPassword), std::string::npos)
+      << config.status().message();
+  EXPECT_NE(config.status().message().find("https://u:****@example.org"), std::string::npos)
+      << config.status().message();
+}
+
+}  // namespace
+}  // namespace pigtail
