@@ -27,7 +27,7 @@
 namespace pigtail {
 
 struct ApiOptions {
-  // When not empty, every endpoint but GET /health requires
+  // When not empty, every endpoint but GET /health and GET /ready requires
   // "Authorization: Bearer <client_token>", except the peer endpoints.
   std::string client_token;
   // When not empty, POST /log/other, POST /event, /nodes, GET /log/range,

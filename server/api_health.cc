@@ -1,6 +1,7 @@
 // GET /ready (readiness) and the readiness gauges of GET /metrics.
 #include <boost/json.hpp>
 
+#include "core/redact.h"
 #include "server/api.h"
 #include "server/api_call.h"
 #include "server/log.h"
@@ -31,6 +32,8 @@ void Api::Ready(Call& call) {
   boost::json::object out;
   out["ready"] = reasons.empty();
   out["node_id"] = node_->id().ToString();
+  // GET /ready needs no token: no password of a backend URI in the errors.
+  for (boost::json::value& r : reasons) r = RedactSecrets(r.as_string());
   if (!reasons.empty()) {
     out["reason"] = reasons.front();
     out["reasons"] = std::move(reasons);

@@ -1,5 +1,6 @@
 #include "server/config_log.h"
 
+#include "core/redact.h"
 #include "core/version.h"
 #include "server/log.h"
 
@@ -12,8 +13,8 @@ void LogEffectiveConfig(const ServerConfig& config, const std::string& listening
             {{"version", std::string(PigtailVersion())},
              {"listen", listening},
              {"node", node_id},
-             {"log", log::MaskedUri(config.EffectiveLogUri())},
-             {"state", log::MaskedUri(config.EffectiveStateUri())},
+             {"log", RedactSecrets(config.EffectiveLogUri())},
+             {"state", RedactSecrets(config.EffectiveStateUri())},
              {"postgres_schema", config.postgres_schema},
              {"sync", config.sync},
              {"batch_ops", config.batch_ops},
@@ -24,7 +25,7 @@ void LogEffectiveConfig(const ServerConfig& config, const std::string& listening
              {"client_token", secret(config.client_token)},
              {"peer_token", secret(config.peer_token)},
              {"advertise_url", config.advertise_url},
-             {"potboiler_url", log::MaskedUri(config.potboiler_url)},
+             {"potboiler_url", RedactSecrets(config.potboiler_url)},
              {"potboiler_token", secret(config.potboiler_token)},
              {"anti_entropy_ms", config.anti_entropy_ms},
              {"log_level", config.log_level},

@@ -1,5 +1,7 @@
 #include "server/log.h"
 
+#include "core/redact.h"
+
 #include <spdlog/logger.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -178,7 +180,8 @@ void Write(Level level, std::string_view msg, Fields fields) {
   std::shared_ptr<const Loggers> l = Get();
   spdlog::level::level_enum spd = ToSpd(level);
   if (!l->main->should_log(spd)) return;
-  std::string payload = l->json ? RenderJsonMembers(msg, fields) : RenderText(msg, fields);
+  std::string payload =
+      RedactSecrets(l->json ? RenderJsonMembers(msg, fields) : RenderText(msg, fields));
   l->main->log(spd, spdlog::string_view_t(payload.data(), payload.size()));
 }
 
@@ -192,7 +195,7 @@ void Access(std::string_view method, std::string_view target, int status, uint64
                    {"status", status},
                    {"ms", static_cast<double>(latency_ns) / 1e6}};
   std::string payload =
-      l->json ? RenderJsonMembers("request", fields) : RenderText("request", fields);
+      RedactSecrets(l->json ? RenderJsonMembers("request", fields) : RenderText("request", fields));
   l->access->info(spdlog::string_view_t(payload.data(), payload.size()));
 }
 
@@ -236,30 +239,6 @@ std::string RenderJsonMembers(std::string_view msg, Fields fields) {
     } else {
       AppendJsonString(f.value, &out);
     }
-  }
-  return out;
-}
-
-std::string MaskedUri(std::string_view uri) {
-  std::string out(uri);
-  size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    size_t start = scheme + 3;
-    size_t end = out.find_first_of("/?#", start);
-    if (end == std::string::npos) end = out.size();
-    size_t at = out.rfind('@', end);
-    size_t colon = out.find(':', start);
-    if (at != std::string::npos && at >= start && colon < at) {
-      out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  // libpq also takes the password as a query parameter.
-  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
-    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
-    size_t v = p + 9;
-    size_t e = out.find_first_of("&#", v);
-    if (e == std::string::npos) e = out.size();
-    out.replace(v, e - v, "***");
   }
   return out;
 }

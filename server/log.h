@@ -7,6 +7,9 @@
 //   json: {"ts":"2026-01-02T03:04:05.678Z","level":"info","msg":"peer down",
 //          "peer":"http://...","failures":6}
 //
+// Every line (and access log line) goes out through RedactSecrets
+// (core/redact.h): a password in a URI or conninfo is never written.
+//
 // Before Init() (or without it: tests, tools) lines go to stderr as text at
 // level info. Thread safety: every function may be called from any thread.
 #ifndef PIGTAIL_SERVER_LOG_H_
@@ -90,10 +93,6 @@ class Every {
   uint64_t held_ = 0;                             // guarded by mu_
   uint64_t suppressed_ = 0;                       // set by Allow() for its caller
 };
-
-// `uri` with the password of a user:password@ part replaced by "***", for
-// printing backend URIs (postgresql://u:***@host/db).
-std::string MaskedUri(std::string_view uri);
 
 // Renders one line's payload (no timestamp, no level), as Write does: for
 // text `msg k=v ...` (values with spaces or quotes are quoted), for JSON the

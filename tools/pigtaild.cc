@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   BackendOptions backend_options;
   backend_options.postgres_schema = config.postgres_schema;
   backend_options.on_created = [](const std::string& where) {
-    std::fprintf(stderr, "pigtaild: created a new store at %s\n", where.c_str());
+    log::Info("created a new store at " + where);
   };
   auto opening = [](const Status& s, const char* what) {
     if (!IsStoreLocked(s)) return s.WithContext(what);
