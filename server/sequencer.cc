@@ -235,7 +235,7 @@ void Sequencer::Run() {
       stopping_batch_ = draining;
       ProcessBatch(std::move(batch));
     }
-    const bool held = committer_->holding();
+    const bool held = committer_->holding() || refused_.has_value();
     if ((uncommitted_seq_ != 0 || held) &&
         (stop || Clock::now() >= last_state_commit_ + options_.state_commit_interval)) {
       CommitState(/*final=*/stop);
@@ -251,7 +251,7 @@ void Sequencer::CommitState(bool final) {
   } else if (!committer_->ready()) {
     return;  // retried after another interval, with the newer changes merged in
   }
-  if (uncommitted_seq_ == 0 && !committer_->holding()) return;
+  if (uncommitted_seq_ == 0 && !committer_->holding() && !refused_) return;
   // With nothing new, an empty batch: the committer merges it into the
   // failed changes it holds and commits them again.
   StateBatch changes;
@@ -259,10 +259,14 @@ void Sequencer::CommitState(bool final) {
     node_->WriteLocked([&](State* s) { changes = s->TakeChanges(uncommitted_seq_); });
     uncommitted_seq_ = 0;
   }
-  // Only this thread offers, and the committer was idle: always taken.
-  if (!committer_->Offer(&changes, /*force=*/final)) {
-    log::Error("state committer refused a batch; the next restart catches up from the log");
+  if (refused_) {
+    MergeNewerBatch(&*refused_, std::move(changes));
+    changes = std::move(*refused_);
+    refused_.reset();
   }
+  // Only this thread offers, and the committer was idle, so it is taken;
+  // should it not be, the changes wait here for the next interval.
+  if (!committer_->Offer(&changes, /*force=*/final)) refused_ = std::move(changes);
   if (final) {
     committer_->Wait();
     if (committer_->holding()) {

@@ -228,6 +228,9 @@ class Sequencer {
   uint64_t uncommitted_seq_ = 0;  // last applied sequence not yet committed; 0: none
   std::chrono::steady_clock::time_point last_state_commit_;
   LeaseStormDetector lease_storm_;
+  // Changes taken from the State that the committer did not take (not
+  // expected: see CommitState), offered again with the next ones.
+  std::optional<StateBatch> refused_;
   // Physical time (ns) of the claims decided here, by task, until their
   // done (pigtail_task_run_seconds), fail or cancel is decided here.
   // Cleared when it grows past kMaxClaimTimes (claims done elsewhere).
