@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/json_fields.h"
+#include "core/json_splice.h"
 
 namespace pigtail {
 namespace json = boost::json;
@@ -974,18 +975,8 @@ Event MakeOpEvent(const Uuid& id, const Uuid& owner, const std::optional<Uuid>& 
 }
 
 std::string EventJsonWithNext(const Event& event, const std::optional<Uuid>& next) {
-  boost::system::error_code ec;
-  ReusedParser& parser = ThreadParser();
-  json::monotonic_resource arena(parser.buffer(), ReusedParser::kBufferSize);
-  json::value v = parser.Parse(event.raw, &arena, ec);
-  if (ec || !v.is_object()) return event.raw;
-  json::object& o = v.get_object();
-  if (next) {
-    o["next"] = next->ToString();
-  } else {
-    o["next"] = nullptr;
-  }
-  return json::serialize(v);
+  return SpliceTopLevelMember(event.raw, "next",
+                              next ? "\"" + next->ToString() + "\"" : std::string("null"));
 }
 
 }  // namespace pigtail

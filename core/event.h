@@ -62,7 +62,8 @@ Result<Event> MakeEvent(const NewEvent& fields);
 Event MakeOpEvent(const Uuid& id, const Uuid& owner, const std::optional<Uuid>& prev,
                   const Hlc& when, QueueOp op);
 
-// The event's JSON with "next" set to `next` (or null), for serving.
+// The event's stored bytes with the value of "next" set to `next` (or null),
+// for serving; every other byte stays as the owner wrote it.
 // REQUIRES: event.raw is a JSON object (true for every parsed Event).
 std::string EventJsonWithNext(const Event& event, const std::optional<Uuid>& next);
 

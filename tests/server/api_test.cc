@@ -188,6 +188,21 @@ TEST_F(ApiTest, LogApi) {
   EXPECT_EQ(Call("PUT", "/log").status, 405);
 }
 
+// Issue 11's example: GET /log/{id} re-serialized the stored entry
+// (1.5E0, 1E3, an unescaped é). It serves the owner's bytes, with only the
+// value of "next" filled in.
+TEST_F(ApiTest, EntriesAreServedWithTheirOwnersBytes) {
+  const std::string id = "cccccccc-2222-4333-8444-555555555555";
+  const std::string entry = "{\"id\":\"" + id +
+                            "\",\"owner\":\"11111111-2222-4333-8444-555555555555\",\"prev\":null,"
+                            "\"when\":[0,[1558805131923316000],0],   "
+                            "\"data\":{\"x\":1.5,\"s\":\"caf\\u00e9\",\"n\":1e3,\"z\":0e445}}\n";
+  ASSERT_EQ(Call("POST", "/log/other", entry).status, 200);
+  std::string expected = entry;
+  expected.insert(entry.rfind('}'), ",\"next\":null");
+  EXPECT_EQ(Call("GET", "/log/" + id).body, expected);
+}
+
 TEST_F(ApiTest, EntriesFromPeers) {
   std::string owner = "11111111-2222-4333-8444-555555555555";
   std::string entry = R"({"id":"aaaaaaaa-2222-4333-8444-555555555555","owner":")" + owner +
