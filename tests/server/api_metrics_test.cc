@@ -9,6 +9,7 @@
 
 #include "core/memory_store.h"
 #include "server/api.h"
+#include "tests/server/api_fixture.h"
 
 namespace pigtail {
 namespace {
@@ -18,49 +19,13 @@ using namespace std::chrono_literals;
 constexpr char kWorker[] = "6a0c9d2e-1f7a-4e55-9a1e-3a1b2c3d4e5f";
 constexpr uint64_t kSec = 1'000'000'000;
 
-class ApiMetricsTest : public ::testing::Test {
+class ApiMetricsTest : public testing::ApiFixture {
  protected:
-  void SetUp() override {
-    NodeOptions node_options;
-    node_options.physical = [this] { return now_ns_.load(); };
-    auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), node_options);
-    ASSERT_TRUE(node.ok()) << node.status().ToString();
-    node_ = std::move(node).value();
-    sequencer_ = std::make_unique<Sequencer>(node_.get(), SequencerOptions());
-    sequencer_->Start();
-    api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), nullptr, &metrics_, ApiOptions());
-  }
-  void TearDown() override {
-    sequencer_->Stop();
-    api_.reset();
-    sequencer_.reset();
-    node_.reset();
-  }
-
-  HttpResponse Call(std::string method, std::string target, std::string body = "") {
-    HttpRequest req{std::move(method), std::move(target), {}, std::move(body)};
-    auto promise = std::make_shared<std::promise<HttpResponse>>();
-    std::future<HttpResponse> future = promise->get_future();
-    api_->Handle(std::move(req), [promise](HttpResponse r) { promise->set_value(std::move(r)); });
-    if (future.wait_for(10s) != std::future_status::ready) {
-      ADD_FAILURE() << "no response within 10 s";
-      return HttpResponse{599, {}, ""};
-    }
-    return future.get();
-  }
+  void SetUp() override { Open(ApiOptions(), SequencerOptions()); }
   std::string Add(const std::string& name) {
-    HttpResponse r = Call("POST", "/queue/q", "{\"task_name\":\"" + name + "\",\"info\":1}");
-    EXPECT_EQ(r.status, 201) << r.body;
-    boost::json::value v = boost::json::parse(r.body);
-    return std::string(v.at("id").as_string());
+    return AddTask("q", "{\"task_name\":\"" + name + "\",\"info\":1}");
   }
   void Advance(uint64_t ns) { now_ns_ += ns; }
-
-  std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
-  Metrics metrics_;
-  std::unique_ptr<Node> node_;
-  std::unique_ptr<Sequencer> sequencer_;
-  std::unique_ptr<Api> api_;
 };
 
 TEST_F(ApiMetricsTest, ReadyHealthAndTaskMetrics) {

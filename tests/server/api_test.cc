@@ -19,6 +19,7 @@
 #include "server/api_util.h"
 #include "server/notifier.h"
 #include "server/replicator.h"
+#include "tests/server/api_fixture.h"
 
 namespace pigtail {
 namespace {
@@ -28,64 +29,17 @@ using namespace std::chrono_literals;
 constexpr char kWorkerA[] = "6a0c9d2e-1f7a-4e55-9a1e-3a1b2c3d4e5f";
 constexpr char kWorkerB[] = "7b1d0e3f-2a8b-4f66-8b2f-4b2c3d4e5f60";
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public testing::ApiFixture {
  protected:
-  void SetUp() override { Open(ApiOptions()); }
-  void TearDown() override { Close(); }
-
-  void Open(const ApiOptions& options, bool batch_ops = true) {
-    NodeOptions node_options;
-    node_options.physical = [this] { return now_ns_.load(); };
-    auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), node_options);
-    ASSERT_TRUE(node.ok()) << node.status().ToString();
-    node_ = std::move(node).value();
-    SequencerOptions seq;
-    seq.wait_tick = 10ms;
+  void SetUp() override { Open(); }
+  // Reopens with batch ops on or off.
+  void Reopen(bool batch_ops) {
+    Close();
+    SequencerOptions seq = Ticking();
     seq.batch_ops = batch_ops;
-    sequencer_ = std::make_unique<Sequencer>(node_.get(), seq);
-    sequencer_->Start();
-    api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), nullptr, &metrics_, options);
-  }
-  void Close() {
-    if (sequencer_) sequencer_->Stop();
-    api_.reset();
-    sequencer_.reset();
-    node_.reset();
+    Open(ApiOptions(), seq);
   }
 
-  HttpResponse Call(std::string method, std::string target, std::string body = "",
-                    HttpHeaders headers = {}) {
-    HttpRequest req{std::move(method), std::move(target), std::move(headers), std::move(body)};
-    auto promise = std::make_shared<std::promise<HttpResponse>>();
-    std::future<HttpResponse> future = promise->get_future();
-    api_->Handle(std::move(req), [promise](HttpResponse r) { promise->set_value(std::move(r)); });
-    if (future.wait_for(10s) != std::future_status::ready) {
-      ADD_FAILURE() << "no response within 10 s";
-      return HttpResponse{599, {}, ""};
-    }
-    return future.get();
-  }
-
-  static boost::json::value Body(const HttpResponse& r) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r.body, ec);
-    EXPECT_FALSE(ec) << "not JSON: " << r.body;
-    return v;
-  }
-
-  void CreateQueue(const std::string& name, const std::string& extra = "") {
-    HttpResponse r =
-        Call("POST", "/create", "{\"name\":\"" + name + "\",\"timeout_ms\":1000" + extra + "}");
-    ASSERT_EQ(r.status, 201) << r.body;
-  }
-  std::string AddTask(const std::string& queue,
-                      const std::string& body = R"({"task_name":"t","info":{"x":1}})") {
-    HttpResponse r = Call("POST", "/queue/" + queue, body);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return std::string(Body(r).at("id").as_string());
-  }
-  std::string Digest() { return Call("GET", "/digest").body; }
-  uint64_t Events() { return node_->log()->Count().value(); }
   // The entry at the head of this node's chain.
   Event HeadEntry() {
     std::optional<Uuid> head = node_->head();
@@ -94,12 +48,6 @@ class ApiTest : public ::testing::Test {
     EXPECT_TRUE(e.ok() && e->has_value());
     return e.ok() && e->has_value() ? (*e)->event : Event{};
   }
-
-  std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
-  Metrics metrics_;
-  std::unique_ptr<Node> node_;
-  std::unique_ptr<Sequencer> sequencer_;
-  std::unique_ptr<Api> api_;
 };
 
 TEST_F(ApiTest, OriginalQueueFlow) {
@@ -356,8 +304,7 @@ TEST_F(ApiTest, BatchAddAndClaimOrder) {
 TEST_F(ApiTest, TheClaimsAndDonesOfOneRequestAreOneBatchEntry) {
   for (bool batch_ops : {true, false}) {
     SCOPED_TRACE(batch_ops ? "--batch-ops on" : "--batch-ops off");
-    Close();
-    Open(ApiOptions(), batch_ops);
+    Reopen(batch_ops);
     CreateQueue("q");
     ASSERT_EQ(Call("POST", "/queue/q/batch",
                    R"([{"task_name":"a","info":1},)"

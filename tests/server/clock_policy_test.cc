@@ -14,6 +14,7 @@
 #include "core/event.h"
 #include "core/memory_store.h"
 #include "server/api.h"
+#include "tests/server/api_fixture.h"
 
 namespace pigtail {
 namespace {
@@ -42,69 +43,18 @@ std::string Id(int n) {
   return buf;
 }
 
-class ClockPolicyTest : public ::testing::Test {
+class ClockPolicyTest : public testing::ApiFixture {
  protected:
-  void SetUp() override { Open(NewMemoryEventStore()); }
-  void TearDown() override { Close(); }
-
-  void Open(std::unique_ptr<EventStore> log) {
-    NodeOptions node_options;
-    node_options.physical = [this] { return now_ns_.load(); };
-    auto node = Node::Open(std::move(log), NewMemoryStateStore(), node_options);
-    ASSERT_TRUE(node.ok()) << node.status().ToString();
-    node_ = std::move(node).value();
-    SequencerOptions seq;
-    seq.wait_tick = 10ms;
-    sequencer_ = std::make_unique<Sequencer>(node_.get(), seq);
-    sequencer_->Start();
-    api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), nullptr, &metrics_, ApiOptions());
-  }
-  void Close() {
-    if (sequencer_) sequencer_->Stop();
-    api_.reset();
-    sequencer_.reset();
-    node_.reset();
+  void SetUp() override { Open(); }
+  void Open(std::unique_ptr<EventStore> log = nullptr) {
+    ApiFixture::Open(ApiOptions(), Ticking(), std::move(log));
   }
 
-  HttpResponse Call(std::string method, std::string target, std::string body = "") {
-    HttpRequest req{std::move(method), std::move(target), {}, std::move(body)};
-    auto promise = std::make_shared<std::promise<HttpResponse>>();
-    std::future<HttpResponse> future = promise->get_future();
-    api_->Handle(std::move(req), [promise](HttpResponse r) { promise->set_value(std::move(r)); });
-    if (future.wait_for(10s) != std::future_status::ready) {
-      ADD_FAILURE() << "no response within 10 s";
-      return HttpResponse{599, {}, ""};
-    }
-    return future.get();
-  }
-  static boost::json::value Body(const HttpResponse& r) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r.body, ec);
-    EXPECT_FALSE(ec) << "not JSON: " << r.body;
-    return v;
-  }
-  void CreateQueue(const std::string& name, const std::string& timeout_ms = "1000") {
-    HttpResponse r =
-        Call("POST", "/create", "{\"name\":\"" + name + "\",\"timeout_ms\":" + timeout_ms + "}");
-    ASSERT_EQ(r.status, 201) << r.body;
-  }
-  std::string AddTask(const std::string& queue) {
-    HttpResponse r = Call("POST", "/queue/" + queue, R"({"task_name":"t","info":null})");
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.status == 201 ? std::string(Body(r).at("id").as_string()) : std::string();
-  }
   HttpResponse Claim(const std::string& queue) {
     return Call("POST", "/queue/" + queue + "/claim",
                 std::string(R"({"max":1,"worker_id":")") + kWorker + "\"}");
   }
   bool Stored(const std::string& id) { return Call("GET", "/log/" + id).status == 200; }
-  uint64_t Events() { return node_->log()->Count().value(); }
-
-  std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
-  Metrics metrics_;
-  std::unique_ptr<Node> node_;
-  std::unique_ptr<Sequencer> sequencer_;
-  std::unique_ptr<Api> api_;
 };
 
 // Issue 12: a peer Delete stamped 100 years ahead was stored, and the queue
@@ -205,7 +155,8 @@ TEST_F(ClockPolicyTest, ABatchDefersOnlyTheEntriesBeyondTheBounds) {
 // Issue 12: with timeout_ms = UINT64_MAX a claim answered an expires_at_ms
 // already in the past (time + timeout * 10^6 wrapped around).
 TEST_F(ClockPolicyTest, ALeaseOfUint64MaxMillisecondsDoesNotRunOutAtOnce) {
-  CreateQueue("q", "18446744073709551615");
+  ASSERT_EQ(Call("POST", "/create", R"({"name":"q","timeout_ms":18446744073709551615})").status,
+            201);
   AddTask("q");
   HttpResponse claim = Claim("q");
   ASSERT_EQ(claim.status, 200) << claim.body;

@@ -11,48 +11,20 @@
 #include "core/memory_store.h"
 #include "server/api.h"
 #include "server/ui/embedded_files.h"
+#include "tests/server/api_fixture.h"
 
 namespace pigtail {
 namespace {
 
 using namespace std::chrono_literals;
 
-class UiTest : public ::testing::Test {
+class UiTest : public testing::ApiFixture {
  protected:
-  void SetUp() override { Open(ApiOptions()); }
-  void TearDown() override { Close(); }
-
-  void Open(const ApiOptions& options) {
-    auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), NodeOptions());
-    ASSERT_TRUE(node.ok()) << node.status().ToString();
-    node_ = std::move(node).value();
-    sequencer_ = std::make_unique<Sequencer>(node_.get(), SequencerOptions());
-    sequencer_->Start();
-    api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), nullptr, &metrics_, options);
+  void SetUp() override { Open(); }
+  // A GET with request headers.
+  HttpResponse Get(std::string target, HttpHeaders headers = {}) {
+    return Call("GET", std::move(target), "", std::move(headers));
   }
-  void Close() {
-    if (sequencer_) sequencer_->Stop();
-    api_.reset();
-    sequencer_.reset();
-    node_.reset();
-  }
-
-  HttpResponse Call(std::string method, std::string target, HttpHeaders headers = {}) {
-    HttpRequest req{std::move(method), std::move(target), std::move(headers), ""};
-    auto promise = std::make_shared<std::promise<HttpResponse>>();
-    std::future<HttpResponse> future = promise->get_future();
-    api_->Handle(std::move(req), [promise](HttpResponse r) { promise->set_value(std::move(r)); });
-    if (future.wait_for(10s) != std::future_status::ready) {
-      ADD_FAILURE() << "no response within 10 s";
-      return HttpResponse{599, {}, ""};
-    }
-    return future.get();
-  }
-
-  Metrics metrics_;
-  std::unique_ptr<Node> node_;
-  std::unique_ptr<Sequencer> sequencer_;
-  std::unique_ptr<Api> api_;
 };
 
 TEST_F(UiTest, UiServesTheIndexPage) {
@@ -122,19 +94,19 @@ TEST_F(UiTest, IfNoneMatchGivesNotModified) {
   std::string etag(first.Header("ETag"));
   ASSERT_FALSE(etag.empty());
 
-  HttpResponse same = Call("GET", "/ui/app.js", {{"If-None-Match", etag}});
+  HttpResponse same = Get("/ui/app.js", {{"If-None-Match", etag}});
   EXPECT_EQ(same.status, 304);
   EXPECT_TRUE(same.body.empty());
   EXPECT_EQ(same.Header("ETag"), etag);
 
-  EXPECT_EQ(Call("GET", "/ui/app.js", {{"if-none-match", "\"x\", W/" + etag}}).status, 304);
-  EXPECT_EQ(Call("GET", "/ui/app.js", {{"If-None-Match", "*"}}).status, 304);
-  HttpResponse other = Call("GET", "/ui/app.js", {{"If-None-Match", "\"something-else\""}});
+  EXPECT_EQ(Get("/ui/app.js", {{"if-none-match", "\"x\", W/" + etag}}).status, 304);
+  EXPECT_EQ(Get("/ui/app.js", {{"If-None-Match", "*"}}).status, 304);
+  HttpResponse other = Get("/ui/app.js", {{"If-None-Match", "\"something-else\""}});
   EXPECT_EQ(other.status, 200);
   EXPECT_EQ(other.body, first.body);
   // Another file's ETag does not match this one.
   std::string css_etag(Call("GET", "/ui/style.css").Header("ETag"));
-  EXPECT_EQ(Call("GET", "/ui/app.js", {{"If-None-Match", css_etag}}).status, 200);
+  EXPECT_EQ(Get("/ui/app.js", {{"If-None-Match", css_etag}}).status, 200);
 }
 
 TEST_F(UiTest, UnknownFilesAndMethodsAreRefused) {
@@ -167,7 +139,7 @@ TEST_F(UiTest, PageNeedsNoTokenButTheDataDoes) {
   EXPECT_EQ(Call("GET", "/ui/app.js").status, 200);
   EXPECT_EQ(Call("GET", "/queues").status, 401);
   EXPECT_EQ(Call("GET", "/digest").status, 401);
-  EXPECT_EQ(Call("GET", "/queues", {{"Authorization", "Bearer secret"}}).status, 200);
+  EXPECT_EQ(Get("/queues", {{"Authorization", "Bearer secret"}}).status, 200);
   EXPECT_EQ(Call("GET", "/replication").status, 401);
 }
 
