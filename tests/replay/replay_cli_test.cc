@@ -144,6 +144,18 @@ class Process {
   std::string err_path_;
 };
 
+// A generated log written to DIR/log.jsonl, and the State it projects to.
+struct WrittenLog {
+  WrittenLog(const std::string& dir, uint64_t count, uint64_t seed)
+      : events(GenerateLog({.events = count, .seed = seed})), path(dir + "/log.jsonl") {
+    WriteJsonl(events, path);
+    for (const Event& e : events) ApplyEvent(e, &expected);
+  }
+  std::vector<Event> events;
+  std::string path;
+  State expected;
+};
+
 class ReplayCliTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = TempDir("cli"); }
@@ -192,11 +204,7 @@ TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
 }
 
 TEST_F(ReplayCliTest, ReadAheadGivesTheSameStateAtAnyDepth) {
-  std::vector<Event> events = GenerateLog({.events = 6000, .seed = 37});
-  std::string log = dir_ + "/log.jsonl";
-  WriteJsonl(events, log);
-  State expected;
-  for (const Event& e : events) ApplyEvent(e, &expected);
+  auto&& [events, log, expected] = WrittenLog(dir_, 6000, 37);
   for (const char* depth : {"0", "1", "5"}) {
     json::object r = RunJson(
         {"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + dir_ + "/state" + depth,
@@ -221,11 +229,7 @@ TEST_F(ReplayCliTest, UnreadableInputFailsWithExitThree) {
 }
 
 TEST_F(ReplayCliTest, RebuildVerifyAndCatchATamperedRegister) {
-  std::vector<Event> events = GenerateLog({.events = 4000, .seed = 31});
-  std::string log = dir_ + "/log.jsonl";
-  WriteJsonl(events, log);
-  State expected;
-  for (const Event& e : events) ApplyEvent(e, &expected);
+  auto&& [events, log, expected] = WrittenLog(dir_, 4000, 31);
   std::string state_uri = "rocksdb:" + dir_ + "/state";
 
   json::object r = RunJson({"rebuild", "--from", "jsonl:" + log, "--into", state_uri, "--json"}, 0);
@@ -430,11 +434,7 @@ TEST_F(ReplayCliTest, BlueGreenSwitchesOnlyAfterVerifying) {
 }
 
 TEST_F(ReplayCliTest, VerifyReportsAnUndecodableRegisterWithItsKeyAndGoesOn) {
-  std::vector<Event> events = GenerateLog({.events = 4000, .seed = 41});
-  std::string log = dir_ + "/log.jsonl";
-  WriteJsonl(events, log);
-  State expected;
-  for (const Event& e : events) ApplyEvent(e, &expected);
+  auto&& [events, log, expected] = WrittenLog(dir_, 4000, 41);
   const std::string path = dir_ + "/state";
   RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
 
@@ -492,11 +492,7 @@ TEST_F(ReplayCliTest, VerifyReportsAnUndecodableRegisterWithItsKeyAndGoesOn) {
 }
 
 TEST_F(ReplayCliTest, VerifyReportsAnUndecodableQueueRegister) {
-  std::vector<Event> events = GenerateLog({.events = 2000, .seed = 46});
-  std::string log = dir_ + "/log.jsonl";
-  WriteJsonl(events, log);
-  State expected;
-  for (const Event& e : events) ApplyEvent(e, &expected);
+  auto&& [events, log, expected] = WrittenLog(dir_, 2000, 46);
   const std::string path = dir_ + "/state";
   RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
   WithRawFamily(path, "queues", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* queues) {
@@ -514,11 +510,7 @@ TEST_F(ReplayCliTest, VerifyReportsAnUndecodableQueueRegister) {
 }
 
 TEST_F(ReplayCliTest, VerifyReportsUndecodableRegistersUnderIdsTheLogDoesNotHave) {
-  std::vector<Event> events = GenerateLog({.events = 2000, .seed = 47});
-  std::string log = dir_ + "/log.jsonl";
-  WriteJsonl(events, log);
-  State expected;
-  for (const Event& e : events) ApplyEvent(e, &expected);
+  auto&& [events, log, expected] = WrittenLog(dir_, 2000, 47);
   const std::string path = dir_ + "/state";
   RunJson({"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + path, "--json"}, 0);
   // Garbage under the smallest id in queue-1 (registers follow it) and the
@@ -567,11 +559,7 @@ TEST_F(ReplayCliTest, VerifyCountsRegistersOnBothSides) {
 }
 
 TEST_F(ReplayCliTest, CompareRecomputesDigestsAndCatchesARegisterChangedByHand) {
-  std::vector<Event> events = GenerateLog({.events = 3000, .seed = 43});
-  std::string log = dir_ + "/log.jsonl";
-  WriteJsonl(events, log);
-  State expected;
-  for (const Event& e : events) ApplyEvent(e, &expected);
+  auto&& [events, log, expected] = WrittenLog(dir_, 3000, 43);
   const std::string clean = "rocksdb:" + dir_ + "/clean";
   const std::string path = dir_ + "/tampered";
   RunJson({"rebuild", "--from", "jsonl:" + log, "--into", clean, "--json"}, 0);
