@@ -255,7 +255,7 @@ class PostgresStateStore final : public StateStore {
     return out;
   }
 
-  Status LoadInto(State* state) override {
+  Status LoadInto(State* state, const LoadProgress& progress) override {
     state->set_track_changes(false);
     Status status = session_->Run("LoadInto", [&](pqxx::connection_base& conn) {
       // One snapshot for every page.
@@ -267,6 +267,7 @@ class PostgresStateStore final : public StateStore {
       std::string last_queue;
       std::string last_id;
       bool first = true;
+      uint64_t read = 0;
       // Bounded by the table's size: each page advances past its last key.
       for (;;) {
         const pqxx::result page =
@@ -276,6 +277,7 @@ class PostgresStateStore final : public StateStore {
         for (const pqxx::row& row : page) {
           PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[2]));
           state->PutTask(std::move(t));
+          if (++read % kLoadProgressTasks == 0 && progress) progress(read);
         }
         if (page.size() < static_cast<size_t>(kLoadPageRows)) break;
         const pqxx::row last = page[page.size() - 1];

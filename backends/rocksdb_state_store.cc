@@ -200,10 +200,10 @@ class RocksDbStateStore final : public StateStore {
     return ReadRejected(rocksdb::ReadOptions());
   }
 
-  Status LoadInto(State* state) override {
+  Status LoadInto(State* state, const LoadProgress& progress) override {
     Snapshot snap(db_->db());
     state->set_track_changes(false);
-    Status s = LoadAll(snap.options(), state);
+    Status s = LoadAll(snap.options(), state, progress);
     state->set_track_changes(true);
     return s;
   }
@@ -315,7 +315,8 @@ class RocksDbStateStore final : public StateStore {
     return out;
   }
 
-  Status LoadAll(const rocksdb::ReadOptions& ro, State* state) {
+  Status LoadAll(const rocksdb::ReadOptions& ro, State* state,
+                 const LoadProgress& progress = nullptr) {
     {
       std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kQueues)));
       for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -329,10 +330,12 @@ class RocksDbStateStore final : public StateStore {
       rocksdb::ReadOptions scan = ro;
       scan.readahead_size = 2 << 20;
       std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(scan, cf(kTasks)));
+      uint64_t read = 0;
       for (it->SeekToFirst(); it->Valid(); it->Next()) {
         PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t,
                                  Decoded(DecodeTaskRecord(ToView(it->value())), "task"));
         state->PutTask(std::move(t));
+        if (++read % kLoadProgressTasks == 0 && progress) progress(read);
       }
       PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "load tasks"));
     }

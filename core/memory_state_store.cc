@@ -78,11 +78,15 @@ class MemoryStateStore final : public StateStore {
     return rejected_;
   }
 
-  Status LoadInto(State* state) override {
+  Status LoadInto(State* state, const LoadProgress& progress) override {
     std::lock_guard lock(mu_);
     state->set_track_changes(false);
     for (const auto& [name, q] : queues_) state->PutQueue(q);
-    for (const auto& [key, t] : tasks_) state->PutTask(t);
+    uint64_t read = 0;
+    for (const auto& [key, t] : tasks_) {
+      state->PutTask(t);
+      if (++read % kLoadProgressTasks == 0 && progress) progress(read);
+    }
     for (const auto& [id, reason] : rejected_) (void)state->PutRejected(id, reason);
     state->set_track_changes(true);
     return Status::Ok();

@@ -14,6 +14,7 @@
 #define PIGTAIL_CORE_STATE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,9 +58,16 @@ class StateStore {
                                                     size_t limit) = 0;
   virtual Result<std::map<Uuid, std::string>> ListRejected() = 0;
 
+  // Called by LoadInto, on its thread, with the number of task registers
+  // read so far: after every kLoadProgressTasks of them.
+  using LoadProgress = std::function<void(uint64_t tasks_read)>;
+  static constexpr uint64_t kLoadProgressTasks = 1 << 16;
+
   // Reads every register into `state` (which must be empty), without
-  // recording them as changes. Used at startup and by verify.
-  virtual Status LoadInto(State* state) = 0;
+  // recording them as changes, and reports progress to `progress` when it
+  // is set. Used at startup and by verify.
+  virtual Status LoadInto(State* state, const LoadProgress& progress) = 0;
+  Status LoadInto(State* state) { return LoadInto(state, nullptr); }
 
   // Removes every register, digest and the checkpoint.
   virtual Status Reset() = 0;

@@ -60,7 +60,15 @@ Status Node::Load(const NodeOptions& options) {
   PIGTAIL_ASSIGN_OR_RETURN(id_, EnsureNodeId(log_.get()));
   log::Info("loading the state store", {{"node", id_.ToString()}});
   state_.set_track_changes(false);
-  PIGTAIL_RETURN_IF_ERROR(state_store_->LoadInto(&state_).WithContext("loading state"));
+  Clock::time_point next_load_progress = start + options.load_progress_every;
+  auto load_progress = [&](uint64_t tasks_read) {
+    if (Clock::now() < next_load_progress) return;
+    next_load_progress = Clock::now() + options.load_progress_every;
+    log::Info("loading the state store: progress",
+              {{"task_registers", tasks_read}, {"elapsed_s", seconds_since(start)}});
+  };
+  PIGTAIL_RETURN_IF_ERROR(
+      state_store_->LoadInto(&state_, load_progress).WithContext("loading state"));
   state_.set_track_changes(true);
   const double load_s = seconds_since(start);
   PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, state_store_->Checkpoint());

@@ -22,6 +22,7 @@
 #include "server/notifier.h"
 #include "server/replicator.h"
 #include "server/sequencer.h"
+#include "server/startup_handler.h"
 
 namespace {
 
@@ -61,6 +62,26 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Listen at once: while the node loads, /health answers 200 and /ready
+  // (and every other request) 503 "loading" (server/startup_handler.h).
+  StartupHandler startup;
+  HttpServerOptions http_options;
+  http_options.host = config.host;
+  http_options.port = config.port;
+  http_options.threads = config.threads;
+  http_options.max_body_bytes = config.max_body_bytes;
+  http_options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  Result<std::unique_ptr<HttpServer>> server =
+      HttpServer::Start(http_options, [&startup](HttpRequest req, HttpResponder respond) {
+        startup.Handle(std::move(req), std::move(respond));
+      });
+  if (!server.ok()) return Fail(server.status());
+  // Stops listening, then fails: for errors before the node serves.
+  auto fail_listening = [&server](const Status& status) {
+    (*server)->Shutdown(std::chrono::milliseconds(0));
+    return Fail(status);
+  };
+
   BackendOptions backend_options;
   backend_options.postgres_schema = config.postgres_schema;
   backend_options.on_created = [](const std::string& where) {
@@ -73,16 +94,16 @@ int main(int argc, char** argv) {
   };
   Result<std::unique_ptr<EventStore>> log =
       OpenEventStore(config.EffectiveLogUri(), backend_options);
-  if (!log.ok()) return Fail(opening(log.status(), "opening the log"));
+  if (!log.ok()) return fail_listening(opening(log.status(), "opening the log"));
   Result<std::unique_ptr<StateStore>> state =
       OpenStateStore(config.EffectiveStateUri(), backend_options);
-  if (!state.ok()) return Fail(opening(state.status(), "opening the state store"));
+  if (!state.ok()) return fail_listening(opening(state.status(), "opening the state store"));
 
   NodeOptions node_options;
   node_options.max_clock_offset_ms = config.max_clock_offset_ms;
   Result<std::unique_ptr<Node>> node =
       Node::Open(std::move(log).value(), std::move(state).value(), node_options);
-  if (!node.ok()) return Fail(node.status());
+  if (!node.ok()) return fail_listening(node.status());
 
   SequencerOptions seq_options;
   seq_options.sync = config.sync == "none" ? SyncMode::kNone : SyncMode::kBatch;
@@ -94,7 +115,7 @@ int main(int argc, char** argv) {
     external_options.token = config.potboiler_token;
     Result<std::unique_ptr<ExternalLog>> opened =
         ExternalLog::Open(config.potboiler_url, external_options);
-    if (!opened.ok()) return Fail(opened.status().WithContext("--potboiler-url"));
+    if (!opened.ok()) return fail_listening(opened.status().WithContext("--potboiler-url"));
     external = std::move(opened).value();
     seq_options.external_write = [log = external.get()](const std::string& data,
                                                         const std::vector<Uuid>& deps) {
@@ -133,21 +154,7 @@ int main(int argc, char** argv) {
 
   sequencer.Start();
   notifier.Start();
-  HttpServerOptions http_options;
-  http_options.host = config.host;
-  http_options.port = config.port;
-  http_options.threads = config.threads;
-  http_options.max_body_bytes = config.max_body_bytes;
-  http_options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
-  Result<std::unique_ptr<HttpServer>> server =
-      HttpServer::Start(http_options, [&api](HttpRequest req, HttpResponder respond) {
-        api.Handle(std::move(req), std::move(respond));
-      });
-  if (!server.ok()) {
-    sequencer.Stop();
-    notifier.Stop();
-    return Fail(server.status());
-  }
+  startup.set_api(&api);
   std::string attached;
   if (external != nullptr) {
     // Registered once we listen, so the log can deliver at once; a repeat

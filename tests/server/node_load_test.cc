@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/memory_store.h"
+#include "core/projector.h"
 #include "core/uuid.h"
 #include "server/log.h"
 #include "server/node.h"
@@ -76,6 +77,48 @@ TEST(NodeLoadTest, CatchingUpLogsProgressAndAFinalLine) {
   EXPECT_EQ(loaded->at("tasks").as_int64(), kTasks);
   EXPECT_EQ(loaded->at("queues").as_int64(), 1);
   EXPECT_TRUE(loaded->at("total_s").is_double());
+}
+
+TEST(NodeLoadTest, LoadingALargeStateStoreLogsProgress) {
+  const std::string path =
+      ::testing::TempDir() + "/node_load_" + Uuid::Random().ToString() + ".log";
+  ASSERT_TRUE(log::Init("info", "json", "", path).ok());
+
+  // Two progress steps' worth of task registers, in the state store only.
+  const uint64_t tasks = 2 * StateStore::kLoadProgressTasks + 5;
+  State state;
+  const Uuid owner = Uuid::Random();
+  auto apply = [&](uint64_t i, const std::string& data) {
+    NewEvent fields{Uuid::Random(), owner, std::nullopt, Hlc{0, 1'000'000'000ull + i, 0}, data, {}};
+    Result<Event> e = MakeEvent(fields);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    (void)ApplyEvent(*e, &state);
+  };
+  apply(0, R"({"Create":{"name":"q","timeout_ms":1000}})");
+  for (uint64_t i = 1; i <= tasks; ++i) {
+    apply(i, R"({"Add":{"queue_name":"q","task_name":"t","info":null}})");
+  }
+  std::unique_ptr<StateStore> store = NewMemoryStateStore();
+  ASSERT_TRUE(store->BulkLoad(state, 0).ok());
+
+  NodeOptions options;
+  options.load_progress_every = std::chrono::milliseconds(0);
+  Result<std::unique_ptr<Node>> node = Node::Open(NewMemoryEventStore(), std::move(store), options);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  log::Flush();
+  ASSERT_TRUE(log::Init("info", "text", "").ok());  // back to stderr
+
+  std::vector<boost::json::object> lines = JsonLines(path);
+  std::filesystem::remove(path);
+  std::vector<int64_t> read;
+  for (const boost::json::object& l : lines) {
+    if (l.at("msg") == "loading the state store: progress") {
+      read.push_back(l.at("task_registers").as_int64());
+    }
+  }
+  const int64_t step = static_cast<int64_t>(StateStore::kLoadProgressTasks);
+  EXPECT_EQ(read, (std::vector<int64_t>{step, 2 * step}));
+  EXPECT_EQ((*node)->Read([](const State& s) { return s.task_count(); }), tasks);
 }
 
 }  // namespace

@@ -3,7 +3,11 @@
 // back), and /ready and state commits across a PostgreSQL outage (a
 // throwaway cluster of the test's own, halted and resumed). Every process
 // is stopped by its PID; every wait is bounded.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -14,7 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "backends/registry.h"
+#include "core/event.h"
 #include "core/uuid.h"
+#include "server/http_client.h"
 #include "tests/backends/postgres_test_env.h"
 #include "tests/server/pigtaild_process.h"
 
@@ -180,6 +187,83 @@ TEST_F(OpsTest, PeerDownAndUpAreLoggedOnceEach) {
 // Whether GET /ready answers `status`.
 bool ReadyIs(const PigtaildProcess& p, int status) {
   return p.Call("GET", "/ready").status == status;
+}
+
+// A port that was free a moment ago (for a node whose port must be known
+// before its listening line, which comes only after it has loaded).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Issue 15: while a node loads, it listens and says so: /health 200, /ready
+// and every other request 503 "loading"; then it serves.
+TEST_F(OpsTest, ALoadingNodeAnswersReadyWithLoading) {
+  // A log the node must catch up from at start (its state store is empty).
+  constexpr int kEvents = 300'000;
+  {
+    Result<std::unique_ptr<EventStore>> log = OpenEventStore("rocksdb:" + dir_ + "/data");
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    const Uuid owner = Uuid::Random();
+    std::optional<Uuid> prev;
+    std::vector<Event> batch;
+    for (int i = 0; i <= kEvents; ++i) {
+      std::string data = i == 0 ? R"({"Create":{"name":"q","timeout_ms":1000}})"
+                                : R"({"Add":{"queue_name":"q","task_name":"t","info":null}})";
+      NewEvent fields{Uuid::Random(), owner, prev, Hlc{0, 1'000'000'000ull + i, 0}, data, {}};
+      Result<Event> e = MakeEvent(fields);
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      prev = fields.id;
+      batch.push_back(std::move(e).value());
+      if (batch.size() == 10'000 || i == kEvents) {
+        ASSERT_TRUE((*log)->Append(batch, false).ok());
+        batch.clear();
+      }
+    }
+  }
+  const int port = FreePort();
+  ASSERT_NE(port, 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  PigtaildProcess node(PIGTAILD_PATH);
+  Status started;
+  std::thread starter([&] {
+    started = node.Start({"--listen", "127.0.0.1:" + std::to_string(port), "--backend",
+                          "rocksdb:" + dir_ + "/data"});
+  });
+  bool saw_loading = false;
+  bool saw_health = false;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    Result<HttpResponse> ready = SendHttpRequest("GET", url + "/ready", "", {}, 2s);
+    if (ready.ok() && ready->status == 200) break;
+    if (ready.ok() && ready->status == 503 && ready->body.find("loading") != std::string::npos) {
+      saw_loading = true;
+      Result<HttpResponse> health = SendHttpRequest("GET", url + "/health", "", {}, 2s);
+      saw_health |= health.ok() && health->status == 200;
+      Result<HttpResponse> queues = SendHttpRequest("GET", url + "/queues", "", {}, 2s);
+      if (queues.ok() && queues->status != 200) {
+        EXPECT_EQ(queues->status, 503) << queues->body;
+      }
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  starter.join();
+  ASSERT_TRUE(started.ok()) << started.ToString();
+  EXPECT_TRUE(saw_loading) << "never saw /ready answer 503 loading";
+  EXPECT_TRUE(saw_health);
+  EXPECT_EQ(node.Call("GET", "/ready").status, 200);
+  EXPECT_EQ(JsonBody(node.Call("GET", "/queue/q/stats")).at("pending").as_int64(), kEvents);
+  EXPECT_EQ(node.Stop(), 0);
 }
 
 TEST_F(OpsTest, PostgresOutageReadyAndStateCommitsResumeWithoutRestart) {

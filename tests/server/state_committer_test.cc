@@ -48,7 +48,9 @@ class GatedStore final : public StateStore {
     return inner_->ListTasks(queue, after, limit);
   }
   Result<std::map<Uuid, std::string>> ListRejected() override { return inner_->ListRejected(); }
-  Status LoadInto(State* state) override { return inner_->LoadInto(state); }
+  Status LoadInto(State* state, const LoadProgress& progress) override {
+    return inner_->LoadInto(state, progress);
+  }
   Status Reset() override { return inner_->Reset(); }
   Status BulkLoad(const State& state, uint64_t checkpoint) override {
     return inner_->BulkLoad(state, checkpoint);
