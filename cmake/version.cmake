@@ -20,9 +20,5 @@ std::string_view PigtailVersion() { return \"${VERSION} (commit ${commit})\"; }
 
 }  // namespace pigtail
 ")
-if(EXISTS "${OUTPUT}")
-  file(READ "${OUTPUT}" old)
-endif()
-if(NOT old STREQUAL text)
-  file(WRITE "${OUTPUT}" "${text}")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/write_if_changed.cmake")
+pigtail_write_if_changed("${OUTPUT}" "${text}")

@@ -42,6 +42,13 @@ Result<uint64_t> PositiveTimeout(const boost::json::value& v) {
   return ms;
 }
 
+// An attempt limit from a request: at least 1.
+Result<uint32_t> PositiveAttempts(const boost::json::value& v) {
+  PIGTAIL_ASSIGN_OR_RETURN(uint32_t attempts, jf::ToU32(v, "max_attempts"));
+  if (attempts == 0) return Status::InvalidArgument("max_attempts must be at least 1");
+  return attempts;
+}
+
 Result<AddOp> ParseAdd(const boost::json::value& v, const std::string& queue) {
   if (!v.is_object()) return Status::InvalidArgument("a task must be a JSON object");
   const boost::json::object& obj = v.as_object();
@@ -56,11 +63,8 @@ Result<AddOp> ParseAdd(const boost::json::value& v, const std::string& queue) {
   op.info_json = info == nullptr ? "null" : boost::json::serialize(*info);
   PIGTAIL_RETURN_IF_ERROR(Optional(obj, "priority", jf::ToI64, &op.priority));
   PIGTAIL_RETURN_IF_ERROR(Optional(obj, "delay_ms", jf::ToU64, &op.delay_ms));
-  uint32_t attempts = 0;
   if (obj.if_contains("max_attempts") && !obj.at("max_attempts").is_null()) {
-    PIGTAIL_RETURN_IF_ERROR(Optional(obj, "max_attempts", jf::ToU32, &attempts));
-    if (attempts == 0) return Status::InvalidArgument("max_attempts must be at least 1");
-    op.max_attempts = attempts;
+    PIGTAIL_ASSIGN_OR_RETURN(op.max_attempts, PositiveAttempts(obj.at("max_attempts")));
   }
   if (obj.if_contains("timeout_ms") && !obj.at("timeout_ms").is_null()) {
     PIGTAIL_ASSIGN_OR_RETURN(op.timeout_ms, PositiveTimeout(obj.at("timeout_ms")));
@@ -129,9 +133,8 @@ void Api::QueueCreate(Call& call) {
     if (t.ok()) op.timeout_ms = *t;
   }
   if (s.ok() && obj->if_contains("max_attempts") && !obj->at("max_attempts").is_null()) {
-    Result<uint32_t> m = jf::ToU32(obj->at("max_attempts"), "max_attempts");
+    Result<uint32_t> m = PositiveAttempts(obj->at("max_attempts"));
     s = m.status();
-    if (m.ok() && *m == 0) s = Status::InvalidArgument("max_attempts must be at least 1");
     if (m.ok()) op.max_attempts = *m;
   }
   if (s.ok() && obj->if_contains("backoff_ms") && !obj->at("backoff_ms").is_null()) {

@@ -41,10 +41,5 @@ const size_t kFileCount = ${index};
 ")
 
 # Rewrite only on a change, so that an unchanged dashboard recompiles nothing.
-set(old "")
-if(EXISTS "${OUT}")
-  file(READ "${OUT}" old)
-endif()
-if(NOT old STREQUAL content)
-  file(WRITE "${OUT}" "${content}")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/../../cmake/write_if_changed.cmake")
+pigtail_write_if_changed("${OUT}" "${content}")
