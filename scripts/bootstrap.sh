@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   clang-format
   clang libclang-rt-14-dev
-  libboost1.81-dev libboost-json1.81-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   librocksdb-dev
   libpqxx-dev libpq-dev postgresql
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -1,20 +1,108 @@
 #include "server/config.h"
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
+#include "cli/flags.h"
 #include "core/redact.h"
 #include "server/http_client.h"
 
 namespace pigtail {
 namespace {
 
-struct Flag {
-  const char* name;  // flag without "--"; env is PIGTAIL_<NAME> (upper, '-' -> '_')
-  const char* help;
-  std::function<Status(ServerConfig*, const std::string&)> set;
-};
+namespace po = boost::program_options;
+
+constexpr char kUsage[] =
+    "pigtaild: a Potboiler-compatible log node with the Pigtail queue API\n\n"
+    "usage: pigtaild [--flag value | --flag=value]...\n";
+
+// Every flag of pigtaild, bound to the fields of *c. The defaults are those
+// of ServerConfig's members.
+po::options_description Describe(ServerConfig* c) {
+  const ServerConfig d;
+  po::options_description flags("pigtaild");
+  auto text = [](std::string* field, const char* name) {
+    return po::value(field)->value_name(name);
+  };
+  // clang-format off
+  flags.add_options()
+      ("config", po::value<std::string>()->value_name("FILE"),
+       "read `flag = value` lines (# comments) from FILE")
+      ("listen", text(&c->listen, "HOST:PORT")->default_value(d.listen),
+       "address to listen on; HOST is an IP address or a name (resolved); port 0 picks one")
+      ("backend", text(&c->backend, "URI")->default_value(d.backend),
+       "URI of the log and state backends: rocksdb:PATH, postgresql://..., memory:")
+      ("log", text(&c->log_uri, "URI"),
+       "URI of the log (event store) backend; overrides --backend")
+      ("state", text(&c->state_uri, "URI"),
+       "URI of the state store backend; overrides --backend")
+      ("postgres-schema", text(&c->postgres_schema, "NAME")->default_value(d.postgres_schema),
+       "PostgreSQL schema for Pigtail's tables")
+      ("threads", po::value(&c->threads)->value_name("N")->default_value(d.threads),
+       "HTTP I/O threads")
+      ("sync", text(&c->sync, "MODE")->default_value(d.sync),
+       "durability: batch (each write batch is synced before replies) or none")
+      ("batch-ops", text(&c->batch_ops, "on|off")->default_value(d.batch_ops),
+       "on: the claims of one claim-next, or the dones of one batched done, are one Batch log "
+       "entry; off: one entry per op, as the original Pigtail writes them (attached mode always "
+       "writes one per op)")
+      ("max-clock-offset-ms",
+       po::value(&c->max_clock_offset_ms)->value_name("MS")->default_value(d.max_clock_offset_ms),
+       "defer (do not store now; fetch again later) peer entries stamped further ahead of our "
+       "clock than this")
+      ("client-token", text(&c->client_token, "TOKEN"),
+       "bearer token required on the client API (default: none)")
+      ("peer-token", text(&c->peer_token, "TOKEN"),
+       "bearer token required on POST /log/other, POST /event and /nodes (default: none)")
+      ("max-body-bytes",
+       po::value(&c->max_body_bytes)->value_name("N")->default_value(d.max_body_bytes),
+       "largest accepted request body; larger gets 413")
+      ("read-timeout-ms",
+       po::value(&c->read_timeout_ms)->value_name("MS")->default_value(d.read_timeout_ms),
+       "a connection must deliver a whole request within this, and idle keep-alive connections "
+       "close after it")
+      ("max-batch", po::value(&c->max_batch)->value_name("N")->default_value(d.max_batch),
+       "most write requests per group commit")
+      ("drain-ms", po::value(&c->drain_ms)->value_name("MS")->default_value(d.drain_ms),
+       "on SIGTERM/SIGINT, how long to wait for in-flight requests")
+      ("potboiler-url", text(&c->potboiler_url, "URL"),
+       "run the queue API attached to the external Potboiler log at this http:// URL: register "
+       "this node's /event URL there and write every queue op to it (default: none; this node "
+       "is its own log)")
+      ("advertise-url", text(&c->advertise_url, "URL"),
+       "the http:// URL under which others reach this node: replication peers are told it "
+       "(POST /nodes), and with --potboiler-url the external log gets it with /event appended "
+       "(default http://<listen>, with the port actually bound)")
+      ("anti-entropy-ms",
+       po::value(&c->anti_entropy_ms)->value_name("MS")->default_value(d.anti_entropy_ms),
+       "replication: compare heads with each peer and fetch what is missing this often")
+      ("replication-timeout-ms",
+       po::value(&c->replication_timeout_ms)->value_name("MS")
+           ->default_value(d.replication_timeout_ms),
+       "replication: timeout of one request to a peer")
+      ("replication-max-backoff-ms",
+       po::value(&c->replication_max_backoff_ms)->value_name("MS")
+           ->default_value(d.replication_max_backoff_ms),
+       "replication: longest wait between retries to an unreachable peer")
+      ("replication-batch",
+       po::value(&c->replication_batch)->value_name("N")->default_value(d.replication_batch),
+       "replication: entries per push batch and per range page")
+      ("potboiler-token", text(&c->potboiler_token, "TOKEN"),
+       "with --potboiler-url: bearer token sent to the external log (default: none)")
+      ("potboiler-wait-ms",
+       po::value(&c->potboiler_wait_ms)->value_name("MS")->default_value(d.potboiler_wait_ms),
+       "with --potboiler-url: how long to keep trying to register with the external log at "
+       "start before giving up")
+      ("log-level", text(&c->log_level, "LEVEL")->default_value(d.log_level),
+       "log lines on stderr from this level up: debug, info, warn, error, off")
+      ("log-format", text(&c->log_format, "FORMAT")->default_value(d.log_format),
+       "log line format: text, or json (one JSON object per line)")
+      ("access-log", text(&c->access_log, "FILE"),
+       "append one line per HTTP request to this file (default: none)")
+      ("help", po::bool_switch(), "print this text")
+      ("version", po::bool_switch(), "print the version and the commit it was built from");
+  // clang-format on
+  return flags;
+}
 
 template <typename T>
 Status ParseNumber(const std::string& text, const char* name, T* out) {
@@ -24,141 +112,6 @@ Status ParseNumber(const std::string& text, const char* name, T* out) {
     return Status::InvalidArgument(std::string("--") + name + ": not a number: \"" + text + "\"");
   }
   *out = value;
-  return Status::Ok();
-}
-
-template <typename T>
-std::function<Status(ServerConfig*, const std::string&)> Number(T ServerConfig::*field,
-                                                                const char* name) {
-  return [field, name](ServerConfig* c, const std::string& v) {
-    return ParseNumber(v, name, &(c->*field));
-  };
-}
-
-std::function<Status(ServerConfig*, const std::string&)> Text(std::string ServerConfig::*field) {
-  return [field](ServerConfig* c, const std::string& v) {
-    c->*field = v;
-    return Status::Ok();
-  };
-}
-
-const std::vector<Flag>& Flags() {
-  static const std::vector<Flag> flags = {
-      {"listen", "HOST:PORT to listen on (default 127.0.0.1:8000; port 0 picks one)",
-       Text(&ServerConfig::listen)},
-      {"backend",
-       "URI of the log and state backends: rocksdb:PATH (default rocksdb:./data), "
-       "postgresql://..., memory:",
-       Text(&ServerConfig::backend)},
-      {"log", "URI of the log (event store) backend; overrides --backend",
-       Text(&ServerConfig::log_uri)},
-      {"state", "URI of the state store backend; overrides --backend",
-       Text(&ServerConfig::state_uri)},
-      {"postgres-schema", "PostgreSQL schema for Pigtail's tables (default pigtail)",
-       Text(&ServerConfig::postgres_schema)},
-      {"threads", "HTTP I/O threads (default 2)", Number(&ServerConfig::threads, "threads")},
-      {"sync", "durability: batch (default; each write batch is synced before replies) or none",
-       Text(&ServerConfig::sync)},
-      {"batch-ops",
-       "on (default): the claims of one claim-next, or the dones of one batched done, are "
-       "one Batch log entry; off: one entry per op, as the original Pigtail writes them "
-       "(attached mode always writes one per op)",
-       Text(&ServerConfig::batch_ops)},
-      {"max-clock-offset-ms",
-       "defer (do not store now; fetch again later) peer entries stamped further ahead of our "
-       "clock than this (default 60000)",
-       Number(&ServerConfig::max_clock_offset_ms, "max-clock-offset-ms")},
-      {"client-token", "bearer token required on the client API (default: none)",
-       Text(&ServerConfig::client_token)},
-      {"peer-token",
-       "bearer token required on POST /log/other, POST /event and /nodes (default: none)",
-       Text(&ServerConfig::peer_token)},
-      {"max-body-bytes", "largest accepted request body; larger gets 413 (default 16777216)",
-       Number(&ServerConfig::max_body_bytes, "max-body-bytes")},
-      {"read-timeout-ms",
-       "a connection must deliver a whole request within this, and idle keep-alive "
-       "connections close after it (default 30000)",
-       Number(&ServerConfig::read_timeout_ms, "read-timeout-ms")},
-      {"max-batch", "most write requests per group commit (default 4096)",
-       Number(&ServerConfig::max_batch, "max-batch")},
-      {"drain-ms", "on SIGTERM/SIGINT, how long to wait for in-flight requests (default 10000)",
-       Number(&ServerConfig::drain_ms, "drain-ms")},
-      {"potboiler-url",
-       "run the queue API attached to the external Potboiler log at this http:// URL: "
-       "register this node's /event URL there and write every queue op to it "
-       "(default: none; this node is its own log)",
-       Text(&ServerConfig::potboiler_url)},
-      {"advertise-url",
-       "the http:// URL under which others reach this node: replication peers are told it "
-       "(POST /nodes), and with --potboiler-url the external log gets it with /event appended "
-       "(default http://<listen>, with the port actually bound)",
-       Text(&ServerConfig::advertise_url)},
-      {"anti-entropy-ms",
-       "replication: compare heads with each peer and fetch what is missing this often "
-       "(default 1000)",
-       Number(&ServerConfig::anti_entropy_ms, "anti-entropy-ms")},
-      {"replication-timeout-ms", "replication: timeout of one request to a peer (default 2000)",
-       Number(&ServerConfig::replication_timeout_ms, "replication-timeout-ms")},
-      {"replication-max-backoff-ms",
-       "replication: longest wait between retries to an unreachable peer (default 5000)",
-       Number(&ServerConfig::replication_max_backoff_ms, "replication-max-backoff-ms")},
-      {"replication-batch", "replication: entries per push batch and per range page (default 1000)",
-       Number(&ServerConfig::replication_batch, "replication-batch")},
-      {"potboiler-token",
-       "with --potboiler-url: bearer token sent to the external log (default: none)",
-       Text(&ServerConfig::potboiler_token)},
-      {"potboiler-wait-ms",
-       "with --potboiler-url: how long to keep trying to register with the external log at "
-       "start before giving up (default 30000)",
-       Number(&ServerConfig::potboiler_wait_ms, "potboiler-wait-ms")},
-      {"log-level",
-       "log lines on stderr from this level up: debug, info (default), warn, error, off",
-       Text(&ServerConfig::log_level)},
-      {"log-format", "log line format: text (default) or json (one JSON object per line)",
-       Text(&ServerConfig::log_format)},
-      {"access-log", "append one line per HTTP request to this file (default: none)",
-       Text(&ServerConfig::access_log)},
-  };
-  return flags;
-}
-
-std::string EnvName(const char* flag) {
-  std::string out = "PIGTAIL_";
-  for (const char* p = flag; *p != '\0'; ++p) {
-    out.push_back(*p == '-' ? '_'
-                            : static_cast<char>(std::toupper(static_cast<unsigned char>(*p))));
-  }
-  return out;
-}
-
-Status Set(ServerConfig* c, const std::string& name, const std::string& value,
-           const std::string& where) {
-  for (const Flag& f : Flags()) {
-    if (name == f.name) return where.empty() ? f.set(c, value) : f.set(c, value).WithContext(where);
-  }
-  return Status::InvalidArgument((where.empty() ? "" : where + ": ") + "unknown option \"" + name +
-                                 "\"; see --help");
-}
-
-Status LoadConfigFile(const std::string& path, ServerConfig* c) {
-  std::ifstream in(path);
-  if (!in) return Status::InvalidArgument("cannot read config file " + path);
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    size_t eq = line.find('=');
-    std::string where = path + ":" + std::to_string(number);
-    if (eq == std::string::npos) return Status::InvalidArgument(where + ": expected key=value");
-    auto trim = [](std::string s) {
-      size_t b = s.find_first_not_of(" \t\r");
-      size_t e = s.find_last_not_of(" \t\r");
-      return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-    };
-    PIGTAIL_RETURN_IF_ERROR(Set(c, trim(line.substr(0, eq)), trim(line.substr(eq + 1)), where));
-  }
   return Status::Ok();
 }
 
@@ -212,43 +165,16 @@ Status Finish(ServerConfig* c) {
 }
 
 Result<ServerConfig> ParseUnmasked(const std::vector<std::string>& args, const GetEnv& env,
-                                   bool* help) {
-  *help = false;
+                                   bool* help, bool* version) {
   ServerConfig config;
-  // Split "--name=value" and "--name value".
-  std::vector<std::pair<std::string, std::string>> flags;
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      *help = true;
-      return config;
-    }
-    if (!a.starts_with("--")) return Status::InvalidArgument("unexpected argument \"" + a + "\"");
-    size_t eq = a.find('=');
-    if (eq != std::string::npos) {
-      flags.emplace_back(a.substr(2, eq - 2), a.substr(eq + 1));
-    } else if (i + 1 < args.size()) {
-      flags.emplace_back(a.substr(2), args[++i]);
-    } else {
-      return Status::InvalidArgument("flag " + a + " needs a value");
-    }
-  }
-  std::string config_file;
-  if (const char* v = env("PIGTAIL_CONFIG")) config_file = v;
-  for (const auto& [name, value] : flags) {
-    if (name == "config") config_file = value;
-  }
-  if (!config_file.empty()) PIGTAIL_RETURN_IF_ERROR(LoadConfigFile(config_file, &config));
-  for (const Flag& f : Flags()) {
-    std::string name = EnvName(f.name);
-    if (const char* v = env(name.c_str())) {
-      PIGTAIL_RETURN_IF_ERROR(f.set(&config, v).WithContext(name));
-    }
-  }
-  for (const auto& [name, value] : flags) {
-    if (name == "config") continue;
-    PIGTAIL_RETURN_IF_ERROR(Set(&config, name, value, ""));
-  }
+  po::options_description flags = Describe(&config);
+  po::variables_map vm;
+  PIGTAIL_RETURN_IF_ERROR(
+      cli::ParseFlags(std::vector<std::string>(args.begin() + (args.empty() ? 0 : 1), args.end()),
+                      flags, nullptr, cli::FlagSources{"PIGTAIL_", env}, &vm));
+  *help = vm["help"].as<bool>();
+  if (version != nullptr) *version = vm["version"].as<bool>();
+  if (*help || (version != nullptr && *version)) return ServerConfig();
   PIGTAIL_RETURN_IF_ERROR(Finish(&config));
   return config;
 }
@@ -256,8 +182,10 @@ Result<ServerConfig> ParseUnmasked(const std::vector<std::string>& args, const G
 }  // namespace
 
 Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, const GetEnv& env,
-                                       bool* help) {
-  Result<ServerConfig> config = ParseUnmasked(args, env, help);
+                                       bool* help, bool* version) {
+  *help = false;
+  if (version != nullptr) *version = false;
+  Result<ServerConfig> config = ParseUnmasked(args, env, help, version);
   // Errors quote the values they reject, which may be URIs with passwords.
   if (!config.ok()) return Status(config.status().code(), RedactSecrets(config.status().message()));
   return config;
@@ -275,19 +203,9 @@ std::string AttachedEventUrl(const ServerConfig& config, uint16_t bound_port) {
 }
 
 std::string ServerConfigHelp() {
-  std::ostringstream out;
-  out << "pigtaild: a Potboiler-compatible log node with the Pigtail queue API\n\n"
-         "usage: pigtaild [--flag value | --flag=value]...\n\n"
-         "Every flag can also be set by the environment variable PIGTAIL_<FLAG> (upper case,\n"
-         "'-' as '_') or by a line flag=value in the file named by --config (or\n"
-         "PIGTAIL_CONFIG). Flags win over the environment, the environment over the file.\n\n"
-         "  --config FILE\n      read key=value lines (# comments) from FILE\n";
-  for (const Flag& f : Flags()) {
-    out << "  --" << f.name << " VALUE   [" << EnvName(f.name) << "]\n      " << f.help << "\n";
-  }
-  out << "  --help\n      print this text\n"
-         "  --version\n      print the version and the commit it was built from\n";
-  return RedactSecrets(out.str());  // in case a default ever holds one
+  ServerConfig scratch;
+  // In case a default ever holds a secret.
+  return RedactSecrets(cli::FlagsHelp(kUsage, Describe(&scratch), "PIGTAIL_"));
 }
 
 }  // namespace pigtail

@@ -1,6 +1,7 @@
 // pigtaild's configuration: command-line flags, PIGTAIL_* environment
-// variables and an optional --config file of key=value lines.
-// Precedence: built-in defaults < config file < environment < flags.
+// variables and an optional --config file of `flag = value` lines, parsed
+// by cli/flags.h. Precedence: command line > environment > config file >
+// the defaults below (each written once, here; --help shows them).
 #ifndef PIGTAIL_SERVER_CONFIG_H_
 #define PIGTAIL_SERVER_CONFIG_H_
 
@@ -56,10 +57,11 @@ struct ServerConfig {
 
 using GetEnv = std::function<const char*(const char*)>;
 
-// Parses argv (argv[0] is the program). Sets *help and returns the
-// defaults when --help is given. InvalidArgument names the bad flag.
+// Parses argv (argv[0] is the program). Sets *help (and *version, when
+// not null) and returns the defaults when --help (--version) is given.
+// InvalidArgument names the bad flag: a usage error (pigtaild exits 2).
 Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, const GetEnv& env,
-                                       bool* help);
+                                       bool* help, bool* version = nullptr);
 
 // The --help text.
 std::string ServerConfigHelp();

@@ -411,9 +411,20 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   impl->shared->options = options;
   impl->shared->handler = std::move(handler);
   beast::error_code ec;
-  asio::ip::address address = asio::ip::make_address(options.host, ec);
-  if (ec) return Status::InvalidArgument("bad listen address \"" + options.host + "\"");
-  tcp::endpoint endpoint(address, options.port);
+  tcp::endpoint endpoint(asio::ip::make_address(options.host, ec), options.port);
+  if (ec) {
+    // A host name: listen on the first address it resolves to.
+    tcp::resolver resolver(impl->ioc);
+    tcp::resolver::results_type found =
+        resolver.resolve(options.host, std::to_string(options.port),
+                         tcp::resolver::passive | tcp::resolver::address_configured, ec);
+    if (ec || found.empty()) {
+      return Status::InvalidArgument("bad listen address \"" + options.host +
+                                     "\": not an IP address, and resolving it failed: " +
+                                     (ec ? ec.message() : std::string("no address")));
+    }
+    endpoint = found.begin()->endpoint();
+  }
   impl->acceptor.emplace(impl->ioc);
   impl->acceptor->open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);

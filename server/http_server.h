@@ -40,9 +40,9 @@ using HttpResponder = std::function<void(HttpResponse)>;
 using HttpHandler = std::function<void(HttpRequest, HttpResponder)>;
 
 struct HttpServerOptions {
-  std::string host = "127.0.0.1";
-  uint16_t port = 8000;  // 0 picks a free port; see HttpServer::port()
-  int threads = 2;       // I/O threads
+  std::string host = "127.0.0.1";  // an IP address, or a name: its first address
+  uint16_t port = 8000;            // 0 picks a free port; see HttpServer::port()
+  int threads = 2;                 // I/O threads
   size_t max_body_bytes = 16 << 20;
   // How long a connection may take to deliver a whole request, and how long
   // an idle keep-alive connection is kept.

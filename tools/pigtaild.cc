@@ -36,18 +36,23 @@ int Fail(const pigtail::Status& status) {
 int main(int argc, char** argv) {
   using namespace pigtail;
   std::vector<std::string> args(argv, argv + argc);
-  if (args.size() == 2 && args[1] == "--version") {
-    std::printf("pigtaild %s\n", std::string(PigtailVersion()).c_str());
-    return 0;
-  }
   bool help = false;
+  bool version = false;
   Result<ServerConfig> parsed = ParseServerConfig(
-      args, [](const char* name) { return std::getenv(name); }, &help);
+      args, [](const char* name) { return std::getenv(name); }, &help, &version);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "pigtaild: %s\n(run `pigtaild --help` for usage)\n",
+                 RedactSecrets(parsed.status().message()).c_str());
+    return 2;  // a usage error
+  }
   if (help) {
     std::fputs(ServerConfigHelp().c_str(), stdout);
     return 0;
   }
-  if (!parsed.ok()) return Fail(parsed.status());
+  if (version) {
+    std::printf("pigtaild %s\n", std::string(PigtailVersion()).c_str());
+    return 0;
+  }
   const ServerConfig& config = *parsed;
   if (Status logging = log::Init(config.log_level, config.log_format, config.access_log);
       !logging.ok()) {

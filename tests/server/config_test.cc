@@ -47,17 +47,19 @@ TEST(ServerConfigTest, ErrorsSayWhereWithoutDoubledSeparators) {
   std::string path = ::testing::TempDir() + "/pigtaild_config_errors.conf";
   {
     std::ofstream out(path);
-    out << "threads = 2\nthreads = many\n";
+    out << "threads = many\n";
   }
   Result<ServerConfig> file = Parse({"--config", path});
   ASSERT_FALSE(file.ok());
-  EXPECT_EQ(file.status().message(), path + ":2: --threads: not a number: \"many\"");
+  EXPECT_EQ(file.status().message(),
+            "config file " + path + ": the argument ('many') for option 'threads' is invalid");
   Result<ServerConfig> env = Parse({}, {{"PIGTAIL_THREADS", "x"}});
   ASSERT_FALSE(env.ok());
-  EXPECT_EQ(env.status().message(), "PIGTAIL_THREADS: --threads: not a number: \"x\"");
+  EXPECT_EQ(env.status().message(),
+            "PIGTAIL_THREADS: the argument ('x') for option 'threads' is invalid");
   Result<ServerConfig> flag = Parse({"--threads", "x"});
   ASSERT_FALSE(flag.ok());
-  EXPECT_EQ(flag.status().message(), "--threads: not a number: \"x\"");
+  EXPECT_EQ(flag.status().message(), "the argument ('x') for option '--threads' is invalid");
   std::remove(path.c_str());
 }
 
@@ -109,6 +111,67 @@ TEST(ServerConfigTest, OverridesAndErrors) {
                            "--max-body-bytes", "PIGTAIL_LISTEN", "--config", "--batch-ops"}) {
     EXPECT_NE(text.find(flag), std::string::npos) << flag;
   }
+}
+
+// `pigtaild --bogus` said "flag --bogus needs a value".
+TEST(ServerConfigTest, UnknownFlagsAndStrayArgumentsAreNamed) {
+  Result<ServerConfig> c = Parse({"--bogus"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "unrecognised option '--bogus'");
+  c = Parse({"--listen", "127.0.0.1:0", "stray"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "unexpected argument \"stray\"");
+  c = Parse({"--listen"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "the required argument for option '--listen' is missing");
+  c = Parse({}, {{"PIGTAIL_CONFIG", "/nonexistent/pigtail.conf"}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "cannot read config file /nonexistent/pigtail.conf");
+}
+
+TEST(ServerConfigTest, EachSourceOverridesTheNext) {
+  std::string path = ::testing::TempDir() + "/pigtaild_precedence.conf";
+  {
+    std::ofstream out(path);
+    out << "threads = 3\nmax-batch = 30\ndrain-ms = 300 # a comment\n";
+  }
+  Result<ServerConfig> c = Parse({"--threads", "1"}, {{"PIGTAIL_CONFIG", path},
+                                                      {"PIGTAIL_THREADS", "2"},
+                                                      {"PIGTAIL_MAX_BATCH", "20"},
+                                                      {"PIGTAIL_UNRELATED_VARIABLE", "x"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->threads, 1);                // command line over environment
+  EXPECT_EQ(c->max_batch, 20u);            // environment over file
+  EXPECT_EQ(c->drain_ms, 300u);            // file over default
+  EXPECT_EQ(c->read_timeout_ms, 30'000u);  // default
+  std::remove(path.c_str());
+}
+
+TEST(ServerConfigTest, HelpShowsEveryDefaultAndVersionIsAFlag) {
+  std::string text = ServerConfigHelp();
+  const ServerConfig defaults;
+  for (const std::string& shown :
+       {"--listen HOST:PORT (=" + defaults.listen + ")",
+        std::string("--threads N (=2)   [PIGTAIL_THREADS]"),
+        "--max-body-bytes N (=" + std::to_string(defaults.max_body_bytes) + ")",
+        std::string("--version")}) {
+    EXPECT_NE(text.find(shown), std::string::npos) << shown << " in\n" << text;
+  }
+  bool help = false;
+  bool version = false;
+  Result<ServerConfig> c = ParseServerConfig(
+      {"pigtaild", "--backend", "memory:", "--version"},
+      [](const char*) -> const char* { return nullptr; }, &help, &version);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(version);
+  EXPECT_FALSE(help);
+}
+
+TEST(ServerConfigTest, ListenTakesAHostName) {
+  Result<ServerConfig> c = Parse({"--listen", "localhost:8000"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->host, "localhost");
+  EXPECT_EQ(c->port, 8000);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "server/http_client.h"
+
 namespace pigtail {
 namespace {
 
@@ -133,6 +135,28 @@ TEST(ParseHttpRequestTest, OtherLimitsAndMalformedInput) {
   EXPECT_EQ(StatusFor("GET /\x01 HTTP/1.1\r\n\r\n"), 400);
   EXPECT_EQ(StatusFor("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n"), 400);
   EXPECT_EQ(StatusFor("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), 400);
+}
+
+// --listen localhost:PORT was refused: the host had to be an IP address.
+TEST(HttpServerTest, ListensOnAHostName) {
+  HttpServerOptions options;
+  options.host = "localhost";
+  options.port = 0;
+  auto server = HttpServer::Start(options, [](HttpRequest, HttpResponder respond) {
+    respond(HttpResponse{200, {}, "{}"});
+  });
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  Result<HttpResponse> r =
+      SendHttpRequest("GET", "http://localhost:" + std::to_string((*server)->port()) + "/", "");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+
+  options.host = "no-such-host.invalid";
+  Result<std::unique_ptr<HttpServer>> bad =
+      HttpServer::Start(options, [](HttpRequest, HttpResponder) {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("no-such-host.invalid"), std::string::npos)
+      << bad.status().message();
 }
 
 }  // namespace

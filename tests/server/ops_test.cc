@@ -120,10 +120,10 @@ TEST_F(OpsTest, JsonLogStartLineMasksSecretsAndAccessLog) {
 TEST_F(OpsTest, TextLogAndBadLogFlags) {
   testing::ExitResult bad =
       testing::RunToExit(PIGTAILD_PATH, {"--log-format", "xml", "--backend", "memory:"}, dir_);
-  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.code, 2);  // a usage error
   EXPECT_NE(bad.err.find("--log-format must be text or json"), std::string::npos) << bad.err;
   bad = testing::RunToExit(PIGTAILD_PATH, {"--log-level", "loud", "--backend", "memory:"}, dir_);
-  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.code, 2);  // a usage error
   EXPECT_NE(bad.err.find("--log-level must be"), std::string::npos) << bad.err;
 
   PigtaildProcess p(PIGTAILD_PATH);
