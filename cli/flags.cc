@@ -112,6 +112,10 @@ Status ParseFlags(const std::vector<std::string>& args, const po::options_descri
     return Status::InvalidArgument("unexpected argument \"" +
                                    (extra.size() > expected ? extra[expected] : std::string()) +
                                    "\"");
+  } catch (const po::unknown_option& e) {
+    // Program_options quotes the whole token, "--bogus=1"; name the flag.
+    std::string flag = e.get_option_name();
+    return Status::InvalidArgument("unrecognised option '" + flag.substr(0, flag.find('=')) + "'");
   } catch (const po::error& e) {
     return Status::InvalidArgument(e.what());
   }

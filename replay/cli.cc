@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "backends/registry.h"
+#include "cli/flags.h"
 #include "core/redact.h"
 #include "replay/blue_green.h"
 #include "replay/compare.h"
@@ -68,73 +69,104 @@ Commands:
   version | --version
       Print the version and the commit it was built from.
 
-Common options:
-  --json                  machine-readable report on stdout
-  --progress | --no-progress   progress on stderr (default: when stderr is a terminal)
-  --corrupt stop|skip     unreadable records: fail with their position (default),
-                          or skip and count them
-  --memory-budget-mb N    bound on the log bytes held at once (default 64)
-  --batch N               events per batch (default 4096)
-  --read-ahead N          batches read and parsed ahead on a second thread while
-                          one is applied; 0 reads on the replaying thread
-                          (default 2 with two or more cores, else 0)
-  --pg-schema NAME        PostgreSQL schema for postgresql:// URIs (default pigtail)
-
-Exit codes: 0 ok, 1 differences found, 2 usage error, 3 failure.
-)";
+Options (each applies to the commands above that name it; the rest to all):)";
+constexpr char kExitCodes[] =
+    "\nExit codes: 0 ok, 1 differences found, 2 usage error, 3 failure.\n";
+constexpr char kEnvPrefix[] = "PIGTAIL_REPLAY_";
 
 struct UsageError {
   std::string message;
 };
 
-// Parsed command line: a command, options (repeatable) and positionals.
+namespace po = boost::program_options;
+
+// Parsed command line: the command, the flags and the other positionals.
 struct Args {
   std::string command;
-  std::multimap<std::string, std::string> options;
-  std::set<std::string> flags;
+  po::variables_map flags;
   std::vector<std::string> positional;
 };
 
-const std::set<std::string>& FlagNames() {
-  static const std::set<std::string> names = {"json",      "progress", "no-progress", "fresh",
-                                              "no-resume", "bulk",     "blue-green"};
-  return names;
+// Every flag of every command, each with its default (taken from the
+// options structs, so it is written once). Numbers are kept as text and
+// read by Command::Number, which refuses negative numbers and, where it
+// must, zero.
+po::options_description Describe() {
+  const ReplayOptions replay;
+  // Parsing ahead pays off only with a core to spare.
+  const size_t read_ahead = std::thread::hardware_concurrency() >= 2 ? 2 : 0;
+  auto number = [](uint64_t value) {
+    return po::value<std::string>()->value_name("N")->default_value(std::to_string(value));
+  };
+  auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
+  po::options_description flags("pigtail-replay");
+  // clang-format off
+  flags.add_options()
+      ("config", text("FILE"), "read `flag = value` lines (# comments) from FILE")
+      ("from", po::value<std::vector<std::string>>()->value_name("SRC")->composing(),
+       "rebuild, merge (repeated), import: the source; export: the EventStore URI")
+      ("into", text("URI"), "rebuild: the StateStore; import: the EventStore")
+      ("log", text("SRC"), "verify: the log")
+      ("state", text("URI"), "verify: the StateStore")
+      ("into-log", text("URI"), "merge: the EventStore that receives the union")
+      ("into-state", text("URI"), "merge: rebuild the state of the union here")
+      ("out", text("FILE"), "export: the JSONL file (default: stdout)")
+      ("fresh", po::bool_switch(), "rebuild: empty the target first")
+      ("no-resume", po::bool_switch(), "rebuild: refuse a non-empty target")
+      ("bulk", po::bool_switch(), "rebuild: project in memory and write once (a fresh target)")
+      ("blue-green", po::bool_switch(), "rebuild: build beside the live state, verify, swap")
+      ("commit-every", number(replay.commit_every_events), "rebuild: events per commit")
+      ("max-diffs", number(1000), "verify, compare: differences listed at most")
+      ("digests", text("FROM")->default_value("registers"),
+       "compare: registers (recomputed) or stored (as stored; fast, trusts the store)")
+      ("json", po::bool_switch(), "machine-readable report on stdout")
+      ("progress", po::bool_switch(), "progress on stderr (default: when stderr is a terminal)")
+      ("no-progress", po::bool_switch(), "no progress on stderr")
+      ("corrupt", text("POLICY")->default_value("stop"),
+       "unreadable records: stop (fail with their position) or skip (and count them)")
+      ("memory-budget-mb", number(replay.memory_budget_bytes >> 20),
+       "bound on the log bytes held at once")
+      ("batch", number(replay.batch_events), "events per batch")
+      ("read-ahead", number(read_ahead),
+       "batches read and parsed ahead on a second thread while one is applied; 0 reads on the "
+       "replaying thread (default 2 with two or more cores, else 0)")
+      ("pg-schema", text("NAME")->default_value(BackendOptions().postgres_schema),
+       "PostgreSQL schema for postgresql:// URIs")
+      ("help,h", po::bool_switch(), "print this text (also: pigtail-replay help)");
+  // clang-format on
+  return flags;
 }
-const std::set<std::string>& ValueNames() {
-  static const std::set<std::string> names = {
-      "from",     "into",       "log",          "state",      "max-diffs",
-      "into-log", "into-state", "out",          "corrupt",    "memory-budget-mb",
-      "batch",    "pg-schema",  "commit-every", "read-ahead", "digests"};
-  return names;
+
+// Flags that only name positionals; not shown in --help.
+po::options_description Positionals() {
+  po::options_description hidden;
+  hidden.add_options()("command", po::value<std::string>())(
+      "target", po::value<std::vector<std::string>>()->composing());
+  return hidden;
 }
+
+std::string Usage() { return cli::FlagsHelp(kUsage, Describe(), kEnvPrefix) + kExitCodes; }
 
 std::optional<UsageError> Parse(const std::vector<std::string>& argv, Args* args) {
   if (argv.empty()) return UsageError{"no command given"};
-  args->command = argv[0];
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (!a.starts_with("--")) {
-      args->positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2);
-    std::optional<std::string> value;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (FlagNames().contains(name)) {
-      if (value) return UsageError{"--" + name + " takes no value"};
-      args->flags.insert(name);
-    } else if (ValueNames().contains(name)) {
-      if (!value) {
-        if (i + 1 >= argv.size()) return UsageError{"--" + name + " needs a value"};
-        value = argv[++i];
-      }
-      args->options.emplace(name, *value);
-    } else {
-      return UsageError{"unknown option --" + name};
-    }
+  po::options_description all;
+  all.add(Describe()).add(Positionals());
+  po::positional_options_description positional;
+  positional.add("command", 1).add("target", -1);
+  Status parsed = cli::ParseFlags(
+      argv, all, &positional,
+      cli::FlagSources{kEnvPrefix, [](const char* name) { return std::getenv(name); }},
+      &args->flags);
+  if (!parsed.ok()) return UsageError{parsed.message()};
+  if (args->flags.count("command") > 0) {
+    args->command = args->flags["command"].as<std::string>();
+  } else if (args->flags["help"].as<bool>()) {
+    args->command = "help";
+  } else {
+    return UsageError{"no command given"};
+  }
+  if (args->flags.count("target") > 0) {
+    args->positional = args->flags["target"].as<std::vector<std::string>>();
   }
   return std::nullopt;
 }
@@ -157,8 +189,8 @@ class Command {
  private:
   int Dispatch() {
     const std::string& c = args_.command;
-    if (c == "help" || c == "--help" || c == "-h") {
-      std::fputs(kUsage, out_);
+    if (c == "help" || Flag("help")) {
+      std::fputs(Usage().c_str(), out_);
       return kExitOk;
     }
     static const std::set<std::string> known = {"rebuild", "verify", "compare",
@@ -195,49 +227,51 @@ class Command {
 
   // --- option helpers ---
 
-  std::optional<std::string> Option(const std::string& name) {
-    auto range = args_.options.equal_range(name);
-    if (range.first == range.second) return std::nullopt;
-    if (std::next(range.first) != range.second) throw UsageError{"--" + name + " given twice"};
-    return range.first->second;
+  // Whether `name` was given (rather than defaulted).
+  bool Given(const std::string& name) const {
+    return args_.flags.count(name) > 0 && !args_.flags[name].defaulted();
   }
-  std::string Required(const std::string& name) {
+  // The value of a flag given once, or its default; --from given more than
+  // once is an error here (only merge takes several, through All()).
+  std::optional<std::string> Option(const std::string& name) const {
+    if (args_.flags.count(name) == 0) return std::nullopt;
+    const po::variable_value& v = args_.flags[name];
+    if (v.value().type() != typeid(std::vector<std::string>)) return v.as<std::string>();
+    const auto& all = v.as<std::vector<std::string>>();
+    if (all.size() > 1) throw UsageError{"--" + name + " given twice"};
+    return all.front();
+  }
+  std::string Required(const std::string& name) const {
     std::optional<std::string> v = Option(name);
     if (!v || v->empty()) throw UsageError{args_.command + " needs --" + name};
     return *v;
   }
-  std::vector<std::string> All(const std::string& name) {
-    std::vector<std::string> out;
-    auto range = args_.options.equal_range(name);
-    for (auto it = range.first; it != range.second; ++it) out.push_back(it->second);
-    return out;
+  std::vector<std::string> All(const std::string& name) const {
+    if (args_.flags.count(name) == 0) return {};
+    return args_.flags[name].as<std::vector<std::string>>();
   }
-  uint64_t Number(const std::string& name, uint64_t fallback, bool zero_ok = false) {
-    std::optional<std::string> v = Option(name);
-    if (!v) return fallback;
+  // A number flag (its default from Describe()).
+  uint64_t Number(const std::string& name, bool zero_ok = false) const {
+    const std::string v = args_.flags[name].as<std::string>();
     uint64_t n = 0;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size() || (n == 0 && !zero_ok)) {
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || (n == 0 && !zero_ok)) {
       throw UsageError{"--" + name + " needs a " + (zero_ok ? "non-negative" : "positive") +
-                       " integer, not \"" + *v + "\""};
+                       " integer, not \"" + v + "\""};
     }
     return n;
   }
-  bool Flag(const std::string& name) const { return args_.flags.contains(name); }
+  bool Flag(const std::string& name) const { return args_.flags[name].as<bool>(); }
   void NoPositional() {
     if (!args_.positional.empty()) {
       throw UsageError{"unexpected argument \"" + args_.positional[0] + "\""};
     }
   }
   void OnlyOptions(const std::set<std::string>& allowed) {
-    for (const auto& [name, value] : args_.options) {
+    for (const auto& [name, value] : args_.flags) {
+      if (value.defaulted() || name == "command" || name == "target" || name == "config") continue;
       if (!allowed.contains(name) && !kCommonOptions.contains(name)) {
         throw UsageError{args_.command + " does not take --" + name};
-      }
-    }
-    for (const std::string& f : args_.flags) {
-      if (!allowed.contains(f) && !kCommonFlags.contains(f)) {
-        throw UsageError{args_.command + " does not take --" + f};
       }
     }
   }
@@ -254,11 +288,9 @@ class Command {
       if (!p.ok()) throw UsageError{p.status().message()};
       reporter_ = CorruptionReporter(*p);
     }
-    options_.memory_budget_bytes = Number("memory-budget-mb", 64) << 20;
-    options_.batch_events = Number("batch", 4096);
-    // Parsing ahead pays off only with a core to spare.
-    options_.read_ahead_batches =
-        Number("read-ahead", std::thread::hardware_concurrency() >= 2 ? 2 : 0, /*zero_ok=*/true);
+    options_.memory_budget_bytes = Number("memory-budget-mb") << 20;
+    options_.batch_events = Number("batch");
+    options_.read_ahead_batches = Number("read-ahead", /*zero_ok=*/true);
     limits_.max_events = options_.batch_events;
     limits_.max_bytes = options_.memory_budget_bytes;
     if (std::optional<std::string> schema = Option("pg-schema")) backend_.postgres_schema = *schema;
@@ -361,7 +393,7 @@ class Command {
     if (Flag("fresh") && Flag("no-resume")) throw UsageError{"--fresh and --no-resume together"};
     options_.resume = !Flag("no-resume");
     options_.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
-    options_.commit_every_events = Number("commit-every", options_.commit_every_events);
+    options_.commit_every_events = Number("commit-every");
     std::string target_uri = into;
     BackendOptions target_backend = backend_;
     const StateLocation live{into, backend_.postgres_schema};
@@ -430,7 +462,7 @@ class Command {
     NoPositional();
     std::string log = Required("log");
     std::string state_uri = Required("state");
-    size_t max_diffs = Number("max-diffs", 1000);
+    size_t max_diffs = Number("max-diffs");
     PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<EventSource> source, OpenSource(log));
     PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store,
                              OpenStateStore(state_uri, Reading()));
@@ -483,7 +515,7 @@ class Command {
     OnlyOptions({"max-diffs", "digests"});
     const std::vector<std::string>& targets = args_.positional;
     if (targets.size() < 2) throw UsageError{"compare needs at least two stores or nodes"};
-    size_t max_diffs = Number("max-diffs", 1000);
+    size_t max_diffs = Number("max-diffs");
     DigestSource source = DigestSource::kRegisters;
     if (std::optional<std::string> from = Option("digests")) {
       if (*from == "stored") {
@@ -685,9 +717,9 @@ class Command {
     return Status::Ok();
   }
 
-  inline static const std::set<std::string> kCommonOptions = {"corrupt", "memory-budget-mb",
-                                                              "batch", "pg-schema", "read-ahead"};
-  inline static const std::set<std::string> kCommonFlags = {"json", "progress", "no-progress"};
+  inline static const std::set<std::string> kCommonOptions = {
+      "corrupt", "memory-budget-mb", "batch",      "pg-schema", "read-ahead",
+      "json",    "progress",         "no-progress"};
 
   Args args_;
   std::FILE* out_;
@@ -706,7 +738,8 @@ class Command {
 int RunReplayTool(const std::vector<std::string>& argv, std::FILE* out, std::FILE* err) {
   Args args;
   if (std::optional<UsageError> e = Parse(argv, &args)) {
-    std::fprintf(err, "pigtail-replay: %s\n\n%s", RedactSecrets(e->message).c_str(), kUsage);
+    std::fprintf(err, "pigtail-replay: %s\n(run `pigtail-replay help` for usage)\n",
+                 RedactSecrets(e->message).c_str());
     return kExitUsage;
   }
   return Command(std::move(args), out, err).Run();

@@ -12,10 +12,12 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cli/flags.h"
 #include "core/redact.h"
 #include "core/uuid.h"
 #include "core/version.h"
@@ -28,6 +30,7 @@ using pigtail::HttpResponse;
 using pigtail::Result;
 using Clock = std::chrono::steady_clock;
 
+// The flags; each default is written here once (--help shows them).
 struct Options {
   std::string url = "http://127.0.0.1:8000";
   int providers = 8;
@@ -114,54 +117,86 @@ double Percentile(std::vector<double>& v, double p) {
   return v[i];
 }
 
+namespace po = boost::program_options;
+
+constexpr char kUsage[] =
+    "usage: pigtail-load [--url URL] [--providers P] [--workers W] [--tasks N]\n"
+    "                    [--batch B] [--claim-max M] [--latency-tasks L]\n"
+    "                    [--phases single,batch,process,latency]\n"
+    "Creates fresh queues on a running pigtaild and measures: single adds/s (P\n"
+    "providers, one task per request), batch adds/s (B tasks per request),\n"
+    "lifecycles/s (W workers, claim-next of up to M with long poll, batched done),\n"
+    "and add->claimed latency of L tasks added one at a time with W long-polling\n"
+    "workers. --phases picks which of these run (process works through what\n"
+    "the add phases queued).\n";
+constexpr char kEnvPrefix[] = "PIGTAIL_LOAD_";
+
+po::options_description Describe(Options* o) {
+  const Options d;
+  po::options_description flags("pigtail-load");
+  // clang-format off
+  flags.add_options()
+      ("config", po::value<std::string>()->value_name("FILE"),
+       "read `flag = value` lines (# comments) from FILE")
+      ("url", po::value(&o->url)->value_name("URL")->default_value(d.url),
+       "the pigtaild to drive")
+      ("providers", po::value(&o->providers)->value_name("P")->default_value(d.providers),
+       "threads adding tasks")
+      ("workers", po::value(&o->workers)->value_name("W")->default_value(d.workers),
+       "threads claiming and finishing tasks")
+      ("tasks", po::value(&o->tasks)->value_name("N")->default_value(d.tasks),
+       "tasks added by each add phase, split among the providers")
+      ("batch", po::value(&o->batch)->value_name("B")->default_value(d.batch),
+       "tasks per batch add")
+      ("claim-max", po::value(&o->claim_max)->value_name("M")->default_value(d.claim_max),
+       "tasks per claim-next")
+      ("latency-tasks",
+       po::value(&o->latency_tasks)->value_name("L")->default_value(d.latency_tasks),
+       "tasks of the latency phase")
+      ("phases", po::value(&o->phases)->value_name("LIST")->default_value(d.phases),
+       "which phases run, comma-separated")
+      ("help", po::bool_switch(), "print this text")
+      ("version", po::bool_switch(), "print the version and the commit it was built from");
+  // clang-format on
+  return flags;
+}
+
+// Parses the flags into *o; returns an exit code when the program should
+// stop here (0 after --help or --version, 2 after a usage error).
+std::optional<int> ParseOptions(int argc, char** argv, Options* o) {
+  po::options_description flags = Describe(o);
+  po::variables_map vm;
+  pigtail::Status parsed = pigtail::cli::ParseFlags(
+      std::vector<std::string>(argv + 1, argv + argc), flags, nullptr,
+      pigtail::cli::FlagSources{kEnvPrefix, [](const char* name) { return std::getenv(name); }},
+      &vm);
+  if (parsed.ok() && (o->providers < 1 || o->workers < 1 || o->tasks < 1 || o->batch < 1 ||
+                      o->claim_max < 1 || o->latency_tasks < 0)) {
+    parsed = pigtail::Status::InvalidArgument("counts must be positive");
+  }
+  if (parsed.ok()) parsed = pigtail::ParseHttpUrl(o->url).status().WithContext("--url");
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "pigtail-load: %s\n(run `pigtail-load --help` for usage)\n",
+                 pigtail::RedactSecrets(parsed.message()).c_str());
+    return pigtail::cli::kExitUsage;
+  }
+  if (vm["help"].as<bool>()) {
+    Options scratch;
+    std::fputs(pigtail::cli::FlagsHelp(kUsage, Describe(&scratch), kEnvPrefix).c_str(), stdout);
+    return 0;
+  }
+  if (vm["version"].as<bool>()) {
+    std::printf("pigtail-load %s\n", std::string(pigtail::PigtailVersion()).c_str());
+    return 0;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--version") {
-      std::printf("pigtail-load %s\n", std::string(pigtail::PigtailVersion()).c_str());
-      return 0;
-    }
-    if (a == "--help" || a == "-h") {
-      std::puts(
-          "usage: pigtail-load [--url URL] [--providers P] [--workers W] [--tasks N]\n"
-          "                    [--batch B] [--claim-max M] [--latency-tasks L]\n"
-          "                    [--phases single,batch,process,latency]\n"
-          "Creates fresh queues on a running pigtaild and measures: single adds/s (P\n"
-          "providers, one task per request), batch adds/s (B tasks per request),\n"
-          "lifecycles/s (W workers, claim-next of up to M with long poll, batched done),\n"
-          "and add->claimed latency of L tasks added one at a time with W long-polling\n"
-          "workers. --phases picks which of these run (process works through what\n"
-          "the add phases queued).");
-      return 0;
-    }
-    if (i + 1 >= argc) Die("flag " + a + " needs a value");
-    std::string v = argv[++i];
-    if (a == "--url") {
-      o.url = v;
-    } else if (a == "--providers") {
-      o.providers = std::atoi(v.c_str());
-    } else if (a == "--workers") {
-      o.workers = std::atoi(v.c_str());
-    } else if (a == "--tasks") {
-      o.tasks = std::atoi(v.c_str());
-    } else if (a == "--batch") {
-      o.batch = std::atoi(v.c_str());
-    } else if (a == "--claim-max") {
-      o.claim_max = std::atoi(v.c_str());
-    } else if (a == "--latency-tasks") {
-      o.latency_tasks = std::atoi(v.c_str());
-    } else if (a == "--phases") {
-      o.phases = "," + v + ",";
-    } else {
-      Die("unknown flag " + a);
-    }
-  }
-  if (o.providers < 1 || o.workers < 1 || o.tasks < 1 || o.batch < 1 || o.claim_max < 1) {
-    Die("counts must be positive");
-  }
+  if (std::optional<int> exit_code = ParseOptions(argc, argv, &o)) return *exit_code;
   Result<pigtail::HttpUrl> url = pigtail::ParseHttpUrl(o.url);
   if (!url.ok()) Die(url.status().ToString());
   host_ = url->host;

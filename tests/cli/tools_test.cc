@@ -1,0 +1,119 @@
+// The flags of pigtaild, pigtail-replay and pigtail-load, run as processes:
+// usage errors exit 2 with a message naming the flag, --version prints the
+// commit, --help shows the defaults, and the environment and a config file
+// set flags.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/server/pigtaild_process.h"
+
+namespace pigtail {
+namespace {
+
+using testing::ExitResult;
+using testing::RunToExit;
+
+struct Tool {
+  const char* name;
+  const char* path;
+  std::vector<std::string> command;  // what comes before the flags
+  const char* env_prefix;
+  const char* shown_default;  // a line of --help
+};
+
+const std::vector<Tool>& Tools() {
+  static const std::vector<Tool> tools = {
+      {"pigtaild", PIGTAILD_PATH, {}, "PIGTAIL_", "--listen HOST:PORT (=127.0.0.1:8000)"},
+      {"pigtail-replay", PIGTAIL_REPLAY_PATH, {"verify"}, "PIGTAIL_REPLAY_", "--batch N (=4096)"},
+      {"pigtail-load", PIGTAIL_LOAD_PATH, {}, "PIGTAIL_LOAD_", "--tasks N (=20000)"},
+  };
+  return tools;
+}
+
+class ToolsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::FreshTempDir("cli-tools"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  ExitResult Run(const Tool& tool, std::vector<std::string> args) {
+    args.insert(args.begin(), tool.command.begin(), tool.command.end());
+    return RunToExit(tool.path, args, dir_, std::chrono::seconds(30));
+  }
+
+  std::string dir_;
+};
+
+// `pigtaild --bogus` said "flag --bogus needs a value"; usage errors exited
+// 1 in pigtaild and pigtail-load.
+TEST_F(ToolsTest, UnknownFlagsExitTwoNamingTheFlag) {
+  for (const Tool& tool : Tools()) {
+    ExitResult r = Run(tool, {"--bogus"});
+    EXPECT_EQ(r.code, 2) << tool.name << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string(tool.name) + ": unrecognised option '--bogus'"),
+              std::string::npos)
+        << r.err;
+    r = Run(tool, {"--batch"});  // a known flag of pigtail-replay and pigtail-load, no value
+    EXPECT_EQ(r.code, 2) << tool.name << ": " << r.err;
+  }
+}
+
+TEST_F(ToolsTest, VersionNamesTheCommit) {
+  for (const Tool& tool : Tools()) {
+    ExitResult r = RunToExit(tool.path, {"--version"}, dir_, std::chrono::seconds(30));
+    EXPECT_EQ(r.code, 0) << tool.name << ": " << r.err;
+    EXPECT_EQ(r.out.rfind(std::string(tool.name) + " ", 0), 0u) << r.out;
+    EXPECT_NE(r.out.find("(commit "), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(ToolsTest, HelpShowsDefaultsAndEnvironmentVariables) {
+  for (const Tool& tool : Tools()) {
+    ExitResult r = RunToExit(tool.path, {"--help"}, dir_, std::chrono::seconds(30));
+    EXPECT_EQ(r.code, 0) << tool.name << ": " << r.err;
+    EXPECT_NE(r.out.find(tool.shown_default), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(std::string("[") + tool.env_prefix + "CONFIG]"), std::string::npos)
+        << r.out;
+  }
+}
+
+// A bad value from the environment, then from a config file, is a usage
+// error naming the variable or the file: both sources are read.
+TEST_F(ToolsTest, EnvironmentAndConfigFileSetFlags) {
+  const std::string conf = dir_ + "/tool.conf";
+  std::ofstream(conf) << "# a comment\nbatch = 0\n";
+  for (const Tool& tool : Tools()) {
+    if (std::string(tool.name) == "pigtaild") continue;  // no --batch; below
+    const std::string variable = std::string(tool.env_prefix) + "BATCH";
+    ::setenv(variable.c_str(), "0", 1);
+    ExitResult r = Run(tool, {});
+    ::unsetenv(variable.c_str());
+    EXPECT_EQ(r.code, 2) << tool.name << ": " << r.err;
+    r = Run(tool, {"--config", conf});
+    EXPECT_EQ(r.code, 2) << tool.name << ": " << r.err;
+    // The command line wins over the file.
+    r = Run(tool, {"--config", conf, "--batch", "x"});
+    EXPECT_EQ(r.code, 2) << tool.name << ": " << r.err;
+    EXPECT_NE(r.err.find("--batch"), std::string::npos) << tool.name << ": " << r.err;
+    EXPECT_NE(r.err.find("x"), std::string::npos) << tool.name << ": " << r.err;
+    EXPECT_EQ(r.err.find("\"0\""), std::string::npos) << tool.name << ": " << r.err;
+    EXPECT_EQ(r.err.find("'0'"), std::string::npos) << tool.name << ": " << r.err;
+  }
+  ::setenv("PIGTAIL_THREADS", "0", 1);
+  ExitResult r = RunToExit(PIGTAILD_PATH, {"--backend", "memory:"}, dir_, std::chrono::seconds(30));
+  ::unsetenv("PIGTAIL_THREADS");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--threads must be 1 to 256"), std::string::npos) << r.err;
+  std::ofstream(conf) << "threads = 0\n";
+  r = RunToExit(PIGTAILD_PATH, {"--backend", "memory:", "--config", conf}, dir_,
+                std::chrono::seconds(30));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--threads must be 1 to 256"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace pigtail
