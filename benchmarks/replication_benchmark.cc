@@ -21,44 +21,23 @@
 #include <string>
 
 #include "backends/registry.h"
-#include "server/api.h"
-#include "server/http_server.h"
 #include "server/replicator.h"
+#include "server/server.h"
 
 namespace pigtail {
 namespace {
 
-struct ServedNode {
-  std::unique_ptr<Node> node;
-  std::unique_ptr<Sequencer> sequencer;
-  Metrics metrics;
-  std::unique_ptr<Api> api;
-  std::unique_ptr<HttpServer> server;
-  std::string url;
+// A node on the RocksDB stores in `dir`, served on 127.0.0.1 (a free port).
+Result<std::unique_ptr<Server>> Open(const std::string& dir) {
+  ServerOptions options;
+  options.http.port = 0;
+  options.log_uri = options.state_uri = "rocksdb:" + dir;
+  options.drain = std::chrono::milliseconds(1000);
+  return Server::Start(std::move(options));
+}
 
-  ~ServedNode() {
-    if (server) server->Shutdown(std::chrono::milliseconds(1000));
-    if (sequencer) sequencer->Stop();
-  }
-};
-
-Status Open(const std::string& dir, ServedNode* out) {
-  PIGTAIL_ASSIGN_OR_RETURN(auto log, OpenEventStore("rocksdb:" + dir));
-  PIGTAIL_ASSIGN_OR_RETURN(auto state, OpenStateStore("rocksdb:" + dir));
-  PIGTAIL_ASSIGN_OR_RETURN(out->node, Node::Open(std::move(log), std::move(state), NodeOptions()));
-  out->sequencer = std::make_unique<Sequencer>(out->node.get(), SequencerOptions());
-  out->api = std::make_unique<Api>(out->node.get(), out->sequencer.get(), nullptr, &out->metrics,
-                                   ApiOptions());
-  HttpServerOptions http;
-  http.port = 0;
-  Api* api = out->api.get();
-  PIGTAIL_ASSIGN_OR_RETURN(out->server,
-                           HttpServer::Start(http, [api](HttpRequest req, HttpResponder respond) {
-                             api->Handle(std::move(req), std::move(respond));
-                           }));
-  out->url = "http://127.0.0.1:" + std::to_string(out->server->port());
-  out->sequencer->Start();
-  return Status::Ok();
+std::string UrlOf(const Server& server) {
+  return "http://127.0.0.1:" + std::to_string(server.port());
 }
 
 // Writes a chain of `n` entries owned by a made-up peer straight into the
@@ -96,20 +75,19 @@ struct Run {
   bool digest_ok = false;
 };
 
-Result<Run> CatchUp(const std::string& root, const std::string& name, ServedNode& source, bool walk,
+Result<Run> CatchUp(const std::string& root, const std::string& name, Server& source, bool walk,
                     size_t page) {
-  ServedNode fresh;
-  PIGTAIL_RETURN_IF_ERROR(Open(root + "/" + name, &fresh));
+  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<Server> fresh, Open(root + "/" + name));
   ReplicatorOptions options;
   options.batch = page;
   options.request_timeout = std::chrono::milliseconds(30'000);
-  PeerClient client(fresh.node.get(), fresh.sequencer.get(), source.url, options);
+  PeerClient client(fresh->node(), fresh->sequencer(), UrlOf(source), options);
   auto start = std::chrono::steady_clock::now();
   PIGTAIL_ASSIGN_OR_RETURN(uint64_t stored, client.PullMissing(walk));
   Run run;
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.stored = stored;
-  run.digest_ok = DigestOf(fresh.node.get()) == DigestOf(source.node.get());
+  run.digest_ok = DigestOf(fresh->node()) == DigestOf(source.node());
   return run;
 }
 
@@ -166,15 +144,14 @@ int Main(int argc, char** argv) {
           break;
         }
       }
-      ServedNode source;
-      Status opened = Open(source_dir, &source);
+      Result<std::unique_ptr<Server>> opened = Open(source_dir);
       if (!opened.ok()) {
-        std::fprintf(stderr, "open: %s\n", opened.ToString().c_str());
+        std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
         code = 1;
         break;
       }
-      Result<Run> run =
-          CatchUp(root, std::string("fresh-") + (c.walk ? "walk" : "range"), source, c.walk, page);
+      Result<Run> run = CatchUp(root, std::string("fresh-") + (c.walk ? "walk" : "range"), **opened,
+                                c.walk, page);
       if (!run.ok()) {
         std::fprintf(stderr, "%s: %s\n", c.name, run.status().ToString().c_str());
         code = 1;

@@ -23,14 +23,12 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/exit_code.h"
 #include "core/status.h"
 
 namespace pigtail::cli {
 
 namespace po = boost::program_options;
-
-// Exit code of every program for a usage error (bad flag, bad value).
-inline constexpr int kExitUsage = 2;
 
 // Reads an environment variable; null when unset. Tests pass a fake.
 using GetEnv = std::function<const char*(const char*)>;

@@ -12,11 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "cli/exit_code.h"
+
 namespace pigtail::replay {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitDifferences = 1;
-inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUsage = cli::kExitUsage;
 inline constexpr int kExitFailure = 3;
 
 // Runs one command. `args` excludes the program name. Reports go to `out`

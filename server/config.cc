@@ -192,11 +192,15 @@ Result<ServerConfig> ParseServerConfig(const std::vector<std::string>& args, con
 }
 
 std::string AttachedEventUrl(const ServerConfig& config, uint16_t bound_port) {
-  std::string base = config.advertise_url;
+  return AttachedEventUrl(config.advertise_url, config.host, bound_port);
+}
+
+std::string AttachedEventUrl(std::string_view advertise_url, const std::string& host,
+                             uint16_t bound_port) {
+  std::string base(advertise_url);
   if (base.empty()) {
-    bool v6 = config.host.find(':') != std::string::npos;
-    base =
-        "http://" + (v6 ? "[" + config.host + "]" : config.host) + ":" + std::to_string(bound_port);
+    bool v6 = host.find(':') != std::string::npos;
+    base = "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(bound_port);
   }
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/event";

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -70,6 +71,9 @@ std::string ServerConfigHelp();
 // advertise_url (or http://HOST:PORT from --listen, with `bound_port`, the
 // port actually bound) followed by "/event".
 std::string AttachedEventUrl(const ServerConfig& config, uint16_t bound_port);
+// The same from the parts: `advertise_url`, else http://HOST:PORT.
+std::string AttachedEventUrl(std::string_view advertise_url, const std::string& host,
+                             uint16_t bound_port);
 
 }  // namespace pigtail
 

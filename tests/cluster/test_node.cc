@@ -7,51 +7,30 @@ namespace pigtail::testing {
 
 TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only, const ApiOptions& api,
                    size_t max_body_bytes) {
-  auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), NodeOptions());
-  if (!node.ok()) throw std::runtime_error(node.status().ToString());
-  node_ = std::move(node).value();
-  sequencer_ = std::make_unique<Sequencer>(node_.get(), SequencerOptions());
-  NotifierOptions notify;
-  notify.poll = std::chrono::milliseconds(50);
-  notifier_ = std::make_unique<Notifier>(node_.get(), notify);
-  api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), notifier_.get(), &metrics_, api);
-  HttpServerOptions http;
-  http.port = 0;
-  http.max_body_bytes = max_body_bytes;
-  auto server =
-      HttpServer::Start(http, [this, potboiler_only](HttpRequest req, HttpResponder respond) {
-        if (potboiler_only &&
-            (req.target.starts_with("/log/range") || req.target.starts_with("/log/batch") ||
-             req.target.starts_with("/health") || req.target.starts_with("/replication"))) {
-          return respond(HttpResponse{404, {}, "{\"error\":\"no entry\"}"});
-        }
-        api_->Handle(std::move(req), std::move(respond));
-      });
+  ServerOptions options;
+  options.http.port = 0;
+  options.http.max_body_bytes = max_body_bytes;
+  options.notifier.poll = std::chrono::milliseconds(50);
+  options.api = api;
+  if (replication != nullptr) {
+    options.replication.emplace(*replication);
+    options.advertise_bound_address = true;  // this node's URL, with the port picked
+  }
+  options.drain = std::chrono::milliseconds(1000);
+  if (potboiler_only) {
+    options.intercept = [](const HttpRequest& req, const HttpResponder& respond) {
+      if (!req.target.starts_with("/log/range") && !req.target.starts_with("/log/batch") &&
+          !req.target.starts_with("/health") && !req.target.starts_with("/replication")) {
+        return false;
+      }
+      respond(HttpResponse{404, {}, "{\"error\":\"no entry\"}"});
+      return true;
+    };
+  }
+  Result<std::unique_ptr<Server>> server = Server::Start(std::move(options));
   if (!server.ok()) throw std::runtime_error(server.status().ToString());
   server_ = std::move(server).value();
   url_ = "http://127.0.0.1:" + std::to_string(server_->port());
-  if (replication != nullptr) {
-    ReplicatorOptions options = *replication;
-    options.advertise_url = url_;
-    options.peer_token = api.peer_token;
-    replicator_ = std::make_unique<Replicator>(node_.get(), sequencer_.get(), options);
-    api_->set_replicator(replicator_.get());
-  }
-  sequencer_->set_on_applied([r = replicator_.get(), n = notifier_.get()] {
-    n->EntriesAppended();
-    if (r != nullptr) r->Wake();
-  });
-  sequencer_->Start();
-  notifier_->Start();
-  if (replicator_) replicator_->Start();
-}
-
-TestNode::~TestNode() {
-  if (replicator_) replicator_->Stop();
-  sequencer_->BeginShutdown();
-  server_->Shutdown(std::chrono::milliseconds(1000));
-  sequencer_->Stop();
-  notifier_->Stop();
 }
 
 HttpResponse TestNode::Call(const std::string& method, const std::string& target,

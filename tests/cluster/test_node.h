@@ -1,17 +1,16 @@
-// For the in-process replication tests: a whole node (memory stores,
-// sequencer, notifier, API, HTTP server on 127.0.0.1 with a free port,
-// and optionally a replicator) in the test process.
+// For the in-process replication tests: a whole node (a Server,
+// server/server.h, on memory stores, listening on 127.0.0.1 with a free
+// port, optionally with a replicator) in the test process.
 #ifndef PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
 #define PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
 
 #include <memory>
 #include <string>
 
-#include "core/memory_store.h"
 #include "server/api.h"
 #include "server/http_client.h"
-#include "server/http_server.h"
 #include "server/replicator.h"
+#include "server/server.h"
 
 namespace pigtail::testing {
 
@@ -24,11 +23,10 @@ class TestNode {
   // `max_body_bytes`: the largest request body the HTTP server takes.
   explicit TestNode(const ReplicatorOptions* replication = nullptr, bool potboiler_only = false,
                     const ApiOptions& api = ApiOptions(), size_t max_body_bytes = 16 << 20);
-  ~TestNode();
 
-  Node* node() { return node_.get(); }
-  Sequencer* sequencer() { return sequencer_.get(); }
-  Replicator* replicator() { return replicator_.get(); }
+  Node* node() { return server_->node(); }
+  Sequencer* sequencer() { return server_->sequencer(); }
+  Replicator* replicator() { return server_->replicator(); }
   const std::string& url() const { return url_; }
 
   // One request to this node over HTTP; a transport error is status 0.
@@ -38,13 +36,7 @@ class TestNode {
   std::string Digest();
 
  private:
-  std::unique_ptr<Node> node_;
-  std::unique_ptr<Sequencer> sequencer_;
-  std::unique_ptr<Notifier> notifier_;
-  Metrics metrics_;
-  std::unique_ptr<Api> api_;
-  std::unique_ptr<Replicator> replicator_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<Server> server_;
   std::string url_;
 };
 
