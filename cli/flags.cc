@@ -36,6 +36,33 @@ Status Guard(const std::string& where, F&& f) {
   }
 }
 
+// Program_options reads "-1" for an unsigned flag as 2^64-1 (through
+// lexical_cast); a sign is refused instead.
+template <typename T>
+bool Holds(const po::value_semantic* semantic) {
+  return dynamic_cast<const po::typed_value<T>*>(semantic) != nullptr;
+}
+
+// Stores `parsed` (from `where`, "" for the command line) into *vm.
+Status Store(const po::parsed_options& parsed, const std::string& where, po::variables_map* vm) {
+  for (const po::option& o : parsed.options) {
+    const po::option_description* d = parsed.description->find_nothrow(o.string_key, false);
+    if (d == nullptr) continue;
+    const po::value_semantic* semantic = d->semantic().get();
+    if (!Holds<unsigned short>(semantic) && !Holds<unsigned int>(semantic) &&
+        !Holds<unsigned long>(semantic) && !Holds<unsigned long long>(semantic)) {
+      continue;
+    }
+    for (const std::string& value : o.value) {
+      if (value.find('-') == std::string::npos) continue;
+      return Status::InvalidArgument((where.empty() ? "" : where + ": ") + "the argument ('" +
+                                     value + "') for option '" + (where.empty() ? "--" : "") +
+                                     o.string_key + "' is invalid");
+    }
+  }
+  return Guard(where, [&] { po::store(parsed, *vm); });
+}
+
 // Stores the flags set in the environment, as if parsed; an error names
 // the variable.
 Status StoreEnvironment(const po::options_description& desc, const FlagSources& sources,
@@ -57,7 +84,7 @@ Status StoreEnvironment(const po::options_description& desc, const FlagSources& 
     }
     po::parsed_options parsed(&desc);
     parsed.options.push_back(std::move(o));
-    PIGTAIL_RETURN_IF_ERROR(Guard(name, [&] { po::store(parsed, *vm); }));
+    PIGTAIL_RETURN_IF_ERROR(Store(parsed, name, vm));
   }
   return Status::Ok();
 }
@@ -96,13 +123,13 @@ Status ParseFlags(const std::vector<std::string>& args, const po::options_descri
   // the file.
   po::positional_options_description none;
   const int style = po::command_line_style::unix_style ^ po::command_line_style::allow_guessing;
+  po::parsed_options command_line(&desc);
   try {
-    po::store(po::command_line_parser(args)
-                  .options(desc)
-                  .positional(positional != nullptr ? *positional : none)
-                  .style(style)
-                  .run(),
-              *vm);
+    command_line = po::command_line_parser(args)
+                       .options(desc)
+                       .positional(positional != nullptr ? *positional : none)
+                       .style(style)
+                       .run();
   } catch (const po::too_many_positional_options_error&) {
     // Name the argument: parse again, keeping what is not a flag.
     std::vector<std::string> extra = po::collect_unrecognized(
@@ -119,14 +146,17 @@ Status ParseFlags(const std::vector<std::string>& args, const po::options_descri
   } catch (const po::error& e) {
     return Status::InvalidArgument(e.what());
   }
+  PIGTAIL_RETURN_IF_ERROR(Store(command_line, "", vm));
   PIGTAIL_RETURN_IF_ERROR(StoreEnvironment(desc, sources, vm));
   if (desc.find_nothrow("config", false) != nullptr && vm->count("config") > 0) {
     const std::string path = (*vm)["config"].as<std::string>();
     if (!path.empty()) {
       std::ifstream in(path);
       if (!in) return Status::InvalidArgument("cannot read config file " + path);
-      PIGTAIL_RETURN_IF_ERROR(
-          Guard("config file " + path, [&] { po::store(po::parse_config_file(in, desc), *vm); }));
+      const std::string where = "config file " + path;
+      po::parsed_options file(&desc);
+      PIGTAIL_RETURN_IF_ERROR(Guard(where, [&] { file = po::parse_config_file(in, desc); }));
+      PIGTAIL_RETURN_IF_ERROR(Store(file, where, vm));
     }
   }
   return Guard("", [&] { po::notify(*vm); });

@@ -15,6 +15,7 @@ namespace {
 
 struct Flags {
   int count = 7;
+  uint64_t bytes = 1024;
   std::string name = "plain";
   bool loud = false;
 };
@@ -24,6 +25,7 @@ po::options_description Describe(Flags* f) {
   po::options_description desc;
   desc.add_options()("config", po::value<std::string>()->value_name("FILE"), "config file")(
       "count", po::value(&f->count)->value_name("N")->default_value(d.count), "how many")(
+      "bytes", po::value(&f->bytes)->value_name("N")->default_value(d.bytes), "how big")(
       "name", po::value(&f->name)->value_name("NAME")->default_value(d.name), "what")(
       "loud", po::bool_switch(&f->loud), "shout")("help", po::bool_switch(), "print help");
   return desc;
@@ -90,6 +92,13 @@ TEST_F(FlagsTest, UsageErrorsNameTheFlagAndTheSource) {
   // No guessing of abbreviations: --cou is not --count.
   EXPECT_EQ(Parse({"--cou=1"}).message(), "unrecognised option '--cou'");
   EXPECT_EQ(Parse({"--bogus=1"}).message(), "unrecognised option '--bogus'");
+  // Not 2^64-1, as lexical_cast would have it.
+  EXPECT_EQ(Parse({"--bytes=-1"}).message(), "the argument ('-1') for option '--bytes' is invalid");
+  env_ = {{"TEST_BYTES", "-5"}};
+  EXPECT_EQ(Parse({}).message(), "TEST_BYTES: the argument ('-5') for option 'bytes' is invalid");
+  env_ = {};
+  ASSERT_TRUE(Parse({"--count=-3"}).ok());  // signed
+  EXPECT_EQ(flags_.count, -3);
   env_ = {{"TEST_COUNT", "many"}};
   EXPECT_EQ(Parse({}).message(), "TEST_COUNT: the argument ('many') for option 'count' is invalid");
   env_ = {};
