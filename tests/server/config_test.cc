@@ -23,6 +23,13 @@ Result<ServerConfig> Parse(std::vector<std::string> args,
       help ? help : &h);
 }
 
+// Writes `text` to NAME.conf in the test's temp dir; returns its path.
+std::string WriteConfig(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/" + name + ".conf";
+  std::ofstream(path) << text;
+  return path;
+}
+
 TEST(ServerConfigTest, Defaults) {
   Result<ServerConfig> c = Parse({});
   ASSERT_TRUE(c.ok());
@@ -44,11 +51,7 @@ TEST(ServerConfigTest, BatchOpsIsOnOrOff) {
 }
 
 TEST(ServerConfigTest, ErrorsSayWhereWithoutDoubledSeparators) {
-  std::string path = ::testing::TempDir() + "/pigtaild_config_errors.conf";
-  {
-    std::ofstream out(path);
-    out << "threads = many\n";
-  }
+  std::string path = WriteConfig("pigtaild_config_errors", "threads = many\n");
   Result<ServerConfig> file = Parse({"--config", path});
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.status().message(),
@@ -76,11 +79,8 @@ TEST(ServerConfigTest, UrlFlagsAreCheckedLikeEveryOutgoingUrl) {
 }
 
 TEST(ServerConfigTest, FileThenEnvThenFlags) {
-  std::string path = ::testing::TempDir() + "/pigtaild_config_test.conf";
-  {
-    std::ofstream out(path);
-    out << "# comment\nlisten = 127.0.0.1:7000\nthreads=3\nsync=none\n";
-  }
+  std::string path = WriteConfig("pigtaild_config_test",
+                                 "# comment\nlisten = 127.0.0.1:7000\nthreads=3\nsync=none\n");
   Result<ServerConfig> c =
       Parse({"--config", path, "--threads=5"}, {{"PIGTAIL_LISTEN", "127.0.0.1:7100"}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -130,11 +130,8 @@ TEST(ServerConfigTest, UnknownFlagsAndStrayArgumentsAreNamed) {
 }
 
 TEST(ServerConfigTest, EachSourceOverridesTheNext) {
-  std::string path = ::testing::TempDir() + "/pigtaild_precedence.conf";
-  {
-    std::ofstream out(path);
-    out << "threads = 3\nmax-batch = 30\ndrain-ms = 300 # a comment\n";
-  }
+  std::string path = WriteConfig("pigtaild_precedence",
+                                 "threads = 3\nmax-batch = 30\ndrain-ms = 300 # a comment\n");
   Result<ServerConfig> c = Parse({"--threads", "1"}, {{"PIGTAIL_CONFIG", path},
                                                       {"PIGTAIL_THREADS", "2"},
                                                       {"PIGTAIL_MAX_BATCH", "20"},
