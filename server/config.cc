@@ -98,7 +98,7 @@ po::options_description Describe(ServerConfig* c) {
        "log line format: text, or json (one JSON object per line)")
       ("access-log", text(&c->access_log, "FILE"),
        "append one line per HTTP request to this file (default: none)")
-      ("help", po::bool_switch(), "print this text")
+      ("help,h", po::bool_switch(), "print this text")
       ("version", po::bool_switch(), "print the version and the commit it was built from");
   // clang-format on
   return flags;

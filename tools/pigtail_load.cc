@@ -155,7 +155,7 @@ po::options_description Describe(Options* o) {
        "tasks of the latency phase")
       ("phases", po::value(&o->phases)->value_name("LIST")->default_value(d.phases),
        "which phases run, comma-separated")
-      ("help", po::bool_switch(), "print this text")
+      ("help,h", po::bool_switch(), "print this text")
       ("version", po::bool_switch(), "print the version and the commit it was built from");
   // clang-format on
   return flags;

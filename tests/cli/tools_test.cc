@@ -73,7 +73,9 @@ TEST_F(ToolsTest, VersionNamesTheCommit) {
 
 TEST_F(ToolsTest, HelpShowsDefaultsAndEnvironmentVariables) {
   for (const Tool& tool : Tools()) {
-    ExitResult r = RunToExit(tool.path, {"--help"}, dir_, std::chrono::seconds(30));
+    ExitResult r = RunToExit(tool.path, {"-h"}, dir_, std::chrono::seconds(30));
+    EXPECT_EQ(r.code, 0) << tool.name << ": " << r.err;
+    r = RunToExit(tool.path, {"--help"}, dir_, std::chrono::seconds(30));
     EXPECT_EQ(r.code, 0) << tool.name << ": " << r.err;
     EXPECT_NE(r.out.find(tool.shown_default), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(std::string("[") + tool.env_prefix + "CONFIG]"), std::string::npos)
