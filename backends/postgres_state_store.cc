@@ -7,6 +7,7 @@
 // digest and checkpoint. BulkLoad truncates and COPYs in one transaction.
 // Thread safety and reconnection: PgSession.
 #include <algorithm>
+#include <cassert>
 #include <limits>
 #include <map>
 #include <pqxx/pqxx>
@@ -291,6 +292,7 @@ class PostgresStateStore final : public StateStore {
       return Status::Ok();
     });
     state->set_track_changes(true);
+    state->SettleDigests();
     return status;
   }
 
@@ -305,6 +307,7 @@ class PostgresStateStore final : public StateStore {
   }
 
   Status BulkLoad(const State& state, uint64_t checkpoint) override {
+    assert(!state.digests_stale());
     if (checkpoint > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       return Status::InvalidArgument("checkpoint out of range for PostgreSQL");
     }

@@ -18,6 +18,7 @@
 // When the store held anything before, BulkLoad then compacts the families
 // it cleared.
 #include <rocksdb/write_batch.h>
+#include <cassert>
 
 #include <mutex>
 
@@ -205,6 +206,7 @@ class RocksDbStateStore final : public StateStore {
     state->set_track_changes(false);
     Status s = LoadAll(snap.options(), state, progress);
     state->set_track_changes(true);
+    state->SettleDigests();
     return s;
   }
 
@@ -214,6 +216,7 @@ class RocksDbStateStore final : public StateStore {
   }
 
   Status BulkLoad(const State& state, uint64_t checkpoint) override {
+    assert(!state.digests_stale());
     std::lock_guard lock(write_mu_);
     // 1. Clear, and mark the store incomplete, durably.
     bool had_data = false;

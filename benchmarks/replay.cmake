@@ -4,5 +4,4 @@ add_executable(replay_benchmark replay_benchmark.cc)
 target_link_libraries(replay_benchmark PRIVATE pigtail_replay pigtail_replay_testing
                       benchmark::benchmark)
 # BM_RawWrite writes into a plain RocksDB (the raw-write half of the limit).
-find_package(RocksDB CONFIG REQUIRED)
-target_link_libraries(replay_benchmark PRIVATE RocksDB::rocksdb)
+target_link_libraries(replay_benchmark PRIVATE ${PIGTAIL_ROCKSDB})

@@ -1,3 +1,4 @@
+#include <cassert>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -89,6 +90,7 @@ class MemoryStateStore final : public StateStore {
     }
     for (const auto& [id, reason] : rejected_) (void)state->PutRejected(id, reason);
     state->set_track_changes(true);
+    state->SettleDigests();
     return Status::Ok();
   }
 
@@ -104,6 +106,7 @@ class MemoryStateStore final : public StateStore {
   }
 
   Status BulkLoad(const State& state, uint64_t checkpoint) override {
+    assert(!state.digests_stale());
     PIGTAIL_RETURN_IF_ERROR(Reset());
     std::lock_guard lock(mu_);
     for (const auto& [name, slot] : state.queues()) {

@@ -50,30 +50,26 @@ bool ClaimOrder::operator<(const ClaimOrder& o) const {
   return id < o.id;
 }
 
-const State::QueueSlot* State::FindSlotUnsettled(std::string_view queue) const {
+const State::QueueSlot* State::FindSlot(std::string_view queue) const {
   auto it = queues_.find(queue);
   return it == queues_.end() ? nullptr : &it->second;
 }
 
-const State::QueueSlot* State::FindSlot(std::string_view queue) const {
-  Settle();
-  return FindSlotUnsettled(queue);
-}
-
 const QueueRecord* State::FindQueue(std::string_view name) const {
-  const QueueSlot* slot = FindSlotUnsettled(name);
+  const QueueSlot* slot = FindSlot(name);
   return slot == nullptr || !slot->record ? nullptr : &*slot->record;
 }
 
 const TaskRecord* State::FindTask(std::string_view queue, const Uuid& id) const {
-  const QueueSlot* slot = FindSlotUnsettled(queue);
+  const QueueSlot* slot = FindSlot(queue);
   if (slot == nullptr) return nullptr;
   auto it = slot->tasks.find(id);
   return it == slot->tasks.end() ? nullptr : &it->second;
 }
 
 Digest State::QueueDigest(std::string_view name) const {
-  const QueueSlot* slot = FindSlot(name);  // settles
+  assert(!digests_stale());
+  const QueueSlot* slot = FindSlot(name);
   return slot == nullptr ? Digest{} : slot->digest;
 }
 
@@ -166,7 +162,7 @@ void State::TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* en
   }
 }
 
-void State::SetDigest(QueueSlot* slot, TaskEntry* entry, std::string_view encoding) const {
+void State::SetDigest(QueueSlot* slot, TaskEntry* entry, std::string_view encoding) {
   // A task's digest is zero until its first settle, so this also covers
   // tasks created since.
   slot->digest.Subtract(entry->digest);
@@ -177,7 +173,7 @@ void State::SetDigest(QueueSlot* slot, TaskEntry* entry, std::string_view encodi
   entry->stale = false;
 }
 
-void State::SettleStale() const {
+void State::SettleStale() {
   for (auto [slot, entry] : stale_tasks_) {
     if (!entry->stale) continue;  // settled by TakeChangesInto
     scratch_.clear();
@@ -254,7 +250,7 @@ void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
     if (last_queue != keys[i].queue) touched.insert(*keys[i].queue);
     last_queue = keys[i].queue;
   }
-  Settle();  // tasks that are stale but not changed (tracking was off)
+  SettleDigests();  // tasks that are stale but not changed (tracking was off)
   batch->total_digest = total_;
   batch->queue_digests.clear();
   for (const std::string& name : touched) batch->queue_digests[name] = QueueDigest(name);
@@ -270,8 +266,7 @@ void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
 }
 
 bool State::SameRegisters(const State& other) const {
-  Settle();
-  other.Settle();
+  assert(!digests_stale() && !other.digests_stale());
   if (total_ != other.total_ || task_count_ != other.task_count_ || rejected_ != other.rejected_ ||
       queues_.size() != other.queues_.size()) {
     return false;

@@ -7,15 +7,16 @@
 // Task digests are brought up to date lazily: a task write only marks the
 // task's digest stale (a task often changes several times between two reads
 // of a digest), and SettleDigests() re-encodes and re-hashes each stale task
-// once. Every accessor that exposes a digest settles first: total_digest(),
-// QueueDigest(), queues(), FindSlot() (QueueSlot::digest, TaskEntry::digest),
-// SameRegisters() and TakeChanges(). So while digests are stale those const
-// accessors write; a writer that lets several readers use the State at once
-// (e.g. under a shared lock) must call SettleDigests() before admitting
-// them, after which const accessors only read.
+// once. The writer settles: const accessors only read, so any number of
+// readers may share a settled State (e.g. under a shared lock), and a digest
+// read through them (total_digest(), QueueDigest(), QueueSlot::digest,
+// TaskEntry::digest, SameRegisters()) is current only while
+// !digests_stale(). The non-const overloads of those accessors settle first,
+// for a single owner that both writes and reads; so does TakeChanges().
 #ifndef PIGTAIL_CORE_STATE_H_
 #define PIGTAIL_CORE_STATE_H_
 
+#include <cassert>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -92,24 +93,42 @@ class State {
 
   const QueueRecord* FindQueue(std::string_view name) const;
   const TaskRecord* FindTask(std::string_view queue, const Uuid& id) const;
-  // Settle digests first (see above).
+  // The slot's claim indexes are always current; its digests only when
+  // settled (see above).
   const QueueSlot* FindSlot(std::string_view queue) const;
-  const QueueMap& queues() const {
-    Settle();
+  const QueueSlot* FindSlot(std::string_view queue) {
+    SettleDigests();
+    return std::as_const(*this).FindSlot(queue);
+  }
+  const QueueMap& queues() const { return queues_; }
+  const QueueMap& queues() {
+    SettleDigests();
     return queues_;
   }
   const std::map<Uuid, std::string>& rejected() const { return rejected_; }
   size_t task_count() const { return task_count_; }
 
+  // REQUIRES: !digests_stale().
   Digest total_digest() const {
-    Settle();
+    assert(!digests_stale());
     return total_;
   }
+  Digest total_digest() {
+    SettleDigests();
+    return total_;
+  }
+  // REQUIRES: !digests_stale().
   Digest QueueDigest(std::string_view name) const;
+  Digest QueueDigest(std::string_view name) {
+    SettleDigests();
+    return std::as_const(*this).QueueDigest(name);
+  }
 
   // Brings every stale task digest (and the queue and total digests) up to
   // date. Cheap when nothing is stale.
-  void SettleDigests() { Settle(); }
+  void SettleDigests() {
+    if (!stale_tasks_.empty()) SettleStale();
+  }
   // True when some digest awaits SettleDigests().
   bool digests_stale() const { return !stale_tasks_.empty(); }
 
@@ -157,23 +176,23 @@ class State {
   void TakeChangesInto(uint64_t checkpoint, StateBatch* batch);
 
   // True if both hold the same registers (indexes and digests follow).
+  // REQUIRES: neither has stale digests; the non-const overload settles both.
   bool SameRegisters(const State& other) const;
+  bool SameRegisters(State& other) {
+    SettleDigests();
+    other.SettleDigests();
+    return std::as_const(*this).SameRegisters(std::as_const(other));
+  }
 
   void Clear();
 
  private:
   void ReplaceDigest(QueueSlot* slot, const std::string& old_encoding,
                      const std::string& new_encoding);
-  // SettleDigests(), callable from const accessors: writes only the
-  // mutable members below and the entries and slots they point to.
-  void Settle() const {
-    if (!stale_tasks_.empty()) SettleStale();
-  }
-  void SettleStale() const;
+  void SettleStale();
   // Sets a task's digest from its encoding (and its queue's and the total)
   // and clears `stale`.
-  void SetDigest(QueueSlot* slot, TaskEntry* entry, std::string_view encoding) const;
-  const QueueSlot* FindSlotUnsettled(std::string_view queue) const;
+  void SetDigest(QueueSlot* slot, TaskEntry* entry, std::string_view encoding);
 
   // Where a task belongs in its queue's claim indexes (in at most one).
   struct IndexPlace {
@@ -205,12 +224,12 @@ class State {
   QueueMap queues_;
   std::map<Uuid, std::string> rejected_;
   size_t task_count_ = 0;
-  mutable Digest total_;
+  Digest total_;
   // Tasks with `stale` set when listed, each listed once, with their slot
   // (TakeChangesInto may settle some early: SettleStale skips them). Same
   // address stability argument as changed_tasks_.
-  mutable std::vector<std::pair<QueueSlot*, TaskEntry*>> stale_tasks_;
-  mutable std::string scratch_;  // reused encoding buffer
+  std::vector<std::pair<QueueSlot*, TaskEntry*>> stale_tasks_;
+  std::string scratch_;  // reused encoding buffer
 
   bool track_changes_ = true;
   bool claim_index_ = true;

@@ -65,7 +65,8 @@ class StateStore {
 
   // Reads every register into `state` (which must be empty), without
   // recording them as changes, and reports progress to `progress` when it
-  // is set. Used at startup and by verify.
+  // is set; leaves `state` with settled digests. Used at startup and by
+  // verify.
   virtual Status LoadInto(State* state, const LoadProgress& progress) = 0;
   Status LoadInto(State* state) { return LoadInto(state, nullptr); }
 
@@ -76,6 +77,7 @@ class StateStore {
   // as fast as the backend allows (e.g. RocksDB without WAL then flush;
   // PostgreSQL COPY into fresh tables in one transaction). Atomic or
   // all-or-nothing from the point of view of a later open.
+  // REQUIRES: !state.digests_stale().
   virtual Status BulkLoad(const State& state, uint64_t checkpoint) = 0;
 };
 

@@ -89,6 +89,8 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   }  // frees the batches
 
   report.last_position = position;
+  // Settled here, once: BulkLoad and the callers' diffs read it as const.
+  state->SettleDigests();
   report.digest = state->total_digest();
   if (target != nullptr) {
     if (commit_batches) {

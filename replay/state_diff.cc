@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cassert>
 #include <set>
 
 #include "replay/record_json.h"
@@ -185,6 +186,7 @@ std::string RegisterDifference::ToString() const {
 
 Result<StateDiff> DiffStateWithStore(const State& expected, StateStore* actual,
                                      size_t max_differences) {
+  assert(!expected.digests_stale());
   Collector out(max_differences);
   PIGTAIL_ASSIGN_OR_RETURN(DigestSummary digests, actual->Digests());
   std::set<std::string> names;

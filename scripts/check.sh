@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CI checks beyond scripts/test.sh: .clang-format is respected, the
-# unit tests pass under AddressSanitizer + UndefinedBehaviorSanitizer, and
-# a short run of every libFuzzer target finds nothing. Idempotent.
+# unit tests pass under AddressSanitizer + UndefinedBehaviorSanitizer, the
+# tests that run threads pass under ThreadSanitizer, and a short run of
+# every libFuzzer target finds nothing. Idempotent.
 #
 #   PIGTAIL_FUZZ_SECONDS   seconds per fuzz target (default 45)
 set -euo pipefail
@@ -24,6 +25,19 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)" --timeout 900 \
   -L 'unit|backends' -E 'Postgres|postgres'
+
+# The test binaries whose tests run threads (the in-process server with its
+# sequencer, committer and HTTP threads; replication between in-process
+# nodes; the backends) under ThreadSanitizer, with assertions on. Only
+# their targets are built: the rest adds build time and no threads.
+echo "check.sh: threaded tests under TSan"
+tsan_dir="${PIGTAIL_TSAN_BUILD_DIR:-build-tsan}"
+cmake -S . -B "$tsan_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+  -DPIGTAIL_TSAN=ON -DPIGTAIL_BUILD_BENCHMARKS=OFF
+cmake --build "$tsan_dir" -j"$(nproc)" --target server_test replication_test backends_test
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1 suppressions=$PWD/tests/tsan.supp" \
+  ctest --test-dir "$tsan_dir" --output-on-failure -j"$(nproc)" --timeout 900 \
+  -L 'unit|backends' -E 'Postgres|postgres|NOT_BUILT'
 
 # Each libFuzzer target (fuzz/) over a copy of its seed corpus.
 echo "check.sh: fuzz targets"

@@ -13,7 +13,7 @@ namespace pigtail::testing {
 namespace {
 
 // The digests a store should report for `state`.
-std::map<std::string, Digest> QueueDigests(const State& state) {
+std::map<std::string, Digest> QueueDigests(State& state) {
   std::map<std::string, Digest> out;
   for (const auto& [name, slot] : state.queues()) {
     if (!slot.digest.IsZero()) out.emplace(name, slot.digest);
@@ -51,7 +51,7 @@ class StateStoreTest : public ::testing::TestWithParam<BackendKind> {
   }
 
   // Everything the store reports equals `state` at `checkpoint`.
-  void ExpectStoreHolds(const State& state, uint64_t checkpoint) {
+  void ExpectStoreHolds(State& state, uint64_t checkpoint) {
     EXPECT_EQ(MUST(store_->Checkpoint()), checkpoint);
     DigestSummary digests = MUST(store_->Digests());
     EXPECT_EQ(digests.checkpoint, checkpoint);

@@ -129,6 +129,7 @@ Event QueueWorkload::One() {
 
 void ProjectAll(const std::vector<Event>& events, State* state) {
   for (const Event& e : events) (void)ApplyEvent(e, state);
+  state->SettleDigests();
 }
 
 }  // namespace pigtail::testing

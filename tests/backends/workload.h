@@ -62,7 +62,7 @@ class QueueWorkload {
   size_t produced_ = 0;
 };
 
-// Applies `events` to `state` in order.
+// Applies `events` to `state` in order, then settles its digests.
 void ProjectAll(const std::vector<Event>& events, State* state);
 
 }  // namespace pigtail::testing

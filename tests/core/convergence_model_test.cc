@@ -389,7 +389,7 @@ TEST(ConvergenceModelTest, AdmissionDefersButNodesConverge) {
         ASSERT_LE(last.time, real + n.skew + kOffset);
       }
     }
-    for (const Replica& n : nodes) {
+    for (Replica& n : nodes) {
       ASSERT_EQ(n.stored.size(), admissible.size());
       ASSERT_TRUE(n.state.SameRegisters(reference));
       ASSERT_EQ(n.state.total_digest(), reference.total_digest());

@@ -72,7 +72,7 @@ std::vector<Event> RandomEvents(uint64_t seed, int count) {
   return events;
 }
 
-void ExpectSameDigests(const State& lazy, const State& eager) {
+void ExpectSameDigests(State& lazy, State& eager) {
   ASSERT_EQ(lazy.total_digest(), eager.total_digest());
   EXPECT_EQ(lazy.total_digest(), DigestFromScratch(lazy));
   EXPECT_FALSE(lazy.digests_stale());
@@ -169,9 +169,15 @@ TEST(StateDigestTest, WritesMarkDigestsStaleAndReadsSettleThem) {
   EXPECT_FALSE(state.digests_stale());
   EXPECT_EQ(total, DigestFromScratch(state));
 
-  // A claim changes the task again: stale until the next read or settle.
+  // A claim changes the task again: stale until the next settle. The const
+  // accessors that readers share only read: they leave the digests stale.
   ApplyEvent(OpEvent(TestId(3), TestId(100), AtMs(3), ProgressOp{"q", TestId(2), TestId(7), 1}),
              &state);
+  EXPECT_TRUE(state.digests_stale());
+  const State& reader = state;
+  EXPECT_EQ(reader.queues().size(), 1u);
+  ASSERT_NE(reader.FindSlot("q"), nullptr);
+  EXPECT_EQ(reader.FindSlot("q")->digest, total);  // the last settled value
   EXPECT_TRUE(state.digests_stale());
   state.SettleDigests();
   EXPECT_FALSE(state.digests_stale());

@@ -98,6 +98,7 @@ TEST(NodeLoadTest, LoadingALargeStateStoreLogsProgress) {
   for (uint64_t i = 1; i <= tasks; ++i) {
     apply(i, R"({"Add":{"queue_name":"q","task_name":"t","info":null}})");
   }
+  state.SettleDigests();
   std::unique_ptr<StateStore> store = NewMemoryStateStore();
   ASSERT_TRUE(store->BulkLoad(state, 0).ok());
 
