@@ -339,8 +339,9 @@ WriteResult Sequencer::DecideRequest(const Pending& pending, BatchView* view,
     for (const std::string& data : local->data) {
       Result<Uuid> id = writer->AddLocal(data, local->dependencies);
       if (!id.ok()) {
-        result.status = id.status();
-        return result;
+        WriteResult failed;
+        failed.status = id.status();
+        return failed;
       }
       WriteResult checked = DecideLocal(*view, std::span(&writer->events().back(), 1));
       if (!checked.status.ok()) return checked;
