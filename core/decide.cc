@@ -116,6 +116,28 @@ void Claim(const TaskRecord& task, const QueueRecord& queue, const TaskView& vie
   decision->claims.push_back({placed.entry, timeout_ms, !heartbeat && view.lease_expired});
 }
 
+// Finds the task a request names and its view at ctx.now_ns. A missing task
+// is NotFound, a finished one a Conflict with its reason (`worker`: the
+// worker that asks, null for none). Returns false, with `reply` filled in,
+// in both cases.
+bool FindUnfinished(const BatchView& view, const std::string& queue_name, const Uuid& id,
+                    const Uuid* worker, const DecideContext& ctx, WriteResult* reply,
+                    const QueueRecord** queue, const TaskRecord** task, TaskView* task_view) {
+  reply->status = FindTask(view.state(), queue_name, id, queue, task);
+  if (!reply->status.ok()) return false;
+  *task_view = ViewTask(**task, **queue, ctx.now_ns);
+  if (!IsFinished(task_view->state)) return true;
+  SetResult(reply, Finished(task_view->state, **task, worker));
+  return false;
+}
+
+// A decision that writes the one op `op` of task `task`.
+void WriteOne(const DecideContext& ctx, TaskOp op, const Uuid& task, Decision* decision) {
+  EntryBuilder builder(ctx, decision);
+  builder.Add(std::move(op), task);
+  builder.Finish();
+}
+
 ItemResult Busy() {
   return {Status::Conflict("the task is being changed by another request"), ConflictReason::kBusy};
 }
@@ -241,11 +263,9 @@ Decision Decide(const BatchView& view, const FailRequest& request, const DecideC
   WriteResult& reply = decision.reply;
   const QueueRecord* queue = nullptr;
   const TaskRecord* task = nullptr;
-  reply.status = FindTask(view.state(), request.queue, request.task, &queue, &task);
-  if (!reply.status.ok()) return decision;
-  const TaskView task_view = ViewTask(*task, *queue, ctx.now_ns);
-  if (IsFinished(task_view.state)) {
-    SetResult(&reply, Finished(task_view.state, *task, &request.worker));
+  TaskView task_view;
+  if (!FindUnfinished(view, request.queue, request.task, &request.worker, ctx, &reply, &queue,
+                      &task, &task_view)) {
     return decision;
   }
   // The holder may fail its attempt even after the lease ran out, as long
@@ -261,28 +281,21 @@ Decision Decide(const BatchView& view, const FailRequest& request, const DecideC
   }
   FailOp op = DecideFail(*task, *queue, request.worker, task->status.key.lease, request.error);
   reply.fail = op;
-  EntryBuilder builder(ctx, &decision);
-  builder.Add(std::move(op), task->id);
-  builder.Finish();
+  WriteOne(ctx, std::move(op), task->id, &decision);
   return decision;
 }
 
 Decision Decide(const BatchView& view, const CancelRequest& request, const DecideContext& ctx) {
   Decision decision;
-  WriteResult& reply = decision.reply;
   const QueueRecord* queue = nullptr;
   const TaskRecord* task = nullptr;
-  reply.status = FindTask(view.state(), request.queue, request.task, &queue, &task);
-  if (!reply.status.ok()) return decision;
-  const TaskView task_view = ViewTask(*task, *queue, ctx.now_ns);
-  if (IsFinished(task_view.state)) {
-    SetResult(&reply, Finished(task_view.state, *task, nullptr));
+  TaskView task_view;
+  if (!FindUnfinished(view, request.queue, request.task, nullptr, ctx, &decision.reply, &queue,
+                      &task, &task_view)) {
     return decision;
   }
   // A cancel wins over any other write of the task, also one of this batch.
-  EntryBuilder builder(ctx, &decision);
-  builder.Add(CancelOp{request.queue, request.task}, task->id);
-  builder.Finish();
+  WriteOne(ctx, CancelOp{request.queue, request.task}, task->id, &decision);
   return decision;
 }
 

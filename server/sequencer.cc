@@ -8,7 +8,6 @@
 #include <variant>
 
 #include "core/projector.h"
-#include "core/task_view.h"
 #include "server/log.h"
 #include "server/thread_name.h"
 

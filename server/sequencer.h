@@ -12,12 +12,15 @@
 // log refused one) is answered with that error and adds nothing to the
 // batch. When the append fails, nothing is applied and every request of
 // the batch that is answered gets the error (also those whose decision
-// wrote nothing: they were decided beside writes that are not made). The changed registers go to
-// the state store with their checkpoint at most every state_commit_interval (and at Stop), written
-// by a StateCommitter thread while the sequencer goes on (one commit in flight): the synced log
-// holds every acknowledged write, and a restart catches the state store up from its checkpoint, so
-// deferring the commit loses nothing and lets writes to one task in nearby
-// batches (claim, then done) reach the store as one register write.
+// wrote nothing: they were decided beside writes that are not made).
+//
+// The changed registers go to the state store with their checkpoint at
+// most every state_commit_interval (and at Stop), written by a
+// StateCommitter thread while the sequencer goes on (one commit in
+// flight): the synced log holds every acknowledged write, and a restart
+// catches the state store up from its checkpoint, so deferring the commit
+// loses nothing and lets writes to one task in nearby batches (claim, then
+// done) reach the store as one register write.
 //
 // Claim-next requests with wait_ms > 0 that find nothing wait inside the
 // sequencer (no polling by the caller): they are re-tried after a batch adds
