@@ -49,8 +49,7 @@ void Api::LogGet(Call& call, const std::string& id_text) {
 }
 
 void Api::LogPost(Call& call) {
-  WriteRequest req;
-  req.kind = WriteKind::kLocal;
+  LocalRequest req;
   for (const auto& [key, value] : call.target.query) {
     if (key != "dependency") {
       return call.reply(api::Error(400, "unknown query parameter \"" + key + "\""));
@@ -81,8 +80,7 @@ void Api::LogOther(Call& call, bool pigtail_event) {
     if (pigtail_event && have.ok() && *have) return call.reply(api::Json(204, ""));
     return call.reply(api::Error(400, "the entry's owner is this node"));
   }
-  WriteRequest req;
-  req.kind = WriteKind::kExternal;
+  ExternalRequest req;
   req.events.push_back(std::move(event).value());
   sequencer_->Submit(std::move(req), [reply = call.reply, pigtail_event](WriteResult r) {
     if (!r.status.ok()) return reply(api::FromStatus(r.status));

@@ -107,9 +107,12 @@ std::string ClaimedJson(const ClaimedTask& t, bool with_id) {
   return out;
 }
 
-HttpResponse ConflictOrError(const WriteResult& r) {
-  return api::FromStatus(r.status, r.status.code() == StatusCode::kConflict ? r.reason : "");
+// An error reply; a Conflict carries its reason.
+HttpResponse ErrorReply(const Status& status, ConflictReason reason) {
+  return api::FromStatus(status, status.code() == StatusCode::kConflict ? ToString(reason) : "");
 }
+
+HttpResponse ConflictOrError(const WriteResult& r) { return ErrorReply(r.status, r.reason); }
 
 }  // namespace
 
@@ -143,7 +146,7 @@ void Api::QueueCreate(Call& call) {
     if (b.ok()) op.backoff_ms = *b;
   }
   if (!s.ok()) return call.reply(api::FromStatus(s));
-  WriteRequest req;
+  LocalRequest req;
   req.data.push_back(SerializeQueueOp(op));
   sequencer_->Submit(std::move(req), [reply = call.reply, name = op.name](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
@@ -203,7 +206,7 @@ void Api::QueueAdd(Call& call, const std::string& name, bool batch) {
   boost::system::error_code ec;
   boost::json::value body = boost::json::parse(call.request.body, ec);
   if (ec) return call.reply(api::Error(400, "malformed JSON body: " + ec.message()));
-  WriteRequest req;
+  LocalRequest req;
   if (batch) {
     const boost::json::array* items = body.if_array();
     if (items == nullptr && body.is_object() && body.as_object().if_contains("tasks")) {
@@ -252,7 +255,7 @@ void Api::QueueAdd(Call& call, const std::string& name, bool batch) {
 void Api::QueueDelete(Call& call, const std::string& name) {
   Status s = CheckQueue(node_, name);
   if (!s.ok()) return call.reply(api::FromStatus(s));
-  WriteRequest req;
+  LocalRequest req;
   req.data.push_back(SerializeQueueOp(DeleteOp{name}));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
@@ -280,8 +283,7 @@ void Api::QueueClaim(Call& call, const std::string& name) {
   Result<boost::json::object> obj = api::ParseObject(call.request.body);
   if (s.ok()) s = obj.status();
   if (s.ok()) s = api::CheckFields(*obj, {"worker_id", "max", "wait_ms"});
-  WriteRequest req;
-  req.kind = WriteKind::kClaimNext;
+  ClaimNextRequest req;
   req.queue = name;
   if (s.ok()) {
     Result<Uuid> worker = RequiredWorker(*obj);
@@ -316,8 +318,7 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
   Result<boost::json::object> obj = api::ParseObject(call.request.body);
   if (s.ok()) s = obj.status();
   if (s.ok()) s = api::CheckFields(*obj, {"worker_id", "tasks"});
-  WriteRequest req;
-  req.kind = WriteKind::kDone;
+  DoneRequest req;
   req.queue = name;
   if (s.ok()) {
     Result<Uuid> worker = RequiredWorker(*obj);
@@ -362,15 +363,16 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
     boost::json::array results;
     uint64_t done = 0;
-    for (const Status& item : r.item_status) {
+    for (const ItemResult& item : r.items) {
       boost::json::object o;
-      if (item.ok()) {
+      if (item.status.ok()) {
         o["status"] = "done";
         ++done;
       } else {
         o["status"] = "error";
-        o["code"] = api::HttpStatusFor(item);
-        o["error"] = item.message();
+        o["code"] = api::HttpStatusFor(item.status);
+        o["error"] = item.status.message();
+        if (item.status.code() == StatusCode::kConflict) o["reason"] = ToString(item.reason);
       }
       results.push_back(std::move(o));
     }
@@ -416,35 +418,38 @@ namespace {
 
 // Parses {"worker_id", ["lease"], ...extra} for the task endpoints.
 Status ParseWorkerBody(std::string_view body, std::initializer_list<std::string_view> allowed,
-                       WriteRequest* req, boost::json::object* obj_out) {
+                       Uuid* worker, std::optional<uint64_t>* lease, boost::json::object* obj_out) {
   PIGTAIL_ASSIGN_OR_RETURN(boost::json::object obj, api::ParseObject(body));
   PIGTAIL_RETURN_IF_ERROR(api::CheckFields(obj, allowed));
-  PIGTAIL_ASSIGN_OR_RETURN(req->worker, RequiredWorker(obj));
+  PIGTAIL_ASSIGN_OR_RETURN(*worker, RequiredWorker(obj));
   if (obj.if_contains("lease") && !obj.at("lease").is_null()) {
-    PIGTAIL_ASSIGN_OR_RETURN(uint64_t lease, jf::ToU64(obj.at("lease"), "lease"));
-    req->lease = lease;
+    PIGTAIL_ASSIGN_OR_RETURN(uint64_t l, jf::ToU64(obj.at("lease"), "lease"));
+    *lease = l;
   }
   *obj_out = std::move(obj);
   return Status::Ok();
 }
 
-Status ParseTaskTarget(const std::string& name, const std::string& id_text, WriteRequest* req) {
+// The queue and task a task endpoint's path names.
+Status ParseTaskTarget(const std::string& name, const std::string& id_text, std::string* queue,
+                       Uuid* task) {
   PIGTAIL_RETURN_IF_ERROR(ValidateApiQueueName(name));
   Result<Uuid> id = Uuid::Parse(id_text);
   if (!id.ok()) return Status::NotFound("no task: not a UUID: " + id_text);
-  req->queue = name;
-  req->task = *id;
+  *queue = name;
+  *task = *id;
   return Status::Ok();
 }
 
 }  // namespace
 
 void Api::TaskPut(Call& call, const std::string& name, const std::string& id) {
-  WriteRequest req;
-  req.kind = WriteKind::kClaimOne;
+  ClaimOneRequest req;
   boost::json::object obj;
-  Status s = ParseTaskTarget(name, id, &req);
-  if (s.ok()) s = ParseWorkerBody(call.request.body, {"worker_id", "lease"}, &req, &obj);
+  Status s = ParseTaskTarget(name, id, &req.queue, &req.task);
+  if (s.ok()) {
+    s = ParseWorkerBody(call.request.body, {"worker_id", "lease"}, &req.worker, &req.lease, &obj);
+  }
   if (!s.ok()) return call.reply(api::FromStatus(s));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
@@ -453,33 +458,31 @@ void Api::TaskPut(Call& call, const std::string& name, const std::string& id) {
 }
 
 void Api::TaskDelete(Call& call, const std::string& name, const std::string& id) {
-  WriteRequest req;
-  req.kind = WriteKind::kDone;
+  DoneRequest req;
+  DoneItem item;
   boost::json::object obj;
-  Status s = ParseTaskTarget(name, id, &req);
-  if (s.ok()) s = ParseWorkerBody(call.request.body, {"worker_id", "lease"}, &req, &obj);
+  Status s = ParseTaskTarget(name, id, &req.queue, &item.id);
+  if (s.ok()) {
+    s = ParseWorkerBody(call.request.body, {"worker_id", "lease"}, &req.worker, &item.lease, &obj);
+  }
   if (!s.ok()) return call.reply(api::FromStatus(s));
-  req.items.push_back(DoneItem{req.task, req.lease});
+  req.items.push_back(item);
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
-    const Status& item = r.item_status.at(0);
-    if (!item.ok()) {
-      std::string reason;
-      if (item.code() == StatusCode::kConflict) {
-        reason = item.message().substr(0, item.message().find(':'));
-      }
-      return reply(api::FromStatus(item, reason));
-    }
+    const ItemResult& done = r.items.at(0);
+    if (!done.status.ok()) return reply(ErrorReply(done.status, done.reason));
     reply(api::Json(200, "{}"));
   });
 }
 
 void Api::TaskFail(Call& call, const std::string& name, const std::string& id) {
-  WriteRequest req;
-  req.kind = WriteKind::kFail;
+  FailRequest req;
   boost::json::object obj;
-  Status s = ParseTaskTarget(name, id, &req);
-  if (s.ok()) s = ParseWorkerBody(call.request.body, {"worker_id", "lease", "error"}, &req, &obj);
+  Status s = ParseTaskTarget(name, id, &req.queue, &req.task);
+  if (s.ok()) {
+    s = ParseWorkerBody(call.request.body, {"worker_id", "lease", "error"}, &req.worker, &req.lease,
+                        &obj);
+  }
   if (s.ok() && !req.lease) s = Status::InvalidArgument("missing field \"lease\"");
   if (s.ok() && obj.if_contains("error")) {
     Result<std::string> error = jf::ToString(obj.at("error"), "error");
@@ -498,9 +501,8 @@ void Api::TaskFail(Call& call, const std::string& name, const std::string& id) {
 }
 
 void Api::TaskCancel(Call& call, const std::string& name, const std::string& id) {
-  WriteRequest req;
-  req.kind = WriteKind::kCancel;
-  Status s = ParseTaskTarget(name, id, &req);
+  CancelRequest req;
+  Status s = ParseTaskTarget(name, id, &req.queue, &req.task);
   if (s.ok() && !call.request.body.empty()) {
     Result<boost::json::object> obj = api::ParseObject(call.request.body);
     s = obj.ok() ? api::CheckFields(*obj, {}) : obj.status();

@@ -61,8 +61,7 @@ void Api::LogRange(Call& call) {
 void Api::LogBatch(Call& call) {
   Result<std::vector<Event>> events = ParseEntryArray(call.request.body);
   if (!events.ok()) return call.reply(api::Error(400, events.status().message()));
-  WriteRequest req;
-  req.kind = WriteKind::kExternal;
+  ExternalRequest req;
   size_t own = 0;
   for (Event& e : *events) {
     // Our own entries come back from peers that forward everything.

@@ -129,8 +129,7 @@ std::future<WriteResult> PeerClient::StoreAsync(std::vector<Event> events) {
     promise->set_value(WriteResult());
     return future;
   }
-  WriteRequest req;
-  req.kind = WriteKind::kExternal;
+  ExternalRequest req;
   req.events = std::move(events);
   sequencer_->Submit(std::move(req),
                      [promise](WriteResult r) { promise->set_value(std::move(r)); });

@@ -18,7 +18,7 @@
 //  * gossips membership: adds the peer's GET /nodes to the local set, and
 //    tells the peer about this node (POST /nodes with advertise_url) when
 //    the peer does not list it.
-// Every arriving entry goes through the sequencer (kExternal), so it is
+// Every arriving entry goes through the sequencer (ExternalRequest), so it is
 // stored verbatim, projected, and handed to the notifier like any other.
 //
 // Thread safety: all public methods may be called from any thread.

@@ -1,18 +1,26 @@
 // The ingest sequencer: every write of a node goes through it.
 //
-// Callers Submit() write requests from any thread. One thread takes
-// everything queued (group commit, up to max_batch requests), decides each
-// request against the current State (claims included, so two workers on one
-// node never get the same lease), builds the new events (HLC from the node's
-// clock, `prev` chained to the node's head), appends them to the log in one
-// atomic Append, projects them into the State under the exclusive lock,
-// and only then completes the requests. The changed registers go to the
-// state store with their checkpoint at most every state_commit_interval
-// (and at Stop), written by a StateCommitter thread while the sequencer
-// goes on (one commit in flight): the synced log holds every acknowledged
-// write, and a restart catches the state store up from its checkpoint, so
-// deferring the commit loses nothing and lets writes to one task in nearby
-// batches (claim, then done) reach the store as one register write.
+// Callers Submit() write requests (core/write_request.h) from any thread.
+// One thread takes everything queued (group commit, up to max_batch
+// requests), decides each request in order through core/decide.h against
+// the current State and the decisions made earlier in the batch (so two
+// workers on one node never get the same lease), mints the entries each
+// decision writes (HLC from the node's clock, `prev` chained to the node's
+// head), appends them to the log in one atomic Append, projects them into
+// the State under the exclusive lock, and only then completes the requests.
+// A request whose entries cannot all be minted (attached mode: the external
+// log refused one) is answered with that error and adds nothing to the
+// batch. When the append fails, nothing is applied and every request of
+// the batch that is answered gets the error (also those whose decision
+// wrote nothing: they were decided beside writes that are not made).
+//
+// The changed registers go to the state store with their checkpoint at
+// most every state_commit_interval (and at Stop), written by a
+// StateCommitter thread while the sequencer goes on (one commit in
+// flight): the synced log holds every acknowledged write, and a restart
+// catches the state store up from its checkpoint, so deferring the commit
+// loses nothing and lets writes to one task in nearby batches (claim, then
+// done) reach the store as one register write.
 //
 // Claim-next requests with wait_ms > 0 that find nothing wait inside the
 // sequencer (no polling by the caller): they are re-tried after a batch adds
@@ -40,10 +48,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/decide.h"
 #include "core/event.h"
 #include "core/queue_op.h"
 #include "core/status.h"
 #include "core/uuid.h"
+#include "core/write_request.h"
 #include "server/backend_health.h"
 #include "server/lease_storm.h"
 #include "server/node.h"
@@ -80,73 +90,6 @@ struct SequencerOptions {
   // never granted twice on this node.
   std::function<Result<Event>(const std::string& data_json, const std::vector<Uuid>& dependencies)>
       external_write;
-};
-
-enum class WriteKind {
-  kLocal,      // new events owned by this node, one per `data`
-  kExternal,   // events from elsewhere, stored verbatim (POST /log/other, /event);
-               // those beyond the clock's bounds are deferred (not in attached mode)
-  kClaimNext,  // claim up to `max` claimable tasks of `queue`
-  kClaimOne,   // PUT /queue/{name}/{id}: claim, or heartbeat of the worker's lease
-  kDone,       // finish `items` held by `worker`
-  kFail,       // fail `task` at `lease`
-  kCancel,     // cancel `task`
-};
-
-struct DoneItem {
-  Uuid id;
-  std::optional<uint64_t> lease;  // when given, must be the worker's current lease
-};
-
-struct WriteRequest {
-  WriteKind kind = WriteKind::kLocal;
-  // kLocal
-  std::vector<std::string> data;  // JSON texts
-  std::vector<Uuid> dependencies;
-  // kExternal
-  std::vector<Event> events;
-  // queue ops
-  std::string queue;
-  Uuid task;
-  Uuid worker;
-  std::optional<uint64_t> lease;  // kClaimOne: expected lease; kFail: the failed lease
-  size_t max = 1;                 // kClaimNext
-  uint64_t wait_ms = 0;           // kClaimNext
-  std::string error;              // kFail
-  std::vector<DoneItem> items;    // kDone
-};
-
-struct ClaimedTask {
-  Uuid id;
-  std::string task_name;
-  std::string info_json;
-  uint64_t lease = 0;
-  uint64_t expires_at_ms = 0;  // physical time the lease runs out, ms since epoch
-  Uuid worker;
-  bool heartbeat = false;  // kClaimOne: the worker already held this lease
-};
-
-// A peer entry stamped beyond the clock's bounds (core/clock.h): not stored
-// now; anti-entropy fetches it again later (docs/registers.md).
-struct DeferredEntry {
-  size_t index = 0;    // in WriteRequest::events
-  Status status;       // OutOfRange, saying which bound and by how much
-  std::string reason;  // kAheadReason, kEpochReason or kCountReason
-};
-
-struct WriteResult {
-  Status status;                        // NotFound / Conflict / InvalidArgument / Unavailable ...
-  std::vector<Uuid> ids;                // kLocal: new event ids, in order
-  std::vector<bool> stored;             // kExternal: per event, true if it was new
-  std::vector<DeferredEntry> deferred;  // kExternal: the events not stored, in order
-  std::vector<ClaimedTask> claimed;     // kClaimNext, kClaimOne
-  std::vector<Status> item_status;      // kDone: per item
-  std::optional<FailOp> fail;           // kFail: the op written
-  // With a Conflict: a short machine-readable reason, one of "done",
-  // "done_by_another_worker", "leased_by_another_worker", "lease_lost",
-  // "dead", "cancelled", "not_ready", "busy", "superseded" (kLocal: a Create,
-  // Delete or Add that would lose to a write stamped after it).
-  std::string reason;
 };
 
 using WriteCallback = std::function<void(WriteResult)>;
@@ -193,10 +136,24 @@ class Sequencer {
   struct Pending {
     WriteRequest request;
     WriteCallback done;
-    std::chrono::steady_clock::time_point deadline;  // kClaimNext with wait
+    std::chrono::steady_clock::time_point deadline;  // ClaimNextRequest with wait
   };
+  // Facts about the requests decided in a batch, counted once the batch is
+  // in the log, for the requests that succeeded.
+  struct BatchFacts;
+  // The entries of one batch being built.
+  class EntryWriter;
   void Run();
   void ProcessBatch(std::vector<Pending> batch);
+  // Decides a request of the batch and adds its entries to `writer`;
+  // returns its reply. Sets *park for a claim-next to wait.
+  WriteResult DecideRequest(const Pending& pending, BatchView* view, const DecideContext& ctx,
+                            EntryWriter* writer, BatchFacts* facts, bool* park);
+  // Notes the claim times and metrics of a decision taken into the batch.
+  void NoteDecision(const Decision& decision, BatchFacts* facts);
+  // Applies the appended `events` (with their sequences) to the State.
+  void Apply(const std::vector<Event>& events, const std::vector<uint64_t>& seqs,
+             const BatchFacts& facts);
   // Hands what was applied since the last commit to the committer; when it
   // is still writing the previous batch, leaves the changes to accumulate
   // until the next interval. `final`: waits for the committer and commits

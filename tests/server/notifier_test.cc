@@ -75,7 +75,7 @@ TEST(NotifierTest, NewEntriesWakeItAndARegistrationAfterADeregistrationStartsOve
   notifier.Start();
   auto append = [&](const std::string& data) {
     std::promise<WriteResult> done;
-    WriteRequest req;
+    LocalRequest req;
     req.data = {data};
     sequencer.Submit(std::move(req), [&done](WriteResult r) { done.set_value(std::move(r)); });
     WriteResult r = done.get_future().get();

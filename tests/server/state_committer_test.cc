@@ -272,7 +272,7 @@ TEST(StateCommitterTest, AnIdleSequencerRetriesUntilTheStoreIsBack) {
   Sequencer sequencer(node->get(), options);
   sequencer.Start();
   std::promise<WriteResult> written;
-  WriteRequest create;
+  LocalRequest create;
   create.data = {R"({"Create":{"name":"q","timeout_ms":1000}})"};
   sequencer.Submit(std::move(create), [&](WriteResult r) { written.set_value(std::move(r)); });
   ASSERT_TRUE(written.get_future().get().status.ok());

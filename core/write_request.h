@@ -1,0 +1,120 @@
+// The writes a node takes (server/sequencer.h queues them, core/decide.h
+// decides them) and what each is answered.
+#ifndef PIGTAIL_CORE_WRITE_REQUEST_H_
+#define PIGTAIL_CORE_WRITE_REQUEST_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/conflict_reason.h"
+#include "core/event.h"
+#include "core/queue_op.h"
+#include "core/status.h"
+#include "core/uuid.h"
+
+namespace pigtail {
+
+// New entries owned by this node, one per `data` (POST /log, and the queue
+// ops Create, Delete and Add).
+struct LocalRequest {
+  std::vector<std::string> data;  // JSON texts
+  std::vector<Uuid> dependencies;
+};
+
+// Entries from elsewhere, stored verbatim (POST /log/other, /log/batch,
+// /event, replication). Those beyond the clock's bounds are deferred (not
+// in attached mode).
+struct ExternalRequest {
+  std::vector<Event> events;
+};
+
+// POST /queue/{name}/claim: up to `max` claimable tasks of `queue`.
+struct ClaimNextRequest {
+  std::string queue;
+  Uuid worker;
+  size_t max = 1;
+  uint64_t wait_ms = 0;  // wait this long for work when there is none
+};
+
+// PUT /queue/{name}/{id}: a claim, or a heartbeat of the worker's lease.
+struct ClaimOneRequest {
+  std::string queue;
+  Uuid task;
+  Uuid worker;
+  std::optional<uint64_t> lease;  // when given, the lease the worker expects
+};
+
+struct DoneItem {
+  Uuid id;
+  std::optional<uint64_t> lease;  // when given, must be the worker's current lease
+};
+
+// DELETE /queue/{name}/{id} (one item) and POST /queue/{name}/done.
+struct DoneRequest {
+  std::string queue;
+  Uuid worker;
+  std::vector<DoneItem> items;
+};
+
+// POST /queue/{name}/{id}/fail.
+struct FailRequest {
+  std::string queue;
+  Uuid task;
+  Uuid worker;
+  std::optional<uint64_t> lease;  // when given, must be the worker's current lease
+  std::string error;
+};
+
+// POST /queue/{name}/{id}/cancel.
+struct CancelRequest {
+  std::string queue;
+  Uuid task;
+};
+
+using WriteRequest = std::variant<LocalRequest, ExternalRequest, ClaimNextRequest, ClaimOneRequest,
+                                  DoneRequest, FailRequest, CancelRequest>;
+
+struct ClaimedTask {
+  Uuid id;
+  std::string task_name;
+  std::string info_json;
+  uint64_t lease = 0;
+  uint64_t expires_at_ms = 0;  // physical time the lease runs out, ms since epoch
+  Uuid worker;
+  bool heartbeat = false;  // ClaimOneRequest: the worker already held this lease
+};
+
+// A peer entry stamped beyond the clock's bounds (core/clock.h): not stored
+// now; anti-entropy fetches it again later (docs/registers.md).
+struct DeferredEntry {
+  size_t index = 0;    // in ExternalRequest::events
+  Status status;       // OutOfRange, saying which bound and by how much
+  std::string reason;  // kAheadReason, kEpochReason or kCountReason
+};
+
+// The outcome of one item of a DoneRequest.
+struct ItemResult {
+  Status status;                                  // Ok, NotFound or Conflict
+  ConflictReason reason = ConflictReason::kNone;  // with a Conflict
+};
+
+struct WriteResult {
+  Status status;  // NotFound / Conflict / InvalidArgument / Unavailable ...
+  // With a Conflict, why (ConflictReason::kSuperseded for a LocalRequest: a
+  // Create, Delete or Add that would lose to a write stamped after it).
+  ConflictReason reason = ConflictReason::kNone;
+  std::vector<Uuid> ids;                // LocalRequest: new event ids, in order
+  std::vector<bool> stored;             // ExternalRequest: per event, true if it was new
+  std::vector<DeferredEntry> deferred;  // ExternalRequest: the events not stored, in order
+  std::vector<ClaimedTask> claimed;     // ClaimNextRequest, ClaimOneRequest
+  std::vector<ItemResult> items;        // DoneRequest: per item
+  std::optional<FailOp> fail;           // FailRequest: the op written
+};
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_CORE_WRITE_REQUEST_H_

@@ -1,0 +1,523 @@
+// Every decision of core/decide.h and every conflict reason, on a State
+// built from events, without a sequencer or threads.
+#include "core/decide.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/projector.h"
+#include "core/task_view.h"
+#include "tests/core/test_events.h"
+
+namespace pigtail {
+namespace {
+
+using testing::AtMs;
+using testing::OpEvent;
+using testing::TestId;
+
+constexpr uint64_t kMs = 1'000'000;
+const Uuid kWorker = TestId(500);
+const Uuid kOther = TestId(501);
+const Uuid kOwner = TestId(7000);
+
+class DecideTest : public ::testing::Test {
+ protected:
+  // Queue "q": leases of 100 ms, 2 attempts, backoff 10 ms.
+  void SetUp() override { Apply(900, AtMs(1), CreateOp{"q", 100, 2, 10}); }
+
+  void Apply(uint64_t id, Hlc when, const QueueOp& op) {
+    ApplyEvent(OpEvent(TestId(id), kOwner, when, op), &state_);
+  }
+  // Task `id`, added at `ms`.
+  void Add(uint64_t id, uint64_t ms, uint64_t delay_ms = 0, int64_t priority = 0) {
+    Apply(id, AtMs(ms),
+          AddOp{"q", "t" + std::to_string(id), "{\"n\":1}", priority, delay_ms, {}, {}});
+  }
+  // `worker` claims task `id` with `lease` at `ms`.
+  void Claimed(uint64_t id, const Uuid& worker, uint64_t lease, uint64_t ms) {
+    Apply(id * 100 + lease, AtMs(ms), ProgressOp{"q", TestId(id), worker, lease});
+  }
+
+  // The context at now_ms_: entries stamped at now_ms_ with counts 1, 2, ...
+  DecideContext Context() {
+    DecideContext ctx;
+    ctx.now_ns = now_ms_ * kMs;
+    ctx.stamp = [this] { return AtMs(now_ms_, ++stamps_); };
+    ctx.batch_ops = batch_ops_;
+    return ctx;
+  }
+  template <typename Request>
+  Decision Run(const Request& request) {
+    BatchView view(state_);
+    return Decide(view, request, Context());
+  }
+  // Applies a decision's entries, as the sequencer does once they are in
+  // the log.
+  void Commit(const Decision& d) {
+    for (const DecidedEntry& e : d.entries) {
+      ApplyEvent(MakeOpEvent(Uuid::Random(), kOwner, std::nullopt, e.when, e.op), &state_);
+    }
+  }
+  TaskState StateOf(uint64_t id) {
+    return ViewTask(*state_.FindTask("q", TestId(id)), *state_.FindQueue("q"), now_ms_ * kMs).state;
+  }
+
+  static ClaimOneRequest ClaimOne(uint64_t id, const Uuid& worker,
+                                  std::optional<uint64_t> lease = {}) {
+    return ClaimOneRequest{"q", TestId(id), worker, lease};
+  }
+  static DoneRequest DoneOne(uint64_t id, const Uuid& worker, std::optional<uint64_t> lease = {}) {
+    return DoneRequest{"q", worker, {DoneItem{TestId(id), lease}}};
+  }
+  static FailRequest FailOne(uint64_t id, const Uuid& worker, std::optional<uint64_t> lease) {
+    return FailRequest{"q", TestId(id), worker, lease, "boom"};
+  }
+
+  State state_;
+  uint64_t now_ms_ = 1000;
+  uint32_t stamps_ = 0;
+  bool batch_ops_ = true;
+};
+
+// A Conflict with `reason`, nothing written.
+void ExpectConflict(const Decision& d, ConflictReason reason) {
+  EXPECT_EQ(d.reply.status.code(), StatusCode::kConflict) << d.reply.status.ToString();
+  EXPECT_EQ(d.reply.reason, reason) << ToString(d.reply.reason);
+  EXPECT_TRUE(d.entries.empty());
+  EXPECT_TRUE(d.written.empty());
+  EXPECT_TRUE(d.reply.claimed.empty());
+}
+
+void ExpectItem(const ItemResult& item, ConflictReason reason) {
+  EXPECT_EQ(item.status.code(), StatusCode::kConflict) << item.status.ToString();
+  EXPECT_EQ(item.reason, reason) << ToString(item.reason);
+}
+
+TEST(ConflictReasonTest, WireNames) {
+  EXPECT_EQ(ToString(ConflictReason::kNone), "");
+  EXPECT_EQ(ToString(ConflictReason::kDone), "done");
+  EXPECT_EQ(ToString(ConflictReason::kDoneByAnotherWorker), "done_by_another_worker");
+  EXPECT_EQ(ToString(ConflictReason::kLeasedByAnotherWorker), "leased_by_another_worker");
+  EXPECT_EQ(ToString(ConflictReason::kLeaseLost), "lease_lost");
+  EXPECT_EQ(ToString(ConflictReason::kDead), "dead");
+  EXPECT_EQ(ToString(ConflictReason::kCancelled), "cancelled");
+  EXPECT_EQ(ToString(ConflictReason::kNotReady), "not_ready");
+  EXPECT_EQ(ToString(ConflictReason::kBusy), "busy");
+  EXPECT_EQ(ToString(ConflictReason::kSuperseded), "superseded");
+}
+
+// ---- claim next
+
+TEST_F(DecideTest, ClaimNextTakesClaimableTasksInClaimOrderInOneBatchEntry) {
+  Add(1, 10);
+  Add(2, 20, 0, /*priority=*/5);
+  Add(3, 30);
+  Decision d = Run(ClaimNextRequest{"q", kWorker, 2});
+  ASSERT_TRUE(d.reply.status.ok()) << d.reply.status.ToString();
+  ASSERT_EQ(d.reply.claimed.size(), 2u);
+  EXPECT_EQ(d.reply.claimed[0].id, TestId(2));
+  EXPECT_EQ(d.reply.claimed[1].id, TestId(1));
+  EXPECT_EQ(d.reply.claimed[0].task_name, "t2");
+  EXPECT_EQ(d.reply.claimed[0].info_json, "{\"n\":1}");
+  EXPECT_EQ(d.reply.claimed[0].lease, 0u);
+  EXPECT_EQ(d.reply.claimed[0].worker, kWorker);
+  EXPECT_FALSE(d.reply.claimed[0].heartbeat);
+  EXPECT_EQ(d.reply.claimed[0].expires_at_ms, now_ms_ + 100);
+  ASSERT_EQ(d.entries.size(), 1u);
+  const auto* batch = std::get_if<BatchOp>(&d.entries[0].op);
+  ASSERT_NE(batch, nullptr);
+  EXPECT_EQ(batch->ops.size(), 2u);
+  EXPECT_EQ(d.entries[0].when, AtMs(now_ms_, 1));
+  EXPECT_EQ(d.written, (std::vector<Uuid>{TestId(2), TestId(1)}));
+  ASSERT_EQ(d.claims.size(), 2u);
+  EXPECT_EQ(d.claims[1].entry, 0u);
+  EXPECT_EQ(d.claims[1].timeout_ms, 100u);
+  Commit(d);
+  EXPECT_EQ(StateOf(1), TaskState::kWorking);
+  EXPECT_EQ(StateOf(2), TaskState::kWorking);
+  EXPECT_EQ(StateOf(3), TaskState::kPending);
+}
+
+TEST_F(DecideTest, ClaimNextWithoutBatchOpsWritesAnEntryPerClaim) {
+  batch_ops_ = false;
+  Add(1, 10);
+  Add(2, 20);
+  Decision d = Run(ClaimNextRequest{"q", kWorker, 5});
+  ASSERT_EQ(d.entries.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<ProgressOp>(d.entries[0].op));
+  EXPECT_LT(d.entries[0].when, d.entries[1].when);
+  EXPECT_EQ(d.claims[1].entry, 1u);
+}
+
+TEST_F(DecideTest, ClaimNextSplitsBatchesAtTheirLimit) {
+  for (uint64_t id = 1; id <= kMaxBatchOps + 1; ++id) Add(id, 10);
+  Decision d = Run(ClaimNextRequest{"q", kWorker, kMaxBatchOps + 1});
+  ASSERT_EQ(d.reply.claimed.size(), kMaxBatchOps + 1);
+  ASSERT_EQ(d.entries.size(), 2u);
+  EXPECT_EQ(std::get<BatchOp>(d.entries[0].op).ops.size(), kMaxBatchOps);
+  EXPECT_TRUE(std::holds_alternative<ProgressOp>(d.entries[1].op));
+  EXPECT_EQ(d.claims.back().entry, 1u);
+}
+
+TEST_F(DecideTest, ClaimNextWithNothingClaimableWritesNothing) {
+  Add(1, 10, /*delay_ms=*/5000);
+  Decision d = Run(ClaimNextRequest{"q", kWorker, 1});
+  EXPECT_TRUE(d.reply.status.ok());
+  EXPECT_TRUE(d.reply.claimed.empty());
+  EXPECT_TRUE(d.entries.empty());
+}
+
+TEST_F(DecideTest, ClaimNextOfAnUnknownOrDeletedQueueIsNotFound) {
+  EXPECT_EQ(Run(ClaimNextRequest{"nope", kWorker, 1}).reply.status.code(), StatusCode::kNotFound);
+  Apply(901, AtMs(2), DeleteOp{"q"});
+  EXPECT_EQ(Run(ClaimNextRequest{"q", kWorker, 1}).reply.status.code(), StatusCode::kNotFound);
+}
+
+TEST_F(DecideTest, ClaimsInOneBatchNeverShareATask) {
+  Add(1, 10);
+  Add(2, 20);
+  BatchView view(state_);
+  Decision first = Decide(view, ClaimNextRequest{"q", kWorker, 1}, Context());
+  view.Accept(first);
+  Decision second = Decide(view, ClaimNextRequest{"q", kOther, 2}, Context());
+  view.Accept(second);
+  Decision third = Decide(view, ClaimNextRequest{"q", kOther, 1}, Context());
+  ASSERT_EQ(first.reply.claimed.size(), 1u);
+  ASSERT_EQ(second.reply.claimed.size(), 1u);
+  EXPECT_EQ(first.reply.claimed[0].id, TestId(1));
+  EXPECT_EQ(second.reply.claimed[0].id, TestId(2));
+  EXPECT_TRUE(third.reply.claimed.empty());
+}
+
+TEST_F(DecideTest, ADecisionNotAcceptedLeavesItsTasksToTheBatch) {
+  Add(1, 10);
+  BatchView view(state_);
+  Decision dropped = Decide(view, ClaimNextRequest{"q", kWorker, 1}, Context());
+  ASSERT_EQ(dropped.reply.claimed.size(), 1u);
+  Decision next = Decide(view, ClaimNextRequest{"q", kOther, 1}, Context());
+  ASSERT_EQ(next.reply.claimed.size(), 1u);
+  EXPECT_EQ(next.reply.claimed[0].id, TestId(1));
+}
+
+TEST_F(DecideTest, ClaimNextTakesOverAnExpiredLease) {
+  Add(1, 10);
+  Claimed(1, kOther, 0, 20);  // runs out at 120 ms
+  Decision d = Run(ClaimNextRequest{"q", kWorker, 1});
+  ASSERT_EQ(d.reply.claimed.size(), 1u);
+  EXPECT_EQ(d.reply.claimed[0].lease, 1u);
+  EXPECT_TRUE(d.claims[0].took_expired_lease);
+}
+
+// ---- claim one (PUT)
+
+TEST_F(DecideTest, ClaimOneClaimsAPendingTask) {
+  Add(1, 10);
+  Decision d = Run(ClaimOne(1, kWorker));
+  ASSERT_TRUE(d.reply.status.ok()) << d.reply.status.ToString();
+  ASSERT_EQ(d.reply.claimed.size(), 1u);
+  EXPECT_FALSE(d.reply.claimed[0].heartbeat);
+  EXPECT_EQ(d.reply.claimed[0].lease, 0u);
+  EXPECT_EQ(std::get<ProgressOp>(d.entries.at(0).op), (ProgressOp{"q", TestId(1), kWorker, 0}));
+  EXPECT_FALSE(d.claims[0].took_expired_lease);
+}
+
+TEST_F(DecideTest, ClaimOneByTheHolderIsAHeartbeat) {
+  Add(1, 10);
+  Claimed(1, kWorker, 0, 990);
+  for (std::optional<uint64_t> lease : {std::optional<uint64_t>(), std::optional<uint64_t>(0)}) {
+    Decision d = Run(ClaimOne(1, kWorker, lease));
+    ASSERT_TRUE(d.reply.status.ok()) << d.reply.status.ToString();
+    EXPECT_TRUE(d.reply.claimed.at(0).heartbeat);
+    EXPECT_EQ(d.reply.claimed[0].lease, 0u);
+    EXPECT_EQ(d.reply.claimed[0].expires_at_ms, now_ms_ + 100);
+  }
+}
+
+TEST_F(DecideTest, ClaimOneOfALeasedTaskIsLeasedByAnotherWorker) {
+  Add(1, 10);
+  Claimed(1, kOther, 0, 990);
+  ExpectConflict(Run(ClaimOne(1, kWorker)), ConflictReason::kLeasedByAnotherWorker);
+}
+
+TEST_F(DecideTest, ClaimOneWithAStaleLeaseIsLeaseLost) {
+  Add(1, 10);
+  Claimed(1, kWorker, 0, 20);
+  Claimed(1, kWorker, 1, 990);
+  ExpectConflict(Run(ClaimOne(1, kWorker, 0)), ConflictReason::kLeaseLost);
+}
+
+TEST_F(DecideTest, ClaimOneWithAnExpiredLeaseIsLeaseLost) {
+  Add(1, 10);
+  Claimed(1, kWorker, 0, 20);  // ran out at 120 ms: the next claim takes lease 1
+  ExpectConflict(Run(ClaimOne(1, kWorker, 0)), ConflictReason::kLeaseLost);
+  Decision again = Run(ClaimOne(1, kWorker, 1));
+  ASSERT_TRUE(again.reply.status.ok()) << again.reply.status.ToString();
+  EXPECT_TRUE(again.claims.at(0).took_expired_lease);
+}
+
+TEST_F(DecideTest, ClaimOneOfADelayedTaskIsNotReady) {
+  Add(1, 10, /*delay_ms=*/5000);
+  ExpectConflict(Run(ClaimOne(1, kWorker)), ConflictReason::kNotReady);
+}
+
+TEST_F(DecideTest, ClaimOneOfAFinishedTask) {
+  Add(1, 10);
+  Apply(2, AtMs(20), DoneOp{"q", TestId(1), kWorker, 0});
+  ExpectConflict(Run(ClaimOne(1, kWorker)), ConflictReason::kDone);
+  ExpectConflict(Run(ClaimOne(1, kOther)), ConflictReason::kDoneByAnotherWorker);
+  Add(3, 10);
+  Apply(4, AtMs(20), CancelOp{"q", TestId(3)});
+  ExpectConflict(Run(ClaimOne(3, kWorker)), ConflictReason::kCancelled);
+  Add(5, 10);
+  Apply(6, AtMs(20), FailOp{"q", TestId(5), kWorker, 1, "x", 0, true});
+  ExpectConflict(Run(ClaimOne(5, kWorker)), ConflictReason::kDead);
+}
+
+TEST_F(DecideTest, ClaimOneOfATaskWrittenEarlierInTheBatchIsBusy) {
+  Add(1, 10);
+  BatchView view(state_);
+  Decision cancel = Decide(view, CancelRequest{"q", TestId(1)}, Context());
+  view.Accept(cancel);
+  ExpectConflict(Decide(view, ClaimOne(1, kWorker), Context()), ConflictReason::kBusy);
+}
+
+TEST_F(DecideTest, ClaimOneOfAnUnknownTaskIsNotFound) {
+  EXPECT_EQ(Run(ClaimOne(1, kWorker)).reply.status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(Run(ClaimOneRequest{"nope", TestId(1), kWorker, {}}).reply.status.code(),
+            StatusCode::kNotFound);
+}
+
+// ---- done (DELETE and batched done)
+
+TEST_F(DecideTest, DoneByTheHolder) {
+  Add(1, 10);
+  Claimed(1, kWorker, 0, 990);
+  Decision d = Run(DoneOne(1, kWorker, 0));
+  ASSERT_TRUE(d.reply.status.ok());
+  ASSERT_EQ(d.reply.items.size(), 1u);
+  EXPECT_TRUE(d.reply.items[0].status.ok());
+  EXPECT_EQ(std::get<DoneOp>(d.entries.at(0).op), (DoneOp{"q", TestId(1), kWorker, 0}));
+  Commit(d);
+  EXPECT_EQ(StateOf(1), TaskState::kDone);
+  // A repeat is not an error and writes nothing.
+  Decision repeat = Run(DoneOne(1, kWorker, 0));
+  EXPECT_TRUE(repeat.reply.items.at(0).status.ok());
+  EXPECT_TRUE(repeat.entries.empty());
+}
+
+TEST_F(DecideTest, DoneItemsAreDecidedOneByOne) {
+  Add(1, 10);
+  Claimed(1, kWorker, 0, 990);
+  Add(2, 10);
+  Apply(3, AtMs(20), CancelOp{"q", TestId(2)});
+  Add(4, 10);
+  Apply(5, AtMs(20), FailOp{"q", TestId(4), kWorker, 1, "x", 0, true});
+  Add(6, 10);
+  Claimed(6, kOther, 0, 990);
+  DoneRequest request{"q",
+                      kWorker,
+                      {{TestId(1), 0},
+                       {TestId(2), {}},
+                       {TestId(4), {}},
+                       {TestId(6), 0},
+                       {TestId(1), {}},
+                       {TestId(99), {}}}};
+  Decision d = Run(request);
+  ASSERT_TRUE(d.reply.status.ok());
+  ASSERT_EQ(d.reply.items.size(), 6u);
+  EXPECT_TRUE(d.reply.items[0].status.ok());
+  ExpectItem(d.reply.items[1], ConflictReason::kCancelled);
+  ExpectItem(d.reply.items[2], ConflictReason::kDead);
+  ExpectItem(d.reply.items[3], ConflictReason::kLeaseLost);
+  ExpectItem(d.reply.items[4], ConflictReason::kBusy);  // named twice
+  EXPECT_EQ(d.reply.items[5].status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(d.reply.items[5].reason, ConflictReason::kNone);
+  ASSERT_EQ(d.entries.size(), 1u);
+  EXPECT_EQ(d.written, std::vector<Uuid>{TestId(1)});
+}
+
+TEST_F(DecideTest, DoneWithALeaseNotHeldIsLeaseLost) {
+  Add(1, 10);
+  ExpectItem(Run(DoneOne(1, kWorker, 0)).reply.items.at(0), ConflictReason::kLeaseLost);
+  Claimed(1, kWorker, 0, 990);
+  ExpectItem(Run(DoneOne(1, kWorker, 1)).reply.items.at(0), ConflictReason::kLeaseLost);
+  ExpectItem(Run(DoneOne(1, kOther, 0)).reply.items.at(0), ConflictReason::kLeaseLost);
+}
+
+TEST_F(DecideTest, DoneOfATaskWrittenEarlierInTheBatchIsBusy) {
+  Add(1, 10);
+  BatchView view(state_);
+  Decision claim = Decide(view, ClaimOne(1, kWorker), Context());
+  view.Accept(claim);
+  Decision done = Decide(view, DoneOne(1, kWorker), Context());
+  ExpectItem(done.reply.items.at(0), ConflictReason::kBusy);
+  EXPECT_TRUE(done.entries.empty());
+}
+
+TEST_F(DecideTest, DoneInAnUnknownQueueIsNotFound) {
+  EXPECT_EQ(Run(DoneRequest{"nope", kWorker, {{TestId(1), {}}}}).reply.status.code(),
+            StatusCode::kNotFound);
+}
+
+// ---- fail
+
+TEST_F(DecideTest, FailRetriesWithBackoffThenIsDead) {
+  Add(1, 10);
+  Claimed(1, kWorker, 0, 990);
+  Decision first = Run(FailOne(1, kWorker, 0));
+  ASSERT_TRUE(first.reply.status.ok()) << first.reply.status.ToString();
+  ASSERT_TRUE(first.reply.fail.has_value());
+  EXPECT_FALSE(first.reply.fail->dead);
+  EXPECT_EQ(first.reply.fail->retry_in_ms, 10u);
+  EXPECT_EQ(std::get<FailOp>(first.entries.at(0).op), *first.reply.fail);
+  Commit(first);
+  now_ms_ += 20;
+  Claimed(1, kWorker, 1, now_ms_);
+  Decision second = Run(FailOne(1, kWorker, 1));
+  ASSERT_TRUE(second.reply.fail.has_value());
+  EXPECT_TRUE(second.reply.fail->dead);  // 2 attempts used
+  Commit(second);
+  EXPECT_EQ(StateOf(1), TaskState::kDead);
+}
+
+TEST_F(DecideTest, FailWithoutTheLeaseIsLeaseLost) {
+  Add(1, 10);
+  ExpectConflict(Run(FailOne(1, kWorker, 0)), ConflictReason::kLeaseLost);  // pending
+  Claimed(1, kWorker, 0, 990);
+  ExpectConflict(Run(FailOne(1, kOther, 0)), ConflictReason::kLeaseLost);
+  ExpectConflict(Run(FailOne(1, kWorker, 1)), ConflictReason::kLeaseLost);
+  EXPECT_TRUE(Run(FailOne(1, kWorker, {})).reply.status.ok());
+}
+
+TEST_F(DecideTest, FailOfAFinishedTask) {
+  Add(1, 10);
+  Apply(2, AtMs(20), DoneOp{"q", TestId(1), kWorker, 0});
+  ExpectConflict(Run(FailOne(1, kWorker, 0)), ConflictReason::kDone);
+  ExpectConflict(Run(FailOne(1, kOther, 0)), ConflictReason::kDoneByAnotherWorker);
+  Add(3, 10);
+  Apply(4, AtMs(20), CancelOp{"q", TestId(3)});
+  ExpectConflict(Run(FailOne(3, kWorker, 0)), ConflictReason::kCancelled);
+  Add(5, 10);
+  Apply(6, AtMs(20), FailOp{"q", TestId(5), kWorker, 1, "x", 0, true});
+  ExpectConflict(Run(FailOne(5, kWorker, 1)), ConflictReason::kDead);
+}
+
+TEST_F(DecideTest, FailOfATaskWrittenEarlierInTheBatchIsBusy) {
+  Add(1, 10);
+  Claimed(1, kWorker, 0, 990);
+  BatchView view(state_);
+  Decision heartbeat = Decide(view, ClaimOne(1, kWorker, 0), Context());
+  view.Accept(heartbeat);
+  ExpectConflict(Decide(view, FailOne(1, kWorker, 0), Context()), ConflictReason::kBusy);
+}
+
+// ---- cancel
+
+TEST_F(DecideTest, CancelOfAPendingOrWorkingTask) {
+  Add(1, 10);
+  Add(2, 10);
+  Claimed(2, kWorker, 0, 990);
+  for (uint64_t id : {1, 2}) {
+    Decision d = Run(CancelRequest{"q", TestId(id)});
+    ASSERT_TRUE(d.reply.status.ok()) << d.reply.status.ToString();
+    Commit(d);
+    EXPECT_EQ(StateOf(id), TaskState::kCancelled);
+  }
+}
+
+TEST_F(DecideTest, CancelOfAFinishedTask) {
+  Add(1, 10);
+  Apply(2, AtMs(20), DoneOp{"q", TestId(1), kWorker, 0});
+  ExpectConflict(Run(CancelRequest{"q", TestId(1)}), ConflictReason::kDone);
+  Add(3, 10);
+  Apply(4, AtMs(20), CancelOp{"q", TestId(3)});
+  ExpectConflict(Run(CancelRequest{"q", TestId(3)}), ConflictReason::kCancelled);
+  Add(5, 10);
+  Apply(6, AtMs(20), FailOp{"q", TestId(5), kWorker, 1, "x", 0, true});
+  ExpectConflict(Run(CancelRequest{"q", TestId(5)}), ConflictReason::kDead);
+  EXPECT_EQ(Run(CancelRequest{"q", TestId(99)}).reply.status.code(), StatusCode::kNotFound);
+}
+
+TEST_F(DecideTest, CancelWinsOverAWriteEarlierInTheBatch) {
+  Add(1, 10);
+  BatchView view(state_);
+  Decision claim = Decide(view, ClaimOne(1, kWorker), Context());
+  view.Accept(claim);
+  EXPECT_TRUE(Decide(view, CancelRequest{"q", TestId(1)}, Context()).reply.status.ok());
+}
+
+// ---- local writes
+
+TEST_F(DecideTest, LocalQueueWritesStampedBehindTheRegisterAreSuperseded) {
+  // A Delete stamped far ahead of the clocks (beyond the bounds).
+  Apply(901, AtMs(1'000'000), DeleteOp{"q"});
+  BatchView view(state_);
+  Event create = OpEvent(TestId(10), kOwner, AtMs(now_ms_), CreateOp{"q", 100, {}, {}});
+  WriteResult r = DecideLocal(view, std::span(&create, 1));
+  EXPECT_EQ(r.status.code(), StatusCode::kConflict);
+  EXPECT_EQ(r.reason, ConflictReason::kSuperseded);
+  EXPECT_TRUE(r.ids.empty());
+  Event data = testing::DataEvent(TestId(11), kOwner, AtMs(now_ms_), "{\"x\":1}");
+  Event del = OpEvent(TestId(12), kOwner, AtMs(2'000'000), DeleteOp{"q"});
+  std::vector<Event> fine{data, del};
+  WriteResult ok = DecideLocal(view, fine);
+  ASSERT_TRUE(ok.status.ok()) << ok.status.ToString();
+  EXPECT_EQ(ok.ids, (std::vector<Uuid>{TestId(11), TestId(12)}));
+}
+
+TEST_F(DecideTest, LocalAddBehindALaterDeleteIsSuperseded) {
+  Apply(901, AtMs(1'000'000), DeleteOp{"q"});
+  Apply(902, AtMs(1'000'001), CreateOp{"q", 100, {}, {}});
+  BatchView view(state_);
+  Event add = OpEvent(TestId(10), kOwner, AtMs(now_ms_), AddOp{"q", "t", "{}", 0, 0, {}, {}});
+  WriteResult r = DecideLocal(view, std::span(&add, 1));
+  EXPECT_EQ(r.reason, ConflictReason::kSuperseded);
+}
+
+// ---- external entries
+
+TEST(AdmitExternalTest, OwnEntriesAreRefusedAndEntriesAheadDeferred) {
+  const uint64_t now = 1'000 * kMs;
+  HybridClock clock(/*max_offset_ns=*/10 * kMs, [now] { return now; });
+  const Uuid me = TestId(1);
+  Event mine = testing::DataEvent(TestId(10), me, AtMs(900), "{}");
+  Event peer = testing::DataEvent(TestId(11), TestId(2), AtMs(900), "{}");
+  Event ahead = testing::DataEvent(TestId(12), TestId(2), AtMs(5'000), "{}");
+
+  Admission refused = AdmitExternal(ExternalRequest{{peer, mine}}, me, clock, false);
+  EXPECT_EQ(refused.reply.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(refused.admitted.empty());
+
+  Admission deferred = AdmitExternal(ExternalRequest{{ahead, peer}}, me, clock, false);
+  ASSERT_TRUE(deferred.reply.status.ok());
+  EXPECT_EQ(deferred.admitted, std::vector<size_t>{1});
+  ASSERT_EQ(deferred.reply.deferred.size(), 1u);
+  EXPECT_EQ(deferred.reply.deferred[0].index, 0u);
+  EXPECT_EQ(deferred.reply.deferred[0].reason, kAheadReason);
+  EXPECT_EQ(deferred.reply.deferred[0].status.code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(deferred.beyond_bounds, 1u);
+  EXPECT_LT(clock.Last(), AtMs(5'000));
+
+  Admission attached = AdmitExternal(ExternalRequest{{ahead}}, me, clock, true);
+  EXPECT_EQ(attached.admitted, std::vector<size_t>{0});
+  EXPECT_TRUE(attached.reply.deferred.empty());
+  EXPECT_EQ(attached.beyond_bounds, 1u);
+}
+
+TEST_F(DecideTest, RestampMovesTheExpiryOfTheClaimsItHolds) {
+  batch_ops_ = false;
+  Add(1, 10);
+  Add(2, 20);
+  Decision d = Run(ClaimNextRequest{"q", kWorker, 2});
+  ASSERT_EQ(d.entries.size(), 2u);
+  Restamp(&d, 1, AtMs(now_ms_ + 50));
+  EXPECT_EQ(d.entries[1].when, AtMs(now_ms_ + 50));
+  EXPECT_EQ(d.reply.claimed[0].expires_at_ms, now_ms_ + 100);
+  EXPECT_EQ(d.reply.claimed[1].expires_at_ms, now_ms_ + 150);
+}
+
+}  // namespace
+}  // namespace pigtail

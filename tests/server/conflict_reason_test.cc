@@ -1,0 +1,223 @@
+// Every 409 reason of docs/http_api.md on every endpoint that can give it,
+// for single requests and batched ones, through the Api handlers.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/memory_store.h"
+#include "tests/server/api_fixture.h"
+#include "tests/server/fault_stores.h"
+
+namespace pigtail {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kA[] = "6a0c9d2e-1f7a-4e55-9a1e-3a1b2c3d4e5f";
+constexpr char kB[] = "7b1d0e3f-2a8b-4f66-8b2f-4b2c3d4e5f60";
+
+std::string Worker(const char* worker) { return std::string(R"({"worker_id":")") + worker + "\""; }
+// {"worker_id":W,"lease":L}
+std::string WorkerLease(const char* worker, uint64_t lease) {
+  return Worker(worker) + ",\"lease\":" + std::to_string(lease) + "}";
+}
+
+class ConflictReasonTest : public testing::ApiFixture {
+ protected:
+  // Queue "q" (leases of 1 s, one attempt) with a task in every state.
+  void SetUp() override {
+    auto log = std::make_unique<testing::FaultyEventStore>();
+    store_ = log.get();
+    Open(ApiOptions(), Ticking(), std::move(log));
+    CreateQueue("q", ",\"max_attempts\":1");
+    pending_ = AddTask("q");
+    delayed_ = AddTask("q", R"({"task_name":"later","delay_ms":60000})");
+    expired_ = Claim(AddTask("q"), kA);
+    now_ns_ += 2'000'000'000;  // expired_'s lease runs out
+    working_ = Claim(AddTask("q"), kA);
+    done_ = Claim(AddTask("q"), kA);
+    EXPECT_EQ(Call("DELETE", "/queue/q/" + done_, WorkerLease(kA, 0)).status, 200);
+    dead_ = Claim(AddTask("q"), kA);
+    EXPECT_EQ(Call("POST", "/queue/q/" + dead_ + "/fail", WorkerLease(kA, 0)).status, 200);
+    cancelled_ = AddTask("q");
+    EXPECT_EQ(Call("POST", "/queue/q/" + cancelled_ + "/cancel").status, 200);
+  }
+
+  std::string Claim(const std::string& id, const char* worker) {
+    HttpResponse r = Call("PUT", "/queue/q/" + id, Worker(worker) + "}");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return id;
+  }
+
+  // A request through the Api, answered later.
+  std::future<HttpResponse> CallAsync(std::string method, std::string target,
+                                      std::string body = "") {
+    auto promise = std::make_shared<std::promise<HttpResponse>>();
+    std::future<HttpResponse> future = promise->get_future();
+    api_->Handle(HttpRequest{std::move(method), std::move(target), {}, std::move(body)},
+                 [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+    return future;
+  }
+  static HttpResponse Get(std::future<HttpResponse>& f) {
+    if (f.wait_for(10s) != std::future_status::ready) {
+      ADD_FAILURE() << "no response within 10 s";
+      return HttpResponse{599, {}, ""};
+    }
+    return f.get();
+  }
+
+  // Answered 409 with `reason`.
+  void ExpectConflict(const HttpResponse& r, const std::string& reason, const std::string& what) {
+    EXPECT_EQ(r.status, 409) << what << ": " << r.body;
+    if (r.status != 409) return;
+    const boost::json::value body = Body(r);
+    ASSERT_TRUE(body.as_object().contains("reason")) << what << ": " << r.body;
+    EXPECT_EQ(body.at("reason").as_string(), reason) << what << ": " << r.body;
+  }
+  // A batched done's results, one reason (or "" for done) per item.
+  void ExpectDoneResults(const HttpResponse& r, const std::vector<std::string>& reasons) {
+    ASSERT_EQ(r.status, 200) << r.body;
+    const boost::json::value body = Body(r);
+    const boost::json::array& results = body.at("results").as_array();
+    ASSERT_EQ(results.size(), reasons.size()) << r.body;
+    for (size_t i = 0; i < reasons.size(); ++i) {
+      const boost::json::object& item = results[i].as_object();
+      if (reasons[i].empty()) {
+        EXPECT_EQ(item.at("status").as_string(), "done") << i << ": " << r.body;
+        continue;
+      }
+      EXPECT_EQ(item.at("code").as_int64(), 409) << i << ": " << r.body;
+      ASSERT_TRUE(item.contains("reason")) << i << ": " << r.body;
+      EXPECT_EQ(item.at("reason").as_string(), reasons[i]) << i << ": " << r.body;
+    }
+  }
+  static std::string DoneBody(const char* worker, const std::vector<std::string>& items) {
+    std::string out = Worker(worker) + ",\"tasks\":[";
+    for (size_t i = 0; i < items.size(); ++i) out += (i > 0 ? "," : "") + items[i];
+    return out + "]}";
+  }
+  static std::string Quoted(const std::string& id) { return "\"" + id + "\""; }
+
+  testing::FaultyEventStore* store_ = nullptr;
+  std::string pending_, delayed_, expired_, working_, done_, dead_, cancelled_;
+};
+
+struct Case {
+  std::string method;
+  std::string target;
+  std::string body;
+  std::string reason;
+};
+
+TEST_F(ConflictReasonTest, EachEndpointAnswersEachReasonItCanGive) {
+  const std::string q = "/queue/q/";
+  const std::vector<Case> cases = {
+      // PUT: claim or heartbeat.
+      {"PUT", q + working_, Worker(kB) + "}", "leased_by_another_worker"},
+      {"PUT", q + working_, WorkerLease(kA, 5), "lease_lost"},
+      {"PUT", q + expired_, WorkerLease(kA, 0), "lease_lost"},
+      {"PUT", q + delayed_, Worker(kA) + "}", "not_ready"},
+      {"PUT", q + done_, Worker(kA) + "}", "done"},
+      {"PUT", q + done_, Worker(kB) + "}", "done_by_another_worker"},
+      {"PUT", q + dead_, Worker(kA) + "}", "dead"},
+      {"PUT", q + cancelled_, Worker(kA) + "}", "cancelled"},
+      // DELETE: done (a repeat on a done task is 200).
+      {"DELETE", q + dead_, WorkerLease(kA, 0), "dead"},
+      {"DELETE", q + cancelled_, WorkerLease(kA, 0), "cancelled"},
+      {"DELETE", q + working_, WorkerLease(kB, 0), "lease_lost"},
+      {"DELETE", q + pending_, WorkerLease(kA, 0), "lease_lost"},
+      // fail.
+      {"POST", q + done_ + "/fail", WorkerLease(kA, 0), "done"},
+      {"POST", q + done_ + "/fail", WorkerLease(kB, 0), "done_by_another_worker"},
+      {"POST", q + dead_ + "/fail", WorkerLease(kA, 0), "dead"},
+      {"POST", q + cancelled_ + "/fail", WorkerLease(kA, 0), "cancelled"},
+      {"POST", q + working_ + "/fail", WorkerLease(kB, 0), "lease_lost"},
+      {"POST", q + working_ + "/fail", WorkerLease(kA, 1), "lease_lost"},
+      {"POST", q + pending_ + "/fail", WorkerLease(kA, 0), "lease_lost"},
+      // cancel.
+      {"POST", q + done_ + "/cancel", "", "done"},
+      {"POST", q + dead_ + "/cancel", "", "dead"},
+      {"POST", q + cancelled_ + "/cancel", "", "cancelled"},
+  };
+  const uint64_t events = Events();
+  for (const Case& c : cases) {
+    ExpectConflict(Call(c.method, c.target, c.body), c.reason, c.method + " " + c.target);
+  }
+  EXPECT_EQ(Events(), events);  // a conflict writes nothing
+}
+
+TEST_F(ConflictReasonTest, BatchedDoneResultsCarryTheirReasons) {
+  const uint64_t events = Events();
+  HttpResponse r = Call(
+      "POST", "/queue/q/done",
+      DoneBody(kA, {Quoted(dead_), Quoted(cancelled_), "{\"id\":\"" + working_ + "\",\"lease\":5}",
+                    "{\"id\":\"" + pending_ + "\",\"lease\":0}", Quoted(done_)}));
+  ExpectDoneResults(r, {"dead", "cancelled", "lease_lost", "lease_lost", ""});
+  EXPECT_EQ(Events(), events);
+}
+
+// Requests in one sequencer batch: a task the batch already writes is busy
+// on every endpoint that writes it again.
+TEST_F(ConflictReasonTest, ATaskWrittenEarlierInTheBatchIsBusy) {
+  store_->Hold();
+  std::future<HttpResponse> first = CallAsync("POST", "/log", "{\"hold\":1}");
+  ASSERT_TRUE(store_->WaitUntilHeld(10s));
+  // The next batch: each task is written by its first request.
+  std::future<HttpResponse> claim = CallAsync("PUT", "/queue/q/" + pending_, Worker(kA) + "}");
+  std::future<HttpResponse> heartbeat =
+      CallAsync("PUT", "/queue/q/" + working_, WorkerLease(kA, 0));
+  std::future<HttpResponse> claim_again =
+      CallAsync("PUT", "/queue/q/" + pending_, Worker(kB) + "}");
+  std::future<HttpResponse> done = CallAsync("DELETE", "/queue/q/" + working_, WorkerLease(kA, 0));
+  std::future<HttpResponse> batch_done =
+      CallAsync("POST", "/queue/q/done", DoneBody(kA, {Quoted(working_), Quoted(working_)}));
+  std::future<HttpResponse> fail =
+      CallAsync("POST", "/queue/q/" + working_ + "/fail", WorkerLease(kA, 0));
+  store_->Release();
+  EXPECT_EQ(Get(first).status, 201);
+  EXPECT_EQ(Get(claim).status, 200);
+  EXPECT_EQ(Get(heartbeat).status, 200);
+  ExpectConflict(Get(claim_again), "busy", "PUT");
+  ExpectConflict(Get(done), "busy", "DELETE");
+  ExpectDoneResults(Get(batch_done), {"busy", "busy"});
+  ExpectConflict(Get(fail), "busy", "fail");
+}
+
+// A log may hold queue writes stamped far ahead (stored before the clock's
+// bounds were enforced, or in attached mode): an Add they make void is
+// superseded, alone or in a batch, and nothing of the batch is written.
+TEST_F(ConflictReasonTest, AddsBehindADeleteStampedAheadAreSuperseded) {
+  Close();
+  store_ = nullptr;
+  std::unique_ptr<EventStore> log = NewMemoryEventStore();
+  const uint64_t century = 100ull * 365 * 24 * 3600 * 1'000'000'000;
+  const Uuid peer = Uuid::Random();
+  std::optional<Uuid> prev;
+  std::vector<Event> entries;
+  for (const auto& [when, data] : std::vector<std::pair<Hlc, std::string>>{
+           {Hlc{0, now_ns_ - 1'000'000'000, 0}, R"({"Create":{"name":"r","timeout_ms":1000}})"},
+           {Hlc{0, now_ns_ + century, 0}, R"({"Delete":"r"})"},
+           {Hlc{0, now_ns_ + century, 1}, R"({"Create":{"name":"r","timeout_ms":1000}})"}}) {
+    const Uuid id = Uuid::Random();
+    Result<Event> e = MakeEvent(NewEvent{id, peer, prev, when, data, {}});
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    entries.push_back(std::move(e).value());
+    prev = id;
+  }
+  ASSERT_TRUE(log->Append(entries, true).ok());
+  Open(ApiOptions(), Ticking(), std::move(log));
+  const uint64_t events = Events();
+  ExpectConflict(Call("POST", "/queue/r", R"({"task_name":"t"})"), "superseded", "add");
+  ExpectConflict(Call("POST", "/queue/r/batch", R"([{"task_name":"t"},{"task_name":"u"}])"),
+                 "superseded", "batch add");
+  EXPECT_EQ(Events(), events);
+}
+
+}  // namespace
+}  // namespace pigtail

@@ -1,0 +1,54 @@
+#include "tests/server/fault_stores.h"
+
+#include "core/memory_store.h"
+
+namespace pigtail::testing {
+
+FaultyEventStore::FaultyEventStore() : base_(NewMemoryEventStore()) {}
+
+void FaultyEventStore::FailAppends(int n) {
+  std::lock_guard lock(mu_);
+  fail_ = n;
+}
+
+void FaultyEventStore::Hold() {
+  std::lock_guard lock(mu_);
+  hold_ = true;
+}
+
+void FaultyEventStore::Release() {
+  {
+    std::lock_guard lock(mu_);
+    hold_ = false;
+  }
+  cv_.notify_all();
+}
+
+bool FaultyEventStore::WaitUntilHeld(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return waiting_ > 0; });
+}
+
+bool FaultyEventStore::Enter() {
+  std::unique_lock lock(mu_);
+  const bool fail = fail_ > 0;
+  if (fail) --fail_;
+  ++waiting_;
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return !hold_; });
+  --waiting_;
+  return fail;
+}
+
+Result<std::vector<uint64_t>> FaultyEventStore::Append(std::span<const Event> events, bool sync) {
+  if (Enter()) return Status::Unavailable("injected append failure");
+  return base_->Append(events, sync);
+}
+
+Result<std::vector<uint64_t>> FaultyEventStore::AppendNew(std::span<const Event> events,
+                                                          bool sync) {
+  if (Enter()) return Status::Unavailable("injected append failure");
+  return base_->AppendNew(events, sync);
+}
+
+}  // namespace pigtail::testing

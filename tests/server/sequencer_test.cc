@@ -1,0 +1,221 @@
+// The sequencer's failure paths, with a log that fails or holds appends on
+// demand (tests/server/fault_stores.h) and, in attached mode, an external
+// log that refuses a write: what is answered, what is applied, and that the
+// next batch works.
+#include "server/sequencer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/memory_store.h"
+#include "core/task_view.h"
+#include "server/node.h"
+#include "tests/server/fault_stores.h"
+
+namespace pigtail {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Uuid kWorker1 = Uuid::Random();
+const Uuid kWorker2 = Uuid::Random();
+
+class SequencerTest : public ::testing::Test {
+ protected:
+  void Open(SequencerOptions options = SequencerOptions()) {
+    auto log = std::make_unique<testing::FaultyEventStore>();
+    store_ = log.get();
+    NodeOptions node_options;
+    node_options.physical = [this] { return now_ns_.load(); };
+    Result<std::unique_ptr<Node>> node =
+        Node::Open(std::move(log), NewMemoryStateStore(), node_options);
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    node_ = std::move(node).value();
+    sequencer_ = std::make_unique<Sequencer>(node_.get(), options);
+    sequencer_->Start();
+  }
+  void TearDown() override {
+    if (store_ != nullptr) store_->Release();
+    if (sequencer_) sequencer_->Stop();
+    sequencer_.reset();
+    node_.reset();
+  }
+
+  std::future<WriteResult> SubmitAsync(WriteRequest request) {
+    auto promise = std::make_shared<std::promise<WriteResult>>();
+    std::future<WriteResult> future = promise->get_future();
+    sequencer_->Submit(std::move(request),
+                       [promise](WriteResult r) { promise->set_value(std::move(r)); });
+    return future;
+  }
+  static WriteResult Get(std::future<WriteResult>& f) {
+    if (f.wait_for(10s) != std::future_status::ready) {
+      ADD_FAILURE() << "no answer within 10 s";
+      WriteResult r;
+      r.status = Status::Internal("no answer");
+      return r;
+    }
+    return f.get();
+  }
+  WriteResult Write(WriteRequest request) {
+    std::future<WriteResult> f = SubmitAsync(std::move(request));
+    return Get(f);
+  }
+
+  // Creates queue "q" with `n` tasks; returns their ids.
+  std::vector<Uuid> CreateQueueWithTasks(int n) {
+    LocalRequest create{{R"({"Create":{"name":"q","timeout_ms":1000}})"}, {}};
+    EXPECT_TRUE(Write(create).status.ok());
+    LocalRequest add;
+    for (int i = 0; i < n; ++i) {
+      add.data.push_back(R"({"Add":{"queue_name":"q","task_name":"t","info":{}}})");
+    }
+    WriteResult added = Write(add);
+    EXPECT_TRUE(added.status.ok()) << added.status.ToString();
+    return added.ids;
+  }
+  // The read-time state and worker of a task.
+  std::pair<TaskState, Uuid> TaskOf(const Uuid& id) {
+    return node_->Read([&](const State& state) {
+      const TaskRecord* task = state.FindTask("q", id);
+      return std::make_pair(ViewTask(*task, *state.FindQueue("q"), now_ns_).state,
+                            task->status.worker);
+    });
+  }
+  uint64_t Events() { return node_->log()->Count().value(); }
+
+  std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
+  testing::FaultyEventStore* store_ = nullptr;  // owned by node_
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<Sequencer> sequencer_;
+};
+
+TEST_F(SequencerTest, AFailedAppendAnswersEveryRequestOfItsBatchAndAppliesNothing) {
+  Open();
+  std::vector<Uuid> tasks = CreateQueueWithTasks(2);
+  ASSERT_EQ(tasks.size(), 2u);
+  // Hold one batch in its append, and queue the next batch behind it.
+  store_->Hold();
+  std::future<WriteResult> first = SubmitAsync(LocalRequest{{R"({"first":1})"}, {}});
+  ASSERT_TRUE(store_->WaitUntilHeld(10s));
+  store_->FailAppends(1);
+  std::vector<std::future<WriteResult>> failing;
+  failing.push_back(SubmitAsync(ClaimNextRequest{"q", kWorker1, 1, 0}));
+  failing.push_back(SubmitAsync(ClaimOneRequest{"q", tasks[1], kWorker2, {}}));
+  failing.push_back(SubmitAsync(DoneRequest{"q", kWorker1, {{tasks[0], {}}}}));
+  failing.push_back(SubmitAsync(CancelRequest{"q", Uuid::Random()}));  // else NotFound
+  failing.push_back(SubmitAsync(LocalRequest{{R"({"second":2})"}, {}}));
+  store_->Release();
+  WriteResult held = Get(first);
+  ASSERT_TRUE(held.status.ok()) << held.status.ToString();
+  const uint64_t events = Events();
+  const uint64_t claims = node_->counters().claims;
+  for (size_t i = 0; i < failing.size(); ++i) {
+    WriteResult r = Get(failing[i]);
+    EXPECT_EQ(r.status.code(), StatusCode::kUnavailable) << i << ": " << r.status.ToString();
+    EXPECT_NE(r.status.message().find("appending to the log"), std::string::npos)
+        << r.status.ToString();
+    EXPECT_TRUE(r.claimed.empty());
+    EXPECT_TRUE(r.items.empty());
+    EXPECT_TRUE(r.ids.empty());
+  }
+  // Nothing applied, nothing stored, nothing counted.
+  EXPECT_EQ(Events(), events);
+  EXPECT_EQ(node_->counters().claims, claims);
+  EXPECT_EQ(TaskOf(tasks[0]).first, TaskState::kPending);
+  EXPECT_EQ(TaskOf(tasks[1]).first, TaskState::kPending);
+
+  // The next batch works, from the state and head the failed one left.
+  WriteResult claim = Write(ClaimOneRequest{"q", tasks[1], kWorker2, {}});
+  ASSERT_TRUE(claim.status.ok()) << claim.status.ToString();
+  EXPECT_EQ(claim.claimed.at(0).lease, 0u);
+  WriteResult next = Write(ClaimNextRequest{"q", kWorker1, 1, 0});
+  ASSERT_EQ(next.claimed.size(), 1u);
+  EXPECT_EQ(next.claimed[0].id, tasks[0]);
+  WriteResult local = Write(LocalRequest{{R"({"third":3})"}, {}});
+  ASSERT_TRUE(local.status.ok());
+  Result<std::optional<StoredEvent>> stored = node_->log()->Get(local.ids.at(0));
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(Events(), events + 3);
+  // The node's chain goes on from an entry in the log, not from one of the
+  // failed batch.
+  ASSERT_TRUE((*stored)->event.prev.has_value());
+  EXPECT_TRUE(node_->log()->Contains(*(*stored)->event.prev).value());
+}
+
+// Attached mode writes each entry to the external log as it is decided; a
+// request the external log refuses part way is answered with the error and
+// adds nothing to the batch, and the tasks it would have claimed stay free
+// for the other requests of the batch.
+TEST_F(SequencerTest, ARequestWrittenPartWayAddsNothingToItsBatch) {
+  const Uuid external_owner = Uuid::Random();
+  std::atomic<int> writes{0};
+  std::set<int> refused;  // the write numbers the external log refuses
+  std::mutex refused_mu;
+  SequencerOptions options;
+  options.external_write = [&](const std::string& data,
+                               const std::vector<Uuid>& dependencies) -> Result<Event> {
+    const int n = ++writes;
+    {
+      std::lock_guard lock(refused_mu);
+      if (refused.contains(n)) return Status::Unavailable("the external log refused write");
+    }
+    return MakeEvent(NewEvent{Uuid::Random(), external_owner, std::nullopt,
+                              Hlc{0, now_ns_.load(), static_cast<uint32_t>(n)}, data,
+                              dependencies});
+  };
+  Open(options);
+  std::vector<Uuid> tasks = CreateQueueWithTasks(2);
+  ASSERT_EQ(tasks.size(), 2u);
+
+  const uint64_t before = Events();
+  store_->Hold();
+  std::future<WriteResult> first = SubmitAsync(LocalRequest{{R"({"first":1})"}, {}});
+  ASSERT_TRUE(store_->WaitUntilHeld(10s));
+  const int n = writes;
+  {
+    std::lock_guard lock(refused_mu);
+    refused = {n + 2, n + 6};
+  }
+  // Writes n+1 (taken) and n+2 (refused).
+  std::future<WriteResult> partly = SubmitAsync(ClaimNextRequest{"q", kWorker1, 2, 0});
+  // Writes n+3 and n+4.
+  std::future<WriteResult> other = SubmitAsync(ClaimNextRequest{"q", kWorker2, 2, 0});
+  // Writes n+5 (taken) and n+6 (refused).
+  std::future<WriteResult> local =
+      SubmitAsync(LocalRequest{{R"({"part":1})", R"({"part":2})"}, {}});
+  store_->Release();
+  ASSERT_TRUE(Get(first).status.ok());
+
+  WriteResult refused_claim = Get(partly);
+  EXPECT_EQ(refused_claim.status.code(), StatusCode::kUnavailable)
+      << refused_claim.status.ToString();
+  EXPECT_TRUE(refused_claim.claimed.empty());
+  WriteResult refused_local = Get(local);
+  EXPECT_EQ(refused_local.status.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(refused_local.ids.empty());
+  WriteResult claimed = Get(other);
+  ASSERT_TRUE(claimed.status.ok()) << claimed.status.ToString();
+  ASSERT_EQ(claimed.claimed.size(), 2u);
+  std::set<Uuid> ids{claimed.claimed[0].id, claimed.claimed[1].id};
+  EXPECT_EQ(ids, (std::set<Uuid>{tasks[0], tasks[1]}));
+  for (const Uuid& id : tasks) EXPECT_EQ(TaskOf(id), std::make_pair(TaskState::kWorking, kWorker2));
+  // Of the batch, only the other claim's two entries reached this node's log.
+  EXPECT_EQ(writes.load(), n + 6);
+  Result<std::vector<StoredEvent>> all = node_->log()->Scan(0, 1000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), before + 1 + 2);
+  for (const StoredEvent& e : *all) {
+    EXPECT_EQ(e.event.raw.find("\"part\""), std::string::npos) << e.event.raw;
+  }
+}
+
+}  // namespace
+}  // namespace pigtail
