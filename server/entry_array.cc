@@ -3,6 +3,8 @@
 #include <charconv>
 #include <string>
 
+#include "core/json_splice.h"
+
 namespace pigtail {
 namespace {
 
@@ -58,19 +60,19 @@ std::string Encode(std::span<const T> items, Raw raw) {
 
 }  // namespace
 
-std::string EncodeEntryArray(std::span<const StoredEvent> events) {
-  return Encode(events, [](const StoredEvent& e) -> const std::string& { return e.event.raw; });
+std::string EncodeEntryArray(std::span<const RawRecord> records) {
+  return Encode(records, [](const RawRecord& r) -> const std::string& { return r.bytes; });
 }
 
 std::string EncodeEntryArray(std::span<const Event> events) {
   return Encode(events, [](const Event& e) -> const std::string& { return e.raw; });
 }
 
-size_t EntriesWithin(const std::vector<StoredEvent>& events, size_t from, size_t max_bytes) {
+size_t EntriesWithin(const std::vector<RawRecord>& records, size_t from, size_t max_bytes) {
   size_t bytes = 2;  // "[" and "]"
   size_t n = 0;
-  for (size_t i = from; i < events.size(); ++i, ++n) {
-    bytes += events[i].event.raw.size() + (n > 0 ? 1 : 0);
+  for (size_t i = from; i < records.size(); ++i, ++n) {
+    bytes += records[i].bytes.size() + (n > 0 ? 1 : 0);
     if (n > 0 && bytes > max_bytes) break;
   }
   return n;
@@ -125,6 +127,11 @@ Result<std::vector<Event>> ParseEntryArray(std::string_view text) {
     events.push_back(std::move(e).value());
   }
   return events;
+}
+
+std::string ServedEntryJson(const RawRecord& record) {
+  return SpliceTopLevelMember(record.bytes, "next",
+                              record.next ? "\"" + record.next->ToString() + "\"" : "null");
 }
 
 std::string HlcQueryText(const Hlc& hlc) {

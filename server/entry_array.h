@@ -20,13 +20,13 @@
 namespace pigtail {
 
 // "[" raw "," raw ... "]" of the events' stored bytes.
-std::string EncodeEntryArray(std::span<const StoredEvent> events);
+std::string EncodeEntryArray(std::span<const RawRecord> records);
 std::string EncodeEntryArray(std::span<const Event> events);
 
-// How many entries of `events`, from index `from` on, EncodeEntryArray
+// How many entries of `records`, from index `from` on, EncodeEntryArray
 // writes in at most `max_bytes`; at least one when `from` is in range (an
 // entry larger than `max_bytes` goes alone).
-size_t EntriesWithin(const std::vector<StoredEvent>& events, size_t from, size_t max_bytes);
+size_t EntriesWithin(const std::vector<RawRecord>& records, size_t from, size_t max_bytes);
 
 // The GET /log/range response header that says a page was cut short by its
 // size: more entries follow.
@@ -40,6 +40,17 @@ Result<std::vector<std::string_view>> SplitJsonObjectArray(std::string_view text
 // Splits and parses every element with ParseEvent. InvalidArgument names
 // the index of the first element that is not an entry.
 Result<std::vector<Event>> ParseEntryArray(std::string_view text);
+
+// GET /log/{id} serves the owner's bytes with the value of "next" spliced
+// in (the Potboiler form). With `?raw=true` a Pigtail node serves the stored
+// bytes verbatim instead, says so with kRawHeader: true, and names the next
+// entry (if any) in kNextHeader. A peer that answers without kRawHeader (a
+// Potboiler node, an older Pigtail) sent the Potboiler form.
+inline constexpr char kRawHeader[] = "Pigtail-Raw";
+inline constexpr char kNextHeader[] = "Pigtail-Next";
+
+// The Potboiler form of a stored entry: its bytes with "next" set.
+std::string ServedEntryJson(const RawRecord& record);
 
 // A timestamp as the `after_when` query parameter of GET /log/range:
 // "E.T.C" in decimal.

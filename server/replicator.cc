@@ -149,15 +149,33 @@ Result<uint64_t> PeerClient::Store(std::vector<Event> events) {
 }
 
 Result<std::optional<Event>> PeerClient::Fetch(const Uuid& id, std::optional<Uuid>* next) {
-  PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", "/log/" + id.ToString()));
+  // The stored bytes exactly (docs/replication.md), from a peer that serves
+  // them; the Potboiler form (the owner's bytes with "next" filled in) from
+  // one that does not.
+  const std::string target = "/log/" + id.ToString();
+  PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", target + "?raw=true"));
+  if (r.status == 404 && !serves_raw_) {
+    // A peer that might route on the whole target: ask without the query.
+    PIGTAIL_ASSIGN_OR_RETURN(r, Send("GET", target));
+  }
   if (r.status == 404) return std::optional<Event>();
   if (r.status != 200) return HttpError("GET /log/{id}", r);
-  PIGTAIL_ASSIGN_OR_RETURN(boost::json::value v, ParseJson(r.body, "GET /log/{id}"));
   next->reset();
-  if (const boost::json::value* n = v.is_object() ? v.as_object().if_contains("next") : nullptr;
-      n != nullptr && n->is_string()) {
-    Result<Uuid> parsed = Uuid::Parse(std::string_view(n->as_string()));
-    if (parsed.ok()) *next = *parsed;
+  if (r.Header(kRawHeader) == "true") {
+    serves_raw_ = true;
+    if (std::string_view n = r.Header(kNextHeader); !n.empty()) {
+      Result<Uuid> parsed = Uuid::Parse(n);
+      if (!parsed.ok())
+        return parsed.status().WithContext("GET /log/{id}: " + std::string(kNextHeader));
+      *next = *parsed;
+    }
+  } else {
+    PIGTAIL_ASSIGN_OR_RETURN(boost::json::value v, ParseJson(r.body, "GET /log/{id}"));
+    if (const boost::json::value* n = v.is_object() ? v.as_object().if_contains("next") : nullptr;
+        n != nullptr && n->is_string()) {
+      Result<Uuid> parsed = Uuid::Parse(std::string_view(n->as_string()));
+      if (parsed.ok()) *next = *parsed;
+    }
   }
   Result<Event> e = ParseEvent(std::move(r.body));
   if (!e.ok()) return e.status().WithContext("GET /log/{id}");
@@ -343,13 +361,13 @@ Result<uint64_t> PeerClient::PullMissing(bool force_walk, uint64_t* holes_filled
 Result<uint64_t> PeerClient::Push(uint64_t* cursor, size_t max_batches) {
   uint64_t sent = 0;
   for (size_t b = 0; b < max_batches; ++b) {
-    PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                             node_->log()->Scan(*cursor, options_.batch));
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<RawRecord> events,
+                             node_->log()->ScanRaw(*cursor, options_.batch));
     if (events.empty()) break;
     const uint64_t last_seq = events.back().seq;
     const size_t scanned = events.size();
     if (peer_id_) {
-      std::erase_if(events, [&](const StoredEvent& e) { return e.event.owner == *peer_id_; });
+      std::erase_if(events, [&](const RawRecord& e) { return e.owner == *peer_id_; });
       if (events.empty()) {
         *cursor = last_seq;
         if (scanned < options_.batch) break;
@@ -359,7 +377,7 @@ Result<uint64_t> PeerClient::Push(uint64_t* cursor, size_t max_batches) {
     bool done = false;
     for (size_t from = 0; !no_batch_ && from < events.size();) {
       const size_t n = EntriesWithin(events, from, options_.max_push_bytes);
-      std::span<const StoredEvent> part(events.data() + from, n);
+      std::span<const RawRecord> part(events.data() + from, n);
       PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("POST", "/log/batch", EncodeEntryArray(part)));
       if (r.status == 404 || r.status == 405) {
         no_batch_ = true;  // a Potboiler node: one at a time, below
@@ -370,8 +388,8 @@ Result<uint64_t> PeerClient::Push(uint64_t* cursor, size_t max_batches) {
       done = from == events.size();
     }
     if (!done) {
-      for (const StoredEvent& e : events) {
-        PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("POST", "/log/other", e.event.raw));
+      for (const RawRecord& e : events) {
+        PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("POST", "/log/other", e.bytes));
         // A 4xx will not get better by retrying (e.g. the peer's own entry).
         if (r.status >= 500) return HttpError("POST /log/other", r);
         *cursor = e.seq;

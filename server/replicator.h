@@ -15,6 +15,9 @@
 //    along `next`, from the local head or GET /log/first.
 //  * fills holes: ids named as `prev` by a stored entry but not stored are
 //    fetched with GET /log/{id}, walking `prev` backwards.
+//  The walk and hole filling ask for GET /log/{id}?raw=true, the stored
+//  bytes exactly; only a peer without it (a Potboiler node) yields the
+//  Potboiler form, the owner's bytes with "next" filled in.
 //  * gossips membership: adds the peer's GET /nodes to the local set, and
 //    tells the peer about this node (POST /nodes with advertise_url) when
 //    the peer does not list it.
@@ -158,6 +161,7 @@ class PeerClient {
   std::unique_ptr<HttpConnection> conn_;
   bool no_range_ = false;
   bool no_batch_ = false;
+  bool serves_raw_ = false;  // the peer answered GET /log/{id}?raw=true with its stored bytes
   bool skip_holes_ = false;
   std::optional<Uuid> peer_id_;
   const std::atomic<bool>* stop_ = nullptr;
