@@ -8,6 +8,8 @@
 #ifndef PIGTAIL_SERVER_ENTRY_ARRAY_H_
 #define PIGTAIL_SERVER_ENTRY_ARRAY_H_
 
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +18,7 @@
 #include "core/event.h"
 #include "core/event_store.h"
 #include "core/status.h"
+#include "server/http_message.h"
 
 namespace pigtail {
 
@@ -51,6 +54,22 @@ inline constexpr char kNextHeader[] = "Pigtail-Next";
 
 // The Potboiler form of a stored entry: its bytes with "next" set.
 std::string ServedEntryJson(const RawRecord& record);
+
+// One entry as a peer served it.
+struct FetchedEntry {
+  std::string bytes;         // the stored bytes, or the Potboiler form
+  std::optional<Uuid> next;  // as the peer named it; nullopt when unreadable
+  bool raw = false;          // `bytes` are the stored bytes exactly
+};
+
+// GET /log/{id} of a peer through `get` (one GET of a target, returning
+// the response): asks for ?raw=true and reads either form. A 404 from a
+// peer not yet known to serve raw (*serves_raw false) is asked again
+// without the query, for a node that routes on the whole target. nullopt:
+// the peer has no such entry. Unavailable for any other status than 200.
+Result<std::optional<FetchedEntry>> FetchEntry(
+    const std::function<Result<HttpResponse>(const std::string& target)>& get, const Uuid& id,
+    bool* serves_raw);
 
 // A timestamp as the `after_when` query parameter of GET /log/range:
 // "E.T.C" in decimal.

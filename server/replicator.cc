@@ -149,35 +149,11 @@ Result<uint64_t> PeerClient::Store(std::vector<Event> events) {
 }
 
 Result<std::optional<Event>> PeerClient::Fetch(const Uuid& id, std::optional<Uuid>* next) {
-  // The stored bytes exactly (docs/replication.md), from a peer that serves
-  // them; the Potboiler form (the owner's bytes with "next" filled in) from
-  // one that does not.
-  const std::string target = "/log/" + id.ToString();
-  PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", target + "?raw=true"));
-  if (r.status == 404 && !serves_raw_) {
-    // A peer that might route on the whole target: ask without the query.
-    PIGTAIL_ASSIGN_OR_RETURN(r, Send("GET", target));
-  }
-  if (r.status == 404) return std::optional<Event>();
-  if (r.status != 200) return HttpError("GET /log/{id}", r);
-  next->reset();
-  if (r.Header(kRawHeader) == "true") {
-    serves_raw_ = true;
-    if (std::string_view n = r.Header(kNextHeader); !n.empty()) {
-      Result<Uuid> parsed = Uuid::Parse(n);
-      if (!parsed.ok())
-        return parsed.status().WithContext("GET /log/{id}: " + std::string(kNextHeader));
-      *next = *parsed;
-    }
-  } else {
-    PIGTAIL_ASSIGN_OR_RETURN(boost::json::value v, ParseJson(r.body, "GET /log/{id}"));
-    if (const boost::json::value* n = v.is_object() ? v.as_object().if_contains("next") : nullptr;
-        n != nullptr && n->is_string()) {
-      Result<Uuid> parsed = Uuid::Parse(std::string_view(n->as_string()));
-      if (parsed.ok()) *next = *parsed;
-    }
-  }
-  Result<Event> e = ParseEvent(std::move(r.body));
+  auto get = [this](const std::string& target) { return Send("GET", target); };
+  PIGTAIL_ASSIGN_OR_RETURN(std::optional<FetchedEntry> fetched, FetchEntry(get, id, &serves_raw_));
+  if (!fetched) return std::optional<Event>();
+  *next = fetched->next;
+  Result<Event> e = ParseEvent(std::move(fetched->bytes));
   if (!e.ok()) return e.status().WithContext("GET /log/{id}");
   if (e->id != id) return Status::Unavailable("GET /log/{id}: the peer sent another entry");
   return std::optional<Event>(std::move(e).value());
