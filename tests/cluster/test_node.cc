@@ -6,8 +6,9 @@
 namespace pigtail::testing {
 
 TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only, const ApiOptions& api,
-                   size_t max_body_bytes) {
-  auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), NodeOptions());
+                   size_t max_body_bytes, std::unique_ptr<EventStore> log) {
+  if (log == nullptr) log = NewMemoryEventStore();
+  auto node = Node::Open(std::move(log), NewMemoryStateStore(), NodeOptions());
   if (!node.ok()) throw std::runtime_error(node.status().ToString());
   node_ = std::move(node).value();
   sequencer_ = std::make_unique<Sequencer>(node_.get(), SequencerOptions());

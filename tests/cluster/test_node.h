@@ -22,8 +22,10 @@ class TestNode {
   // /health and /replication, as a Potboiler node does.
   // `api` sets the tokens (a replicator gets api.peer_token).
   // `max_body_bytes`: the largest request body the HTTP server takes.
+  // `log`: the node's event store; a memory one when null.
   explicit TestNode(const ReplicatorOptions* replication = nullptr, bool potboiler_only = false,
-                    const ApiOptions& api = ApiOptions(), size_t max_body_bytes = 16 << 20);
+                    const ApiOptions& api = ApiOptions(), size_t max_body_bytes = 16 << 20,
+                    std::unique_ptr<EventStore> log = nullptr);
   ~TestNode();
 
   Node* node() { return node_.get(); }
