@@ -84,17 +84,6 @@ std::string BatchBody(const std::vector<std::string>& entries) {
   return out + "\n]";
 }
 
-template <typename F>
-bool Eventually(F&& condition, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (int i = 0; i < 100'000; ++i) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;

@@ -19,17 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <typename F>
-bool Eventually(F&& condition, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (int i = 0; i < 100'000; ++i) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
 boost::json::value Json(const HttpResponse& r) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(r.body, ec);

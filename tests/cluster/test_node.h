@@ -4,8 +4,10 @@
 #ifndef PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
 #define PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "core/memory_store.h"
 #include "server/api.h"
@@ -49,6 +51,19 @@ class TestNode {
   std::unique_ptr<HttpServer> server_;
   std::string url_;
 };
+
+// Polls `condition` every 20 ms until it holds (true) or `limit` has passed
+// (false).
+template <typename F>
+bool Eventually(F&& condition, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (int i = 0; i < 100'000; ++i) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
 
 }  // namespace pigtail::testing
 
