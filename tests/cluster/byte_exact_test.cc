@@ -4,11 +4,11 @@
 // `when` forms, travel through every path that moves entries: POST
 // /log/other, POST /log/batch, push (batched and one at a time), range
 // pulls, the Potboiler walk, hole filling, delivery to a registered /event
-// URL, and export and import of a dump. Every node and every dump must hold
-// exactly the bytes the owner wrote (a delivery: those bytes with only the
-// value of "next" set). In-process nodes over real HTTP on 127.0.0.1, on
-// RocksDB and on PostgreSQL (PIGTAIL_TEST_POSTGRES_URI, one schema per
-// node).
+// URL, export and import of a dump, and import from a live node. Every node
+// and every dump must hold exactly the bytes the owner wrote (a delivery:
+// those bytes with only the value of "next" set). In-process nodes over
+// real HTTP on 127.0.0.1, on RocksDB and on PostgreSQL
+// (PIGTAIL_TEST_POSTGRES_URI, one schema per node).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -23,6 +23,7 @@
 #include "backends/registry.h"
 #include "core/json_splice.h"
 #include "replay/corruption.h"
+#include "replay/event_source.h"
 #include "replay/jsonl_source.h"
 #include "replay/log_copy.h"
 #include "server/entry_array.h"
@@ -358,6 +359,23 @@ TEST_P(ByteExactTest, ExportAndImport) {
   // And the import exports the same dump.
   export_to(imported.get(), dir_ + "/again.jsonl");
   EXPECT_EQ(ReadFile(dir_ + "/again.jsonl"), text);
+}
+
+// pigtail-replay's http:// source (the walk over a live node), as `import
+// --from http://...` uses it.
+TEST_P(ByteExactTest, ImportFromALiveNode) {
+  TestNode& a = Origin();
+  std::unique_ptr<EventStore> imported = NewStore();
+  ASSERT_NE(imported, nullptr);
+  replay::CorruptionReporter reporter(replay::CorruptionPolicy::kStop);
+  auto source = replay::OpenEventSource(a.url(), BackendOptions(), &reporter);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  replay::BatchLimits limits{.max_events = 2, .max_bytes = 1 << 20};
+  Result<replay::CopyReport> copied =
+      replay::CopyEvents(source->get(), imported.get(), limits, nullptr);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(copied->added, 5u);
+  ExpectStoredExactly(imported.get());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ByteExactTest, ::testing::Values("RocksDb", "Postgres"),
