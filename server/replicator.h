@@ -15,12 +15,13 @@
 //    along `next`, from the local head or GET /log/first.
 //  * fills holes: ids named as `prev` by a stored entry but not stored are
 //    fetched with GET /log/{id}, walking `prev` backwards.
-//  The walk and hole filling ask for GET /log/{id}?raw=true, the stored
-//  bytes exactly; only a peer without it (a Potboiler node) yields the
-//  Potboiler form, the owner's bytes with "next" filled in.
 //  * gossips membership: adds the peer's GET /nodes to the local set, and
 //    tells the peer about this node (POST /nodes with advertise_url) when
 //    the peer does not list it.
+// The walk and hole filling ask for GET /log/{id}?raw=true, the stored bytes
+// exactly; only a peer without it (a Potboiler node) yields the Potboiler
+// form, the owner's bytes with "next" filled in. Pushes and range pages
+// carry stored bytes read unparsed (EventStore::ScanRaw, ScanOwnerRaw).
 // Every arriving entry goes through the sequencer (kExternal), so it is
 // stored verbatim, projected, and handed to the notifier like any other.
 //
