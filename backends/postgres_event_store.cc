@@ -10,6 +10,7 @@
 #include <limits>
 #include <pqxx/pqxx>
 #include <set>
+#include <type_traits>
 #include <unordered_set>
 
 #include "backends/postgres_session.h"
@@ -74,27 +75,31 @@ int64_t SqlLimit(size_t limit) {
       std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
 }
 
-// A row (seq, raw, next) as a StoredEvent.
-Result<StoredEvent> ToStoredEvent(const pqxx::row& row) {
-  StoredEvent out;
-  PIGTAIL_ASSIGN_OR_RETURN(out.seq, U64Field(row[0]));
-  Result<Event> event = ParseEvent(ByteaField(row[1]));
-  if (!event.ok()) {
-    return Status::Corruption("stored event " + std::to_string(out.seq) +
-                              " does not parse: " + event.status().message());
-  }
-  out.event = std::move(event).value();
+// A row (seq, raw, next) as a StoredEvent (parsed) or a RawRecord.
+template <typename Record>
+Result<Record> ToRecord(const pqxx::row& row) {
+  PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, U64Field(row[0]));
+  std::optional<Uuid> next;
   if (!row[2].is_null()) {
-    PIGTAIL_ASSIGN_OR_RETURN(Uuid next, UuidField(row[2]));
-    out.next = next;
+    PIGTAIL_ASSIGN_OR_RETURN(next, UuidField(row[2]));
   }
-  return out;
+  if constexpr (std::is_same_v<Record, RawRecord>) {
+    return RawRecordFromBytes(seq, ByteaField(row[1]), next);
+  } else {
+    Result<Event> event = ParseEvent(ByteaField(row[1]));
+    if (!event.ok()) {
+      return Status::Corruption("stored event " + std::to_string(seq) +
+                                " does not parse: " + event.status().message());
+    }
+    return StoredEvent{seq, std::move(event).value(), next};
+  }
 }
 
-Status ToStoredEvents(const pqxx::result& rows, std::vector<StoredEvent>* out) {
+template <typename Record>
+Status ToRecords(const pqxx::result& rows, std::vector<Record>* out) {
   out->reserve(rows.size());
   for (const pqxx::row& row : rows) {
-    PIGTAIL_ASSIGN_OR_RETURN(StoredEvent e, ToStoredEvent(row));
+    PIGTAIL_ASSIGN_OR_RETURN(Record e, ToRecord<Record>(row));
     out->push_back(std::move(e));
   }
   return Status::Ok();
@@ -183,17 +188,8 @@ class PostgresEventStore final : public EventStore {
     return seqs;
   }
 
-  Result<std::optional<StoredEvent>> Get(const Uuid& id) override {
-    std::optional<StoredEvent> out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("Get", [&](pqxx::connection_base& conn) {
-      pqxx::read_transaction txn(conn);
-      const pqxx::result r = txn.exec_prepared("ev_get", id.ToString());
-      if (r.empty()) return Status::Ok();
-      PIGTAIL_ASSIGN_OR_RETURN(out, ToStoredEvent(r[0]));
-      return Status::Ok();
-    }));
-    return out;
-  }
+  Result<std::optional<StoredEvent>> Get(const Uuid& id) override { return GetAs<StoredEvent>(id); }
+  Result<std::optional<RawRecord>> GetRaw(const Uuid& id) override { return GetAs<RawRecord>(id); }
 
   Result<bool> Contains(const Uuid& id) override {
     bool found = false;
@@ -210,18 +206,11 @@ class PostgresEventStore final : public EventStore {
 
   Result<std::vector<StoredEvent>> ScanOwner(const Uuid& owner, const std::optional<Hlc>& after,
                                              size_t limit) override {
-    std::vector<StoredEvent> out;
-    if (limit == 0) return out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("ScanOwner", [&](pqxx::connection_base& conn) {
-      out.clear();
-      pqxx::read_transaction txn(conn);
-      const pqxx::result r =
-          after ? txn.exec_prepared("ev_scan_owner_after", owner.ToString(),
-                                    pqxx::binarystring(after->Encoded()), SqlLimit(limit))
-                : txn.exec_prepared("ev_scan_owner", owner.ToString(), SqlLimit(limit));
-      return ToStoredEvents(r, &out);
-    }));
-    return out;
+    return ScanOwnerAs<StoredEvent>(owner, after, limit);
+  }
+  Result<std::vector<RawRecord>> ScanOwnerRaw(const Uuid& owner, const std::optional<Hlc>& after,
+                                              size_t limit) override {
+    return ScanOwnerAs<RawRecord>(owner, after, limit);
   }
 
   Result<std::vector<Uuid>> Holes(const Uuid& owner) override {
@@ -239,17 +228,10 @@ class PostgresEventStore final : public EventStore {
   }
 
   Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) override {
-    std::vector<StoredEvent> out;
-    if (limit == 0 || after_seq >= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return out;
-    }
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("Scan", [&](pqxx::connection_base& conn) {
-      out.clear();
-      pqxx::read_transaction txn(conn);
-      return ToStoredEvents(
-          txn.exec_prepared("ev_scan", static_cast<int64_t>(after_seq), SqlLimit(limit)), &out);
-    }));
-    return out;
+    return ScanAs<StoredEvent>(after_seq, limit);
+  }
+  Result<std::vector<RawRecord>> ScanRaw(uint64_t after_seq, size_t limit) override {
+    return ScanAs<RawRecord>(after_seq, limit);
   }
 
   Result<uint64_t> LastSequence() override {
@@ -312,6 +294,53 @@ class PostgresEventStore final : public EventStore {
   }
 
  private:
+  // Get, ScanOwner and Scan, as parsed events (StoredEvent) or as stored
+  // records (RawRecord).
+  template <typename Record>
+  Result<std::optional<Record>> GetAs(const Uuid& id) {
+    std::optional<Record> out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("Get", [&](pqxx::connection_base& conn) {
+      pqxx::read_transaction txn(conn);
+      const pqxx::result r = txn.exec_prepared("ev_get", id.ToString());
+      if (r.empty()) return Status::Ok();
+      PIGTAIL_ASSIGN_OR_RETURN(out, ToRecord<Record>(r[0]));
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  template <typename Record>
+  Result<std::vector<Record>> ScanOwnerAs(const Uuid& owner, const std::optional<Hlc>& after,
+                                          size_t limit) {
+    std::vector<Record> out;
+    if (limit == 0) return out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("ScanOwner", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      const pqxx::result r =
+          after ? txn.exec_prepared("ev_scan_owner_after", owner.ToString(),
+                                    pqxx::binarystring(after->Encoded()), SqlLimit(limit))
+                : txn.exec_prepared("ev_scan_owner", owner.ToString(), SqlLimit(limit));
+      return ToRecords(r, &out);
+    }));
+    return out;
+  }
+
+  template <typename Record>
+  Result<std::vector<Record>> ScanAs(uint64_t after_seq, size_t limit) {
+    std::vector<Record> out;
+    if (limit == 0 || after_seq >= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return out;
+    }
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("Scan", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      return ToRecords(
+          txn.exec_prepared("ev_scan", static_cast<int64_t>(after_seq), SqlLimit(limit)), &out);
+    }));
+    return out;
+  }
+
   Result<std::map<Uuid, Uuid>> OwnerMap(std::string_view what, const char* statement) {
     std::map<Uuid, Uuid> out;
     PIGTAIL_RETURN_IF_ERROR(session_->Run(what, [&](pqxx::connection_base& conn) {

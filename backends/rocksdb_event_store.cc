@@ -34,6 +34,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -145,16 +146,8 @@ class RocksDbEventStore final : public EventStore {
     return AppendBatch(events, sync, /*fresh_ids=*/true);
   }
 
-  Result<std::optional<StoredEvent>> Get(const Uuid& id) override {
-    Snapshot snap(db_->db());
-    std::string value;
-    rocksdb::Status s = db_->db()->Get(snap.options(), cf(kIds), ToSlice(id.Bytes()), &value);
-    if (s.IsNotFound()) return std::optional<StoredEvent>();
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "get event id"));
-    PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(value));
-    PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> found, LoadBySeq(snap.options(), {seq}));
-    return std::optional<StoredEvent>(std::move(found.front()));
-  }
+  Result<std::optional<StoredEvent>> Get(const Uuid& id) override { return GetAs<StoredEvent>(id); }
+  Result<std::optional<RawRecord>> GetRaw(const Uuid& id) override { return GetAs<RawRecord>(id); }
 
   Result<bool> Contains(const Uuid& id) override {
     std::string value;
@@ -169,24 +162,11 @@ class RocksDbEventStore final : public EventStore {
 
   Result<std::vector<StoredEvent>> ScanOwner(const Uuid& owner, const std::optional<Hlc>& after,
                                              size_t limit) override {
-    Snapshot snap(db_->db());
-    std::vector<uint64_t> seqs;
-    std::string prefix(owner.Bytes());
-    std::string start = prefix;
-    if (after) {
-      std::string bound = prefix + after->Encoded();
-      std::optional<std::string> succ = rocks::PrefixSuccessor(bound);
-      if (!succ) return std::vector<StoredEvent>{};
-      start = std::move(*succ);
-    }
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(snap.options(), cf(kOwners)));
-    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && seqs.size() < limit;
-         it->Next()) {
-      PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->value()).substr(0, 8)));
-      seqs.push_back(seq);
-    }
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan owner"));
-    return LoadBySeq(snap.options(), seqs);
+    return ScanOwnerAs<StoredEvent>(owner, after, limit);
+  }
+  Result<std::vector<RawRecord>> ScanOwnerRaw(const Uuid& owner, const std::optional<Hlc>& after,
+                                              size_t limit) override {
+    return ScanOwnerAs<RawRecord>(owner, after, limit);
   }
 
   Result<std::vector<Uuid>> Holes(const Uuid& owner) override {
@@ -211,28 +191,10 @@ class RocksDbEventStore final : public EventStore {
   }
 
   Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) override {
-    Snapshot snap(db_->db());
-    std::vector<StoredEvent> out;
-    if (limit == 0 || after_seq == UINT64_MAX) return out;
-    rocksdb::ReadOptions ro = snap.options();
-    ro.readahead_size = 2 << 20;
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kEvents)));
-    std::unique_ptr<rocksdb::Iterator> nx(db_->db()->NewIterator(ro, cf(kNextBySeq)));
-    const std::string start = SeqKey(after_seq + 1);
-    nx->Seek(start);
-    for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
-      PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->key())));
-      PIGTAIL_ASSIGN_OR_RETURN(StoredEvent stored, Decode(seq, ToView(it->value())));
-      while (nx->Valid() && rocks::ReadU64(ToView(nx->key())) < seq) nx->Next();
-      if (nx->Valid() && rocks::ReadU64(ToView(nx->key())) == seq) {
-        PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(ToView(nx->value()), 0, "next pointer"));
-        stored.next = n;
-      }
-      out.push_back(std::move(stored));
-    }
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(nx->status(), "scan next pointers"));
-    return out;
+    return ScanAs<StoredEvent>(after_seq, limit);
+  }
+  Result<std::vector<RawRecord>> ScanRaw(uint64_t after_seq, size_t limit) override {
+    return ScanAs<RawRecord>(after_seq, limit);
   }
 
   Result<uint64_t> LastSequence() override { return last_seq_.load(); }
@@ -483,19 +445,89 @@ class RocksDbEventStore final : public EventStore {
     return out;
   }
 
-  static Result<StoredEvent> Decode(uint64_t seq, std::string_view raw) {
-    Result<Event> event = ParseEvent(std::string(raw));
-    if (!event.ok()) {
-      return Status::Corruption("stored event " + std::to_string(seq) +
-                                " does not parse: " + event.status().message());
+  // Get, ScanOwner and Scan, as parsed events (StoredEvent) or as stored
+  // records (RawRecord).
+  template <typename Record>
+  Result<std::optional<Record>> GetAs(const Uuid& id) {
+    Snapshot snap(db_->db());
+    std::string value;
+    rocksdb::Status s = db_->db()->Get(snap.options(), cf(kIds), ToSlice(id.Bytes()), &value);
+    if (s.IsNotFound()) return std::optional<Record>();
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(s, "get event id"));
+    PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(value));
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<Record> found, LoadBySeq<Record>(snap.options(), {seq}));
+    return std::optional<Record>(std::move(found.front()));
+  }
+
+  template <typename Record>
+  Result<std::vector<Record>> ScanOwnerAs(const Uuid& owner, const std::optional<Hlc>& after,
+                                          size_t limit) {
+    Snapshot snap(db_->db());
+    std::vector<uint64_t> seqs;
+    std::string prefix(owner.Bytes());
+    std::string start = prefix;
+    if (after) {
+      std::string bound = prefix + after->Encoded();
+      std::optional<std::string> succ = rocks::PrefixSuccessor(bound);
+      if (!succ) return std::vector<Record>{};
+      start = std::move(*succ);
     }
-    return StoredEvent{seq, std::move(event).value(), std::nullopt};
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(snap.options(), cf(kOwners)));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && seqs.size() < limit;
+         it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->value()).substr(0, 8)));
+      seqs.push_back(seq);
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan owner"));
+    return LoadBySeq<Record>(snap.options(), seqs);
+  }
+
+  template <typename Record>
+  Result<std::vector<Record>> ScanAs(uint64_t after_seq, size_t limit) {
+    Snapshot snap(db_->db());
+    std::vector<Record> out;
+    if (limit == 0 || after_seq == UINT64_MAX) return out;
+    rocksdb::ReadOptions ro = snap.options();
+    ro.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kEvents)));
+    std::unique_ptr<rocksdb::Iterator> nx(db_->db()->NewIterator(ro, cf(kNextBySeq)));
+    const std::string start = SeqKey(after_seq + 1);
+    nx->Seek(start);
+    for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->key())));
+      PIGTAIL_ASSIGN_OR_RETURN(Record stored, Decode<Record>(seq, ToView(it->value())));
+      while (nx->Valid() && rocks::ReadU64(ToView(nx->key())) < seq) nx->Next();
+      if (nx->Valid() && rocks::ReadU64(ToView(nx->key())) == seq) {
+        PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(ToView(nx->value()), 0, "next pointer"));
+        stored.next = n;
+      }
+      out.push_back(std::move(stored));
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(nx->status(), "scan next pointers"));
+    return out;
+  }
+
+  // A stored event's bytes as a Record.
+  template <typename Record>
+  static Result<Record> Decode(uint64_t seq, std::string_view raw) {
+    if constexpr (std::is_same_v<Record, RawRecord>) {
+      return RawRecordFromBytes(seq, std::string(raw), std::nullopt);
+    } else {
+      Result<Event> event = ParseEvent(std::string(raw));
+      if (!event.ok()) {
+        return Status::Corruption("stored event " + std::to_string(seq) +
+                                  " does not parse: " + event.status().message());
+      }
+      return StoredEvent{seq, std::move(event).value(), std::nullopt};
+    }
   }
 
   // The events with these sequence numbers, in the given order, with `next`.
-  Result<std::vector<StoredEvent>> LoadBySeq(const rocksdb::ReadOptions& ro,
-                                             const std::vector<uint64_t>& seqs) {
-    std::vector<StoredEvent> out;
+  template <typename Record>
+  Result<std::vector<Record>> LoadBySeq(const rocksdb::ReadOptions& ro,
+                                        const std::vector<uint64_t>& seqs) {
+    std::vector<Record> out;
     if (seqs.empty()) return out;
     std::vector<std::string> keys;
     keys.reserve(seqs.size());
@@ -511,7 +543,7 @@ class RocksDbEventStore final : public EventStore {
         return Status::Corruption("index names sequence " + std::to_string(seqs[i]) +
                                   " but no event is stored there");
       }
-      PIGTAIL_ASSIGN_OR_RETURN(StoredEvent stored, Decode(seqs[i], *raws[i]));
+      PIGTAIL_ASSIGN_OR_RETURN(Record stored, Decode<Record>(seqs[i], *raws[i]));
       if (nexts[i]) {
         PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(*nexts[i], 0, "next pointer"));
         stored.next = n;

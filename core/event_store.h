@@ -37,6 +37,24 @@ struct StoredEvent {
   std::optional<Uuid> next;  // the owner's entry whose prev is this one, if stored
 };
 
+// An entry as stored, unparsed: what the paths that only move entries
+// (GET /log/{id}, /log/range, push, export) read. `bytes` are exactly the
+// bytes received; `next` is kept beside them, never written into them.
+struct RawRecord {
+  uint64_t seq = 0;
+  Uuid id;
+  Uuid owner;
+  std::string bytes;
+  std::optional<Uuid> next;
+};
+
+// A record from an entry's stored bytes: reads only the top-level "id" and
+// "owner" members. Corruption (naming `seq`) when either is missing or is
+// not a UUID string.
+Result<RawRecord> RawRecordFromBytes(uint64_t seq, std::string bytes, std::optional<Uuid> next);
+// The record of a parsed stored event (a copy of its bytes).
+RawRecord RawRecordOf(const StoredEvent& stored);
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -75,6 +93,15 @@ class EventStore {
 
   // Events with seq > after_seq in sequence order, at most `limit`.
   virtual Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) = 0;
+  // The same three reads as stored records, without parsing the entries.
+  // The defaults go through Get, ScanOwner and Scan; a store that keeps the
+  // bytes apart overrides them.
+  virtual Result<std::optional<RawRecord>> GetRaw(const Uuid& id);
+  virtual Result<std::vector<RawRecord>> ScanOwnerRaw(const Uuid& owner,
+                                                      const std::optional<Hlc>& after,
+                                                      size_t limit);
+  virtual Result<std::vector<RawRecord>> ScanRaw(uint64_t after_seq, size_t limit);
+
   // The greatest sequence number assigned (0 if empty).
   virtual Result<uint64_t> LastSequence() = 0;
   virtual Result<uint64_t> Count() = 0;

@@ -64,21 +64,21 @@ bool KeyEquals(std::string_view token, std::string_view key) {
   return !ec && v.is_string() && v.get_string() == key;
 }
 
-}  // namespace
+struct Span {
+  size_t begin, end;
+};
 
-std::string SpliceTopLevelMember(std::string_view object_text, std::string_view key,
-                                 std::string_view value_json) {
-  struct Span {
-    size_t begin, end;
-  };
-  std::vector<Span> values;  // of the members named `key`
-  size_t close = std::string_view::npos;
+// The value spans of the top-level members named `key`, in text order;
+// *close is the offset of the object's closing brace (npos if none).
+std::vector<Span> MemberValues(std::string_view object_text, std::string_view key, size_t* close) {
+  std::vector<Span> values;
+  *close = std::string_view::npos;
   size_t pos = SkipSpace(object_text, 0) + 1;  // past '{'
   while (pos < object_text.size()) {
     pos = SkipSpace(object_text, pos);
     if (pos >= object_text.size()) break;
     if (object_text[pos] == '}') {
-      close = pos;
+      *close = pos;
       break;
     }
     if (object_text[pos] == ',') {
@@ -92,6 +92,23 @@ std::string SpliceTopLevelMember(std::string_view object_text, std::string_view 
     pos = SkipValue(object_text, value_begin);
     if (match) values.push_back(Span{value_begin, pos});
   }
+  return values;
+}
+
+}  // namespace
+
+std::optional<std::string_view> TopLevelMemberValue(std::string_view object_text,
+                                                    std::string_view key) {
+  size_t close;
+  std::vector<Span> values = MemberValues(object_text, key, &close);
+  if (values.empty()) return std::nullopt;
+  return object_text.substr(values.back().begin, values.back().end - values.back().begin);
+}
+
+std::string SpliceTopLevelMember(std::string_view object_text, std::string_view key,
+                                 std::string_view value_json) {
+  size_t close;
+  std::vector<Span> values = MemberValues(object_text, key, &close);
   std::string out;
   out.reserve(object_text.size() + key.size() + value_json.size() + 4);
   if (values.empty()) {

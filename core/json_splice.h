@@ -4,6 +4,7 @@
 #ifndef PIGTAIL_CORE_JSON_SPLICE_H_
 #define PIGTAIL_CORE_JSON_SPLICE_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,13 @@ namespace pigtail {
 // `value_json` is valid JSON text.
 std::string SpliceTopLevelMember(std::string_view object_text, std::string_view key,
                                  std::string_view value_json);
+
+// The text of the value of the top-level member `key` (the last one, if
+// the key repeats), or nullopt when the object has none. How an entry's id
+// and owner are read from its stored bytes without parsing the rest.
+// REQUIRES: `object_text` is a valid JSON object; `key` needs no escaping.
+std::optional<std::string_view> TopLevelMemberValue(std::string_view object_text,
+                                                    std::string_view key);
 
 }  // namespace pigtail
 

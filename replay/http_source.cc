@@ -4,6 +4,7 @@
 #include <map>
 #include <utility>
 
+#include "server/entry_array.h"
 #include "server/http_client.h"
 
 namespace pigtail::replay {
@@ -77,7 +78,8 @@ class HttpSource final : public EventSource {
     return Status::Ok();
   }
 
-  // The body of the next entry in the walk, or nullopt at the end. A body
+  // The bytes of the next entry in the walk (stored bytes from a node that
+  // serves them, else the Potboiler form), or nullopt at the end. A body
   // that is not an event still advances the position; its "next" cannot be
   // read, so the walk moves on to the next owner.
   Result<std::optional<std::string>> FetchNext() {
@@ -87,19 +89,17 @@ class HttpSource final : public EventSource {
       current_ = owner_->second;
       ++owner_;
     }
-    std::string target = "/log/" + current_->ToString();
-    PIGTAIL_ASSIGN_OR_RETURN(std::string body, Get(target));
-    ++position_;
-    current_.reset();
-    boost::system::error_code ec;
-    json::value v = json::parse(body, ec);
-    if (!ec && v.is_object()) {
-      if (const json::value* next = v.get_object().if_contains("next");
-          next != nullptr && next->is_string()) {
-        Result<Uuid> id = Uuid::Parse(next->get_string());
-        if (id.ok()) current_ = *id;
-      }
+    auto get = [this](const std::string& target) -> Result<HttpResponse> {
+      return connection_.Send("GET", target, "");
+    };
+    PIGTAIL_ASSIGN_OR_RETURN(std::optional<FetchedEntry> fetched,
+                             FetchEntry(get, *current_, &serves_raw_));
+    if (!fetched) {
+      return Status::Unavailable("GET /log/" + current_->ToString() + " returned HTTP 404");
     }
+    ++position_;
+    current_ = fetched->next;
+    std::string body = std::move(fetched->bytes);
     return std::optional<std::string>(std::move(body));
   }
 
@@ -110,6 +110,7 @@ class HttpSource final : public EventSource {
   std::map<Uuid, Uuid> firsts_;
   std::map<Uuid, Uuid>::const_iterator owner_;
   std::optional<Uuid> current_;
+  bool serves_raw_ = false;
   uint64_t position_ = 0;
 };
 

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "replay/dump_line.h"
+
 namespace pigtail::replay {
 namespace {
 
@@ -59,7 +61,17 @@ class JsonlSource final : public EventSource {
         continue;
       }
       std::string raw = n < out->size() ? std::move((*out)[n].event.raw) : std::string();
-      raw.assign(text);
+      if (text.starts_with('"')) {
+        Result<std::string> decoded = DumpLineBytes(text);
+        if (!decoded.ok()) {
+          status = reporter_->Report("line", line_, decoded.status().message());
+          if (!status.ok()) break;
+          continue;
+        }
+        raw = std::move(decoded).value();
+      } else {
+        raw.assign(text);
+      }
       Result<Event> event = ParseEvent(std::move(raw));
       if (!event.ok()) {
         status = reporter_->Report("line", line_, event.status().message());

@@ -1,5 +1,6 @@
-// An EventSource over a JSONL dump: one raw Potboiler event per line, the
-// bytes exactly as stored (what `pigtail-replay export` writes). Positions
+// An EventSource over a JSONL dump: one Potboiler event per line, its bytes
+// exactly as stored, verbatim or as a JSON string (replay/dump_line.h; what
+// `pigtail-replay export` writes). Positions
 // are 1-based line numbers. An empty final line (the file ends with "\n")
 // is not a record; any other empty line, and any line that does not parse as
 // an event, is a corrupt record.

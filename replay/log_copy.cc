@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "replay/dump_line.h"
+
 namespace pigtail::replay {
 namespace {
 
@@ -77,17 +79,13 @@ Result<uint64_t> ExportJsonl(EventStore* store, std::FILE* out, const BatchLimit
   uint64_t after = 0;
   uint64_t count = 0;
   while (true) {
-    PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                             store->Scan(after, limits.max_events));
-    if (events.empty()) break;
-    for (const StoredEvent& e : events) {
-      if (e.event.raw.find_first_of("\r\n") != std::string::npos) {
-        return Status::InvalidArgument("seq " + std::to_string(e.seq) +
-                                       ": the event's bytes contain a line break; it cannot be "
-                                       "written to JSONL verbatim");
-      }
-      if (std::fwrite(e.event.raw.data(), 1, e.event.raw.size(), out) != e.event.raw.size() ||
-          std::fputc('\n', out) == EOF) {
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<RawRecord> records,
+                             store->ScanRaw(after, limits.max_events));
+    if (records.empty()) break;
+    for (const RawRecord& e : records) {
+      std::string line = DumpLine(e.bytes);
+      line.push_back('\n');
+      if (std::fwrite(line.data(), 1, line.size(), out) != line.size()) {
         return Status::IOError(std::string("writing the export: ") + std::strerror(errno));
       }
       after = e.seq;

@@ -1,6 +1,7 @@
 // Copying events from a source into an EventStore, and the log-level
 // operations built on it: import (one JSONL dump into a store), merge (the
-// union of several logs), export (a store as a verbatim JSONL dump).
+// union of several logs), export (a store as a JSONL dump that holds every
+// entry's bytes exactly).
 #ifndef PIGTAIL_REPLAY_LOG_COPY_H_
 #define PIGTAIL_REPLAY_LOG_COPY_H_
 
@@ -37,9 +38,10 @@ struct OwnerReport {
 // Per owner (in owner id order): its entry count and the holes in its chain.
 Result<std::vector<OwnerReport>> ReportOwners(EventStore* store, size_t page = 10'000);
 
-// Writes every event of `store`, in sequence order, as its raw bytes plus
-// "\n". Fails with InvalidArgument naming the seq if an event's bytes hold a
-// line break (it could not be read back verbatim). Returns the count.
+// Writes every event of `store`, in sequence order, as one line of the
+// dump format (replay/dump_line.h): its stored bytes, verbatim or, when they
+// hold a line break, as a JSON string. Reads the stored records without
+// parsing them. Returns the count.
 Result<uint64_t> ExportJsonl(EventStore* store, std::FILE* out, const BatchLimits& limits,
                              ProgressSink* progress);
 

@@ -5,6 +5,7 @@
 #include "core/event.h"
 #include "server/api.h"
 #include "server/api_call.h"
+#include "server/entry_array.h"
 #include "server/http_client.h"
 
 namespace pigtail {
@@ -42,10 +43,23 @@ void Api::LogHeads(Call& call, bool firsts) {
 void Api::LogGet(Call& call, const std::string& id_text) {
   Result<Uuid> id = Uuid::Parse(id_text);
   if (!id.ok()) return call.reply(api::Error(404, "no entry: not a UUID: " + id_text));
-  Result<std::optional<StoredEvent>> stored = node_->log()->Get(*id);
+  bool raw = false;
+  for (const auto& [key, value] : call.target.query) {
+    if (key != "raw" || (value != "true" && value != "false")) {
+      return call.reply(api::Error(400, "unknown query parameter \"" + key + "=" + value +
+                                            "\" (GET /log/{id} takes raw=true or raw=false)"));
+    }
+    raw = value == "true";
+  }
+  Result<std::optional<RawRecord>> stored = node_->log()->GetRaw(*id);
   if (!stored.ok()) return call.reply(api::FromStatus(stored.status()));
   if (!*stored) return call.reply(api::Error(404, "no entry " + id_text));
-  call.reply(api::Json(200, EventJsonWithNext((*stored)->event, (*stored)->next)));
+  const RawRecord& record = **stored;
+  if (!raw) return call.reply(api::Json(200, ServedEntryJson(record)));
+  HttpResponse response = api::Json(200, record.bytes);
+  response.headers.emplace_back(kRawHeader, "true");
+  if (record.next) response.headers.emplace_back(kNextHeader, record.next->ToString());
+  call.reply(std::move(response));
 }
 
 void Api::LogPost(Call& call) {

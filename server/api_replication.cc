@@ -48,7 +48,7 @@ void Api::LogRange(Call& call) {
     }
   }
   if (!owner) return call.reply(api::Error(400, "the query needs owner=<uuid>"));
-  Result<std::vector<StoredEvent>> events = node_->log()->ScanOwner(*owner, after, limit);
+  Result<std::vector<RawRecord>> events = node_->log()->ScanOwnerRaw(*owner, after, limit);
   if (!events.ok()) return call.reply(api::FromStatus(events.status()));
   const size_t keep = EntriesWithin(*events, 0, options_.max_range_bytes);
   const bool truncated = keep < events->size();

@@ -1,7 +1,11 @@
 #include "server/entry_array.h"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <charconv>
 #include <string>
+
+#include "core/json_splice.h"
 
 namespace pigtail {
 namespace {
@@ -58,19 +62,19 @@ std::string Encode(std::span<const T> items, Raw raw) {
 
 }  // namespace
 
-std::string EncodeEntryArray(std::span<const StoredEvent> events) {
-  return Encode(events, [](const StoredEvent& e) -> const std::string& { return e.event.raw; });
+std::string EncodeEntryArray(std::span<const RawRecord> records) {
+  return Encode(records, [](const RawRecord& r) -> const std::string& { return r.bytes; });
 }
 
 std::string EncodeEntryArray(std::span<const Event> events) {
   return Encode(events, [](const Event& e) -> const std::string& { return e.raw; });
 }
 
-size_t EntriesWithin(const std::vector<StoredEvent>& events, size_t from, size_t max_bytes) {
+size_t EntriesWithin(const std::vector<RawRecord>& records, size_t from, size_t max_bytes) {
   size_t bytes = 2;  // "[" and "]"
   size_t n = 0;
-  for (size_t i = from; i < events.size(); ++i, ++n) {
-    bytes += events[i].event.raw.size() + (n > 0 ? 1 : 0);
+  for (size_t i = from; i < records.size(); ++i, ++n) {
+    bytes += records[i].bytes.size() + (n > 0 ? 1 : 0);
     if (n > 0 && bytes > max_bytes) break;
   }
   return n;
@@ -125,6 +129,44 @@ Result<std::vector<Event>> ParseEntryArray(std::string_view text) {
     events.push_back(std::move(e).value());
   }
   return events;
+}
+
+std::string ServedEntryJson(const RawRecord& record) {
+  return SpliceTopLevelMember(record.bytes, "next",
+                              record.next ? "\"" + record.next->ToString() + "\"" : "null");
+}
+
+Result<std::optional<FetchedEntry>> FetchEntry(
+    const std::function<Result<HttpResponse>(const std::string& target)>& get, const Uuid& id,
+    bool* serves_raw) {
+  const std::string target = "/log/" + id.ToString();
+  PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, get(target + "?raw=true"));
+  if (r.status == 404 && !*serves_raw) {
+    PIGTAIL_ASSIGN_OR_RETURN(r, get(target));
+  }
+  if (r.status == 404) return std::optional<FetchedEntry>();
+  if (r.status != 200) {
+    return Status::Unavailable("GET " + target + ": HTTP " + std::to_string(r.status) + " " +
+                               r.body.substr(0, 200));
+  }
+  FetchedEntry out;
+  out.raw = r.Header(kRawHeader) == "true";
+  if (out.raw) {
+    *serves_raw = true;
+    if (Result<Uuid> next = Uuid::Parse(r.Header(kNextHeader)); next.ok()) out.next = *next;
+  } else {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.body, ec);
+    const boost::json::value* next =
+        !ec && v.is_object() ? v.get_object().if_contains("next") : nullptr;
+    if (next != nullptr && next->is_string()) {
+      if (Result<Uuid> parsed = Uuid::Parse(std::string_view(next->get_string())); parsed.ok()) {
+        out.next = *parsed;
+      }
+    }
+  }
+  out.bytes = std::move(r.body);
+  return std::optional<FetchedEntry>(std::move(out));
 }
 
 std::string HlcQueryText(const Hlc& hlc) {

@@ -148,17 +148,11 @@ Result<uint64_t> PeerClient::Store(std::vector<Event> events) {
 }
 
 Result<std::optional<Event>> PeerClient::Fetch(const Uuid& id, std::optional<Uuid>* next) {
-  PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("GET", "/log/" + id.ToString()));
-  if (r.status == 404) return std::optional<Event>();
-  if (r.status != 200) return HttpError("GET /log/{id}", r);
-  PIGTAIL_ASSIGN_OR_RETURN(boost::json::value v, ParseJson(r.body, "GET /log/{id}"));
-  next->reset();
-  if (const boost::json::value* n = v.is_object() ? v.as_object().if_contains("next") : nullptr;
-      n != nullptr && n->is_string()) {
-    Result<Uuid> parsed = Uuid::Parse(std::string_view(n->as_string()));
-    if (parsed.ok()) *next = *parsed;
-  }
-  Result<Event> e = ParseEvent(std::move(r.body));
+  auto get = [this](const std::string& target) { return Send("GET", target); };
+  PIGTAIL_ASSIGN_OR_RETURN(std::optional<FetchedEntry> fetched, FetchEntry(get, id, &serves_raw_));
+  if (!fetched) return std::optional<Event>();
+  *next = fetched->next;
+  Result<Event> e = ParseEvent(std::move(fetched->bytes));
   if (!e.ok()) return e.status().WithContext("GET /log/{id}");
   if (e->id != id) return Status::Unavailable("GET /log/{id}: the peer sent another entry");
   return std::optional<Event>(std::move(e).value());
@@ -342,13 +336,13 @@ Result<uint64_t> PeerClient::PullMissing(bool force_walk, uint64_t* holes_filled
 Result<uint64_t> PeerClient::Push(uint64_t* cursor, size_t max_batches) {
   uint64_t sent = 0;
   for (size_t b = 0; b < max_batches; ++b) {
-    PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> events,
-                             node_->log()->Scan(*cursor, options_.batch));
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<RawRecord> events,
+                             node_->log()->ScanRaw(*cursor, options_.batch));
     if (events.empty()) break;
     const uint64_t last_seq = events.back().seq;
     const size_t scanned = events.size();
     if (peer_id_) {
-      std::erase_if(events, [&](const StoredEvent& e) { return e.event.owner == *peer_id_; });
+      std::erase_if(events, [&](const RawRecord& e) { return e.owner == *peer_id_; });
       if (events.empty()) {
         *cursor = last_seq;
         if (scanned < options_.batch) break;
@@ -358,7 +352,7 @@ Result<uint64_t> PeerClient::Push(uint64_t* cursor, size_t max_batches) {
     bool done = false;
     for (size_t from = 0; !no_batch_ && from < events.size();) {
       const size_t n = EntriesWithin(events, from, options_.max_push_bytes);
-      std::span<const StoredEvent> part(events.data() + from, n);
+      std::span<const RawRecord> part(events.data() + from, n);
       PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("POST", "/log/batch", EncodeEntryArray(part)));
       if (r.status == 404 || r.status == 405) {
         no_batch_ = true;  // a Potboiler node: one at a time, below
@@ -369,8 +363,8 @@ Result<uint64_t> PeerClient::Push(uint64_t* cursor, size_t max_batches) {
       done = from == events.size();
     }
     if (!done) {
-      for (const StoredEvent& e : events) {
-        PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("POST", "/log/other", e.event.raw));
+      for (const RawRecord& e : events) {
+        PIGTAIL_ASSIGN_OR_RETURN(HttpResponse r, Send("POST", "/log/other", e.bytes));
         // A 4xx will not get better by retrying (e.g. the peer's own entry).
         if (r.status >= 500) return HttpError("POST /log/other", r);
         *cursor = e.seq;

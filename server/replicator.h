@@ -18,6 +18,10 @@
 //  * gossips membership: adds the peer's GET /nodes to the local set, and
 //    tells the peer about this node (POST /nodes with advertise_url) when
 //    the peer does not list it.
+// The walk and hole filling ask for GET /log/{id}?raw=true, the stored bytes
+// exactly; only a peer without it (a Potboiler node) yields the Potboiler
+// form, the owner's bytes with "next" filled in. Pushes and range pages
+// carry stored bytes read unparsed (EventStore::ScanRaw, ScanOwnerRaw).
 // Every arriving entry goes through the sequencer (ExternalRequest), so it is
 // stored verbatim, projected, and handed to the notifier like any other.
 //
@@ -158,6 +162,7 @@ class PeerClient {
   std::unique_ptr<HttpConnection> conn_;
   bool no_range_ = false;
   bool no_batch_ = false;
+  bool serves_raw_ = false;  // the peer answered GET /log/{id}?raw=true with its stored bytes
   bool skip_holes_ = false;
   std::optional<Uuid> peer_id_;
   const std::atomic<bool>* stop_ = nullptr;

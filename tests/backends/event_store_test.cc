@@ -155,6 +155,46 @@ TEST_P(EventStoreTest, GetFillsNextAndContainsAnswers) {
   EXPECT_FALSE(chain[2].next.has_value());
 }
 
+// The raw reads (GetRaw, ScanRaw, ScanOwnerRaw) give what the parsed ones
+// give: the same seq, next and bytes, and the id and owner read from them.
+TEST_P(EventStoreTest, RawRecordsMatchTheParsedReads) {
+  Uuid owner = maker_.NewId();
+  std::vector<Event> chain;
+  for (int i = 0; i < 5; ++i) chain.push_back(maker_.Next(owner, std::to_string(i)));
+  // Upper-case ids, an "id" and "owner" inside data, line breaks.
+  Event odd = ParseOrDie(
+      "{\"data\":{\"id\":\"x\",\"owner\":1},\n\"owner\" : \"7A3E5E0A-5B2E-4E2F-8C1B-"
+      "2C7F0D8E9A11\",\r\n\"id\":\"2F0E0D0C-0B0A-4908-8706-050403020100\",\"prev\":null,"
+      "\"when\":[0,[1558805131923316000],0]}");
+  Append({chain[3], chain[0], odd});
+  Append({chain[1], chain[2], chain[4]});
+  auto expect_same = [](const RawRecord& raw, const StoredEvent& parsed) {
+    EXPECT_EQ(raw.seq, parsed.seq);
+    EXPECT_EQ(raw.id, parsed.event.id);
+    EXPECT_EQ(raw.owner, parsed.event.owner);
+    EXPECT_EQ(raw.bytes, parsed.event.raw);
+    EXPECT_EQ(raw.next, parsed.next);
+  };
+  std::vector<StoredEvent> scanned = MUST(store_->Scan(1, 10));
+  std::vector<RawRecord> raw_scanned = MUST(store_->ScanRaw(1, 10));
+  ASSERT_EQ(scanned.size(), 5u);
+  ASSERT_EQ(raw_scanned.size(), 5u);
+  for (size_t i = 0; i < scanned.size(); ++i) expect_same(raw_scanned[i], scanned[i]);
+  EXPECT_EQ(MUST(store_->ScanRaw(6, 10)).size(), 0u);
+  std::vector<StoredEvent> by_owner = MUST(store_->ScanOwner(owner, chain[0].when, 3));
+  std::vector<RawRecord> raw_by_owner = MUST(store_->ScanOwnerRaw(owner, chain[0].when, 3));
+  ASSERT_EQ(by_owner.size(), 3u);
+  ASSERT_EQ(raw_by_owner.size(), 3u);
+  for (size_t i = 0; i < by_owner.size(); ++i) expect_same(raw_by_owner[i], by_owner[i]);
+  for (const Event& e : {chain[0], chain[4], odd}) {
+    std::optional<RawRecord> raw = MUST(store_->GetRaw(e.id));
+    ASSERT_TRUE(raw.has_value());
+    expect_same(*raw, *MUST(store_->Get(e.id)));
+  }
+  EXPECT_EQ(MUST(store_->GetRaw(odd.id))->owner, odd.owner);
+  EXPECT_FALSE(MUST(store_->GetRaw(maker_.NewId())).has_value());
+}
+
 TEST_P(EventStoreTest, NextWithinOneBatch) {
   Uuid owner = maker_.NewId();
   Event a = maker_.Next(owner, "1");

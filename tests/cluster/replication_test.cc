@@ -19,17 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <typename F>
-bool Eventually(F&& condition, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (int i = 0; i < 100'000; ++i) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
 boost::json::value Json(const HttpResponse& r) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(r.body, ec);
@@ -77,16 +66,16 @@ TEST(EntryArrayTest, SplitsVerbatim) {
 }
 
 TEST(EntryArrayTest, EntriesWithinABudget) {
-  std::vector<StoredEvent> events(4);
-  for (size_t i = 0; i < events.size(); ++i) events[i].event.raw = std::string(10 * (i + 1), 'x');
+  std::vector<RawRecord> events(4);
+  for (size_t i = 0; i < events.size(); ++i) events[i].bytes = std::string(10 * (i + 1), 'x');
   // "[" 10 "," 20 "]" is 33 bytes.
   EXPECT_EQ(EntriesWithin(events, 0, 33), 2u);
   EXPECT_EQ(EntriesWithin(events, 0, 32), 1u);
   EXPECT_EQ(EntriesWithin(events, 0, 1), 1u);  // one entry always goes
   EXPECT_EQ(EntriesWithin(events, 2, 1'000), 2u);
   EXPECT_EQ(EntriesWithin(events, 4, 1'000), 0u);
-  std::span<const StoredEvent> part(events.data() + 1, 2);
-  EXPECT_EQ(EncodeEntryArray(part), "[" + events[1].event.raw + "," + events[2].event.raw + "]");
+  std::span<const RawRecord> part(events.data() + 1, 2);
+  EXPECT_EQ(EncodeEntryArray(part), "[" + events[1].bytes + "," + events[2].bytes + "]");
 }
 
 // Entries of ~100 kB (a Batch of 1,000 claims is ~115 kB): range pages and

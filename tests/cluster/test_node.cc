@@ -6,8 +6,11 @@
 namespace pigtail::testing {
 
 TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only, const ApiOptions& api,
-                   size_t max_body_bytes) {
+                   size_t max_body_bytes, const std::string& log_uri,
+                   const BackendOptions& backend) {
   ServerOptions options;
+  options.log_uri = log_uri;
+  options.backend = backend;
   options.http.port = 0;
   options.http.max_body_bytes = max_body_bytes;
   options.notifier.poll = std::chrono::milliseconds(50);

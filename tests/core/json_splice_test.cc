@@ -37,5 +37,15 @@ TEST(SpliceTopLevelMemberTest, ReplacesOrAddsOnlyTheTopLevelMember) {
   }
 }
 
+TEST(TopLevelMemberValueTest, FindsOnlyTheTopLevelMember) {
+  EXPECT_EQ(TopLevelMemberValue(R"({"data":{"id":"inner"},"id":"outer"})", "id"), "\"outer\"");
+  EXPECT_EQ(TopLevelMemberValue("{\n\t\"id\" :\r\n [1, 2] ,\"x\":0}", "id"), "[1, 2]");
+  EXPECT_EQ(TopLevelMemberValue(R"({"i\u0064":"esc"})", "id"), "\"esc\"");
+  EXPECT_EQ(TopLevelMemberValue(R"({"id":1,"id":2})", "id"), "2");  // the last, as Boost.JSON
+  EXPECT_EQ(TopLevelMemberValue(R"({"k\"":"\"id\":1","n":1e3})", "n"), "1e3");
+  EXPECT_EQ(TopLevelMemberValue(R"({"data":"\"id\":1"})", "id"), std::nullopt);
+  EXPECT_EQ(TopLevelMemberValue("{}", "id"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace pigtail

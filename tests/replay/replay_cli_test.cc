@@ -395,6 +395,62 @@ TEST_F(ReplayCliTest, ImportExportAndMerge) {
   EXPECT_EQ(Str(m["replay"].at("digest")), expected.total_digest().ToHex());
 }
 
+// A log whose entries hold line breaks between tokens exports (it used to
+// stop at the first such entry), and the dump imports, merges and rebuilds
+// byte for byte.
+TEST_F(ReplayCliTest, EntriesWithLineBreaksExportAndImportExactly) {
+  std::vector<Event> events = GenerateLog({.events = 50, .seed = 36});
+  std::vector<std::string> odd = {
+      "{\n  \"id\": \"0a000000-0000-4000-8000-000000000001\",\r\n  \"owner\": "
+      "\"6f1c0a1e-2b3c-4d5e-8f90-a1b2c3d4e5f6\",\n  \"prev\": null,\n  \"when\": "
+      "[0,[1558805131923316000],0],\n  \"data\": {\"s\": \"caf\\u00e9 ☃\", \"n\": 1e3}\n}",
+      "{\"id\":\"0a000000-0000-4000-8000-000000000002\",\"owner\":"
+      "\"6f1c0a1e-2b3c-4d5e-8f90-a1b2c3d4e5f6\",\"prev\":\"0a000000-0000-4000-8000-000000000001\","
+      "\"when\":{\"epoch\":0,\"time\":1558805131923317000,\"count\":0},\r\"data\":\"\\r\"}",
+  };
+  for (const std::string& text : odd) events.insert(events.begin() + 10, *ParseEvent(text));
+  const std::string log_uri = "rocksdb:" + dir_ + "/log";
+  {
+    auto store = OpenEventStore(log_uri);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->Append(events, true).ok());
+  }
+  const std::string dump = dir_ + "/dump.jsonl";
+  std::string err;
+  ASSERT_EQ(Run({"export", "--from", log_uri, "--out", dump}, nullptr, &err), 0) << err;
+  std::string text = ReadFile(dump);
+  std::string want;
+  for (const Event& e : events) {
+    want += e.raw.find_first_of("\r\n") == std::string::npos
+                ? e.raw
+                : boost::json::serialize(boost::json::string(e.raw));
+    want += "\n";
+  }
+  EXPECT_EQ(text, want);
+
+  const std::string copy_uri = "rocksdb:" + dir_ + "/copy";
+  json::object imp =
+      RunJson({"import", "--from", "jsonl:" + dump, "--into", copy_uri, "--json"}, 0);
+  EXPECT_EQ(imp["added"].to_number<uint64_t>(), events.size());
+  const std::string again = dir_ + "/again.jsonl";
+  ASSERT_EQ(Run({"export", "--from", copy_uri, "--out", again}), 0);
+  EXPECT_EQ(ReadFile(again), text);
+  {
+    auto store = OpenEventStore(copy_uri);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (const Event& e : events) EXPECT_EQ((*store)->Get(e.id)->value().event.raw, e.raw);
+  }
+  json::object m = RunJson({"merge", "--from", "jsonl:" + dump, "--from", log_uri, "--into-log",
+                            "rocksdb:" + dir_ + "/m", "--json"},
+                           0);
+  EXPECT_EQ(m["events"].to_number<uint64_t>(), events.size());
+  json::object r = RunJson(
+      {"rebuild", "--from", "jsonl:" + dump, "--into", "rocksdb:" + dir_ + "/s", "--json"}, 0);
+  State expected;
+  for (const Event& e : events) ApplyEvent(e, &expected);
+  EXPECT_EQ(Str(r["replay"].at("digest")), expected.total_digest().ToHex());
+}
+
 TEST_F(ReplayCliTest, BlueGreenSwitchesOnlyAfterVerifying) {
   std::vector<Event> events = GenerateLog({.events = 2000, .seed = 35});
   std::string log = dir_ + "/log.jsonl";
