@@ -165,14 +165,12 @@ boost::json::object SettingsJson(const CreateOp& op) {
 // The error of a CreateRequest: a queue_exists 409 carries the queue's
 // current settings as "queue".
 HttpResponse SettingsError(const WriteResult& r) {
-  HttpResponse res = ConflictOrError(r);
-  if (r.reason != ConflictReason::kQueueExists || !r.queue) return res;
-  boost::system::error_code ec;
-  boost::json::value body = boost::json::parse(res.body, ec);
-  if (ec || !body.is_object()) return res;
-  body.as_object()["queue"] = SettingsJson(*r.queue);
-  res.body = boost::json::serialize(body);
-  return res;
+  if (r.reason != ConflictReason::kQueueExists || !r.queue) return ConflictOrError(r);
+  boost::json::object body;
+  body["error"] = r.status.message();
+  body["reason"] = ToString(r.reason);
+  body["queue"] = SettingsJson(*r.queue);
+  return api::Json(api::HttpStatusFor(r.status), boost::json::serialize(body));
 }
 
 }  // namespace

@@ -236,6 +236,9 @@ TEST_F(ConflictReasonTest, CreateOfAQueueWithOtherSettingsIsQueueExists) {
   EXPECT_EQ(Events(), events);
   EXPECT_EQ(Call("POST", "/create", create + R"(,"max_attempts":1})").status, 201);  // the same
   EXPECT_EQ(Call("POST", "/create", R"({"name":"q","timeout_ms":0})").status, 400);
+  // The log API stores a Create as sent: last writer wins.
+  EXPECT_EQ(Call("POST", "/log", R"({"Create":{"name":"q","timeout_ms":5000}})").status, 201);
+  EXPECT_EQ(Call("GET", "/queues").body, R"({"queues":[{"name":"q","timeout_ms":5000}]})");
 }
 
 TEST_F(ConflictReasonTest, PatchChangesTheSettingsGiven) {
