@@ -24,6 +24,8 @@ std::string_view ToString(ConflictReason reason) {
       return "busy";
     case ConflictReason::kSuperseded:
       return "superseded";
+    case ConflictReason::kQueueExists:
+      return "queue_exists";
   }
   return "";
 }

@@ -19,6 +19,7 @@ enum class ConflictReason {
   kNotReady,               // a delay or retry backoff has not passed
   kBusy,                   // another request of the same batch writes the task
   kSuperseded,             // a queue write would lose to one stamped after it
+  kQueueExists,            // POST /create of a live queue with other settings
 };
 
 // The wire name: "" for kNone, else e.g. "leased_by_another_worker".

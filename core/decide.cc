@@ -1,5 +1,6 @@
 #include "core/decide.h"
 
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -110,9 +111,10 @@ void Claim(const TaskRecord& task, const QueueRecord& queue, const TaskView& vie
       builder->Add(ProgressOp{task.queue, task.id, worker, lease}, task.id);
   const uint64_t timeout_ms = LeaseTimeoutMs(task, queue);
   const uint64_t expires_ns = LeaseExpiresAtNs(placed.when.time, timeout_ms);
+  const uint64_t attempt = lease == std::numeric_limits<uint64_t>::max() ? lease : lease + 1;
   decision->reply.claimed.push_back(ClaimedTask{task.id, task.add->task_name, task.add->info_json,
-                                                lease, expires_ns / kNanosPerMilli, worker,
-                                                heartbeat});
+                                                lease, expires_ns / kNanosPerMilli, timeout_ms,
+                                                attempt, worker, heartbeat});
   decision->claims.push_back({placed.entry, timeout_ms, !heartbeat && view.lease_expired});
 }
 
@@ -138,6 +140,15 @@ void WriteOne(const DecideContext& ctx, TaskOp op, const Uuid& task, Decision* d
   builder.Finish();
 }
 
+// A Conflict kSuperseded: a write of queue `name` stamped `when` would lose
+// to the register's write stamped `newer`.
+void Superseded(WriteResult* reply, const std::string& name, const Hlc& newer, const Hlc& when) {
+  SetConflict(reply, ConflictReason::kSuperseded,
+              "queue \"" + name + "\" was written at " + newer.ToJson() +
+                  ", after this write's timestamp " + when.ToJson() +
+                  " (an entry stamped ahead of the clocks); the write would have no effect");
+}
+
 ItemResult Busy() {
   return {Status::Conflict("the task is being changed by another request"), ConflictReason::kBusy};
 }
@@ -146,6 +157,37 @@ ItemResult Busy() {
 
 void BatchView::Accept(const Decision& decision) {
   written_.insert(decision.written.begin(), decision.written.end());
+}
+
+CreateOp QueueSettings(const QueueRecord& queue) {
+  return CreateOp{queue.name, queue.timeout_ms, queue.max_attempts, queue.backoff_ms};
+}
+
+Decision Decide(const BatchView& view, const CreateRequest& request, const DecideContext& ctx) {
+  Decision decision;
+  WriteResult& reply = decision.reply;
+  const std::string& name = request.op.name;
+  const QueueRecord* queue = view.state().FindQueue(name);
+  const bool live = queue != nullptr && queue->alive;
+  if (request.replace && !live) {
+    reply.status = NoQueue(name);
+    return decision;
+  }
+  if (!request.replace && live && QueueSettings(*queue) != request.op) {
+    reply.queue = QueueSettings(*queue);
+    SetConflict(
+        &reply, ConflictReason::kQueueExists,
+        "queue \"" + name + "\" exists with other settings; change them with PATCH /queue/{name}");
+    return decision;
+  }
+  const Hlc when = ctx.stamp();
+  if (queue != nullptr && !(queue->last.hlc < when)) {
+    Superseded(&reply, name, queue->last.hlc, when);
+    return decision;
+  }
+  reply.queue = request.op;
+  decision.entries.push_back({QueueOp(request.op), when});
+  return decision;
 }
 
 Decision Decide(const BatchView& view, const ClaimNextRequest& request, const DecideContext& ctx) {
@@ -234,7 +276,8 @@ Decision Decide(const BatchView& view, const DoneRequest& request, const DecideC
     if (result.status.ok()) {
       const TaskView task_view = ViewTask(*task, *queue, ctx.now_ns);
       if (task_view.state == TaskState::kDone) {
-        // Already done: a repeat is not an error.
+        // Any worker may mark a task done: not an error, but nothing changes.
+        result.reason = Finished(task_view.state, *task, &request.worker).reason;
       } else if (task_view.state == TaskState::kDead || task_view.state == TaskState::kCancelled) {
         result = Finished(task_view.state, *task, &request.worker);
       } else if (item.lease &&
@@ -250,6 +293,7 @@ Decision Decide(const BatchView& view, const DoneRequest& request, const DecideC
             DoneOp{request.queue, item.id, request.worker, item.lease.value_or(task_view.lease)},
             item.id);
         written.insert(item.id);
+        result.changed = true;
       }
     }
     decision.reply.items.push_back(std::move(result));
@@ -316,10 +360,7 @@ WriteResult DecideLocal(const BatchView& view, std::span<const Event> minted) {
     const QueueRecord* queue = name == nullptr ? nullptr : view.state().FindQueue(*name);
     if (name != nullptr && !QueueWriteTakesEffect(queue, kind, Stamp{event.when, event.id})) {
       const Stamp& newer = kind == QueueWrite::kAdd ? *queue->last_delete : queue->last;
-      SetConflict(&reply, ConflictReason::kSuperseded,
-                  "queue \"" + *name + "\" was written at " + newer.hlc.ToJson() +
-                      ", after this write's timestamp " + event.when.ToJson() +
-                      " (an entry stamped ahead of the clocks); the write would have no effect");
+      Superseded(&reply, *name, newer.hlc, event.when);
       reply.ids.clear();
       return reply;
     }

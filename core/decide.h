@@ -78,6 +78,17 @@ class BatchView {
   std::unordered_set<Uuid> written_;
 };
 
+// The Create that writes `queue`'s current settings.
+CreateOp QueueSettings(const QueueRecord& queue);
+
+// Writes the Create. Without `replace`: Conflict kQueueExists, with the
+// queue's settings in reply.queue, when this node knows a live queue of
+// that name with other settings (the same settings are written again, as
+// before). With `replace`: NotFound unless the queue is live. Either way
+// Conflict kSuperseded when the queue register holds a write stamped at or
+// after the new entry. Across nodes Creates still merge last-writer-wins
+// (docs/registers.md): the Conflict is decided against this node's state.
+Decision Decide(const BatchView& view, const CreateRequest& request, const DecideContext& ctx);
 // Claims up to `max` tasks claimable at ctx.now_ns, in claim order. NotFound
 // without a live queue; no tasks is not an error.
 Decision Decide(const BatchView& view, const ClaimNextRequest& request, const DecideContext& ctx);
@@ -85,10 +96,11 @@ Decision Decide(const BatchView& view, const ClaimNextRequest& request, const De
 // NotFound; Conflict kDone, kDoneByAnotherWorker, kDead, kCancelled, kBusy,
 // kLeasedByAnotherWorker, kLeaseLost (`lease` not current), kNotReady.
 Decision Decide(const BatchView& view, const ClaimOneRequest& request, const DecideContext& ctx);
-// Each item on its own (WriteResult::items): Ok, and a repeat on a done task
-// is Ok too; NotFound; Conflict kDead, kCancelled, kLeaseLost (`lease` given
-// and not this worker's current one), kBusy. NotFound for the whole request
-// without a live queue.
+// Each item on its own (WriteResult::items): Ok, changed when a Done is
+// written; a done task is Ok too but unchanged, with the reason kDone or
+// kDoneByAnotherWorker (the original rule: any worker may mark it done); NotFound; Conflict kDead,
+// kCancelled, kLeaseLost (`lease` given and not this worker's current one), kBusy. NotFound for the
+// whole request without a live queue.
 Decision Decide(const BatchView& view, const DoneRequest& request, const DecideContext& ctx);
 // Writes the Fail op (core/task_view.h DecideFail). NotFound; Conflict kDone,
 // kDoneByAnotherWorker, kDead, kCancelled, kLeaseLost (the worker does not

@@ -32,6 +32,13 @@ struct ExternalRequest {
   std::vector<Event> events;
 };
 
+// POST /create (`replace` false) and PATCH /queue/{name} (`replace` true):
+// a Create of `op.name` with `op`'s settings.
+struct CreateRequest {
+  CreateOp op;
+  bool replace = false;  // false: a new queue (or the same settings again)
+};
+
 // POST /queue/{name}/claim: up to `max` claimable tasks of `queue`.
 struct ClaimNextRequest {
   std::string queue;
@@ -75,8 +82,8 @@ struct CancelRequest {
   Uuid task;
 };
 
-using WriteRequest = std::variant<LocalRequest, ExternalRequest, ClaimNextRequest, ClaimOneRequest,
-                                  DoneRequest, FailRequest, CancelRequest>;
+using WriteRequest = std::variant<LocalRequest, ExternalRequest, CreateRequest, ClaimNextRequest,
+                                  ClaimOneRequest, DoneRequest, FailRequest, CancelRequest>;
 
 struct ClaimedTask {
   Uuid id;
@@ -84,6 +91,10 @@ struct ClaimedTask {
   std::string info_json;
   uint64_t lease = 0;
   uint64_t expires_at_ms = 0;  // physical time the lease runs out, ms since epoch
+  uint64_t lease_ms = 0;       // the lease length: the task's timeout_ms, else the queue's
+  // The attempt this lease is, from 1: lease + 1 (saturating), the count
+  // that max_attempts limits (core/task_view.h DecideFail).
+  uint64_t attempt = 0;
   Uuid worker;
   bool heartbeat = false;  // ClaimOneRequest: the worker already held this lease
 };
@@ -98,8 +109,11 @@ struct DeferredEntry {
 
 // The outcome of one item of a DoneRequest.
 struct ItemResult {
-  Status status;                                  // Ok, NotFound or Conflict
-  ConflictReason reason = ConflictReason::kNone;  // with a Conflict
+  Status status;  // Ok, NotFound or Conflict
+  // With a Conflict, why. With Ok and !changed, why nothing was written:
+  // kDone or kDoneByAnotherWorker (any worker may mark a task done).
+  ConflictReason reason = ConflictReason::kNone;
+  bool changed = false;  // Ok: a Done was written
 };
 
 struct WriteResult {
@@ -113,6 +127,9 @@ struct WriteResult {
   std::vector<ClaimedTask> claimed;     // ClaimNextRequest, ClaimOneRequest
   std::vector<ItemResult> items;        // DoneRequest: per item
   std::optional<FailOp> fail;           // FailRequest: the op written
+  // CreateRequest: with Ok the settings written; with a Conflict
+  // kQueueExists the queue's current ones.
+  std::optional<CreateOp> queue;
 };
 
 }  // namespace pigtail

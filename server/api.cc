@@ -122,6 +122,8 @@ void Api::Route(Call& call) {
        [](Api* a, Call& c, P p) { a->QueueAdd(c, p[0], false); }},
       {"DELETE", "/queue/{name}", Auth::kClient,
        [](Api* a, Call& c, P p) { a->QueueDelete(c, p[0]); }},
+      {"PATCH", "/queue/{name}", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->QueueChange(c, p[0]); }},
       {"POST", "/queue/{name}/batch", Auth::kClient,
        [](Api* a, Call& c, P p) { a->QueueAdd(c, p[0], true); }},
       {"POST", "/queue/{name}/claim", Auth::kClient,

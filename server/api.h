@@ -79,6 +79,7 @@ class Api {
   void ReplicationStatus(Call& call);
   // api_queue.cc
   void QueueCreate(Call& call);
+  void QueueChange(Call& call, const std::string& name);
   void QueueList(Call& call);
   void QueueGet(Call& call, const std::string& name);
   void QueueAdd(Call& call, const std::string& name, bool batch);

@@ -3,6 +3,7 @@
 // stats).
 #include <boost/json.hpp>
 
+#include "core/decide.h"
 #include "core/json_fields.h"
 #include "core/queue_op.h"
 #include "core/task_view.h"
@@ -97,14 +98,29 @@ Status CheckQueue(Node* node, const std::string& name) {
   return Status::Ok();
 }
 
-std::string ClaimedJson(const ClaimedTask& t, bool with_id) {
+// A claimed task; `put` (PUT /queue/{name}/{id}) adds "heartbeat" and
+// "changed" and leaves out the id.
+std::string ClaimedJson(const ClaimedTask& t, bool put) {
   std::string out = "{";
-  if (with_id) out += "\"id\":\"" + t.id.ToString() + "\",";
+  if (!put) out += "\"id\":\"" + t.id.ToString() + "\",";
   out += "\"task_name\":" + api::Quote(t.task_name) +
          ",\"state\":\"working\",\"info\":" + t.info_json + ",\"worker\":\"" + t.worker.ToString() +
          "\",\"lease\":" + std::to_string(t.lease) +
-         ",\"expires_at_ms\":" + std::to_string(t.expires_at_ms) + "}";
-  return out;
+         ",\"expires_at_ms\":" + std::to_string(t.expires_at_ms) +
+         ",\"lease_ms\":" + std::to_string(t.lease_ms) +
+         ",\"attempt\":" + std::to_string(t.attempt);
+  if (put)
+    out += std::string(",\"heartbeat\":") + (t.heartbeat ? "true" : "false") + ",\"changed\":true";
+  return out + "}";
+}
+
+// Whether a done wrote anything: {"changed":true}, or {"changed":false,
+// "reason"} on a task that was already done.
+void PutChanged(const ItemResult& item, boost::json::object* out) {
+  (*out)["changed"] = item.changed;
+  if (!item.changed && item.reason != ConflictReason::kNone) {
+    (*out)["reason"] = ToString(item.reason);
+  }
 }
 
 // An error reply; a Conflict carries its reason.
@@ -114,45 +130,101 @@ HttpResponse ErrorReply(const Status& status, ConflictReason reason) {
 
 HttpResponse ConflictOrError(const WriteResult& r) { return ErrorReply(r.status, r.reason); }
 
+// Reads the members of `obj` among timeout_ms (positive), max_attempts
+// (positive) and backoff_ms into `op`; absent members leave `op` as it is,
+// a null max_attempts or backoff_ms clears it.
+Status ParseSettings(const boost::json::object& obj, CreateOp* op) {
+  if (const boost::json::value* v = obj.if_contains("timeout_ms")) {
+    PIGTAIL_ASSIGN_OR_RETURN(op->timeout_ms, PositiveTimeout(*v));
+  }
+  if (const boost::json::value* v = obj.if_contains("max_attempts")) {
+    op->max_attempts.reset();
+    if (!v->is_null()) {
+      PIGTAIL_ASSIGN_OR_RETURN(op->max_attempts, PositiveAttempts(*v));
+    }
+  }
+  if (const boost::json::value* v = obj.if_contains("backoff_ms")) {
+    op->backoff_ms.reset();
+    if (!v->is_null()) {
+      PIGTAIL_ASSIGN_OR_RETURN(op->backoff_ms, jf::ToU64(*v, "backoff_ms"));
+    }
+  }
+  return Status::Ok();
+}
+
+// {"name","timeout_ms"[,"max_attempts","backoff_ms"]}
+boost::json::object SettingsJson(const CreateOp& op) {
+  boost::json::object out;
+  out["name"] = op.name;
+  out["timeout_ms"] = op.timeout_ms;
+  if (op.max_attempts) out["max_attempts"] = *op.max_attempts;
+  if (op.backoff_ms) out["backoff_ms"] = *op.backoff_ms;
+  return out;
+}
+
+// The error of a CreateRequest: a queue_exists 409 carries the queue's
+// current settings as "queue".
+HttpResponse SettingsError(const WriteResult& r) {
+  if (r.reason != ConflictReason::kQueueExists || !r.queue) return ConflictOrError(r);
+  boost::json::object body;
+  body["error"] = r.status.message();
+  body["reason"] = ToString(r.reason);
+  body["queue"] = SettingsJson(*r.queue);
+  return api::Json(api::HttpStatusFor(r.status), boost::json::serialize(body));
+}
+
 }  // namespace
 
 void Api::QueueCreate(Call& call) {
   Result<boost::json::object> obj = api::ParseObject(call.request.body);
   if (!obj.ok()) return call.reply(api::FromStatus(obj.status()));
-  CreateOp op;
+  CreateRequest req;
   Status s = api::CheckFields(*obj, {"name", "timeout_ms", "max_attempts", "backoff_ms"});
   const boost::json::value* name = obj->if_contains("name");
-  const boost::json::value* timeout = obj->if_contains("timeout_ms");
   if (s.ok() && name == nullptr) s = Status::InvalidArgument("missing field \"name\"");
-  if (s.ok() && timeout == nullptr) s = Status::InvalidArgument("missing field \"timeout_ms\"");
+  if (s.ok() && obj->if_contains("timeout_ms") == nullptr) {
+    s = Status::InvalidArgument("missing field \"timeout_ms\"");
+  }
   if (s.ok()) {
     Result<std::string> n = jf::ToString(*name, "name");
     s = n.ok() ? ValidateApiQueueName(*n) : n.status();
-    if (s.ok()) op.name = *n;
+    if (s.ok()) req.op.name = *n;
   }
-  if (s.ok()) {
-    Result<uint64_t> t = PositiveTimeout(*timeout);
-    s = t.status();
-    if (t.ok()) op.timeout_ms = *t;
-  }
-  if (s.ok() && obj->if_contains("max_attempts") && !obj->at("max_attempts").is_null()) {
-    Result<uint32_t> m = PositiveAttempts(obj->at("max_attempts"));
-    s = m.status();
-    if (m.ok()) op.max_attempts = *m;
-  }
-  if (s.ok() && obj->if_contains("backoff_ms") && !obj->at("backoff_ms").is_null()) {
-    Result<uint64_t> b = jf::ToU64(obj->at("backoff_ms"), "backoff_ms");
-    s = b.status();
-    if (b.ok()) op.backoff_ms = *b;
-  }
+  if (s.ok()) s = ParseSettings(*obj, &req.op);
   if (!s.ok()) return call.reply(api::FromStatus(s));
-  LocalRequest req;
-  req.data.push_back(SerializeQueueOp(op));
-  sequencer_->Submit(std::move(req), [reply = call.reply, name = op.name](WriteResult r) {
-    if (!r.status.ok()) return reply(ConflictOrError(r));
-    HttpResponse res = api::Json(201, "{\"name\":" + api::Quote(name) + "}");
-    res.headers.emplace_back("Location", "/queue/" + name);
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(SettingsError(r));
+    HttpResponse res = api::Json(201, "{\"name\":" + api::Quote(r.queue->name) + "}");
+    res.headers.emplace_back("Location", "/queue/" + r.queue->name);
     reply(std::move(res));
+  });
+}
+
+void Api::QueueChange(Call& call, const std::string& name) {
+  Status s = CheckQueue(node_, name);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  Result<boost::json::object> obj = api::ParseObject(call.request.body);
+  s = obj.status();
+  if (s.ok()) s = api::CheckFields(*obj, {"timeout_ms", "max_attempts", "backoff_ms"});
+  if (s.ok() && obj->empty()) {
+    s = Status::InvalidArgument("give at least one of timeout_ms, max_attempts, backoff_ms");
+  }
+  CreateRequest req;
+  req.replace = true;
+  if (s.ok()) {
+    // Fields not given keep the values this node holds now.
+    std::optional<CreateOp> current = node_->Read([&](const State& state) {
+      const QueueRecord* queue = state.FindQueue(name);
+      return queue != nullptr && queue->alive ? std::optional(QueueSettings(*queue)) : std::nullopt;
+    });
+    if (!current) s = Status::NotFound("no queue named \"" + name + "\"");
+    if (s.ok()) req.op = *current;
+  }
+  if (s.ok()) s = ParseSettings(*obj, &req.op);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(SettingsError(r));
+    reply(api::Json(200, boost::json::serialize(SettingsJson(*r.queue))));
   });
 }
 
@@ -161,12 +233,7 @@ void Api::QueueList(Call& call) {
     boost::json::array queues;
     for (const auto& [name, slot] : state.queues()) {
       if (!slot.record || !slot.record->alive) continue;
-      boost::json::object q;
-      q["name"] = name;
-      q["timeout_ms"] = slot.record->timeout_ms;
-      if (slot.record->max_attempts) q["max_attempts"] = *slot.record->max_attempts;
-      if (slot.record->backoff_ms) q["backoff_ms"] = *slot.record->backoff_ms;
-      queues.push_back(std::move(q));
+      queues.push_back(SettingsJson(QueueSettings(*slot.record)));
     }
     boost::json::object out;
     out["queues"] = std::move(queues);
@@ -306,7 +373,7 @@ void Api::QueueClaim(Call& call, const std::string& name) {
     std::string out = "{\"tasks\":[";
     for (size_t i = 0; i < r.claimed.size(); ++i) {
       if (i > 0) out += ",";
-      out += ClaimedJson(r.claimed[i], true);
+      out += ClaimedJson(r.claimed[i], false);
     }
     out += "]}";
     reply(api::Json(200, std::move(out)));
@@ -367,6 +434,7 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
       boost::json::object o;
       if (item.status.ok()) {
         o["status"] = "done";
+        PutChanged(item, &o);
         ++done;
       } else {
         o["status"] = "error";
@@ -453,7 +521,7 @@ void Api::TaskPut(Call& call, const std::string& name, const std::string& id) {
   if (!s.ok()) return call.reply(api::FromStatus(s));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
-    reply(api::Json(200, ClaimedJson(r.claimed.at(0), false)));
+    reply(api::Json(200, ClaimedJson(r.claimed.at(0), true)));
   });
 }
 
@@ -471,7 +539,9 @@ void Api::TaskDelete(Call& call, const std::string& name, const std::string& id)
     if (!r.status.ok()) return reply(ConflictOrError(r));
     const ItemResult& done = r.items.at(0);
     if (!done.status.ok()) return reply(ErrorReply(done.status, done.reason));
-    reply(api::Json(200, "{}"));
+    boost::json::object out;
+    PutChanged(done, &out);
+    reply(api::Json(200, boost::json::serialize(out)));
   });
 }
 
@@ -496,6 +566,7 @@ void Api::TaskFail(Call& call, const std::string& name, const std::string& id) {
     out["state"] = r.fail->dead ? "dead" : "pending";
     out["retry_in_ms"] = r.fail->retry_in_ms;
     out["attempts"] = r.fail->lease + 1;
+    out["changed"] = true;
     reply(api::Json(200, boost::json::serialize(out)));
   });
 }

@@ -107,6 +107,7 @@ TEST(ConflictReasonTest, WireNames) {
   EXPECT_EQ(ToString(ConflictReason::kNotReady), "not_ready");
   EXPECT_EQ(ToString(ConflictReason::kBusy), "busy");
   EXPECT_EQ(ToString(ConflictReason::kSuperseded), "superseded");
+  EXPECT_EQ(ToString(ConflictReason::kQueueExists), "queue_exists");
 }
 
 // ---- claim next
@@ -211,6 +212,34 @@ TEST_F(DecideTest, ClaimNextTakesOverAnExpiredLease) {
   EXPECT_TRUE(d.claims[0].took_expired_lease);
 }
 
+TEST_F(DecideTest, ClaimsCarryTheLeaseLengthAndTheAttempt) {
+  Add(1, 10);
+  Apply(2, AtMs(10), AddOp{"q", "own timeout", "{}", /*priority=*/9, 0, {}, /*timeout_ms=*/250});
+  Claimed(1, kOther, 0, 20);  // runs out at 120 ms: the next claim is attempt 2
+  Decision d = Run(ClaimNextRequest{"q", kWorker, 2});
+  ASSERT_EQ(d.reply.claimed.size(), 2u);
+  EXPECT_EQ(d.reply.claimed[0].id, TestId(2));
+  EXPECT_EQ(d.reply.claimed[0].lease_ms, 250u);  // the task's own timeout_ms
+  EXPECT_EQ(d.reply.claimed[0].attempt, 1u);
+  EXPECT_EQ(d.reply.claimed[1].lease_ms, 100u);  // the queue's
+  EXPECT_EQ(d.reply.claimed[1].attempt, 2u);
+}
+
+TEST_F(DecideTest, ClaimOneCountsAttemptsAcrossFailsAndHeartbeats) {
+  Add(1, 10);
+  Claimed(1, kWorker, 0, 20);
+  Apply(2, AtMs(30), FailOp{"q", TestId(1), kWorker, 0, "x", 0, false});  // lease 1 next
+  Decision claim = Run(ClaimOne(1, kWorker));
+  ASSERT_TRUE(claim.reply.status.ok()) << claim.reply.status.ToString();
+  EXPECT_EQ(claim.reply.claimed.at(0).attempt, 2u);
+  EXPECT_EQ(claim.reply.claimed[0].lease_ms, 100u);
+  Commit(claim);
+  Decision heartbeat = Run(ClaimOne(1, kWorker, 1));
+  ASSERT_TRUE(heartbeat.reply.status.ok()) << heartbeat.reply.status.ToString();
+  EXPECT_TRUE(heartbeat.reply.claimed.at(0).heartbeat);
+  EXPECT_EQ(heartbeat.reply.claimed[0].attempt, 2u);
+}
+
 // ---- claim one (PUT)
 
 TEST_F(DecideTest, ClaimOneClaimsAPendingTask) {
@@ -302,10 +331,30 @@ TEST_F(DecideTest, DoneByTheHolder) {
   EXPECT_EQ(std::get<DoneOp>(d.entries.at(0).op), (DoneOp{"q", TestId(1), kWorker, 0}));
   Commit(d);
   EXPECT_EQ(StateOf(1), TaskState::kDone);
-  // A repeat is not an error and writes nothing.
+  EXPECT_TRUE(d.reply.items[0].changed);
+  // A repeat is not an error, writes nothing and says so.
   Decision repeat = Run(DoneOne(1, kWorker, 0));
   EXPECT_TRUE(repeat.reply.items.at(0).status.ok());
+  EXPECT_FALSE(repeat.reply.items[0].changed);
+  EXPECT_EQ(repeat.reply.items[0].reason, ConflictReason::kDone);
   EXPECT_TRUE(repeat.entries.empty());
+}
+
+TEST_F(DecideTest, DoneOfATaskDoneByAnotherWorkerChangesNothing) {
+  Add(1, 10);
+  Add(2, 10);
+  Claimed(2, kWorker, 0, 990);
+  Apply(3, AtMs(20), DoneOp{"q", TestId(1), kOther, 0});
+  for (std::optional<uint64_t> lease : {std::optional<uint64_t>(), std::optional<uint64_t>(0)}) {
+    Decision d = Run(DoneRequest{"q", kWorker, {{TestId(1), lease}, {TestId(2), 0}}});
+    ASSERT_EQ(d.reply.items.size(), 2u);
+    EXPECT_TRUE(d.reply.items[0].status.ok()) << d.reply.items[0].status.ToString();
+    EXPECT_FALSE(d.reply.items[0].changed);
+    EXPECT_EQ(d.reply.items[0].reason, ConflictReason::kDoneByAnotherWorker);
+    EXPECT_TRUE(d.reply.items[1].changed);
+    EXPECT_EQ(d.reply.items[1].reason, ConflictReason::kNone);
+    EXPECT_EQ(d.written, std::vector<Uuid>{TestId(2)});
+  }
 }
 
 TEST_F(DecideTest, DoneItemsAreDecidedOneByOne) {
@@ -475,6 +524,49 @@ TEST_F(DecideTest, LocalAddBehindALaterDeleteIsSuperseded) {
   Event add = OpEvent(TestId(10), kOwner, AtMs(now_ms_), AddOp{"q", "t", "{}", 0, 0, {}, {}});
   WriteResult r = DecideLocal(view, std::span(&add, 1));
   EXPECT_EQ(r.reason, ConflictReason::kSuperseded);
+}
+
+// ---- create and settings
+
+TEST_F(DecideTest, CreateOfALiveQueueWithOtherSettingsIsQueueExists) {
+  Decision same = Run(CreateRequest{CreateOp{"q", 100, 2, 10}, false});
+  ASSERT_TRUE(same.reply.status.ok()) << same.reply.status.ToString();
+  ASSERT_EQ(same.entries.size(), 1u);  // written again, as before: idempotent
+  EXPECT_EQ(std::get<CreateOp>(same.entries[0].op), (CreateOp{"q", 100, 2, 10}));
+  Decision other = Run(CreateRequest{CreateOp{"q", 500, 2, 10}, false});
+  EXPECT_EQ(other.reply.status.code(), StatusCode::kConflict);
+  EXPECT_EQ(other.reply.reason, ConflictReason::kQueueExists);
+  EXPECT_EQ(other.reply.queue, (CreateOp{"q", 100, 2, 10}));
+  EXPECT_TRUE(other.entries.empty());
+  // No max_attempts is other settings too.
+  EXPECT_EQ(Run(CreateRequest{CreateOp{"q", 100, {}, 10}, false}).reply.reason,
+            ConflictReason::kQueueExists);
+  // A new name, or a deleted queue, is created.
+  EXPECT_TRUE(Run(CreateRequest{CreateOp{"r", 5, {}, {}}, false}).reply.status.ok());
+  Apply(901, AtMs(2), DeleteOp{"q"});
+  EXPECT_TRUE(Run(CreateRequest{CreateOp{"q", 500, {}, {}}, false}).reply.status.ok());
+}
+
+TEST_F(DecideTest, SettingsChangeOfALiveQueueWritesACreate) {
+  Decision d = Run(CreateRequest{CreateOp{"q", 500, {}, 10}, true});
+  ASSERT_TRUE(d.reply.status.ok()) << d.reply.status.ToString();
+  ASSERT_EQ(d.entries.size(), 1u);
+  Commit(d);
+  EXPECT_EQ(QueueSettings(*state_.FindQueue("q")), (CreateOp{"q", 500, {}, 10}));
+  EXPECT_EQ(Run(CreateRequest{CreateOp{"nope", 5, {}, {}}, true}).reply.status.code(),
+            StatusCode::kNotFound);
+  Apply(901, AtMs(2'000), DeleteOp{"q"});  // after the Create committed above
+  EXPECT_EQ(Run(CreateRequest{CreateOp{"q", 5, {}, {}}, true}).reply.status.code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(DecideTest, CreateBehindARegisterStampedAheadIsSuperseded) {
+  Apply(901, AtMs(1'000'000), CreateOp{"q", 100, 2, 10});
+  for (bool replace : {false, true}) {
+    Decision d = Run(CreateRequest{CreateOp{"q", 100, 2, 10}, replace});
+    EXPECT_EQ(d.reply.reason, ConflictReason::kSuperseded) << replace;
+    EXPECT_TRUE(d.entries.empty());
+  }
 }
 
 // ---- external entries

@@ -252,7 +252,8 @@ TEST_F(ApiTest, BadInputChangesNothing) {
       {"POST", "/queue/q/" + id + "/fail", a, 400},  // no lease
       {"POST", "/queue/q/done", R"({"worker_id":"x","tasks":[]})", 400},
       {"GET", "/nowhere", "", 404},
-      {"PATCH", "/queue/q", "", 405},
+      {"PATCH", "/queue/q", "", 400},  // the settings endpoint: no body
+      {"PATCH", "/queue/q/stats", "", 405},
       {"GET", "/queue/q/%zz", "", 400},
   };
   for (const Case& c : cases) {

@@ -162,6 +162,105 @@ TEST_F(ConflictReasonTest, BatchedDoneResultsCarryTheirReasons) {
   EXPECT_EQ(Events(), events);
 }
 
+TEST_F(ConflictReasonTest, ClaimRepliesCarryTheLeaseLengthAndTheAttempt) {
+  const std::string q = "/queue/q/";
+  HttpResponse claim = Call("PUT", q + pending_, Worker(kB) + "}");
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  boost::json::value body = Body(claim);
+  EXPECT_EQ(body.at("lease_ms").as_int64(), 1000) << claim.body;
+  EXPECT_EQ(body.at("attempt").as_int64(), 1) << claim.body;
+  EXPECT_EQ(body.at("lease").as_int64(), 0) << claim.body;
+  EXPECT_FALSE(body.at("heartbeat").as_bool()) << claim.body;
+  EXPECT_TRUE(body.at("changed").as_bool()) << claim.body;
+
+  HttpResponse heartbeat = Call("PUT", q + working_, WorkerLease(kA, 0));
+  ASSERT_EQ(heartbeat.status, 200) << heartbeat.body;
+  body = Body(heartbeat);
+  EXPECT_TRUE(body.at("heartbeat").as_bool()) << heartbeat.body;
+  EXPECT_TRUE(body.at("changed").as_bool()) << heartbeat.body;
+  EXPECT_EQ(body.at("attempt").as_int64(), 1) << heartbeat.body;
+
+  // expired_'s first lease ran out: the next claim is the second attempt.
+  HttpResponse again = Call("POST", "/queue/q/claim", Worker(kB) + ",\"max\":5}");
+  ASSERT_EQ(again.status, 200) << again.body;
+  const boost::json::value claimed = Body(again);
+  const boost::json::array& tasks = claimed.at("tasks").as_array();
+  ASSERT_EQ(tasks.size(), 1u) << again.body;
+  EXPECT_EQ(tasks[0].at("id").as_string(), expired_) << again.body;
+  EXPECT_EQ(tasks[0].at("lease").as_int64(), 1) << again.body;
+  EXPECT_EQ(tasks[0].at("attempt").as_int64(), 2) << again.body;
+  EXPECT_EQ(tasks[0].at("lease_ms").as_int64(), 1000) << again.body;
+}
+
+TEST_F(ConflictReasonTest, DoneOfADoneTaskIsOkButSaysItChangedNothing) {
+  const uint64_t events = Events();
+  HttpResponse mine = Call("DELETE", "/queue/q/" + done_, WorkerLease(kA, 0));
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.body, R"({"changed":false,"reason":"done"})");
+  HttpResponse other = Call("DELETE", "/queue/q/" + done_, Worker(kB) + "}");
+  ASSERT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(other.body, R"({"changed":false,"reason":"done_by_another_worker"})");
+  HttpResponse batch = Call("POST", "/queue/q/done", DoneBody(kB, {Quoted(done_)}));
+  ExpectDoneResults(batch, {""});
+  const boost::json::value item = Body(batch).at("results").at(0);
+  EXPECT_FALSE(item.at("changed").as_bool()) << batch.body;
+  EXPECT_EQ(item.at("reason").as_string(), "done_by_another_worker") << batch.body;
+  EXPECT_EQ(Events(), events);  // nothing written
+
+  HttpResponse done = Call("DELETE", "/queue/q/" + working_, WorkerLease(kA, 0));
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.body, R"({"changed":true})");
+  const std::string next = Claim(AddTask("q"), kA);
+  HttpResponse both = Call("POST", "/queue/q/done", DoneBody(kA, {Quoted(next), Quoted(working_)}));
+  ExpectDoneResults(both, {"", ""});
+  EXPECT_TRUE(Body(both).at("results").at(0).at("changed").as_bool()) << both.body;
+  EXPECT_EQ(Body(both).at("results").at(1).at("reason").as_string(), "done") << both.body;
+}
+
+TEST_F(ConflictReasonTest, FailRepliesSayTheWriteCounted) {
+  HttpResponse r = Call("POST", "/queue/q/" + working_ + "/fail", WorkerLease(kA, 0));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Body(r).at("changed").as_bool()) << r.body;
+}
+
+TEST_F(ConflictReasonTest, CreateOfAQueueWithOtherSettingsIsQueueExists) {
+  const uint64_t events = Events();
+  const std::string create = R"({"name":"q","timeout_ms":1000)";
+  ExpectConflict(Call("POST", "/create", create + R"(,"max_attempts":1,"backoff_ms":5})"),
+                 "queue_exists", "other backoff");
+  HttpResponse r = Call("POST", "/create", R"({"name":"q","timeout_ms":5000})");
+  ExpectConflict(r, "queue_exists", "other timeout");
+  EXPECT_EQ(Body(r).at("queue"),
+            boost::json::parse(R"({"name":"q","timeout_ms":1000,"max_attempts":1})"))
+      << r.body;
+  EXPECT_EQ(Events(), events);
+  EXPECT_EQ(Call("POST", "/create", create + R"(,"max_attempts":1})").status, 201);  // the same
+  EXPECT_EQ(Call("POST", "/create", R"({"name":"q","timeout_ms":0})").status, 400);
+  // The log API stores a Create as sent: last writer wins.
+  EXPECT_EQ(Call("POST", "/log", R"({"Create":{"name":"q","timeout_ms":5000}})").status, 201);
+  EXPECT_EQ(Call("GET", "/queues").body, R"({"queues":[{"name":"q","timeout_ms":5000}]})");
+}
+
+TEST_F(ConflictReasonTest, PatchChangesTheSettingsGiven) {
+  HttpResponse r = Call("PATCH", "/queue/q", R"({"timeout_ms":5000,"backoff_ms":7})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r), boost::json::parse(
+                         R"({"name":"q","timeout_ms":5000,"max_attempts":1,"backoff_ms":7})"));
+  r = Call("PATCH", "/queue/q", R"({"max_attempts":null})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Call("GET", "/queues").body,
+            R"({"queues":[{"name":"q","timeout_ms":5000,"backoff_ms":7}]})");
+  EXPECT_EQ(Body(Call("PUT", "/queue/q/" + pending_, Worker(kA) + "}")).at("lease_ms").as_int64(),
+            5000);
+  const uint64_t events = Events();
+  EXPECT_EQ(Call("PATCH", "/queue/nope", R"({"timeout_ms":5})").status, 404);
+  EXPECT_EQ(Call("PATCH", "/queue/q", R"({})").status, 400);
+  EXPECT_EQ(Call("PATCH", "/queue/q", R"({"timeout_ms":0})").status, 400);
+  EXPECT_EQ(Call("PATCH", "/queue/q", R"({"name":"r"})").status, 400);
+  EXPECT_EQ(Call("PATCH", "/queue/q", "[1]").status, 400);
+  EXPECT_EQ(Events(), events);
+}
+
 // Requests in one sequencer batch: a task the batch already writes is busy
 // on every endpoint that writes it again.
 TEST_F(ConflictReasonTest, ATaskWrittenEarlierInTheBatchIsBusy) {

@@ -217,5 +217,36 @@ TEST_F(SequencerTest, ARequestWrittenPartWayAddsNothingToItsBatch) {
   }
 }
 
+// In attached mode a Create is decided before it is written: a create of a
+// queue with other settings reaches neither log; a settings change does.
+TEST_F(SequencerTest, ACreateRefusedAsQueueExistsIsNotWrittenToTheExternalLog) {
+  const Uuid external_owner = Uuid::Random();
+  std::atomic<int> writes{0};
+  SequencerOptions options;
+  options.external_write = [&](const std::string& data,
+                               const std::vector<Uuid>& dependencies) -> Result<Event> {
+    const int n = ++writes;
+    return MakeEvent(NewEvent{Uuid::Random(), external_owner, std::nullopt,
+                              Hlc{0, now_ns_.load(), static_cast<uint32_t>(n)}, data,
+                              dependencies});
+  };
+  Open(options);
+  ASSERT_EQ(CreateQueueWithTasks(0).size(), 0u);
+  const int before = writes;
+  const uint64_t events = Events();
+  WriteResult refused = Write(CreateRequest{CreateOp{"q", 5000, {}, {}}, false});
+  EXPECT_EQ(refused.status.code(), StatusCode::kConflict) << refused.status.ToString();
+  EXPECT_EQ(refused.reason, ConflictReason::kQueueExists);
+  EXPECT_EQ(refused.queue, (CreateOp{"q", 1000, {}, {}}));
+  EXPECT_EQ(writes.load(), before);
+  EXPECT_EQ(Events(), events);
+  now_ns_ += 1'000'000;
+  WriteResult changed = Write(CreateRequest{CreateOp{"q", 5000, {}, {}}, true});
+  ASSERT_TRUE(changed.status.ok()) << changed.status.ToString();
+  EXPECT_EQ(writes.load(), before + 1);
+  EXPECT_EQ(node_->Read([](const State& state) { return state.FindQueue("q")->timeout_ms; }),
+            5000u);
+}
+
 }  // namespace
 }  // namespace pigtail
