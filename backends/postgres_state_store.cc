@@ -7,7 +7,6 @@
 // digest and checkpoint. BulkLoad truncates and COPYs in one transaction.
 // Thread safety and reconnection: PgSession.
 #include <algorithm>
-#include <cassert>
 #include <limits>
 #include <map>
 #include <pqxx/pqxx>
@@ -307,7 +306,7 @@ class PostgresStateStore final : public StateStore {
   }
 
   Status BulkLoad(const State& state, uint64_t checkpoint) override {
-    assert(!state.digests_stale());
+    PIGTAIL_RETURN_IF_ERROR(state.CheckSettled());
     if (checkpoint > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       return Status::InvalidArgument("checkpoint out of range for PostgreSQL");
     }

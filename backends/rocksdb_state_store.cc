@@ -18,7 +18,6 @@
 // When the store held anything before, BulkLoad then compacts the families
 // it cleared.
 #include <rocksdb/write_batch.h>
-#include <cassert>
 
 #include <mutex>
 
@@ -216,7 +215,7 @@ class RocksDbStateStore final : public StateStore {
   }
 
   Status BulkLoad(const State& state, uint64_t checkpoint) override {
-    assert(!state.digests_stale());
+    PIGTAIL_RETURN_IF_ERROR(state.CheckSettled());
     std::lock_guard lock(write_mu_);
     // 1. Clear, and mark the store incomplete, durably.
     bool had_data = false;

@@ -1,4 +1,3 @@
-#include <cassert>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -106,7 +105,7 @@ class MemoryStateStore final : public StateStore {
   }
 
   Status BulkLoad(const State& state, uint64_t checkpoint) override {
-    assert(!state.digests_stale());
+    PIGTAIL_RETURN_IF_ERROR(state.CheckSettled());
     PIGTAIL_RETURN_IF_ERROR(Reset());
     std::lock_guard lock(mu_);
     for (const auto& [name, slot] : state.queues()) {

@@ -183,6 +183,12 @@ void State::SettleStale() {
   stale_tasks_.clear();
 }
 
+Status State::CheckSettled() const {
+  if (!digests_stale()) return Status::Ok();
+  return Status::FailedPrecondition(
+      "the state's digests are not settled: its writer must call SettleDigests() first");
+}
+
 void State::set_claim_index(bool on) {
   if (on == claim_index_) return;
   claim_index_ = on;

@@ -30,6 +30,7 @@
 #include "core/digest.h"
 #include "core/registers.h"
 #include "core/state_batch.h"
+#include "core/status.h"
 #include "core/uuid.h"
 
 namespace pigtail {
@@ -131,6 +132,9 @@ class State {
   }
   // True when some digest awaits SettleDigests().
   bool digests_stale() const { return !stale_tasks_.empty(); }
+  // FailedPrecondition while digests_stale(): for readers that take a
+  // const State and must not compare stale digests.
+  Status CheckSettled() const;
 
   // Writes a register value, replacing any previous one, and updates indexes
   // and digests. The projector decides what to write; loaders call these

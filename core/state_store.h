@@ -77,7 +77,7 @@ class StateStore {
   // as fast as the backend allows (e.g. RocksDB without WAL then flush;
   // PostgreSQL COPY into fresh tables in one transaction). Atomic or
   // all-or-nothing from the point of view of a later open.
-  // REQUIRES: !state.digests_stale().
+  // FailedPrecondition if state.digests_stale().
   virtual Status BulkLoad(const State& state, uint64_t checkpoint) = 0;
 };
 

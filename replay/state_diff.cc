@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cassert>
 #include <set>
 
 #include "replay/record_json.h"
@@ -186,7 +185,7 @@ std::string RegisterDifference::ToString() const {
 
 Result<StateDiff> DiffStateWithStore(const State& expected, StateStore* actual,
                                      size_t max_differences) {
-  assert(!expected.digests_stale());
+  PIGTAIL_RETURN_IF_ERROR(expected.CheckSettled());
   Collector out(max_differences);
   PIGTAIL_ASSIGN_OR_RETURN(DigestSummary digests, actual->Digests());
   std::set<std::string> names;

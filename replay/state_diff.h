@@ -50,7 +50,7 @@ struct StateDiff {
 // with its key, and the comparison goes on with the rest; its id is learned
 // by probing the ids `expected` has (GetTask), so a register whose id the
 // log does not have is reported without one.
-// REQUIRES: !expected.digests_stale().
+// FailedPrecondition if expected.digests_stale().
 Result<StateDiff> DiffStateWithStore(const State& expected, StateStore* actual,
                                      size_t max_differences = 1000);
 
