@@ -62,32 +62,15 @@ JsonScalar ContainerScalar(bool object) {
 }
 
 // Reads one field's value into its member.
-Status ReadValue(const JsonScalar& v, const What& what, g::Text text, std::string* out) {
-  if (v.kind != Kind::kString) return json_fields::ToString(v, what).status();
-  if (text == g::Text::kQueueName) PIGTAIL_RETURN_IF_ERROR(ValidateQueueName(v.s));
-  out->assign(v.s);
-  return Status::Ok();
-}
 template <typename T>
-Status Assign(Result<T> r, T* out) {
-  if (!r.ok()) return r.status();
-  *out = std::move(r).value();
-  return Status::Ok();
+Status ReadValue(const JsonScalar& v, const What& what, g::Text, T* out) {
+  return json_fields::Read(v, what, out);
 }
-Status ReadValue(const JsonScalar& v, const What& what, g::Text, uint64_t* out) {
-  return Assign(json_fields::ToU64(v, what), out);
-}
-Status ReadValue(const JsonScalar& v, const What& what, g::Text, uint32_t* out) {
-  return Assign(json_fields::ToU32(v, what), out);
-}
-Status ReadValue(const JsonScalar& v, const What& what, g::Text, int64_t* out) {
-  return Assign(json_fields::ToI64(v, what), out);
-}
-Status ReadValue(const JsonScalar& v, const What& what, g::Text, bool* out) {
-  return Assign(json_fields::ToBool(v, what), out);
-}
-Status ReadValue(const JsonScalar& v, const What& what, g::Text, Uuid* out) {
-  return Assign(json_fields::ToUuid(v, what), out);
+Status ReadValue(const JsonScalar& v, const What& what, g::Text text, std::string* out) {
+  if (text == g::Text::kQueueName && v.kind == Kind::kString) {
+    PIGTAIL_RETURN_IF_ERROR(ValidateQueueName(v.s));
+  }
+  return json_fields::Read(v, what, out);
 }
 template <typename T>
 Status ReadValue(const JsonScalar& v, const What& what, g::Text text, std::optional<T>* out) {
@@ -190,14 +173,15 @@ struct Tagged {
     mixed = false;
     tag = -1;
     payload = false;
-    first.clear();
+    other.clear();
   }
   int members = 0;
   bool mixed = false;    // has a key other than the first
   int tag = -1;          // index of the first key in op_grammar::kTags, or -1
   bool payload = false;  // the value that comes next is the op's payload
-  std::string first;     // the first key
-  Status status;         // of the last payload read; if ok, its op is in op_
+  std::string other;     // the first key, when it is not a tag
+  std::string_view First() const { return tag >= 0 ? g::kTags[tag] : other; }
+  Status status;  // of the last payload read; if ok, its op is in op_
 };
 
 // The SAX handler. It never stops basic_parser (so malformed JSON is always
@@ -346,8 +330,10 @@ class Handler {
 
   void Push(Ctx c) { ctx_[depth_++] = c; }
 
-  // A value where the innermost container says.
-  void Scalar(const JsonScalar& v) {
+  // A value where the innermost container says. Inlined into each SAX
+  // callback, so that each kind of value has its own (well predicted)
+  // dispatch.
+  [[gnu::always_inline]] void Scalar(const JsonScalar& v) {
     if (depth_ == 0) {
       if (event_ == nullptr) DataValue(v, false);  // root_object_ stays false
       return;
@@ -390,7 +376,7 @@ class Handler {
   }
 
   // The start of an object or array, where the innermost container says.
-  void Open(bool object) {
+  [[gnu::always_inline]] void Open(bool object) {
     if (depth_ == 0) {
       if (event_ == nullptr) {
         DataValue(ContainerScalar(object), true);
@@ -512,23 +498,21 @@ class Handler {
   }
 
   // ---- the event's own members
-  void SetError(TopField f, Status s) {
+  [[gnu::cold]] void SetError(TopField f, Status s) {
     errors_ |= Bit(f);
     error_[f] = std::move(s);
   }
   void SetId(TopField f, const JsonScalar& v, Uuid* out) {
     errors_ &= ~Bit(f);
-    Result<Uuid> id = json_fields::ToUuid(v, What::Quoted(f == kId      ? "id"
-                                                          : f == kOwner ? "owner"
-                                                                        : "prev"));
-    if (id.ok()) {
-      *out = *id;
-    } else {
-      SetError(f, id.status());
-    }
+    Status s = json_fields::Read(v,
+                                 What::Quoted(f == kId      ? "id"
+                                              : f == kOwner ? "owner"
+                                                            : "prev"),
+                                 out);
+    if (!s.ok()) SetError(f, std::move(s));
   }
 
-  void EventValue(const JsonScalar& v, bool container) {
+  [[gnu::noinline]] void EventValue(const JsonScalar& v, bool container) {
     const TopField f = top_field_;
     if (f != kOther) seen_ |= Bit(f);
     switch (f) {
@@ -579,7 +563,7 @@ class Handler {
     if (container) Push(Ctx::kSkip);
   }
 
-  void WhenArrayValue(const JsonScalar& v, bool container) {
+  [[gnu::noinline]] void WhenArrayValue(const JsonScalar& v, bool container) {
     const size_t index = when_.items++;
     if (index == 0) when_.epoch = v;
     if (index == 2) when_.count = v;
@@ -616,28 +600,25 @@ class Handler {
       when_.items = (when_.epoch.kind != Kind::kAbsent) + (when_.time.kind != Kind::kAbsent) +
                     (when_.count.kind != Kind::kAbsent) + (when_extra_ ? 1 : 0);
     }
-    Result<Hlc> when = json_fields::ToHlc(when_, What::Quoted("when"));
-    if (when.ok()) {
-      event_->when = *when;
-    } else {
-      SetError(kWhen, when.status());
-    }
+    Status s = json_fields::Read(when_, What::Quoted("when"), &event_->when);
+    if (!s.ok()) SetError(kWhen, std::move(s));
   }
 
   void DependencyValue(const JsonScalar& v) {
     if (errors_ & Bit(kDeps)) return;  // the first bad one is the error
-    Result<Uuid> dep = json_fields::ToUuid(v, "dependency");
-    if (dep.ok()) {
-      event_->dependencies.push_back(*dep);
+    Uuid dep;
+    Status s = json_fields::Read(v, "dependency", &dep);
+    if (s.ok()) {
+      event_->dependencies.push_back(dep);
     } else {
-      SetError(kDeps, dep.status());
+      SetError(kDeps, std::move(s));
     }
   }
 
   // ---- data and tagged ops
 
   // The value of "data" (or the whole text, for data alone).
-  void DataValue(const JsonScalar& v, bool container) {
+  [[gnu::noinline]] void DataValue(const JsonScalar& v, bool container) {
     *data_out_ = ForeignData{};
     if (v.kind == Kind::kObject) {
       data_.Reset();
@@ -651,7 +632,7 @@ class Handler {
     if (data_.members == 0 || data_.mixed || data_.tag < 0) {
       *data_out_ = ForeignData{};
     } else if (!data_.status.ok()) {
-      *data_out_ = RejectedOp{data_.first + ": " + data_.status.message()};
+      *data_out_ = RejectedOp{std::string(data_.First()) + ": " + data_.status.message()};
     } else {
       data_out_->emplace<QueueOp>(std::move(op_));
     }
@@ -659,15 +640,15 @@ class Handler {
 
   void TaggedKey(Tagged* t, std::string_view k, bool top) {
     if (t->members++ == 0) {
-      t->first.assign(k);
       t->tag = g::TagIndex(k);
-    } else if (!t->mixed && k != t->first) {
+      if (t->tag < 0) t->other.assign(k);
+    } else if (!t->mixed && k != t->First()) {
       t->mixed = true;
     }
     t->payload = !t->mixed && t->tag >= 0 && (top || Batchable(t->tag));
   }
 
-  void TaggedValue(Tagged* t, const JsonScalar& v, bool container) {
+  [[gnu::noinline]] void TaggedValue(Tagged* t, const JsonScalar& v, bool container) {
     if (!t->payload) {
       if (container) Push(Ctx::kSkip);
       return;
@@ -702,7 +683,7 @@ class Handler {
     if (container) Push(Ctx::kSkip);
   }
 
-  void BatchValue(const JsonScalar& v, bool container) {
+  [[gnu::cold]] void BatchValue(const JsonScalar& v, bool container) {
     const size_t index = batch_items_++;
     if (!batch_error_.ok() || index >= kMaxBatchOps) {
       if (container) Push(Ctx::kSkip);
@@ -718,17 +699,17 @@ class Handler {
                        .WithContext("op " + std::to_string(index));
   }
 
-  void FinishElement() {
+  [[gnu::cold]] void FinishElement() {
     Status error;
     const size_t index = batch_items_ - 1;
     if (element_.members == 0 || element_.mixed) {
       error = Status::InvalidArgument("must be an object with one member, the op's tag");
     } else if (element_.tag < 0 || !Batchable(element_.tag)) {
-      error = Status::InvalidArgument("\"" + element_.first +
+      error = Status::InvalidArgument("\"" + std::string(element_.First()) +
                                       "\" cannot be batched (only Progress, Done, Fail and Cancel)")
-                  .WithContext(element_.first);
+                  .WithContext(element_.First());
     } else if (!element_.status.ok()) {
-      error = element_.status.WithContext(element_.first);
+      error = element_.status.WithContext(element_.First());
     } else {
       batch_.ops.push_back(ToTaskOp(std::move(op_)));
       return;
@@ -736,7 +717,7 @@ class Handler {
     batch_error_ = error.WithContext("op " + std::to_string(index));
   }
 
-  void FinishBatch() {
+  [[gnu::cold]] void FinishBatch() {
     Status& r = data_.status;
     if (batch_items_ == 0 || batch_items_ > kMaxBatchOps) {
       r = Status::InvalidArgument("a Batch holds 1 to " + std::to_string(kMaxBatchOps) +
@@ -763,7 +744,7 @@ class Handler {
   // ---- an op's payload, by its grammar
 
   // A field's value inside a payload object.
-  void PayloadValue(const JsonScalar& v, bool container) {
+  [[gnu::noinline]] void PayloadValue(const JsonScalar& v, bool container) {
     if (field_ < 0) {
       if (container) Push(Ctx::kSkip);
       return;

@@ -1,15 +1,11 @@
 #include "core/json_fields.h"
 
 #include <boost/json.hpp>
-#include <limits>
 
 namespace pigtail::json_fields {
 namespace json = boost::json;
 
 namespace {
-Status TypeError(const What& what, std::string_view want) {
-  return Status::InvalidArgument(what.Text() + " must be " + std::string(want));
-}
 using Kind = JsonScalar::Kind;
 }  // namespace
 
@@ -69,39 +65,11 @@ JsonScalar ScalarOf(const json::value& v) {
   return s;
 }
 
-Result<uint64_t> ToU64(const JsonScalar& v, const What& what) {
-  if (v.kind == Kind::kUint64) return v.u;
-  if (v.kind == Kind::kInt64 && v.i >= 0) return static_cast<uint64_t>(v.i);
-  return TypeError(what, "a non-negative integer");
+Status MustBe(const What& what, std::string_view want) {
+  return Status::InvalidArgument(what.Text() + " must be " + std::string(want));
 }
 
-Result<uint32_t> ToU32(const JsonScalar& v, const What& what) {
-  PIGTAIL_ASSIGN_OR_RETURN(uint64_t n, ToU64(v, what));
-  if (n > std::numeric_limits<uint32_t>::max()) return TypeError(what, "at most 4294967295");
-  return static_cast<uint32_t>(n);
-}
-
-Result<int64_t> ToI64(const JsonScalar& v, const What& what) {
-  if (v.kind == Kind::kInt64) return v.i;
-  return TypeError(what, "an integer in the signed 64-bit range");
-}
-
-Result<std::string> ToString(const JsonScalar& v, const What& what) {
-  if (v.kind != Kind::kString) return TypeError(what, "a string");
-  return std::string(v.s);
-}
-
-Result<bool> ToBool(const JsonScalar& v, const What& what) {
-  if (v.kind != Kind::kBool) return TypeError(what, "true or false");
-  return v.b;
-}
-
-Result<Uuid> ToUuid(const JsonScalar& v, const What& what) {
-  if (v.kind != Kind::kString) return TypeError(what, "a UUID string");
-  Result<Uuid> id = Uuid::Parse(v.s);
-  if (!id.ok()) return id.status().WithContext(what.Text());
-  return id;
-}
+Status BadUuid(const Status& error, const What& what) { return error.WithContext(what.Text()); }
 
 HlcParts HlcPartsOf(const json::value& v) {
   HlcParts parts;
@@ -131,50 +99,51 @@ HlcParts HlcPartsOf(const json::value& v) {
   return parts;
 }
 
-Result<Hlc> ToHlc(const HlcParts& parts, const What& what) {
+Status Read(const HlcParts& parts, const What& what, Hlc* out) {
   switch (parts.form) {
     case HlcParts::Form::kArray:
-      if (parts.items != 3) return TypeError(what, "[epoch,[time],count] or [epoch,time,count]");
+      if (parts.items != 3) return MustBe(what, "[epoch,[time],count] or [epoch,time,count]");
       if (parts.time_nested && parts.time_items != 1) {
-        return TypeError(what, "[epoch,[time],count]");
+        return MustBe(what, "[epoch,[time],count]");
       }
       break;
     case HlcParts::Form::kObject:
       if (parts.epoch.kind == Kind::kAbsent || parts.time.kind == Kind::kAbsent ||
           parts.count.kind == Kind::kAbsent || parts.items != 3) {
-        return TypeError(what, "{\"epoch\":E,\"time\":T,\"count\":C}");
+        return MustBe(what, "{\"epoch\":E,\"time\":T,\"count\":C}");
       }
       break;
     case HlcParts::Form::kOther:
-      return TypeError(what, "an HLC timestamp ([E,[T],C], [E,T,C] or an object)");
+      return MustBe(what, "an HLC timestamp ([E,[T],C], [E,T,C] or an object)");
   }
-  Hlc hlc;
-  PIGTAIL_ASSIGN_OR_RETURN(hlc.epoch, ToU32(parts.epoch, what.Of("epoch of ")));
-  PIGTAIL_ASSIGN_OR_RETURN(hlc.time, ToU64(parts.time, what.Of("time of ")));
-  PIGTAIL_ASSIGN_OR_RETURN(hlc.count, ToU32(parts.count, what.Of("count of ")));
-  return hlc;
+  PIGTAIL_RETURN_IF_ERROR(Read(parts.epoch, what.Of("epoch of "), &out->epoch));
+  PIGTAIL_RETURN_IF_ERROR(Read(parts.time, what.Of("time of "), &out->time));
+  PIGTAIL_RETURN_IF_ERROR(Read(parts.count, what.Of("count of "), &out->count));
+  return Status::Ok();
 }
 
 Result<uint64_t> ToU64(const json::value& v, std::string_view what) {
-  return ToU64(ScalarOf(v), what);
+  return To<uint64_t>(ScalarOf(v), what);
 }
 Result<uint32_t> ToU32(const json::value& v, std::string_view what) {
-  return ToU32(ScalarOf(v), what);
+  return To<uint32_t>(ScalarOf(v), what);
 }
 Result<int64_t> ToI64(const json::value& v, std::string_view what) {
-  return ToI64(ScalarOf(v), what);
+  return To<int64_t>(ScalarOf(v), what);
 }
 Result<std::string> ToString(const json::value& v, std::string_view what) {
-  return ToString(ScalarOf(v), what);
+  return To<std::string>(ScalarOf(v), what);
 }
 Result<bool> ToBool(const json::value& v, std::string_view what) {
-  return ToBool(ScalarOf(v), what);
+  return To<bool>(ScalarOf(v), what);
 }
 Result<Uuid> ToUuid(const json::value& v, std::string_view what) {
-  return ToUuid(ScalarOf(v), what);
+  return To<Uuid>(ScalarOf(v), what);
 }
 Result<Hlc> ToHlc(const json::value& v, std::string_view what) {
-  return ToHlc(HlcPartsOf(v), what);
+  Hlc hlc;
+  PIGTAIL_RETURN_IF_ERROR(Read(HlcPartsOf(v), what, &hlc));
+  return hlc;
 }
 
 }  // namespace pigtail::json_fields

@@ -68,12 +68,61 @@ struct What {
   bool quoted = false;
 };
 
-Result<uint64_t> ToU64(const JsonScalar& v, const What& what);
-Result<uint32_t> ToU32(const JsonScalar& v, const What& what);
-Result<int64_t> ToI64(const JsonScalar& v, const What& what);
-Result<std::string> ToString(const JsonScalar& v, const What& what);
-Result<bool> ToBool(const JsonScalar& v, const What& what);
-Result<Uuid> ToUuid(const JsonScalar& v, const What& what);
+// InvalidArgument: "<what> must be <want>".
+Status MustBe(const What& what, std::string_view want);
+// Uuid::Parse's error for the text of `what`.
+Status BadUuid(const Status& error, const What& what);
+
+// Reads `v` into *out, or says why not. Inline, without a Result on the
+// way: they run for every field of every event parsed.
+inline Status Read(const JsonScalar& v, const What& what, uint64_t* out) {
+  if (v.kind == JsonScalar::Kind::kUint64) {
+    *out = v.u;
+  } else if (v.kind == JsonScalar::Kind::kInt64 && v.i >= 0) {
+    *out = static_cast<uint64_t>(v.i);
+  } else {
+    return MustBe(what, "a non-negative integer");
+  }
+  return Status::Ok();
+}
+inline Status Read(const JsonScalar& v, const What& what, uint32_t* out) {
+  uint64_t n = 0;
+  PIGTAIL_RETURN_IF_ERROR(Read(v, what, &n));
+  if (n > UINT32_MAX) return MustBe(what, "at most 4294967295");
+  *out = static_cast<uint32_t>(n);
+  return Status::Ok();
+}
+inline Status Read(const JsonScalar& v, const What& what, int64_t* out) {
+  if (v.kind != JsonScalar::Kind::kInt64)
+    return MustBe(what, "an integer in the signed 64-bit range");
+  *out = v.i;
+  return Status::Ok();
+}
+inline Status Read(const JsonScalar& v, const What& what, std::string* out) {
+  if (v.kind != JsonScalar::Kind::kString) return MustBe(what, "a string");
+  out->assign(v.s);
+  return Status::Ok();
+}
+inline Status Read(const JsonScalar& v, const What& what, bool* out) {
+  if (v.kind != JsonScalar::Kind::kBool) return MustBe(what, "true or false");
+  *out = v.b;
+  return Status::Ok();
+}
+inline Status Read(const JsonScalar& v, const What& what, Uuid* out) {
+  if (v.kind != JsonScalar::Kind::kString) return MustBe(what, "a UUID string");
+  Result<Uuid> id = Uuid::Parse(v.s);
+  if (!id.ok()) return BadUuid(id.status(), what);
+  *out = *id;
+  return Status::Ok();
+}
+
+// The same as a Result.
+template <typename T>
+Result<T> To(const JsonScalar& v, const What& what) {
+  T out{};
+  PIGTAIL_RETURN_IF_ERROR(Read(v, what, &out));
+  return out;
+}
 
 // An HLC value as read: [E,[T],C], [E,T,C] or {"epoch":E,"time":T,"count":C}.
 struct HlcParts {
@@ -85,7 +134,7 @@ struct HlcParts {
   JsonScalar epoch, time, count;  // time: the inner array's first element
 };
 HlcParts HlcPartsOf(const boost::json::value& v);
-Result<Hlc> ToHlc(const HlcParts& parts, const What& what);
+Status Read(const HlcParts& parts, const What& what, Hlc* out);
 
 // Appends `s` as a JSON string, exactly as json::serialize writes it.
 void AppendJsonString(std::string_view s, std::string* out);
