@@ -226,7 +226,7 @@ class Handler {
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
   bool on_object_begin(boost::system::error_code&) {
-    Open(true);
+    Value(ContainerScalar(true), true);
     return true;
   }
   bool on_object_end(std::size_t, boost::system::error_code&) {
@@ -234,7 +234,7 @@ class Handler {
     return true;
   }
   bool on_array_begin(boost::system::error_code&) {
-    Open(false);
+    Value(ContainerScalar(false), true);
     return true;
   }
   bool on_array_end(std::size_t, boost::system::error_code&) {
@@ -267,7 +267,7 @@ class Handler {
       str_.append(s.data(), s.size());
       v.s = str_;
     }
-    Scalar(v);
+    Value(v, false);
     str_.clear();
     return true;
   }
@@ -276,34 +276,34 @@ class Handler {
     JsonScalar v;
     v.kind = Kind::kInt64;
     v.i = i;
-    Scalar(v);
+    Value(v, false);
     return true;
   }
   bool on_uint64(uint64_t u, json::string_view, boost::system::error_code&) {
     JsonScalar v;
     v.kind = Kind::kUint64;
     v.u = u;
-    Scalar(v);
+    Value(v, false);
     return true;
   }
   bool on_double(double d, json::string_view, boost::system::error_code&) {
     JsonScalar v;
     v.kind = Kind::kDouble;
     v.d = d;
-    Scalar(v);
+    Value(v, false);
     return true;
   }
   bool on_bool(bool b, boost::system::error_code&) {
     JsonScalar v;
     v.kind = Kind::kBool;
     v.b = b;
-    Scalar(v);
+    Value(v, false);
     return true;
   }
   bool on_null(boost::system::error_code&) {
     JsonScalar v;
     v.kind = Kind::kNull;
-    Scalar(v);
+    Value(v, false);
     return true;
   }
   bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
@@ -330,104 +330,61 @@ class Handler {
 
   void Push(Ctx c) { ctx_[depth_++] = c; }
 
-  // A value where the innermost container says. Inlined into each SAX
-  // callback, so that each kind of value has its own (well predicted)
-  // dispatch.
-  [[gnu::always_inline]] void Scalar(const JsonScalar& v) {
-    if (depth_ == 0) {
-      if (event_ == nullptr) DataValue(v, false);  // root_object_ stays false
-      return;
-    }
-    switch (ctx_[depth_ - 1]) {
-      case Ctx::kSkip:
-        return;
-      case Ctx::kEvent:
-        EventValue(v, false);
-        return;
-      case Ctx::kWhenArray:
-        WhenArrayValue(v, false);
-        return;
-      case Ctx::kWhenTime:
-        if (when_.time_items++ == 0) when_.time = v;
-        return;
-      case Ctx::kWhenObject:
-        WhenObjectValue(v);
-        return;
-      case Ctx::kDeps:
-        DependencyValue(v);
-        return;
-      case Ctx::kData:
-        TaggedValue(&data_, v, false);
-        return;
-      case Ctx::kElement:
-        TaggedValue(&element_, v, false);
-        return;
-      case Ctx::kPayload:
-        PayloadValue(v, false);
-        return;
-      case Ctx::kBatch:
-        BatchValue(v, false);
-        return;
-      case Ctx::kJson:
-        JsonValueStart();
-        AppendScalar(v, &json_);
-        return;
-    }
-  }
-
-  // The start of an object or array, where the innermost container says.
-  [[gnu::always_inline]] void Open(bool object) {
+  // A value, or the start of an object or array (`container`), where the
+  // innermost container says. Inlined into each SAX callback, so that each
+  // kind of value has its own (well predicted) dispatch.
+  [[gnu::always_inline]] void Value(const JsonScalar& v, bool container) {
     if (depth_ == 0) {
       if (event_ == nullptr) {
-        DataValue(ContainerScalar(object), true);
-      } else if (object) {
+        DataValue(v, container);
+      } else if (v.kind == Kind::kObject) {
         root_object_ = true;
         Push(Ctx::kEvent);
-      } else {
+      } else if (container) {
         Push(Ctx::kSkip);
       }
       return;
     }
-    const JsonScalar v = ContainerScalar(object);
     switch (ctx_[depth_ - 1]) {
       case Ctx::kSkip:
-        Push(Ctx::kSkip);
-        return;
+        break;
       case Ctx::kEvent:
-        EventValue(v, true);
+        EventValue(v, container);
         return;
       case Ctx::kWhenArray:
-        WhenArrayValue(v, true);
+        WhenArrayValue(v, container);
         return;
       case Ctx::kWhenTime:
         if (when_.time_items++ == 0) when_.time = v;
-        Push(Ctx::kSkip);
-        return;
+        break;
       case Ctx::kWhenObject:
         WhenObjectValue(v);
-        Push(Ctx::kSkip);
-        return;
+        break;
       case Ctx::kDeps:
         DependencyValue(v);
-        Push(Ctx::kSkip);
-        return;
+        break;
       case Ctx::kData:
-        TaggedValue(&data_, v, true);
+        TaggedValue(&data_, v, container);
         return;
       case Ctx::kElement:
-        TaggedValue(&element_, v, true);
+        TaggedValue(&element_, v, container);
         return;
       case Ctx::kPayload:
-        PayloadValue(v, true);
+        PayloadValue(v, container);
         return;
       case Ctx::kBatch:
-        BatchValue(v, true);
+        BatchValue(v, container);
         return;
       case Ctx::kJson:
         JsonValueStart();
-        OpenJson(object);
+        if (container) {
+          OpenJson(v.kind == Kind::kObject);
+        } else {
+          AppendScalar(v, &json_);
+        }
         return;
     }
+    if (container) Push(Ctx::kSkip);  // a value nobody reads further
   }
 
   void Close() {
