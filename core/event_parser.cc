@@ -202,13 +202,19 @@ class Handler {
     seen_ = 0;
     errors_ = 0;
     top_field_ = kOther;
-    data_op_ = ForeignData{};
+    if (event == nullptr) data_op_ = ForeignData{};
     data_out_ = event != nullptr ? &event->op : &data_op_;
     str_.clear();
     key_.clear();
   }
 
   Status FinishEvent() {
+    const uint32_t required = Bit(kId) | Bit(kOwner) | Bit(kWhen) | Bit(kData);
+    if (root_object_ && seen_ == (seen_ | required) && errors_ == 0) return Status::Ok();
+    return EventError();
+  }
+
+  [[gnu::cold]] Status EventError() const {
     if (!root_object_) return Status::InvalidArgument("event must be a JSON object");
     static constexpr const char* kMissing[] = {"event has no \"id\"", "event has no \"owner\"",
                                                "event has no \"when\"", "event has no \"data\""};
