@@ -56,8 +56,11 @@ std::string NewEventJson(const NewEvent& fields, std::string_view data_text) {
 }  // namespace
 
 Result<Event> MakeEvent(const NewEvent& fields) {
+  // The tree lives in an arena on the stack: a typical data needs no heap.
+  unsigned char buffer[4096];
+  json::monotonic_resource arena(buffer, sizeof(buffer));
   boost::system::error_code ec;
-  json::value data = json::parse(fields.data_json, ec);
+  json::value data = json::parse(fields.data_json, ec, json::storage_ptr(&arena));
   if (ec) return Status::InvalidArgument("data is not valid JSON: " + ec.message());
   return ParseEvent(NewEventJson(fields, json::serialize(data)));
 }

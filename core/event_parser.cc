@@ -495,7 +495,11 @@ class Handler {
         }
         break;
       case kWhen:
-        when_ = json_fields::HlcParts();
+        when_.form = json_fields::HlcParts::Form::kOther;
+        when_.items = 0;
+        when_.time_nested = false;
+        when_.time_items = 0;
+        when_.epoch.kind = when_.time.kind = when_.count.kind = Kind::kAbsent;
         errors_ &= ~Bit(kWhen);
         if (v.kind == Kind::kArray || v.kind == Kind::kObject) {
           when_.form = v.kind == Kind::kArray ? json_fields::HlcParts::Form::kArray

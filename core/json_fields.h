@@ -35,10 +35,12 @@ struct JsonScalar {
     kObject
   };
   Kind kind = Kind::kAbsent;
-  bool b = false;
-  int64_t i = 0;
-  uint64_t u = 0;
-  double d = 0;
+  union {  // the one that `kind` names
+    int64_t i = 0;
+    uint64_t u;
+    double d;
+    bool b;
+  };
   std::string_view s;
 };
 

@@ -160,24 +160,6 @@ constexpr void ForEachField(Fn&& fn) {
   std::apply([&](const auto&... field) { (fn(field), ...); }, Grammar<Op>::kFields);
 }
 
-// Calls fn(field) for field number i of Op.
-template <typename Op, typename Fn>
-constexpr void WithField(size_t i, Fn&& fn) {
-  size_t n = 0;
-  ForEachField<Op>([&](const auto& field) {
-    if (n++ == i) fn(field);
-  });
-}
-
-// Field names of Op, in order.
-template <typename Op>
-inline constexpr auto kFieldNames = [] {
-  std::array<std::string_view, kFieldCount<Op>> names{};
-  size_t n = 0;
-  ForEachField<Op>([&](const auto& field) { names[n++] = field.name; });
-  return names;
-}();
-
 }  // namespace pigtail::op_grammar
 
 #endif  // PIGTAIL_CORE_OP_GRAMMAR_H_
