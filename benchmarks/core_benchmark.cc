@@ -74,19 +74,6 @@ void BM_ParseEvents(benchmark::State& bench) {
 }
 BENCHMARK(BM_ParseEvents)->Unit(benchmark::kMillisecond);
 
-// The tree path alone (what ParseEvent falls back to for unusual events).
-void BM_ParseEventsWithTree(benchmark::State& bench) {
-  const auto& log = RawLog();
-  for (auto _ : bench) {
-    for (const std::string& raw : log) {
-      Result<Event> e = ParseEventWithTree(raw);
-      benchmark::DoNotOptimize(e);
-    }
-  }
-  bench.SetItemsProcessed(bench.iterations() * static_cast<int64_t>(log.size()));
-}
-BENCHMARK(BM_ParseEventsWithTree)->Unit(benchmark::kMillisecond);
-
 // Projection alone, from parsed events; arg 1 = shuffled order.
 void BM_Project(benchmark::State& bench) {
   std::vector<Event> events = ParsedLog(bench.range(0) == 1);

@@ -30,13 +30,9 @@ struct Event {
 
 // Parses a Potboiler event from its JSON text and keeps the text verbatim.
 // Requires id, owner, when and data; prev may be null or absent; next is
-// ignored; dependencies is optional. Never throws.
+// ignored; dependencies is optional. Never throws. (The parser is
+// core/event_parser.h, with the op fields of core/op_grammar.h.)
 Result<Event> ParseEvent(std::string raw);
-
-// The same result as ParseEvent, always through a Boost.JSON tree.
-// ParseEvent reads well-formed events of the usual shapes with a SAX fast
-// path and hands anything else to this; tests check that the two agree.
-Result<Event> ParseEventWithTree(std::string raw);
 
 // The fields of a new event this node creates.
 struct NewEvent {

@@ -1,82 +1,149 @@
 #include "core/json_fields.h"
 
 #include <boost/json.hpp>
-#include <limits>
 
 namespace pigtail::json_fields {
 namespace json = boost::json;
 
 namespace {
-Status TypeError(std::string_view what, std::string_view want) {
-  return Status::InvalidArgument(std::string(what) + " must be " + std::string(want));
-}
+using Kind = JsonScalar::Kind;
 }  // namespace
 
-Result<uint64_t> ToU64(const json::value& v, std::string_view what) {
-  if (v.is_uint64()) return v.get_uint64();
-  if (v.is_int64() && v.get_int64() >= 0) return static_cast<uint64_t>(v.get_int64());
-  return TypeError(what, "a non-negative integer");
+void AppendJsonString(std::string_view s, std::string* out) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') {
+      *out += json::serialize(json::string_view(s.data(), s.size()));
+      return;
+    }
+  }
+  *out += '"';
+  *out += s;
+  *out += '"';
 }
 
-Result<uint32_t> ToU32(const json::value& v, std::string_view what) {
-  PIGTAIL_ASSIGN_OR_RETURN(uint64_t n, ToU64(v, what));
-  if (n > std::numeric_limits<uint32_t>::max()) return TypeError(what, "at most 4294967295");
-  return static_cast<uint32_t>(n);
+std::string What::Text() const {
+  std::string out(prefix);
+  if (quoted) out += '"';
+  out += name;
+  if (quoted) out += '"';
+  return out;
 }
 
-Result<int64_t> ToI64(const json::value& v, std::string_view what) {
-  if (v.is_int64()) return v.get_int64();
-  return TypeError(what, "an integer in the signed 64-bit range");
+JsonScalar ScalarOf(const json::value& v) {
+  JsonScalar s;
+  switch (v.kind()) {
+    case json::kind::null:
+      s.kind = Kind::kNull;
+      break;
+    case json::kind::bool_:
+      s.kind = Kind::kBool;
+      s.b = v.get_bool();
+      break;
+    case json::kind::int64:
+      s.kind = Kind::kInt64;
+      s.i = v.get_int64();
+      break;
+    case json::kind::uint64:
+      s.kind = Kind::kUint64;
+      s.u = v.get_uint64();
+      break;
+    case json::kind::double_:
+      s.kind = Kind::kDouble;
+      s.d = v.get_double();
+      break;
+    case json::kind::string:
+      s.kind = Kind::kString;
+      s.s = std::string_view(v.get_string().data(), v.get_string().size());
+      break;
+    case json::kind::array:
+      s.kind = Kind::kArray;
+      break;
+    case json::kind::object:
+      s.kind = Kind::kObject;
+      break;
+  }
+  return s;
 }
 
-Result<std::string> ToString(const json::value& v, std::string_view what) {
-  if (!v.is_string()) return TypeError(what, "a string");
-  const json::string& s = v.get_string();
-  return std::string(s.data(), s.size());
+Status MustBe(const What& what, std::string_view want) {
+  return Status::InvalidArgument(what.Text() + " must be " + std::string(want));
 }
 
-Result<bool> ToBool(const json::value& v, std::string_view what) {
-  if (!v.is_bool()) return TypeError(what, "true or false");
-  return v.get_bool();
-}
+Status BadUuid(const Status& error, const What& what) { return error.WithContext(what.Text()); }
 
-Result<Uuid> ToUuid(const json::value& v, std::string_view what) {
-  if (!v.is_string()) return TypeError(what, "a UUID string");
-  const json::string& s = v.get_string();
-  Result<Uuid> id = Uuid::Parse(std::string_view(s.data(), s.size()));
-  if (!id.ok()) return id.status().WithContext(what);
-  return id;
-}
-
-Result<Hlc> ToHlc(const json::value& v, std::string_view what) {
-  Hlc hlc;
+HlcParts HlcPartsOf(const json::value& v) {
+  HlcParts parts;
   if (v.is_array()) {
     const json::array& a = v.get_array();
-    if (a.size() != 3) return TypeError(what, "[epoch,[time],count] or [epoch,time,count]");
-    const json::value* time = &a[1];
-    if (time->is_array()) {
-      if (time->get_array().size() != 1) return TypeError(what, "[epoch,[time],count]");
-      time = &time->get_array()[0];
+    parts.form = HlcParts::Form::kArray;
+    parts.items = a.size();
+    if (a.size() > 0) parts.epoch = ScalarOf(a[0]);
+    if (a.size() > 1) {
+      if (a[1].is_array()) {
+        parts.time_nested = true;
+        parts.time_items = a[1].get_array().size();
+        if (parts.time_items > 0) parts.time = ScalarOf(a[1].get_array()[0]);
+      } else {
+        parts.time = ScalarOf(a[1]);
+      }
     }
-    PIGTAIL_ASSIGN_OR_RETURN(hlc.epoch, ToU32(a[0], "epoch of " + std::string(what)));
-    PIGTAIL_ASSIGN_OR_RETURN(hlc.time, ToU64(*time, "time of " + std::string(what)));
-    PIGTAIL_ASSIGN_OR_RETURN(hlc.count, ToU32(a[2], "count of " + std::string(what)));
-    return hlc;
-  }
-  if (v.is_object()) {
+    if (a.size() > 2) parts.count = ScalarOf(a[2]);
+  } else if (v.is_object()) {
     const json::object& o = v.get_object();
-    const json::value* epoch = o.if_contains("epoch");
-    const json::value* time = o.if_contains("time");
-    const json::value* count = o.if_contains("count");
-    if (epoch == nullptr || time == nullptr || count == nullptr || o.size() != 3) {
-      return TypeError(what, "{\"epoch\":E,\"time\":T,\"count\":C}");
-    }
-    PIGTAIL_ASSIGN_OR_RETURN(hlc.epoch, ToU32(*epoch, "epoch of " + std::string(what)));
-    PIGTAIL_ASSIGN_OR_RETURN(hlc.time, ToU64(*time, "time of " + std::string(what)));
-    PIGTAIL_ASSIGN_OR_RETURN(hlc.count, ToU32(*count, "count of " + std::string(what)));
-    return hlc;
+    parts.form = HlcParts::Form::kObject;
+    parts.items = o.size();
+    if (const json::value* e = o.if_contains("epoch")) parts.epoch = ScalarOf(*e);
+    if (const json::value* t = o.if_contains("time")) parts.time = ScalarOf(*t);
+    if (const json::value* c = o.if_contains("count")) parts.count = ScalarOf(*c);
   }
-  return TypeError(what, "an HLC timestamp ([E,[T],C], [E,T,C] or an object)");
+  return parts;
+}
+
+Status Read(const HlcParts& parts, const What& what, Hlc* out) {
+  switch (parts.form) {
+    case HlcParts::Form::kArray:
+      if (parts.items != 3) return MustBe(what, "[epoch,[time],count] or [epoch,time,count]");
+      if (parts.time_nested && parts.time_items != 1) {
+        return MustBe(what, "[epoch,[time],count]");
+      }
+      break;
+    case HlcParts::Form::kObject:
+      if (parts.epoch.kind == Kind::kAbsent || parts.time.kind == Kind::kAbsent ||
+          parts.count.kind == Kind::kAbsent || parts.items != 3) {
+        return MustBe(what, "{\"epoch\":E,\"time\":T,\"count\":C}");
+      }
+      break;
+    case HlcParts::Form::kOther:
+      return MustBe(what, "an HLC timestamp ([E,[T],C], [E,T,C] or an object)");
+  }
+  PIGTAIL_RETURN_IF_ERROR(Read(parts.epoch, what.Of("epoch of "), &out->epoch));
+  PIGTAIL_RETURN_IF_ERROR(Read(parts.time, what.Of("time of "), &out->time));
+  PIGTAIL_RETURN_IF_ERROR(Read(parts.count, what.Of("count of "), &out->count));
+  return Status::Ok();
+}
+
+Result<uint64_t> ToU64(const json::value& v, std::string_view what) {
+  return To<uint64_t>(ScalarOf(v), what);
+}
+Result<uint32_t> ToU32(const json::value& v, std::string_view what) {
+  return To<uint32_t>(ScalarOf(v), what);
+}
+Result<int64_t> ToI64(const json::value& v, std::string_view what) {
+  return To<int64_t>(ScalarOf(v), what);
+}
+Result<std::string> ToString(const json::value& v, std::string_view what) {
+  return To<std::string>(ScalarOf(v), what);
+}
+Result<bool> ToBool(const json::value& v, std::string_view what) {
+  return To<bool>(ScalarOf(v), what);
+}
+Result<Uuid> ToUuid(const json::value& v, std::string_view what) {
+  return To<Uuid>(ScalarOf(v), what);
+}
+Result<Hlc> ToHlc(const json::value& v, std::string_view what) {
+  Hlc hlc;
+  PIGTAIL_RETURN_IF_ERROR(Read(HlcPartsOf(v), what, &hlc));
+  return hlc;
 }
 
 }  // namespace pigtail::json_fields
