@@ -63,7 +63,9 @@ Commands:
       Union of several logs without duplicates; per-owner counts and holes;
       optionally rebuild the state of the union.
   export --from URI [--out FILE]
-      Write the log as verbatim JSONL (stdout by default).
+      Write the log as a dump (stdout by default): one entry per line, its
+      stored bytes as they are, or as one JSON string when they hold a line
+      break (docs/replay.md, "The dump format").
   import --from SRC --into URI
       Append a JSONL dump (or any source) to an EventStore.
   version | --version
