@@ -384,6 +384,9 @@ Result<HttpRequest> ParseHttpRequest(std::string_view wire, const HttpServerOpti
 struct HttpServer::Impl {
   std::shared_ptr<Shared> shared = std::make_shared<Shared>();
   asio::io_context ioc;
+  // The acceptor's handlers and its close run on this strand, never at
+  // once on two I/O threads.
+  asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(ioc);
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   uint16_t port = 0;
@@ -425,7 +428,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
     }
     endpoint = found.begin()->endpoint();
   }
-  impl->acceptor.emplace(impl->ioc);
+  impl->acceptor.emplace(impl->accept_strand);
   impl->acceptor->open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor->bind(endpoint, ec);
@@ -461,7 +464,7 @@ void HttpServer::Shutdown(std::chrono::milliseconds drain) {
   if (impl_->shut_down) return;
   impl_->shut_down = true;
   impl_->shared->stopping = true;
-  asio::post(impl_->ioc, [this] {
+  asio::post(impl_->accept_strand, [this] {
     beast::error_code ec;
     impl_->acceptor->close(ec);
   });
