@@ -36,7 +36,10 @@ grep -q "Package: pigtail" <<<"$info" || fail "no Package: pigtail in the contro
 grep -q "Depends:.*libboost-json" <<<"$info" || fail "the package lists no shared-library dependencies"
 [[ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" == "/etc/pigtail/pigtaild.conf" ]] ||
   fail "the config file is not a conffile"
-dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q "postinst" || fail "no postinst"
+# Listed first: `grep -q` stops reading at the match, and under pipefail
+# tar's SIGPIPE would fail the pipeline.
+control_files="$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)"
+grep -q "postinst" <<<"$control_files" || fail "no postinst"
 
 root="$work/root"
 dpkg-deb -x "$deb" "$root"
