@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "server/entry_array.h"
+#include "server/entry_fetch.h"
 #include "server/http_client.h"
 
 namespace pigtail::replay {

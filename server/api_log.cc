@@ -6,6 +6,7 @@
 #include "server/api.h"
 #include "server/api_call.h"
 #include "server/entry_array.h"
+#include "server/entry_fetch.h"
 #include "server/http_client.h"
 
 namespace pigtail {

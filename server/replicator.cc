@@ -8,6 +8,7 @@
 #include <span>
 
 #include "server/entry_array.h"
+#include "server/entry_fetch.h"
 #include "server/peer_watch.h"
 #include "server/thread_name.h"
 

@@ -27,6 +27,7 @@
 #include "replay/jsonl_source.h"
 #include "replay/log_copy.h"
 #include "server/entry_array.h"
+#include "server/entry_fetch.h"
 #include "tests/backends/postgres_test_env.h"
 #include "tests/cluster/test_node.h"
 

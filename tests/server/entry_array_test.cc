@@ -1,4 +1,5 @@
 #include "server/entry_array.h"
+#include "server/entry_fetch.h"
 
 #include <gtest/gtest.h>
 
