@@ -332,7 +332,7 @@ TEST(ConvergenceModelTest, AdmissionDefersButNodesConverge) {
   std::printf("admission model: seed=%llu histories=%llu (PIGTAIL_SEED=%llu reproduces)\n",
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(histories),
               static_cast<unsigned long long>(seed));
-  constexpr uint64_t kMs = 1'000'000;
+  using testing::kMs;
   constexpr uint64_t kOffset = 5 * kMs;
   constexpr uint64_t kFinal = 4'000 * kMs;  // past every "a few seconds ahead" stamp
   std::mt19937_64 rng(seed);

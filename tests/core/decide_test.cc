@@ -18,7 +18,7 @@ using testing::AtMs;
 using testing::OpEvent;
 using testing::TestId;
 
-constexpr uint64_t kMs = 1'000'000;
+using testing::kMs;
 const Uuid kWorker = TestId(500);
 const Uuid kOther = TestId(501);
 const Uuid kOwner = TestId(7000);

@@ -14,7 +14,7 @@ using testing::AtMs;
 using testing::OpEvent;
 using testing::TestId;
 
-constexpr uint64_t kMs = 1'000'000;
+using testing::kMs;
 
 class OriginalRulesTest : public ::testing::Test {
  protected:

@@ -12,7 +12,7 @@ using testing::AtMs;
 using testing::OpEvent;
 using testing::TestId;
 
-constexpr uint64_t kMs = 1'000'000;
+using testing::kMs;
 
 class TaskViewTest : public ::testing::Test {
  protected:

@@ -21,8 +21,11 @@ Event OpEvent(const Uuid& id, const Uuid& owner, Hlc when, const QueueOp& op);
 // The same with arbitrary data JSON.
 Event DataEvent(const Uuid& id, const Uuid& owner, Hlc when, const std::string& data_json);
 
+// Nanoseconds per millisecond.
+inline constexpr uint64_t kMs = 1'000'000;
+
 // An HLC at `ms` milliseconds (and logical count `count`).
-inline Hlc AtMs(uint64_t ms, uint32_t count = 0) { return Hlc{0, ms * 1'000'000, count}; }
+inline Hlc AtMs(uint64_t ms, uint32_t count = 0) { return Hlc{0, ms * kMs, count}; }
 
 }  // namespace pigtail::testing
 
