@@ -78,12 +78,19 @@ Status Server::Load() {
     return Status::Unavailable(s.message() + "; is another pigtaild running on it?")
         .WithContext(what);
   };
-  Result<std::unique_ptr<EventStore>> log = OpenEventStore(options_.log_uri, options_.backend);
-  if (!log.ok()) return opening(log.status(), "opening the log");
-  Result<std::unique_ptr<StateStore>> state = OpenStateStore(options_.state_uri, options_.backend);
-  if (!state.ok()) return opening(state.status(), "opening the state store");
+  if (!options_.log) {
+    Result<std::unique_ptr<EventStore>> log = OpenEventStore(options_.log_uri, options_.backend);
+    if (!log.ok()) return opening(log.status(), "opening the log");
+    options_.log = std::move(log).value();
+  }
+  if (!options_.state) {
+    Result<std::unique_ptr<StateStore>> state =
+        OpenStateStore(options_.state_uri, options_.backend);
+    if (!state.ok()) return opening(state.status(), "opening the state store");
+    options_.state = std::move(state).value();
+  }
   PIGTAIL_ASSIGN_OR_RETURN(
-      node_, Node::Open(std::move(log).value(), std::move(state).value(), options_.node));
+      node_, Node::Open(std::move(options_.log), std::move(options_.state), options_.node));
 
   SequencerOptions sequencer = options_.sequencer;
   if (!options_.potboiler_url.empty()) {
@@ -97,7 +104,7 @@ Status Server::Load() {
     };
   }
   sequencer_ = std::make_unique<Sequencer>(node_.get(), sequencer);
-  notifier_ = std::make_unique<Notifier>(node_.get(), options_.notifier);
+  if (options_.notifier) notifier_ = std::make_unique<Notifier>(node_.get(), *options_.notifier);
   if (options_.replication) {
     ReplicatorOptions replication = *options_.replication;
     if (replication.advertise_url.empty() && options_.advertise_bound_address) {
@@ -109,7 +116,7 @@ Status Server::Load() {
     replicator_ = std::make_unique<Replicator>(node_.get(), sequencer_.get(), replication);
   }
   sequencer_->set_on_applied([notifier = notifier_.get(), replicator = replicator_.get()] {
-    notifier->EntriesAppended();
+    if (notifier != nullptr) notifier->EntriesAppended();
     if (replicator != nullptr) replicator->Wake();
   });
   ApiOptions api = options_.api;
@@ -118,7 +125,7 @@ Status Server::Load() {
   api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), notifier_.get(), &metrics_, api);
   if (replicator_) api_->set_replicator(replicator_.get());
   sequencer_->Start();
-  notifier_->Start();
+  if (notifier_) notifier_->Start();
   return Status::Ok();
 }
 

@@ -9,7 +9,7 @@
 //      (server/startup_handler.h);
 //   2. open the log and the state store, load the Node (catch up the log);
 //   3. attached mode: open the external log;
-//   4. start the sequencer and the notifier;
+//   4. start the sequencer and the notifier (if any);
 //   5. serve the Api;
 //   6. attached mode: register this node's /event URL with the external log;
 //   7. start the replicator.
@@ -54,10 +54,17 @@ struct ServerOptions {
   std::string log_uri = "memory:";
   std::string state_uri = "memory:";
   BackendOptions backend;
+  // Stores opened by the caller, used instead of opening log_uri /
+  // state_uri when set (tests: a store that injects faults, or one filled
+  // beforehand). The server owns them from Start on.
+  std::unique_ptr<EventStore> log;
+  std::unique_ptr<StateStore> state;
   NodeOptions node;
   // external_write is set by the server in attached mode.
   SequencerOptions sequencer;
-  NotifierOptions notifier;
+  // Delivery to the URLs of /log/register; none: no notifier (URLs are
+  // stored, nothing is delivered).
+  std::optional<NotifierOptions> notifier = NotifierOptions();
   // log_uri and state_uri are set by the server.
   ApiOptions api;
   // Replication with the peers of /nodes; none: no replicator. Its
@@ -101,7 +108,7 @@ class Server {
   uint16_t port() const;
   Node* node() { return node_.get(); }
   Sequencer* sequencer() { return sequencer_.get(); }
-  Notifier* notifier() { return notifier_.get(); }
+  Notifier* notifier() { return notifier_.get(); }        // null without notifier
   Replicator* replicator() { return replicator_.get(); }  // null without replication
   Api* api() { return api_.get(); }
   Metrics* metrics() { return &metrics_; }

@@ -13,7 +13,7 @@ TestNode::TestNode(const ReplicatorOptions* replication, bool potboiler_only, co
   options.backend = backend;
   options.http.port = 0;
   options.http.max_body_bytes = max_body_bytes;
-  options.notifier.poll = std::chrono::milliseconds(50);
+  options.notifier->poll = std::chrono::milliseconds(50);
   options.api = api;
   if (replication != nullptr) {
     options.replication.emplace(*replication);

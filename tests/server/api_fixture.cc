@@ -15,30 +15,29 @@ SequencerOptions ApiFixture::Ticking() {
 
 void ApiFixture::Open(const ApiOptions& options, SequencerOptions sequencer,
                       std::unique_ptr<EventStore> log) {
-  NodeOptions node_options;
-  node_options.physical = [this] { return now_ns_.load(); };
-  auto node =
-      Node::Open(log ? std::move(log) : NewMemoryEventStore(), NewMemoryStateStore(), node_options);
-  ASSERT_TRUE(node.ok()) << node.status().ToString();
-  node_ = std::move(node).value();
-  sequencer_ = std::make_unique<Sequencer>(node_.get(), sequencer);
-  sequencer_->Start();
-  api_ = std::make_unique<Api>(node_.get(), sequencer_.get(), nullptr, &metrics_, options);
+  ServerOptions server;
+  server.http.host = "127.0.0.1";
+  server.http.port = 0;
+  server.http.threads = 1;
+  server.log = log ? std::move(log) : NewMemoryEventStore();
+  server.node.physical = [this] { return now_ns_.load(); };
+  server.sequencer = sequencer;
+  server.notifier.reset();
+  server.api = options;
+  server.drain = std::chrono::milliseconds(0);
+  Result<std::unique_ptr<Server>> started = Server::Start(std::move(server));
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  server_ = std::move(started).value();
 }
 
-void ApiFixture::Close() {
-  if (sequencer_) sequencer_->Stop();
-  api_.reset();
-  sequencer_.reset();
-  node_.reset();
-}
+void ApiFixture::Close() { server_.reset(); }
 
 HttpResponse ApiFixture::Call(std::string method, std::string target, std::string body,
                               HttpHeaders headers) {
   HttpRequest req{std::move(method), std::move(target), std::move(headers), std::move(body)};
   auto promise = std::make_shared<std::promise<HttpResponse>>();
   std::future<HttpResponse> future = promise->get_future();
-  api_->Handle(std::move(req), [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+  api()->Handle(std::move(req), [promise](HttpResponse r) { promise->set_value(std::move(r)); });
   if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
     ADD_FAILURE() << "no response within 10 s";
     return HttpResponse{599, {}, ""};

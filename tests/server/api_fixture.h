@@ -1,7 +1,8 @@
-// For handler tests (no sockets): a node on memory stores with a fake
-// physical clock, its sequencer, and the Api, driven by Call(). Open()
-// starts them (tests call it from SetUp, or again after Close() with other
-// options); TearDown stops them.
+// For handler tests: a Server (server/server.h) on memory stores with a fake
+// physical clock, without notifier or replicator (nothing leaves the
+// process), whose Api is driven by Call() without a socket. Open() starts
+// it (tests call it from SetUp, or again after Close() with other options);
+// TearDown stops it.
 #ifndef PIGTAIL_TESTS_SERVER_API_FIXTURE_H_
 #define PIGTAIL_TESTS_SERVER_API_FIXTURE_H_
 
@@ -17,6 +18,7 @@
 #include "core/event_store.h"
 #include "server/api.h"
 #include "server/http_message.h"
+#include "server/server.h"
 
 namespace pigtail::testing {
 
@@ -45,13 +47,13 @@ class ApiFixture : public ::testing::Test {
   std::string AddTask(const std::string& queue,
                       const std::string& body = R"({"task_name":"t","info":{"x":1}})");
   std::string Digest() { return Call("GET", "/digest").body; }
-  uint64_t Events() { return node_->log()->Count().value(); }
+  uint64_t Events() { return node()->log()->Count().value(); }
+
+  Node* node() { return server_->node(); }
+  Api* api() { return server_->api(); }
 
   std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
-  Metrics metrics_;
-  std::unique_ptr<Node> node_;
-  std::unique_ptr<Sequencer> sequencer_;
-  std::unique_ptr<Api> api_;
+  std::unique_ptr<Server> server_;
 };
 
 }  // namespace pigtail::testing

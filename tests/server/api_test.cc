@@ -42,9 +42,9 @@ class ApiTest : public testing::ApiFixture {
 
   // The entry at the head of this node's chain.
   Event HeadEntry() {
-    std::optional<Uuid> head = node_->head();
+    std::optional<Uuid> head = node()->head();
     EXPECT_TRUE(head.has_value());
-    Result<std::optional<StoredEvent>> e = node_->log()->Get(head.value_or(Uuid()));
+    Result<std::optional<StoredEvent>> e = node()->log()->Get(head.value_or(Uuid()));
     EXPECT_TRUE(e.ok() && e->has_value());
     return e.ok() && e->has_value() ? (*e)->event : Event{};
   }
@@ -116,7 +116,7 @@ TEST_F(ApiTest, LogApi) {
   ASSERT_EQ(second.status, 201);
   std::string id2(Body(second).at("id").as_string());
 
-  std::string me = node_->id().ToString();
+  std::string me = node()->id().ToString();
   EXPECT_EQ(Body(Call("GET", "/log")).at(me).as_string(), id2);
   EXPECT_EQ(Body(Call("GET", "/log/first")).at(me).as_string(), id1);
   boost::json::value e1 = Body(Call("GET", "/log/" + id1));
@@ -175,7 +175,7 @@ TEST_F(ApiTest, EntriesFromPeers) {
   EXPECT_EQ(Body(Call("GET", "/queue/peerq/stats")).at("pending").as_int64(), 1);
 
   std::string mine = entry;
-  mine.replace(mine.find(owner), owner.size(), node_->id().ToString());
+  mine.replace(mine.find(owner), owner.size(), node()->id().ToString());
   EXPECT_EQ(Call("POST", "/log/other", mine).status, 400);
   EXPECT_EQ(Call("POST", "/log/other", "{\"id\":1}").status, 400);
   EXPECT_EQ(Call("POST", "/event", "[]").status, 400);
@@ -185,20 +185,20 @@ TEST_F(ApiTest, EntriesFromPeers) {
   future.replace(future.find("aaaaaaaa"), 8, "cccccccc");
   // Deferred (docs/registers.md, "Hostile clocks"): not stored, counted,
   // and the clock does not follow it.
-  Hlc clock_before = node_->clock().Last();
+  Hlc clock_before = node()->clock().Last();
   HttpResponse far = Call("POST", "/log/other", future);
   EXPECT_EQ(far.status, 400) << far.body;
   EXPECT_EQ(Body(far).at("reason").as_string(), "clock_ahead") << far.body;
-  EXPECT_EQ(node_->counters().future_events.load(), 1u);
-  EXPECT_LT(node_->clock().Last().time, 9000000000000000000ull);
-  EXPECT_GE(node_->clock().Last(), clock_before);
+  EXPECT_EQ(node()->counters().future_events.load(), 1u);
+  EXPECT_LT(node()->clock().Last().time, 9000000000000000000ull);
+  EXPECT_GE(node()->clock().Last(), clock_before);
   EXPECT_EQ(Call("GET", "/log/cccccccc-2222-4333-8444-555555555555").status, 404);
 }
 
 TEST_F(ApiTest, RegistrationsAndNodes) {
   EXPECT_EQ(Call("POST", "/log/register", R"({"url":"http://127.0.0.1:9/event"})").status, 201);
   EXPECT_EQ(Call("POST", "/log/register", R"({"url":"http://127.0.0.1:9/event"})").status, 201);
-  EXPECT_EQ(node_->ListSet(kRegistrationsKey)->size(), 1u);
+  EXPECT_EQ(node()->ListSet(kRegistrationsKey)->size(), 1u);
   EXPECT_EQ(Call("POST", "/log/register", R"({"url":"ftp://x"})").status, 400);
   EXPECT_EQ(Call("POST", "/log/register", R"({"uri":"http://x"})").status, 400);
   EXPECT_EQ(Call("POST", "/log/deregister", R"({"url":"http://127.0.0.1:9/event"})").status, 204);
@@ -503,7 +503,7 @@ TEST_F(ApiTest, ObservabilityEndpoints) {
   EXPECT_NE(digest.at("queues").at("q1"), digest.at("queues").at("q2"));
   boost::json::value health = Body(Call("GET", "/health"));
   EXPECT_EQ(health.at("status").as_string(), "ok");
-  EXPECT_EQ(health.at("node_id").as_string(), node_->id().ToString());
+  EXPECT_EQ(health.at("node_id").as_string(), node()->id().ToString());
   HttpResponse m = Call("GET", "/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("pigtail_http_requests_total{route=\"POST /create\",code=\"201\"} 2"),
@@ -585,7 +585,7 @@ TEST_F(ApiTest, UrlsThatCouldInjectHeadersAreRefusedAndNotStored) {
     }
   }
   EXPECT_EQ(Call("GET", "/nodes").body, "[]");
-  EXPECT_TRUE(node_->ListSet(kRegistrationsKey).value().empty());
+  EXPECT_TRUE(node()->ListSet(kRegistrationsKey).value().empty());
   // Every form that is allowed still is.
   for (const char* url :
        {"http://127.0.0.1:9/event", "http://[::1]:9/event", "http://peer-2.example.com",
@@ -599,12 +599,12 @@ TEST_F(ApiTest, UrlsThatCouldInjectHeadersAreRefusedAndNotStored) {
 // removing a bad URL that is not stored is a 400, not a 404.
 TEST_F(ApiTest, UrlsStoredBeforeTheRulesCanStillBeRemoved) {
   const std::string bad = "http://127.0.0.1:9/x\r\nX-Injected: yes";
-  ASSERT_TRUE(node_->AddToSet(kRegistrationsKey, bad).ok());
-  ASSERT_TRUE(node_->AddToSet(kNodesKey, bad).ok());
+  ASSERT_TRUE(node()->AddToSet(kRegistrationsKey, bad).ok());
+  ASSERT_TRUE(node()->AddToSet(kNodesKey, bad).ok());
   const std::string body = "{\"url\":" + api::Quote(bad) + "}";
   EXPECT_EQ(Call("POST", "/log/deregister", body).status, 204);
   EXPECT_EQ(Call("DELETE", "/nodes", body).status, 204);
-  EXPECT_TRUE(node_->ListSet(kRegistrationsKey).value().empty());
+  EXPECT_TRUE(node()->ListSet(kRegistrationsKey).value().empty());
   EXPECT_EQ(Call("GET", "/nodes").body, "[]");
   EXPECT_EQ(Call("POST", "/log/deregister", body).status, 400);
   EXPECT_EQ(Call("DELETE", "/nodes", body).status, 400);
@@ -617,7 +617,7 @@ TEST_F(ApiTest, UrlBodiesRefuseUnknownFields) {
   EXPECT_EQ(Call("POST", "/nodes", body).status, 400);
   EXPECT_EQ(Call("DELETE", "/nodes", body).status, 400);
   EXPECT_EQ(Call("GET", "/nodes").body, "[]");
-  EXPECT_TRUE(node_->ListSet(kRegistrationsKey).value().empty());
+  EXPECT_TRUE(node()->ListSet(kRegistrationsKey).value().empty());
 }
 
 TEST_F(ApiTest, ZeroTimeoutsAndAttemptsAreRefused) {

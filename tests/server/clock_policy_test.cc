@@ -69,8 +69,8 @@ TEST_F(ClockPolicyTest, ADeleteStampedFarAheadIsDeferredAndTheQueueStays) {
   EXPECT_NE(r.body.find("deferred"), std::string::npos) << r.body;
   EXPECT_FALSE(Stored(Id(1)));
   EXPECT_EQ(Events(), events);
-  EXPECT_EQ(node_->counters().future_events.load(), 1u);
-  EXPECT_LT(node_->clock().Last().time, now_ns_ + kSecond);
+  EXPECT_EQ(node()->counters().future_events.load(), 1u);
+  EXPECT_LT(node()->clock().Last().time, now_ns_ + kSecond);
   EXPECT_EQ(Call("GET", "/queue/q").status, 200);
   // The same through /event.
   r = Call("POST", "/event", Entry(Id(2), At(now_ns_ + kCentury), R"({"Delete":"q"})"));
@@ -122,7 +122,7 @@ TEST_F(ClockPolicyTest, EpochAndCountAreBoundedToo) {
   ASSERT_EQ(mine.status, 201);
   boost::json::value e = Body(Call("GET", "/log/" + std::string(Body(mine).at("id").as_string())));
   EXPECT_EQ(e.at("when").at(0).to_number<uint64_t>(), 0u) << e;
-  EXPECT_EQ(node_->clock().Last().epoch, 0u);
+  EXPECT_EQ(node()->clock().Last().epoch, 0u);
 }
 
 // A batch stores what is within the bounds and lists the rest; a deferred
@@ -190,7 +190,7 @@ TEST_F(ClockPolicyTest, ALogHoldingFarAheadEntriesLoadsAndWritesAreAnsweredTruth
   }
   ASSERT_TRUE(log->Append(old, true).ok());
   Open(std::move(log));
-  EXPECT_LT(node_->clock().Last().time, t + kSecond);
+  EXPECT_LT(node()->clock().Last().time, t + kSecond);
   EXPECT_EQ(Call("GET", "/queue/gone").status, 404);
   EXPECT_EQ(Call("GET", "/queue/back").status, 200);
   const uint64_t events = Events();

@@ -60,8 +60,8 @@ class ConflictReasonTest : public testing::ApiFixture {
                                       std::string body = "") {
     auto promise = std::make_shared<std::promise<HttpResponse>>();
     std::future<HttpResponse> future = promise->get_future();
-    api_->Handle(HttpRequest{std::move(method), std::move(target), {}, std::move(body)},
-                 [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+    api()->Handle(HttpRequest{std::move(method), std::move(target), {}, std::move(body)},
+                  [promise](HttpResponse r) { promise->set_value(std::move(r)); });
     return future;
   }
   static HttpResponse Get(std::future<HttpResponse>& f) {
