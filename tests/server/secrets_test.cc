@@ -9,8 +9,8 @@
 #include <string>
 
 #include "core/memory_store.h"
-#include "server/api.h"
 #include "server/config.h"
+#include "server/server.h"
 
 namespace pigtail {
 namespace {
@@ -20,24 +20,25 @@ using namespace std::chrono_literals;
 constexpr char kPassword[] = "S3cretPw";
 
 TEST(SecretsTest, HealthMasksThePasswordsOfTheBackendUris) {
-  auto node = Node::Open(NewMemoryEventStore(), NewMemoryStateStore(), NodeOptions());
-  ASSERT_TRUE(node.ok()) << node.status().ToString();
-  Sequencer sequencer(node->get(), SequencerOptions());
-  sequencer.Start();
-  Metrics metrics;
-  ApiOptions options;
-  options.client_token = "t";  // /health stays open even so
+  // The URIs are only reported: the stores are memory stores opened here.
+  ServerOptions options;
+  options.http.port = 0;
   options.log_uri = std::string("postgresql://postgres:") + kPassword + "@/pigtail?host=/run";
   options.state_uri = std::string("host=/run dbname=pigtail password=") + kPassword;
-  Api api(node->get(), &sequencer, nullptr, &metrics, options);
+  options.log = NewMemoryEventStore();
+  options.state = NewMemoryStateStore();
+  options.notifier.reset();
+  options.api.client_token = "t";  // /health stays open even so
+  Result<std::unique_ptr<Server>> server = Server::Start(std::move(options));
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
 
   auto promise = std::make_shared<std::promise<HttpResponse>>();
   std::future<HttpResponse> future = promise->get_future();
-  api.Handle(HttpRequest{"GET", "/health", {}, ""},
-             [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+  (*server)->api()->Handle(HttpRequest{"GET", "/health", {}, ""},
+                           [promise](HttpResponse r) { promise->set_value(std::move(r)); });
   ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
   HttpResponse r = future.get();
-  sequencer.Stop();
+  (*server)->Stop();
 
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body.find(kPassword), std::string::npos) << r.body;
