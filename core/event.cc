@@ -11,10 +11,12 @@ namespace pigtail {
 namespace json = boost::json;
 
 Result<Event> ParseEvent(std::string raw) {
-  Event event;
+  // Parsed in place: the parsed Event is not moved again.
+  Result<Event> result{Event()};
+  Event& event = *result;
   PIGTAIL_RETURN_IF_ERROR(ParseEventText(raw, &event));
   event.raw = std::move(raw);
-  return event;
+  return result;
 }
 
 namespace {

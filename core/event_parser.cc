@@ -181,7 +181,7 @@ struct Tagged {
   bool payload = false;  // the value that comes next is the op's payload
   std::string other;     // the first key, when it is not a tag
   std::string_view First() const { return tag >= 0 ? g::kTags[tag] : other; }
-  Status status;  // of the last payload read; if ok, its op is in op_
+  Status status;  // of the last payload read; if ok, its op is read
 };
 
 // The SAX handler. It never stops basic_parser (so malformed JSON is always
@@ -423,13 +423,7 @@ class Handler {
   void Key(std::string_view k) {
     switch (ctx_[depth_ - 1]) {
       case Ctx::kEvent:
-        top_field_ = k == "id"             ? kId
-                     : k == "owner"        ? kOwner
-                     : k == "when"         ? kWhen
-                     : k == "data"         ? kData
-                     : k == "prev"         ? kPrev
-                     : k == "dependencies" ? kDeps
-                                           : kOther;
+        top_field_ = TopFieldOf(k);
         return;
       case Ctx::kWhenObject:
         when_field_ = k == "epoch"   ? kEpoch
@@ -461,6 +455,20 @@ class Handler {
   }
 
   // ---- the event's own members
+  static TopField TopFieldOf(std::string_view k) {
+    switch (k.size()) {  // one compare per key instead of a chain
+      case 2:
+        return k == "id" ? kId : kOther;
+      case 4:
+        return k == "when" ? kWhen : k == "data" ? kData : k == "prev" ? kPrev : kOther;
+      case 5:
+        return k == "owner" ? kOwner : kOther;
+      case 12:
+        return k == "dependencies" ? kDeps : kOther;
+      default:
+        return kOther;
+    }
+  }
   [[gnu::cold]] void SetError(TopField f, Status s) {
     errors_ |= Bit(f);
     error_[f] = std::move(s);
@@ -600,9 +608,7 @@ class Handler {
       *data_out_ = ForeignData{};
     } else if (!data_.status.ok()) {
       *data_out_ = RejectedOp{std::string(data_.First()) + ": " + data_.status.message()};
-    } else {
-      data_out_->emplace<QueueOp>(std::move(op_));
-    }
+    }  // else the op is in place
   }
 
   void TaggedKey(Tagged* t, std::string_view k, bool top) {
@@ -621,6 +627,8 @@ class Handler {
       return;
     }
     payload_of_ = t;
+    // The data's op is read in place; a Batch element's into op_.
+    target_ = t == &data_ ? &data_out_->emplace<QueueOp>() : &op_;
     const std::string_view tag = g::kTags[t->tag];
     t->status = Status::Ok();
     if (t->tag == g::kIndexOf<BatchOp>) {
@@ -634,11 +642,11 @@ class Handler {
       t->status = Status::InvalidArgument("Batch payload must be an array");
     } else if (t->tag == g::kIndexOf<DeleteOp>) {
       // Bare: the payload is the name itself.
-      op_.emplace<DeleteOp>();
-      t->status = kRules[t->tag].fields[0].read(&op_, v, What(" payload").Of(tag));
+      target_->emplace<DeleteOp>();
+      t->status = kRules[t->tag].fields[0].read(target_, v, What(" payload").Of(tag));
     } else if (v.kind == Kind::kObject) {
       rules_ = &kRules[t->tag];
-      rules_->emplace(&op_);
+      rules_->emplace(target_);
       present_ = 0;
       field_errors_ = 0;
       field_ = -1;
@@ -704,7 +712,7 @@ class Handler {
         return;
       }
     }
-    op_.emplace<BatchOp>(std::move(batch_));
+    std::get<QueueOp>(*data_out_).emplace<BatchOp>(std::move(batch_));
     batch_ = BatchOp();
   }
 
@@ -735,12 +743,12 @@ class Handler {
     }
     if (container) Push(Ctx::kSkip);
     if (v.kind == Kind::kNull && f.presence == g::Presence::kOptional) {
-      f.clear(&op_);  // null reads as absent
+      f.clear(target_);  // null reads as absent
       present_ &= ~bit;
       return;
     }
     present_ |= bit;
-    Status s = f.read(&op_, v, What::Quoted(f.name));
+    Status s = f.read(target_, v, What::Quoted(f.name));
     if (!s.ok()) {
       field_errors_ |= bit;
       field_error_[field_] = std::move(s);
@@ -821,7 +829,7 @@ class Handler {
       boost::system::error_code ec;
       json_ = json::serialize(json::parse(json_, ec));
     }
-    rules_->fields[field_].set_text(&op_, json_);
+    rules_->fields[field_].set_text(target_, json_);
   }
 
   static constexpr size_t kKeysCompared = 16;
@@ -846,11 +854,13 @@ class Handler {
   BatchOp batch_;
   size_t batch_items_ = 0;
   Status batch_error_;
-  // The payload being read: its op, the field whose value comes next, the
-  // fields present (with a non-null value) and those with an error.
+  // The payload being read: its op (where it is read into), the field whose
+  // value comes next, the fields present (with a non-null value) and those
+  // with an error. op_ holds a Batch element.
   Tagged* payload_of_ = nullptr;
   const OpRules* rules_ = &kRules[0];
   QueueOp op_;
+  QueueOp* target_ = &op_;
   int field_ = -1;
   uint32_t present_ = 0;
   uint32_t field_errors_ = 0;

@@ -112,9 +112,7 @@ inline Status Read(const JsonScalar& v, const What& what, bool* out) {
 }
 inline Status Read(const JsonScalar& v, const What& what, Uuid* out) {
   if (v.kind != JsonScalar::Kind::kString) return MustBe(what, "a UUID string");
-  Result<Uuid> id = Uuid::Parse(v.s);
-  if (!id.ok()) return BadUuid(id.status(), what);
-  *out = *id;
+  if (!Uuid::TryParse(v.s, out)) return BadUuid(Uuid::Parse(v.s).status(), what);
   return Status::Ok();
 }
 

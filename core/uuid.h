@@ -25,6 +25,9 @@ class Uuid {
   // Accepts the canonical 8-4-4-4-12 hex form, either case. Anything else
   // (braces, missing hyphens, wrong length) is an InvalidArgument.
   static Result<Uuid> Parse(std::string_view text);
+  // The same check without a Result, for the parsers' hot paths: false
+  // (and *out unchanged) where Parse fails.
+  static bool TryParse(std::string_view text, Uuid* out);
   // Fails unless `bytes` is exactly 16 bytes.
   static Result<Uuid> FromBytes(std::string_view bytes);
   // A random (version 4) UUID. Thread-safe. Not for use inside projection.

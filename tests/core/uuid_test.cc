@@ -6,6 +6,7 @@
 #include <functional>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace pigtail {
@@ -24,6 +25,42 @@ TEST(UuidTest, RejectsMalformed) {
         "f81d4fae-7dec-11d0-a765-00a0c91e6bfg", "f81d4fae-7dec-11d0-a765_00a0c91e6bf6",
         "f81d4fae-7dec-11d0-a765-00a0c91e6bf"}) {
     EXPECT_FALSE(Uuid::Parse(bad).ok()) << bad;
+  }
+}
+
+// Every byte value at every position: accepted exactly where the canonical
+// form allows it (a hex digit of either case, or the hyphen), with the value
+// that digit gives.
+TEST(UuidTest, EachCharacterIsCheckedAndDecodedOnItsOwn) {
+  const std::string base = "0123abcd-ef45-6789-aBcD-EF0123456789";
+  const Uuid original = *Uuid::Parse(base);
+  for (size_t pos = 0; pos < base.size(); ++pos) {
+    const bool hyphen = pos == 8 || pos == 13 || pos == 18 || pos == 23;
+    const size_t digit = pos - (pos > 8) - (pos > 13) - (pos > 18) - (pos > 23);
+    for (int c = 0; c < 256; ++c) {
+      std::string text = base;
+      text[pos] = static_cast<char>(c);
+      const int value = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      Result<Uuid> u = Uuid::Parse(text);
+      Uuid tried;
+      EXPECT_EQ(Uuid::TryParse(text, &tried), u.ok()) << text;
+      if (u.ok()) {
+        EXPECT_EQ(tried, *u) << text;
+      }
+      if (hyphen) {
+        EXPECT_EQ(u.ok(), c == '-') << "position " << pos << ", byte " << c;
+        continue;
+      }
+      ASSERT_EQ(u.ok(), value >= 0) << "position " << pos << ", byte " << c;
+      if (value < 0) continue;
+      std::string bytes(original.Bytes());
+      const int shift = digit % 2 == 0 ? 4 : 0;
+      bytes[digit / 2] = static_cast<char>((bytes[digit / 2] & ~(0xF << shift)) | value << shift);
+      EXPECT_EQ(u->Bytes(), bytes) << text;
+    }
   }
 }
 
