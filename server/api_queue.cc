@@ -6,6 +6,7 @@
 #include "core/decide.h"
 #include "core/json_fields.h"
 #include "core/queue_op.h"
+#include "core/task_list.h"
 #include "core/task_view.h"
 #include "server/api.h"
 #include "server/api_call.h"
@@ -14,6 +15,9 @@ namespace pigtail {
 namespace {
 
 namespace jf = json_fields;
+
+// GET /queue/{name}: the `after` of the next page, when there is one.
+constexpr char kNextAfterHeader[] = "Pigtail-Next-After";
 
 // Reads an optional member with `read`; absent or null leaves *out as is.
 template <typename T, typename Read>
@@ -245,26 +249,46 @@ void Api::QueueList(Call& call) {
 void Api::QueueGet(Call& call, const std::string& name) {
   Status s = CheckQueue(node_, name);
   if (!s.ok()) return call.reply(api::FromStatus(s));
-  uint64_t now = node_->NowNanos();
-  std::string body = node_->Read([&](const State& state) {
+  TaskFilter filter = TaskFilter::kOpen;
+  size_t limit = kDefaultTaskPage;
+  std::optional<Uuid> after;
+  for (const auto& [key, value] : call.target.query) {
+    if (key == "state") {
+      Result<TaskFilter> f = ParseTaskFilter(value);
+      if (!f.ok()) return call.reply(api::Error(400, f.status().message()));
+      filter = *f;
+    } else if (key == "limit") {
+      Result<size_t> n = api::ParseLimit("limit", value, kMaxTaskPage);
+      if (!n.ok()) return call.reply(api::Error(400, n.status().message()));
+      limit = *n;
+    } else if (key == "after") {
+      Result<Uuid> id = Uuid::Parse(value);
+      if (!id.ok()) return call.reply(api::Error(400, "after: " + id.status().message()));
+      after = *id;
+    } else {
+      return call.reply(api::Error(400, "unknown query parameter \"" + key + "\""));
+    }
+  }
+  const uint64_t now = node_->NowNanos();
+  std::optional<Uuid> next_after;
+  Result<std::string> body = node_->Read([&](const State& state) -> Result<std::string> {
+    PIGTAIL_ASSIGN_OR_RETURN(TaskPage page, ListTasks(state, name, filter, after, limit, now));
+    next_after = page.next_after;
+    // The original shape: {"<id>":{"task_name","state"},...}, in claim order.
     std::string out = "{";
-    const State::QueueSlot* slot = state.FindSlot(name);
-    if (slot != nullptr && slot->record) {
-      bool first = true;
-      for (const auto& [id, task] : slot->tasks) {
-        if (!TaskVisible(task, &*slot->record)) continue;
-        TaskView view = ViewTask(task, *slot->record, now);
-        if (view.state != TaskState::kPending && view.state != TaskState::kWorking) continue;
-        if (!first) out += ",";
-        first = false;
-        out += "\"" + id.ToString() + "\":{\"task_name\":" + api::Quote(task.add->task_name) +
-               ",\"state\":\"" + std::string(TaskStateName(view.state)) + "\"}";
-      }
+    for (const ListedTask& listed : page.tasks) {
+      if (out.size() > 1) out += ",";
+      out += "\"" + listed.task->id.ToString() +
+             "\":{\"task_name\":" + api::Quote(listed.task->add->task_name) + ",\"state\":\"" +
+             std::string(TaskStateName(listed.view.state)) + "\"}";
     }
     out += "}";
     return out;
   });
-  call.reply(api::Json(200, std::move(body)));
+  if (!body.ok()) return call.reply(api::Error(404, body.status().message(), "unknown_after"));
+  HttpResponse response = api::Json(200, std::move(body).value());
+  if (next_after) response.headers.emplace_back(kNextAfterHeader, next_after->ToString());
+  call.reply(std::move(response));
 }
 
 void Api::QueueAdd(Call& call, const std::string& name, bool batch) {

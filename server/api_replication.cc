@@ -38,11 +38,9 @@ void Api::LogRange(Call& call) {
       if (!when.ok()) return call.reply(api::Error(400, "after_when: " + when.status().message()));
       after = *when;
     } else if (key == "limit") {
-      auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 ||
-          limit > kMaxRangeLimit) {
-        return call.reply(api::Error(400, "limit must be 1 to " + std::to_string(kMaxRangeLimit)));
-      }
+      Result<size_t> n = api::ParseLimit("limit", value, kMaxRangeLimit);
+      if (!n.ok()) return call.reply(api::Error(400, n.status().message()));
+      limit = *n;
     } else {
       return call.reply(api::Error(400, "unknown query parameter \"" + key + "\""));
     }

@@ -1,4 +1,5 @@
 #include "server/api_util.h"
+#include <charconv>
 
 #include <boost/json.hpp>
 
@@ -91,6 +92,15 @@ Status CheckFields(const boost::json::object& object,
     }
   }
   return Status::Ok();
+}
+
+Result<size_t> ParseLimit(std::string_view name, std::string_view value, size_t max) {
+  size_t n = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || ptr != value.data() + value.size() || n < 1 || n > max) {
+    return Status::InvalidArgument(std::string(name) + " must be 1 to " + std::to_string(max));
+  }
+  return n;
 }
 
 Result<Target> ParseTarget(std::string_view target) {

@@ -34,6 +34,10 @@ Result<boost::json::object> ParseObject(std::string_view body);
 Status CheckFields(const boost::json::object& object,
                    std::initializer_list<std::string_view> allowed);
 
+// A query parameter's decimal count in [1, max]; InvalidArgument
+// "<name> must be 1 to <max>" otherwise.
+Result<size_t> ParseLimit(std::string_view name, std::string_view value, size_t max);
+
 // The path split on '/', percent-decoded, without empty segments; and the
 // query's key=value pairs, percent-decoded. InvalidArgument for a bad
 // escape.

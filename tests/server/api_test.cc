@@ -106,6 +106,47 @@ TEST_F(ApiTest, UnknownTaskAndQueue) {
   EXPECT_EQ(Call("POST", "/queue/nope/claim", a).status, 404);
 }
 
+// GET /queue/{name}: the original shape, by state, a page at a time.
+TEST_F(ApiTest, QueueListingFiltersAndPages) {
+  CreateQueue("q");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(AddTask("q"));
+  const std::string worker = std::string("{\"worker_id\":\"") + kWorkerA + "\"}";
+  ASSERT_EQ(Call("PUT", "/queue/q/" + ids[0], worker).status, 200);
+  ASSERT_EQ(Call("DELETE", "/queue/q/" + ids[0], worker).status, 200);
+  ASSERT_EQ(Call("POST", "/queue/q/" + ids[1] + "/cancel").status, 200);
+
+  // The default: tasks not finished, in claim order (oldest first).
+  HttpResponse open = Call("GET", "/queue/q");
+  ASSERT_EQ(open.status, 200) << open.body;
+  EXPECT_EQ(open.body, "{\"" + ids[2] + "\":{\"task_name\":\"t\",\"state\":\"pending\"},\"" +
+                           ids[3] + "\":{\"task_name\":\"t\",\"state\":\"pending\"},\"" + ids[4] +
+                           "\":{\"task_name\":\"t\",\"state\":\"pending\"}}");
+  EXPECT_EQ(open.Header("Pigtail-Next-After"), "");
+  EXPECT_EQ(Body(Call("GET", "/queue/q?state=done")).as_object().size(), 1u);
+  EXPECT_TRUE(Body(Call("GET", "/queue/q?state=done")).as_object().contains(ids[0]));
+  EXPECT_EQ(Body(Call("GET", "/queue/q?state=cancelled")).at(ids[1]).at("state"), "cancelled");
+  EXPECT_EQ(Body(Call("GET", "/queue/q?state=all")).as_object().size(), 5u);
+
+  HttpResponse first = Call("GET", "/queue/q?state=all&limit=2");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(Body(first).as_object().size(), 2u);
+  ASSERT_EQ(first.Header("Pigtail-Next-After"), ids[1]);
+  HttpResponse rest = Call("GET", "/queue/q?state=all&limit=10&after=" + ids[1]);
+  EXPECT_EQ(Body(rest).as_object().size(), 3u);
+  EXPECT_EQ(rest.Header("Pigtail-Next-After"), "");
+
+  for (const char* bad :
+       {"?state=finished", "?limit=0", "?limit=10001", "?limit=x", "?after=nope", "?sort=id"}) {
+    HttpResponse r = Call("GET", std::string("/queue/q") + bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    EXPECT_TRUE(Body(r).as_object().contains("error")) << r.body;
+  }
+  HttpResponse unknown = Call("GET", "/queue/q?after=8b2f1c1e-0000-4000-8000-000000000000");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(Body(unknown).at("reason"), "unknown_after");
+}
+
 TEST_F(ApiTest, LogApi) {
   EXPECT_EQ(Call("GET", "/log").body, "{}");
   HttpResponse first = Call("POST", "/log", R"({"anything":[1,2,3]})");

@@ -1,0 +1,61 @@
+// Listing a queue's tasks by read-time state, a page at a time, in claim
+// order (priority, then oldest Add, then id): GET /queue/{name}.
+#ifndef PIGTAIL_CORE_TASK_LIST_H_
+#define PIGTAIL_CORE_TASK_LIST_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "core/registers.h"
+#include "core/state.h"
+#include "core/status.h"
+#include "core/task_view.h"
+#include "core/uuid.h"
+
+namespace pigtail {
+
+// Which tasks a listing holds. A task waiting for its delay or its retry
+// backoff is both pending and delayed.
+enum class TaskFilter : uint8_t {
+  kOpen,     // pending or working: the original Pigtail listing (default)
+  kPending,  // pending, ready or not (an expired lease reads pending)
+  kDelayed,  // pending and not claimable before a later time
+  kWorking,  // leased, the lease still running
+  kDone,
+  kDead,
+  kCancelled,
+  kAll,
+};
+
+// "open", "pending", "delayed", "working", "done", "dead", "cancelled",
+// "all"; InvalidArgument for anything else, naming the accepted values.
+Result<TaskFilter> ParseTaskFilter(std::string_view name);
+
+inline constexpr size_t kDefaultTaskPage = 1000;
+inline constexpr size_t kMaxTaskPage = 10'000;
+
+struct ListedTask {
+  const TaskRecord* task = nullptr;
+  TaskView view;
+};
+
+struct TaskPage {
+  std::vector<ListedTask> tasks;  // in claim order
+  // The last task's id when more tasks match after it (the next page's
+  // `after`); none on the last page.
+  std::optional<Uuid> next_after;
+};
+
+// Up to `limit` (1 to kMaxTaskPage) visible tasks of `queue` that match
+// `filter` at `now_ns`, in claim order, after the task `after` (which need
+// not match the filter). NotFound when `after` is not a task of the queue.
+// Costs O(tasks of the queue + limit log limit).
+Result<TaskPage> ListTasks(const State& state, std::string_view queue, TaskFilter filter,
+                           const std::optional<Uuid>& after, size_t limit, uint64_t now_ns);
+
+}  // namespace pigtail
+
+#endif  // PIGTAIL_CORE_TASK_LIST_H_
