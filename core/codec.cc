@@ -70,6 +70,7 @@ class Reader {
     if (U8() == 0) return std::nullopt;
     return BigEndian<T>();
   }
+  bool AtEnd() const { return failed_ || pos_ == in_.size(); }
   Status Finish(std::string_view what) const {
     if (failed_ || pos_ != in_.size())
       return Status::Corruption("cannot decode " + std::string(what));
@@ -169,6 +170,9 @@ void AppendTaskRecord(const TaskRecord& t, std::string* out) {
   w.Id(s.worker);
   w.Bytes(s.error);
   w.U64(s.retry_in_ms);
+  // Last, and only when a Retry started a later round, so a record of round
+  // 0 (every record before retries existed) encodes as it always did.
+  if (s.key.round != 0) w.U32(s.key.round);
 }
 
 Result<TaskRecord> DecodeTaskRecord(std::string_view bytes) {
@@ -196,6 +200,10 @@ Result<TaskRecord> DecodeTaskRecord(std::string_view bytes) {
   s.worker = r.Id();
   s.error = r.Bytes();
   s.retry_in_ms = r.U64();
+  if (!r.AtEnd()) {
+    s.key.round = r.U32();
+    if (s.key.round == 0) return Status::Corruption("task record has an explicit round 0");
+  }
   PIGTAIL_RETURN_IF_ERROR(r.Finish("task record"));
   if (outcome > static_cast<uint8_t>(Outcome::kDone) || phase > 1) {
     return Status::Corruption("task record has an unknown outcome or phase");

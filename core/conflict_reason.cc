@@ -26,6 +26,8 @@ std::string_view ToString(ConflictReason reason) {
       return "superseded";
     case ConflictReason::kQueueExists:
       return "queue_exists";
+    case ConflictReason::kNotDead:
+      return "not_dead";
   }
   return "";
 }

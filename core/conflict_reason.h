@@ -20,6 +20,7 @@ enum class ConflictReason {
   kBusy,                   // another request of the same batch writes the task
   kSuperseded,             // a queue write would lose to one stamped after it
   kQueueExists,            // POST /create of a live queue with other settings
+  kNotDead,                // a retry of a task that is not dead
 };
 
 // The wire name: "" for kNone, else e.g. "leased_by_another_worker".

@@ -108,7 +108,7 @@ void Claim(const TaskRecord& task, const QueueRecord& queue, const TaskView& vie
            const Uuid& worker, bool heartbeat, EntryBuilder* builder, Decision* decision) {
   const uint64_t lease = heartbeat ? view.lease : view.next_lease;
   EntryBuilder::Placed placed =
-      builder->Add(ProgressOp{task.queue, task.id, worker, lease}, task.id);
+      builder->Add(ProgressOp{task.queue, task.id, worker, lease, task.status.key.round}, task.id);
   const uint64_t timeout_ms = LeaseTimeoutMs(task, queue);
   const uint64_t expires_ns = LeaseExpiresAtNs(placed.when.time, timeout_ms);
   const uint64_t attempt = lease == std::numeric_limits<uint64_t>::max() ? lease : lease + 1;
@@ -289,9 +289,9 @@ Decision Decide(const BatchView& view, const DoneRequest& request, const DecideC
       } else if (view.Written(item.id) || written.contains(item.id)) {
         result = Busy();
       } else {
-        builder.Add(
-            DoneOp{request.queue, item.id, request.worker, item.lease.value_or(task_view.lease)},
-            item.id);
+        builder.Add(DoneOp{request.queue, item.id, request.worker,
+                           item.lease.value_or(task_view.lease), task->status.key.round},
+                    item.id);
         written.insert(item.id);
         result.changed = true;
       }
@@ -339,7 +339,41 @@ Decision Decide(const BatchView& view, const CancelRequest& request, const Decid
     return decision;
   }
   // A cancel wins over any other write of the task, also one of this batch.
-  WriteOne(ctx, CancelOp{request.queue, request.task}, task->id, &decision);
+  WriteOne(ctx, CancelOp{request.queue, request.task, task->status.key.round}, task->id, &decision);
+  return decision;
+}
+
+Decision Decide(const BatchView& view, const RetryRequest& request, const DecideContext& ctx) {
+  Decision decision;
+  WriteResult& reply = decision.reply;
+  const QueueRecord* queue = nullptr;
+  const TaskRecord* task = nullptr;
+  reply.status = FindTask(view.state(), request.queue, request.task, &queue, &task);
+  if (!reply.status.ok()) return decision;
+  const TaskView task_view = ViewTask(*task, *queue, ctx.now_ns);
+  if (task_view.state == TaskState::kDone || task_view.state == TaskState::kCancelled) {
+    SetResult(&reply, Finished(task_view.state, *task, nullptr));
+    return decision;
+  }
+  if (task_view.state != TaskState::kDead) {
+    SetConflict(&reply, ConflictReason::kNotDead,
+                "only a dead task can be retried; this one is " +
+                    std::string(TaskStateName(task_view.state)));
+    return decision;
+  }
+  if (view.Written(task->id)) {
+    SetResult(&reply, Busy());
+    return decision;
+  }
+  const uint32_t round = task->status.key.round;
+  if (round == std::numeric_limits<uint32_t>::max()) {
+    reply.status = Status::OutOfRange("the task was retried as often as it can be");
+    return decision;
+  }
+  RetryOp op{request.queue, request.task, round + 1};
+  reply.retry = op;
+  decision.written.push_back(task->id);
+  decision.entries.push_back({QueueOp(std::move(op)), ctx.stamp()});
   return decision;
 }
 

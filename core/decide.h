@@ -108,6 +108,9 @@ Decision Decide(const BatchView& view, const DoneRequest& request, const DecideC
 Decision Decide(const BatchView& view, const FailRequest& request, const DecideContext& ctx);
 // NotFound; Conflict kDone, kDead, kCancelled when the task is finished.
 Decision Decide(const BatchView& view, const CancelRequest& request, const DecideContext& ctx);
+// Writes a Retry that starts the task's next round (reply.retry). NotFound;
+// Conflict kNotDead (pending or working), kDone, kCancelled, kBusy.
+Decision Decide(const BatchView& view, const RetryRequest& request, const DecideContext& ctx);
 
 // A LocalRequest's entries, minted by the caller (they carry this node's
 // ids and timestamps): Ok with their ids, or Conflict kSuperseded when a

@@ -91,7 +91,7 @@ template <typename Op>
 constexpr auto WorkerFields() {
   return std::make_tuple(Required("queue_name", &Op::queue_name, Text::kQueueName),
                          Required("id", &Op::id), Required("worker_id", &Op::worker_id),
-                         Optional("lease", &Op::lease));
+                         Optional("lease", &Op::lease), Optional("round", &Op::round));
 }
 
 template <>
@@ -124,7 +124,16 @@ struct Grammar<CancelOp> {
   static constexpr bool kBare = false;
   static constexpr auto kFields =
       std::make_tuple(Required("queue_name", &CancelOp::queue_name, Text::kQueueName),
-                      Required("id", &CancelOp::id));
+                      Required("id", &CancelOp::id), Optional("round", &CancelOp::round));
+};
+
+template <>
+struct Grammar<RetryOp> {
+  static constexpr std::string_view kTag = "Retry";
+  static constexpr bool kBare = false;
+  static constexpr auto kFields =
+      std::make_tuple(Required("queue_name", &RetryOp::queue_name, Text::kQueueName),
+                      Required("id", &RetryOp::id), Required("round", &RetryOp::round));
 };
 
 // {"Batch":[op,...]}: an array of tagged task ops, not a field list.

@@ -50,7 +50,7 @@ class OpApplier {
                         op.delay_ms, op.max_attempts, op.timeout_ms};
         c = true;
       }
-      c |= MergeStatus(&t.status, Status(Outcome::kLive, 0, Phase::kPending, Uuid()));
+      c |= MergeStatus(&t.status, Status(0, Outcome::kLive, 0, Phase::kPending, Uuid()));
       return c;
     });
     return changed ? Changed() : Unchanged();
@@ -58,23 +58,23 @@ class OpApplier {
 
   ApplyOutcome operator()(const ProgressOp& op) const {
     return MergeInto(op.queue_name, op.id,
-                     Status(Outcome::kLive, op.lease, Phase::kWorking, op.worker_id));
+                     Status(op.round, Outcome::kLive, op.lease, Phase::kWorking, op.worker_id));
   }
 
   ApplyOutcome operator()(const DoneOp& op) const {
     return MergeInto(op.queue_name, op.id,
-                     Status(Outcome::kDone, op.lease, Phase::kWorking, op.worker_id));
+                     Status(op.round, Outcome::kDone, op.lease, Phase::kWorking, op.worker_id));
   }
 
   ApplyOutcome operator()(const FailOp& op) const {
     TaskStatus s;
     if (op.dead) {
-      s = Status(Outcome::kDead, op.lease, Phase::kPending, op.worker_id);
+      s = Status(op.round, Outcome::kDead, op.lease, Phase::kPending, op.worker_id);
     } else {
       if (op.lease == std::numeric_limits<uint64_t>::max()) {
         return Reject("Fail: lease is at its maximum; no further attempt is possible");
       }
-      s = Status(Outcome::kLive, op.lease + 1, Phase::kPending, op.worker_id);
+      s = Status(op.round, Outcome::kLive, op.lease + 1, Phase::kPending, op.worker_id);
       s.retry_in_ms = op.retry_in_ms;
     }
     s.error = op.error;
@@ -82,7 +82,14 @@ class OpApplier {
   }
 
   ApplyOutcome operator()(const CancelOp& op) const {
-    return MergeInto(op.queue_name, op.id, Status(Outcome::kCancelled, 0, Phase::kPending, Uuid()));
+    return MergeInto(op.queue_name, op.id,
+                     Status(op.round, Outcome::kCancelled, 0, Phase::kPending, Uuid()));
+  }
+
+  // A new round, pending from its start with no attempts used.
+  ApplyOutcome operator()(const RetryOp& op) const {
+    return MergeInto(op.queue_name, op.id,
+                     Status(op.round, Outcome::kLive, 0, Phase::kPending, Uuid()));
   }
 
   // Each op as if it were an entry of its own with the batch's stamp; the
@@ -106,9 +113,10 @@ class OpApplier {
  private:
   pigtail::Stamp Stamp() const { return pigtail::Stamp{event_.when, event_.id}; }
 
-  TaskStatus Status(Outcome outcome, uint64_t lease, Phase phase, const Uuid& worker) const {
+  TaskStatus Status(uint32_t round, Outcome outcome, uint64_t lease, Phase phase,
+                    const Uuid& worker) const {
     TaskStatus s;
-    s.key = StatusKey{outcome, lease, phase, event_.when, event_.id};
+    s.key = StatusKey{round, outcome, lease, phase, event_.when, event_.id};
     s.worker = worker;
     return s;
   }

@@ -48,27 +48,30 @@ struct AddOp {
   bool operator==(const AddOp&) const = default;
 };
 
-// {"Progress":{"queue_name","id","worker_id",["lease"]}}: claim, or heartbeat
-// of a claim with lease number `lease`.
+// {"Progress":{"queue_name","id","worker_id",["lease"],["round"]}}: claim, or
+// heartbeat of a claim with lease number `lease`. Every task op carries the
+// round (see RetryOp) it was decided in; absent means round 0.
 struct ProgressOp {
   std::string queue_name;
   Uuid id;
   Uuid worker_id;
   uint64_t lease = 0;
+  uint32_t round = 0;
   bool operator==(const ProgressOp&) const = default;
 };
 
-// {"Done":{"queue_name","id","worker_id",["lease"]}}
+// {"Done":{"queue_name","id","worker_id",["lease"],["round"]}}
 struct DoneOp {
   std::string queue_name;
   Uuid id;
   Uuid worker_id;
   uint64_t lease = 0;
+  uint32_t round = 0;
   bool operator==(const DoneOp&) const = default;
 };
 
 // {"Fail":{"queue_name","id","worker_id","lease",["error"],["retry_in_ms"],
-//          ["dead"]}}: the attempt with lease `lease` failed. The writer
+//          ["dead"],["round"]}}: the attempt with lease `lease` failed. The writer
 // decides, from what it knows when it writes, whether attempts ran out
 // (`dead`) and how long to back off; projection reads only these fields.
 struct FailOp {
@@ -79,14 +82,27 @@ struct FailOp {
   std::string error;
   uint64_t retry_in_ms = 0;
   bool dead = false;
+  uint32_t round = 0;
   bool operator==(const FailOp&) const = default;
 };
 
-// {"Cancel":{"queue_name","id"}}
+// {"Cancel":{"queue_name","id",["round"]}}
 struct CancelOp {
   std::string queue_name;
   Uuid id;
+  uint32_t round = 0;
   bool operator==(const CancelOp&) const = default;
+};
+
+// Extension {"Retry":{"queue_name","id","round"}}: an operator's retry of a
+// dead task. It starts round `round` (one above the task's round when it was
+// decided): the task is pending again with fresh attempts, and every op of
+// an earlier round loses to it.
+struct RetryOp {
+  std::string queue_name;
+  Uuid id;
+  uint32_t round = 0;
+  bool operator==(const RetryOp&) const = default;
 };
 
 // The ops that change one task's status register: the ones a Batch holds.
@@ -105,7 +121,7 @@ struct BatchOp {
 inline constexpr size_t kMaxBatchOps = 1000;
 
 using QueueOp =
-    std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, FailOp, CancelOp, BatchOp>;
+    std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, FailOp, CancelOp, BatchOp, RetryOp>;
 
 // The task op as a QueueOp of its own.
 QueueOp ToQueueOp(TaskOp op);

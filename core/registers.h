@@ -21,8 +21,11 @@ namespace pigtail {
 enum class Outcome : uint8_t { kLive = 0, kDead = 1, kCancelled = 2, kDone = 3 };
 enum class Phase : uint8_t { kPending = 0, kWorking = 1 };
 
-// (outcome, lease, phase, hlc, event id), compared left to right.
+// (round, outcome, lease, phase, hlc, event id), compared left to right.
+// A task starts in round 0; each Retry of a dead task starts the next round,
+// which outranks everything written in earlier ones (docs/registers.md).
 struct StatusKey {
+  uint32_t round = 0;
   Outcome outcome = Outcome::kLive;
   uint64_t lease = 0;
   Phase phase = Phase::kPending;

@@ -160,6 +160,7 @@ FailOp DecideFail(const TaskRecord& task, const QueueRecord& queue, const Uuid& 
   op.id = task.id;
   op.worker_id = worker;
   op.lease = lease;
+  op.round = task.status.key.round;
   op.error = std::move(error);
   std::optional<uint32_t> max_attempts =
       task.add && task.add->max_attempts ? task.add->max_attempts : queue.max_attempts;

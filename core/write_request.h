@@ -82,8 +82,15 @@ struct CancelRequest {
   Uuid task;
 };
 
-using WriteRequest = std::variant<LocalRequest, ExternalRequest, CreateRequest, ClaimNextRequest,
-                                  ClaimOneRequest, DoneRequest, FailRequest, CancelRequest>;
+// POST /queue/{name}/{id}/retry: a dead task runs again.
+struct RetryRequest {
+  std::string queue;
+  Uuid task;
+};
+
+using WriteRequest =
+    std::variant<LocalRequest, ExternalRequest, CreateRequest, ClaimNextRequest, ClaimOneRequest,
+                 DoneRequest, FailRequest, CancelRequest, RetryRequest>;
 
 struct ClaimedTask {
   Uuid id;
@@ -127,6 +134,7 @@ struct WriteResult {
   std::vector<ClaimedTask> claimed;     // ClaimNextRequest, ClaimOneRequest
   std::vector<ItemResult> items;        // DoneRequest: per item
   std::optional<FailOp> fail;           // FailRequest: the op written
+  std::optional<RetryOp> retry;         // RetryRequest: the op written
   // CreateRequest: with Ok the settings written; with a Conflict
   // kQueueExists the queue's current ones.
   std::optional<CreateOp> queue;

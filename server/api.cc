@@ -142,6 +142,8 @@ void Api::Route(Call& call) {
        [](Api* a, Call& c, P p) { a->TaskFail(c, p[0], p[1]); }},
       {"POST", "/queue/{name}/{id}/cancel", Auth::kClient,
        [](Api* a, Call& c, P p) { a->TaskCancel(c, p[0], p[1]); }},
+      {"POST", "/queue/{name}/{id}/retry", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->TaskRetry(c, p[0], p[1]); }},
       {"GET", "/digest", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->Digests(c); }},
       {"GET", "/metrics", Auth::kClient, [](Api* a, Call& c, P) { a->MetricsText(c); }},
       {"GET", "/health", Auth::kNone, [](Api* a, Call& c, P) { a->Health(c); }},

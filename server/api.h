@@ -92,6 +92,7 @@ class Api {
   void TaskDelete(Call& call, const std::string& name, const std::string& id);
   void TaskFail(Call& call, const std::string& name, const std::string& id);
   void TaskCancel(Call& call, const std::string& name, const std::string& id);
+  void TaskRetry(Call& call, const std::string& name, const std::string& id);
   void Digests(Call& call);
   void Health(Call& call);
   // api_health.cc: GET /ready, and the readiness gauges of /metrics.

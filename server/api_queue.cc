@@ -499,6 +499,7 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
     o["lease"] = view.lease;
     o["priority"] = task->add->priority;
     if (!task->status.error.empty()) o["error"] = task->status.error;
+    if (task->status.key.round > 0) o["round"] = task->status.key.round;
     out = boost::json::serialize(o);
     return out;
   });
@@ -531,6 +532,16 @@ Status ParseTaskTarget(const std::string& name, const std::string& id_text, std:
   *queue = name;
   *task = *id;
   return Status::Ok();
+}
+
+// An operator's action on one task (cancel, retry): the target, and a body
+// that is empty or an empty object.
+Status ParseOperatorTarget(const std::string& body, const std::string& name, const std::string& id,
+                           std::string* queue, Uuid* task) {
+  PIGTAIL_RETURN_IF_ERROR(ParseTaskTarget(name, id, queue, task));
+  if (body.empty()) return Status::Ok();
+  PIGTAIL_ASSIGN_OR_RETURN(boost::json::object obj, api::ParseObject(body));
+  return api::CheckFields(obj, {});
 }
 
 }  // namespace
@@ -597,15 +608,22 @@ void Api::TaskFail(Call& call, const std::string& name, const std::string& id) {
 
 void Api::TaskCancel(Call& call, const std::string& name, const std::string& id) {
   CancelRequest req;
-  Status s = ParseTaskTarget(name, id, &req.queue, &req.task);
-  if (s.ok() && !call.request.body.empty()) {
-    Result<boost::json::object> obj = api::ParseObject(call.request.body);
-    s = obj.ok() ? api::CheckFields(*obj, {}) : obj.status();
-  }
+  Status s = ParseOperatorTarget(call.request.body, name, id, &req.queue, &req.task);
   if (!s.ok()) return call.reply(api::FromStatus(s));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
     reply(api::Json(200, "{\"state\":\"cancelled\"}"));
+  });
+}
+
+void Api::TaskRetry(Call& call, const std::string& name, const std::string& id) {
+  RetryRequest req;
+  Status s = ParseOperatorTarget(call.request.body, name, id, &req.queue, &req.task);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(ConflictOrError(r));
+    reply(
+        api::Json(200, "{\"state\":\"pending\",\"round\":" + std::to_string(r.retry->round) + "}"));
   });
 }
 

@@ -229,7 +229,7 @@ TEST_P(StateStoreTest, AwkwardStringsSurviveIntact) {
     add.priority = -5;
     add.timeout_ms = 7;
     t.add = add;
-    t.status.key = StatusKey{Outcome::kDead, 4, Phase::kPending, Hlc{0, 9, 1}, Uuid::Random()};
+    t.status.key = StatusKey{2, Outcome::kDead, 4, Phase::kPending, Hlc{0, 9, 1}, Uuid::Random()};
     t.status.error = s + std::string("\0tail", 5);
     t.status.worker = Uuid::Random();
     state.PutTask(t);

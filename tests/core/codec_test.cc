@@ -32,11 +32,27 @@ TEST(CodecTest, TaskRecordRoundTripsWithHostileStrings) {
   t.id = TestId(1);
   t.add = TaskAdd{AtMs(7),     std::string("na\0me\"'\\ ✓", 13), R"({"x":"\u0000"})", -4, 10, 2,
                   std::nullopt};
-  t.status.key = StatusKey{Outcome::kDead, 3, Phase::kPending, AtMs(9, 1), TestId(2)};
+  t.status.key = StatusKey{0, Outcome::kDead, 3, Phase::kPending, AtMs(9, 1), TestId(2)};
   t.status.worker = TestId(77);
   t.status.error = "it broke";
   t.status.retry_in_ms = 0;
   EXPECT_EQ(*DecodeTaskRecord(EncodeTaskRecord(t)), t);
+}
+
+// A later round is appended; a round-0 record encodes as before rounds.
+TEST(CodecTest, RoundsAfterTheFirstAreAppended) {
+  TaskRecord t;
+  t.queue = "q";
+  t.id = TestId(1);
+  t.status.key = StatusKey{0, Outcome::kLive, 0, Phase::kPending, AtMs(9), TestId(1)};
+  const std::string first = EncodeTaskRecord(t);
+  t.status.key.round = 3;
+  const std::string later = EncodeTaskRecord(t);
+  EXPECT_EQ(later.size(), first.size() + 4);
+  EXPECT_EQ(later.substr(0, first.size()), first);
+  EXPECT_EQ(*DecodeTaskRecord(later), t);
+  std::string explicit_zero = first + std::string(4, '\0');
+  EXPECT_EQ(DecodeTaskRecord(explicit_zero).status().code(), StatusCode::kCorruption);
 }
 
 TEST(CodecTest, CorruptBytesAreReportedNotCrashed) {

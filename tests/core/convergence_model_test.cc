@@ -105,6 +105,12 @@ class HistoryGenerator {
       return testing::DataEvent(id, owner, when,
                                 R"({"Set":{"key":"k","value":)" + std::to_string(serial_) + "}}");
     }
+    if (Pick(0, 1) == 0) {
+      // An operator's retry, starting round 1 to 3 of a task.
+      auto [queue, task] =
+          tasks_[static_cast<size_t>(Pick(0, static_cast<int>(tasks_.size()) - 1))];
+      return OpEvent(id, owner, when, RetryOp{queue, task, static_cast<uint32_t>(Pick(1, 3))});
+    }
     // Malformed queue ops, rejected by the projector.
     static const char* const kMalformed[] = {
         R"({"Add":{"queue_name":"alpha","info":1}})", R"({"Create":{"name":"beta"}})",
@@ -147,7 +153,9 @@ class HistoryGenerator {
     auto [queue, task] = tasks_[static_cast<size_t>(Pick(0, static_cast<int>(tasks_.size()) - 1))];
     if (Pick(0, 19) == 0) queue = Queue();
     if (Pick(0, 29) == 0) task = TestId(999999);
-    if (roll < 55) return ProgressOp{queue, task, worker, lease};
+    // Mostly round 0; sometimes a later round, as after a Retry.
+    const uint32_t round = Pick(0, 3) == 0 ? static_cast<uint32_t>(Pick(1, 3)) : 0;
+    if (roll < 55) return ProgressOp{queue, task, worker, lease, round};
     if (roll < 65) {
       return FailOp{queue,
                     task,
@@ -155,10 +163,11 @@ class HistoryGenerator {
                     lease,
                     "err " + std::to_string(serial_),
                     static_cast<uint64_t>(Pick(0, 10)),
-                    Pick(0, 3) == 0};
+                    Pick(0, 3) == 0,
+                    round};
     }
-    if (roll < 70) return CancelOp{queue, task};
-    return DoneOp{queue, task, worker, lease % 2};
+    if (roll < 70) return CancelOp{queue, task, round};
+    return DoneOp{queue, task, worker, lease % 2, round};
   }
 
   static bool SameTask(const TaskOp& a, const TaskOp& b) {
@@ -199,8 +208,8 @@ struct Model {
   void Apply(const Event& e, const QueueOp& queue_op) {
     const QueueOp* op = &queue_op;
     Stamp stamp{e.when, e.id};
-    auto key = [&](Outcome o, uint64_t lease, Phase p) {
-      return StatusKey{o, lease, p, e.when, e.id};
+    auto key = [&](uint32_t round, Outcome o, uint64_t lease, Phase p) {
+      return StatusKey{round, o, lease, p, e.when, e.id};
     };
     if (const auto* c = std::get_if<CreateOp>(op)) {
       QueueRecord& q = Queue(c->name);
@@ -221,16 +230,20 @@ struct Model {
       if (!q.last_delete || stamp > *q.last_delete) q.last_delete = stamp;
     } else if (const auto* a = std::get_if<AddOp>(op)) {
       added[{a->queue_name, e.id}] = e.when;
-      Max({a->queue_name, e.id}, key(Outcome::kLive, 0, Phase::kPending));
+      Max({a->queue_name, e.id}, key(0, Outcome::kLive, 0, Phase::kPending));
     } else if (const auto* p = std::get_if<ProgressOp>(op)) {
-      Max({p->queue_name, p->id}, key(Outcome::kLive, p->lease, Phase::kWorking));
+      Max({p->queue_name, p->id}, key(p->round, Outcome::kLive, p->lease, Phase::kWorking));
     } else if (const auto* f = std::get_if<FailOp>(op)) {
-      Max({f->queue_name, f->id}, f->dead ? key(Outcome::kDead, f->lease, Phase::kPending)
-                                          : key(Outcome::kLive, f->lease + 1, Phase::kPending));
+      Max({f->queue_name, f->id},
+          f->dead ? key(f->round, Outcome::kDead, f->lease, Phase::kPending)
+                  : key(f->round, Outcome::kLive, f->lease + 1, Phase::kPending));
+    } else if (const auto* r = std::get_if<RetryOp>(op)) {
+      Max({r->queue_name, r->id}, key(r->round, Outcome::kLive, 0, Phase::kPending));
     } else if (const auto* x = std::get_if<CancelOp>(op)) {
-      Max({x->queue_name, x->id}, key(Outcome::kCancelled, 0, Phase::kPending));
+      Max({x->queue_name, x->id}, key(x->round, Outcome::kCancelled, 0, Phase::kPending));
     } else if (const auto* done = std::get_if<DoneOp>(op)) {
-      Max({done->queue_name, done->id}, key(Outcome::kDone, done->lease, Phase::kWorking));
+      Max({done->queue_name, done->id},
+          key(done->round, Outcome::kDone, done->lease, Phase::kWorking));
     }
   }
 

@@ -108,6 +108,7 @@ TEST(ConflictReasonTest, WireNames) {
   EXPECT_EQ(ToString(ConflictReason::kBusy), "busy");
   EXPECT_EQ(ToString(ConflictReason::kSuperseded), "superseded");
   EXPECT_EQ(ToString(ConflictReason::kQueueExists), "queue_exists");
+  EXPECT_EQ(ToString(ConflictReason::kNotDead), "not_dead");
 }
 
 // ---- claim next
@@ -499,6 +500,63 @@ TEST_F(DecideTest, CancelWinsOverAWriteEarlierInTheBatch) {
 }
 
 // ---- local writes
+
+// ---- retry
+
+TEST_F(DecideTest, RetryStartsTheNextRoundOfADeadTaskWithFreshAttempts) {
+  Add(1, 10);
+  Apply(2, AtMs(20), FailOp{"q", TestId(1), kWorker, 1, "x", 0, true});
+  ASSERT_EQ(StateOf(1), TaskState::kDead);
+  Decision retry = Run(RetryRequest{"q", TestId(1)});
+  ASSERT_TRUE(retry.reply.status.ok()) << retry.reply.status.ToString();
+  ASSERT_TRUE(retry.reply.retry.has_value());
+  EXPECT_EQ(retry.reply.retry->round, 1u);
+  EXPECT_EQ(std::get<RetryOp>(retry.entries.at(0).op), *retry.reply.retry);
+  EXPECT_EQ(retry.written, std::vector<Uuid>{TestId(1)});
+  Commit(retry);
+  EXPECT_EQ(StateOf(1), TaskState::kPending);
+
+  // The new round's ops carry it; its attempts start from the first.
+  Decision claim = Run(ClaimOne(1, kWorker));
+  ASSERT_TRUE(claim.reply.status.ok()) << claim.reply.status.ToString();
+  EXPECT_EQ(claim.reply.claimed.at(0).lease, 0u);
+  EXPECT_EQ(claim.reply.claimed.at(0).attempt, 1u);
+  EXPECT_EQ(std::get<ProgressOp>(claim.entries.at(0).op).round, 1u);
+  Commit(claim);
+  Decision fail = Run(FailOne(1, kWorker, 0));
+  ASSERT_TRUE(fail.reply.fail.has_value());
+  EXPECT_FALSE(fail.reply.fail->dead) << "the first attempt of round 1";
+  EXPECT_EQ(fail.reply.fail->round, 1u);
+
+  // A write of the earlier round, from a node that had not seen the retry,
+  // loses: the task stays in round 1, claimed by kWorker.
+  Apply(3, AtMs(2000), DoneOp{"q", TestId(1), kOther, 1});
+  EXPECT_EQ(StateOf(1), TaskState::kWorking);
+  EXPECT_EQ(state_.FindTask("q", TestId(1))->status.key.round, 1u);
+}
+
+TEST_F(DecideTest, RetryOfATaskThatIsNotDead) {
+  Add(1, 10);
+  ExpectConflict(Run(RetryRequest{"q", TestId(1)}), ConflictReason::kNotDead);  // pending
+  Claimed(1, kWorker, 0, 990);
+  ExpectConflict(Run(RetryRequest{"q", TestId(1)}), ConflictReason::kNotDead);  // working
+  Apply(2, AtMs(995), DoneOp{"q", TestId(1), kWorker, 0});
+  ExpectConflict(Run(RetryRequest{"q", TestId(1)}), ConflictReason::kDone);
+  Add(3, 10);
+  Apply(4, AtMs(20), CancelOp{"q", TestId(3)});
+  ExpectConflict(Run(RetryRequest{"q", TestId(3)}), ConflictReason::kCancelled);
+  EXPECT_EQ(Run(RetryRequest{"q", TestId(99)}).reply.status.code(), StatusCode::kNotFound);
+}
+
+TEST_F(DecideTest, RetryOfATaskWrittenEarlierInTheBatchIsBusy) {
+  Add(1, 10);
+  Apply(2, AtMs(20), FailOp{"q", TestId(1), kWorker, 1, "x", 0, true});
+  BatchView view(state_);
+  Decision first = Decide(view, RetryRequest{"q", TestId(1)}, Context());
+  ASSERT_TRUE(first.reply.status.ok());
+  view.Accept(first);
+  ExpectConflict(Decide(view, RetryRequest{"q", TestId(1)}, Context()), ConflictReason::kBusy);
+}
 
 TEST_F(DecideTest, LocalQueueWritesStampedBehindTheRegisterAreSuperseded) {
   // A Delete stamped far ahead of the clocks (beyond the bounds).

@@ -104,6 +104,9 @@ TEST(EventTest, MakeOpEventEqualsMakeEventOfTheSerializedOp) {
       FailOp{"emails", Uuid::Random(), Uuid::Random(), 2, "boom \"quoted\"\ttab", 400, true},
       FailOp{"emails", Uuid::Random(), Uuid::Random(), 1, "", 0, false},
       CancelOp{"emails", Uuid::Random()},
+      CancelOp{"emails", Uuid::Random(), 2},
+      ProgressOp{"emails", Uuid::Random(), Uuid::Random(), 1, 3},
+      RetryOp{"emails", Uuid::Random(), 7},
   };
   for (int i = 0; i < 40; ++i) {
     for (const QueueOp& op : ops) {

@@ -114,6 +114,11 @@ TEST(QueueOpTest, SerializeRoundTripsAndKeepsOriginalShape) {
       DoneOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 1},
       FailOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 2, "oops", 1000, true},
       CancelOp{"q", *Uuid::Parse(kTask)},
+      ProgressOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 0, 2},
+      DoneOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 1, 4294967295u},
+      FailOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 0, "x", 5, false, 1},
+      CancelOp{"q", *Uuid::Parse(kTask), 3},
+      RetryOp{"q", *Uuid::Parse(kTask), 1},
   };
   for (const QueueOp& op : ops) {
     std::string json = SerializeQueueOp(op);

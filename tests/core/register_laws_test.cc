@@ -23,6 +23,7 @@ using testing::TestId;
 // it is for real registers (one event, one value).
 TaskStatus GenStatus() {
   TaskStatus s;
+  s.key.round = static_cast<uint32_t>(*rc::gen::inRange(0, 2));
   s.key.outcome = static_cast<Outcome>(*rc::gen::inRange(0, 4));
   s.key.lease = static_cast<uint64_t>(*rc::gen::inRange(0, 3));
   s.key.phase = static_cast<Phase>(*rc::gen::inRange(0, 2));
@@ -70,7 +71,8 @@ Event GenEvent(uint64_t serial) {
   Uuid worker = TestId(50 + static_cast<uint64_t>(*rc::gen::inRange(0, 2)));
   uint64_t lease = static_cast<uint64_t>(*rc::gen::inRange(0, 3));
   QueueOp op;
-  switch (*rc::gen::inRange(0, 7)) {
+  const uint32_t round = static_cast<uint32_t>(*rc::gen::inRange(0, 2));
+  switch (*rc::gen::inRange(0, 8)) {
     case 0:
       op = CreateOp{"q", static_cast<uint64_t>(*rc::gen::inRange(1, 4)), {}, {}};
       break;
@@ -78,16 +80,19 @@ Event GenEvent(uint64_t serial) {
       op = DeleteOp{"q"};
       break;
     case 2:
-      op = ProgressOp{"q", task, worker, lease};
+      op = ProgressOp{"q", task, worker, lease, round};
       break;
     case 3:
-      op = DoneOp{"q", task, worker, 0};
+      op = DoneOp{"q", task, worker, 0, round};
       break;
     case 4:
-      op = FailOp{"q", task, worker, lease, "x", 5, *rc::gen::arbitrary<bool>()};
+      op = FailOp{"q", task, worker, lease, "x", 5, *rc::gen::arbitrary<bool>(), round};
       break;
     case 5:
-      op = CancelOp{"q", task};
+      op = CancelOp{"q", task, round};
+      break;
+    case 6:
+      op = RetryOp{"q", task, round + 1};
       break;
     default:
       // An Add's id is its task's id, so a repeated Add must be the same

@@ -144,12 +144,39 @@ TEST_F(ConflictReasonTest, EachEndpointAnswersEachReasonItCanGive) {
       {"POST", q + done_ + "/cancel", "", "done"},
       {"POST", q + dead_ + "/cancel", "", "dead"},
       {"POST", q + cancelled_ + "/cancel", "", "cancelled"},
+      // retry.
+      {"POST", q + done_ + "/retry", "", "done"},
+      {"POST", q + cancelled_ + "/retry", "", "cancelled"},
+      {"POST", q + pending_ + "/retry", "", "not_dead"},
+      {"POST", q + delayed_ + "/retry", "", "not_dead"},
+      {"POST", q + working_ + "/retry", "", "not_dead"},
   };
   const uint64_t events = Events();
   for (const Case& c : cases) {
     ExpectConflict(Call(c.method, c.target, c.body), c.reason, c.method + " " + c.target);
   }
   EXPECT_EQ(Events(), events);  // a conflict writes nothing
+}
+
+// A dead task runs again: it is pending in round 1 with fresh attempts,
+// lists as pending, and a second retry is not_dead.
+TEST_F(ConflictReasonTest, RetryOfADeadTask) {
+  const std::string q = "/queue/q/";
+  EXPECT_EQ(Body(Call("GET", "/queue/q?state=dead")).as_object().size(), 1u);
+  HttpResponse retried = Call("POST", q + dead_ + "/retry");
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(retried.body, "{\"state\":\"pending\",\"round\":1}");
+  const boost::json::value task = Body(Call("GET", q + dead_));
+  EXPECT_EQ(task.at("state").as_string(), "pending");
+  EXPECT_EQ(task.at("round").as_int64(), 1);
+  EXPECT_TRUE(Body(Call("GET", "/queue/q?state=dead")).as_object().empty());
+  EXPECT_TRUE(Body(Call("GET", "/queue/q?state=pending")).as_object().contains(dead_));
+  ExpectConflict(Call("POST", q + dead_ + "/retry"), "not_dead", "a second retry");
+  HttpResponse claim = Call("PUT", q + dead_, Worker(kA) + "}");
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  EXPECT_EQ(Body(claim).at("attempt").as_int64(), 1);
+  EXPECT_EQ(Call("POST", q + dead_ + "/retry", "{\"x\":1}").status, 400);
+  EXPECT_EQ(Call("POST", q + "8b2f1c1e-0000-4000-8000-000000000000/retry").status, 404);
 }
 
 TEST_F(ConflictReasonTest, BatchedDoneResultsCarryTheirReasons) {
