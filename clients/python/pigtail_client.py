@@ -580,26 +580,31 @@ class Worker:
             )
         except Conflict as e:
             if e.reason in _GONE:
-                with self._lock:
-                    if self._held.pop(task.id, None) is None:
-                        return  # finished meanwhile
-                task.cancel_reason = e.reason
-                task.cancelled.set()
-                log.warning("task %s: %s; telling the handler to stop", task.id, e.reason)
+                self._lose(task, e.reason)
             else:  # busy, not_ready: try again soon
                 self._reschedule(task, sent + min(interval, 0.1))
             return
         except PigtailError as e:
+            if e.status == 404:  # the task or its queue was deleted
+                self._lose(task, "deleted")
+                return
             log.warning("heartbeat of task %s: %s", task.id, e)
             self._reschedule(task, sent + min(interval, 0.2))
             return
         if reply.get("lease") != task.lease:  # cannot happen with a lease sent
-            task.cancel_reason = "lease_lost"
-            task.cancelled.set()
-            with self._lock:
-                self._held.pop(task.id, None)
+            self._lose(task, "lease_lost")
             return
         self._reschedule(task, sent + interval)
+
+    def _lose(self, task, reason):
+        """The task is not ours any more: no more heartbeats, no done, and
+        the handler is told through task.cancelled."""
+        with self._lock:
+            if self._held.pop(task.id, None) is None:
+                return  # finished meanwhile
+            task.cancel_reason = reason
+            task.cancelled.set()
+        log.warning("task %s: %s; telling the handler to stop", task.id, reason)
 
     def _reschedule(self, task, when):
         with self._lock:

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import unittest
+import uuid
 
 from pigtail_client import Client, Worker
 from pigtaild import POSTGRES_URI, Pigtaild, wait_for
@@ -112,6 +113,26 @@ class WorkerTest(unittest.TestCase):
         self.assertLess(waited, 2.0)  # a heartbeat or two (every 200 ms)
         self.assertEqual(c.get_task("c", task_id)["state"], "cancelled")
         self.assertEqual(c.stats("c")["done"], 0)
+
+    def test_done_elsewhere_reaches_the_handler(self):
+        c = self.client
+        c.create_queue("d", timeout_ms=600)
+        task_id = c.add("d", "long", None)
+        started = threading.Event()
+        seen = {}
+
+        def handler(task):
+            started.set()
+            seen["cancelled"] = task.cancelled.wait(10)
+            seen["reason"] = task.cancel_reason
+
+        with Running(Worker(c, "d", handler, concurrency=1, wait_ms=300)):
+            self.assertTrue(started.wait(10))
+            # Any worker may mark a task done (the original Pigtail rule).
+            self.assertEqual(c.done("d", task_id, str(uuid.uuid4())), {"changed": True})
+            wait_for(lambda: "cancelled" in seen, timeout=10)
+        self.assertEqual(seen, {"cancelled": True, "reason": "done_by_another_worker"})
+        self.assertEqual(c.get_task("d", task_id)["state"], "done")
 
     def test_a_raising_handler_fails_the_task_with_bounded_text(self):
         c = self.client
