@@ -475,28 +475,33 @@ class Worker:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            for task in tasks:
-                self._start(task, sent)
+            self._start(tasks, sent)
 
-    def _start(self, task, claimed_at):
-        interval = (task.lease_ms or 30000) / 1000.0 * self.heartbeat_fraction
-        task._reporting = False
-        task._abandoned = False
+    def _start(self, tasks, claimed_at):
+        # The tasks of one claim all run, or (claimed while stopping) all
+        # go back at once.
         with self._lock:
             stopped = self._stop.is_set()
-            if not stopped:
-                self._held[task.id] = [task, claimed_at + interval]
-                self._running[task.id] = task
-        if stopped:
-            # Claimed while stopping: handed back at once.
-            self._fail(task, "worker stopped")
-            return
-        log.info("claimed %r", task)
-        threading.Thread(
-            target=self._run_task, args=(task,), name="pigtail-task-%s" % task.id, daemon=True
-        ).start()
+            for task in tasks:
+                task._reporting = False
+                task._abandoned = False
+                if not stopped:
+                    interval = (task.lease_ms or 30000) / 1000.0 * self.heartbeat_fraction
+                    self._held[task.id] = [task, claimed_at + interval]
+                    self._running[task.id] = task
+        for task in tasks:
+            if stopped:
+                self._fail(task, "worker stopped")
+                continue
+            log.info("claimed %r", task)
+            threading.Thread(
+                target=self._run_task, args=(task,), name="pigtail-task-%s" % task.id, daemon=True
+            ).start()
 
     def _run_task(self, task):
+        with self._lock:
+            if task._abandoned:  # failed back before it could start
+                return
         error = None
         try:
             result = self.handler(task)

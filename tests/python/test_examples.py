@@ -92,7 +92,7 @@ class ExamplesTest(unittest.TestCase):
             "worker.py", "--queue", "term", "--concurrency", "2", "--work-s", "30",
             "--grace-s", "1", "--wait-ms", "300",
         )
-        busy = wait_for(lambda: c.stats("term")["working"] == 2, timeout=20)
+        busy = wait_for(lambda: worker.output().count("Hello World") == 2, timeout=20)
         self.assertTrue(busy, worker.output())
         worker.proc.send_signal(signal.SIGTERM)
         self.assertEqual(worker.wait(20), 0, worker.output())
@@ -121,7 +121,7 @@ class ExamplesTest(unittest.TestCase):
             "worker.py", "--queue", "grace", "--concurrency", "2", "--work-s", "1.5",
             "--grace-s", "10", "--wait-ms", "300",
         )
-        busy = wait_for(lambda: c.stats("grace")["working"] == 2, timeout=20)
+        busy = wait_for(lambda: worker.output().count("Hello World") == 2, timeout=20)
         self.assertTrue(busy, worker.output())
         worker.proc.send_signal(signal.SIGTERM)
         self.assertEqual(worker.wait(20), 0, worker.output())

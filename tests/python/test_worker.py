@@ -110,7 +110,7 @@ class WorkerTest(unittest.TestCase):
             waited = time.monotonic() - t0
             time.sleep(0.3)  # a done, if the worker sent one, is in by now
         self.assertEqual(seen, {"cancelled": True, "reason": "cancelled"})
-        self.assertLess(waited, 2.0)  # a heartbeat or two (every 200 ms)
+        self.assertLess(waited, 3.0)  # a heartbeat or a few (every 200 ms)
         self.assertEqual(c.get_task("c", task_id)["state"], "cancelled")
         self.assertEqual(c.stats("c")["done"], 0)
 
