@@ -369,6 +369,7 @@ class Worker:
         self._started = False
         self._grace = 30.0
         self._stopped_at = None
+        self._signals = 0  # set by the signal handler, which takes no lock
         self._done = threading.Event()
 
     # -- control ----------------------------------------------------------
@@ -393,8 +394,13 @@ class Worker:
         beat.start()
         claim.start()
         try:
-            while not self._stop.wait(0.2):
-                pass
+            # Polled, not waited on: a signal handler must not take a lock
+            # that the interrupted code may hold.
+            while not self._stop.is_set() and not self._signals:
+                time.sleep(0.1)
+            if self._signals:
+                log.info("stopping on a signal (grace %.1f s)", self._grace)
+            self._request_stop(self._grace)
             self._shutdown(claim)
         finally:
             self._stop.set()
@@ -425,13 +431,13 @@ class Worker:
             self._lock.notify_all()
 
     def _on_signal(self, signum, frame):
-        log.info("signal %d: stopping (grace %.1f s)", signum, self._grace)
-        self._request_stop(self._grace)
+        # A second signal ends the grace at once.
+        self._signals += 1
 
     def _shutdown(self, claim_thread):
         with self._lock:
             deadline = self._stopped_at + self._grace
-            while self._running and time.monotonic() < deadline:
+            while self._running and time.monotonic() < deadline and self._signals < 2:
                 self._lock.wait(min(0.1, max(0.0, deadline - time.monotonic())))
             left = [t for t in self._running.values() if not t._reporting]
             for task in left:
@@ -507,7 +513,7 @@ class Worker:
             result = self.handler(task)
             if result is not None:
                 log.debug("task %s returned %r (not stored)", task.id, result)
-        except Exception as e:  # the handler's failure is the task's
+        except BaseException as e:  # the handler's failure is the task's
             error = "%s: %s" % (type(e).__name__, e)
             if len(error) > self.max_error:
                 error = error[: self.max_error - 3] + "..."

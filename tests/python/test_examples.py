@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from pigtail_client import Client
@@ -112,6 +113,24 @@ class ExamplesTest(unittest.TestCase):
         )
         self.assertEqual(second.wait(30), 0, second.output())
         self.assertEqual([c.get_task("term", i)["state"] for i in ids], ["done"] * 3)
+
+    def test_a_second_signal_ends_the_grace(self):
+        c = self.client
+        c.create_queue("twice", timeout_ms=30000)
+        task_id = c.add("twice", "hello_world", None)
+        worker = self.run_example(
+            "worker.py", "--queue", "twice", "--work-s", "60", "--grace-s", "60", "--wait-ms", "300"
+        )
+        self.assertTrue(wait_for(lambda: "Hello World" in worker.output(), timeout=20), worker.output())
+        worker.proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        self.assertIsNone(worker.proc.poll())  # in its grace
+        started = time.monotonic()
+        worker.proc.send_signal(signal.SIGINT)
+        self.assertEqual(worker.wait(20), 0, worker.output())
+        self.assertLess(time.monotonic() - started, 5.0)
+        task = c.get_task("twice", task_id)
+        self.assertEqual((task["state"], task["error"]), ("pending", "worker stopped"))
 
     def test_sigterm_lets_tasks_finish_within_the_grace(self):
         c = self.client
