@@ -15,6 +15,7 @@ packages=(
   libxxhash-dev
   libspdlog-dev
   iproute2 procps
+  python3
   systemd
   chromium
 )

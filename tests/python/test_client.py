@@ -1,0 +1,197 @@
+"""The Python client's calls against a real pigtaild: every queue endpoint,
+409s raised as Conflict with their reason, the token, and fail-over."""
+
+import http.server
+import threading
+import time
+import unittest
+import uuid
+
+from pigtail_client import Client, Conflict, PigtailError, Unavailable
+from pigtaild import Pigtaild, closed_port
+
+
+class Answer503(http.server.BaseHTTPRequestHandler):
+    """A node that answers every request 503 (unavailable)."""
+
+    def _reply(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = b'{"error":"shutting down"}'
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _reply
+
+    def log_message(self, *args):
+        pass
+
+
+class ClientTest(unittest.TestCase):
+    def setUp(self):
+        self.node = Pigtaild()
+        self.client = Client(self.node.url, timeout=10)
+        self.worker = str(uuid.uuid4())
+
+    def tearDown(self):
+        self.node.stop()
+
+    def test_queue_and_task_calls(self):
+        c = self.client
+        self.assertEqual(c.create_queue("jobs", timeout_ms=30000), {"name": "jobs"})
+        self.assertEqual(c.create_queue("jobs", timeout_ms=30000), {"name": "jobs"})
+        self.assertIn({"name": "jobs", "timeout_ms": 30000}, c.queues())
+
+        first = c.add("jobs", "first", {"n": 1})
+        ids = c.add_batch(
+            "jobs", [{"task_name": "second", "info": 2}, {"task_name": "third", "info": 3, "priority": 5}]
+        )
+        self.assertEqual(len(ids), 2)
+        listed = c.tasks("jobs")
+        self.assertEqual(set(listed), {first} | set(ids))
+        self.assertEqual(listed[first], {"task_name": "first", "state": "pending"})
+        task = c.get_task("jobs", first)
+        self.assertEqual((task["task_name"], task["state"], task["info"]), ("first", "pending", {"n": 1}))
+
+        # Claim-next: the priority 5 task first; the lease fields are there.
+        claimed = c.claim("jobs", self.worker, max=1)
+        self.assertEqual(len(claimed), 1)
+        t = claimed[0]
+        self.assertEqual((t.id, t.task_name, t.info), (ids[1], "third", 3))
+        self.assertEqual((t.lease, t.attempt, t.lease_ms), (0, 1, 30000))
+        self.assertGreater(t.expires_at_ms, 0)
+        self.assertFalse(t.cancelled.is_set())
+
+        beat = c.heartbeat("jobs", t.id, self.worker, t.lease)
+        self.assertTrue(beat["heartbeat"])
+        self.assertEqual(beat["lease"], 0)
+        self.assertEqual(c.done("jobs", t.id, self.worker, lease=t.lease), {"changed": True})
+        self.assertEqual(
+            c.done("jobs", t.id, self.worker, lease=t.lease), {"changed": False, "reason": "done"}
+        )
+        self.assertEqual(c.get_task("jobs", t.id)["state"], "done")
+
+        # Fail: the task is pending again, its next claim a new lease.
+        [t] = c.claim("jobs", self.worker, max=1)
+        failed = c.fail("jobs", t.id, self.worker, t.lease, "disk full")
+        self.assertEqual((failed["state"], failed["attempts"]), ("pending", 1))
+        self.assertEqual(c.get_task("jobs", t.id)["error"], "disk full")
+        [again] = c.claim("jobs", self.worker, max=1)
+        self.assertEqual((again.id, again.lease, again.attempt), (t.id, 1, 2))
+
+        # Cancel: a heartbeat and a done of the cancelled task are 409s.
+        self.assertEqual(c.cancel("jobs", again.id), {"state": "cancelled"})
+        with self.assertRaises(Conflict) as e:
+            c.heartbeat("jobs", again.id, self.worker, again.lease)
+        self.assertEqual((e.exception.status, e.exception.reason), (409, "cancelled"))
+        with self.assertRaises(Conflict) as e:
+            c.done("jobs", again.id, self.worker, lease=again.lease)
+        self.assertEqual(e.exception.reason, "cancelled")
+        with self.assertRaises(Conflict) as e:
+            c.cancel("jobs", again.id)
+        self.assertEqual(e.exception.reason, "cancelled")
+
+        # The original flow: PUT claims a given task; a stale lease is lost.
+        put = c.claim_task("jobs", ids[0], self.worker)
+        self.assertEqual((put.id, put.lease, put.attempt), (ids[0], 0, 1))
+        with self.assertRaises(Conflict) as e:
+            c.heartbeat("jobs", ids[0], self.worker, 7)
+        self.assertEqual(e.exception.reason, "lease_lost")
+        with self.assertRaises(Conflict) as e:
+            c.heartbeat("jobs", ids[0], str(uuid.uuid4()), 0)
+        self.assertEqual(e.exception.reason, "leased_by_another_worker")
+        self.assertEqual(c.done("jobs", ids[0], self.worker), {"changed": True})
+
+        stats = c.stats("jobs")
+        self.assertEqual(
+            {k: stats[k] for k in ("pending", "working", "done", "cancelled")},
+            {"pending": 0, "working": 0, "done": 2, "cancelled": 1},
+        )
+        digest = c.digest()
+        self.assertEqual(len(digest["total"]), 32)
+        self.assertIn("jobs", digest["queues"])
+        self.assertEqual(c.health()["status"], "ok")
+        self.assertEqual(c.nodes(), [])
+
+        c.delete_queue("jobs")
+        with self.assertRaises(PigtailError) as e:
+            c.tasks("jobs")
+        self.assertEqual(e.exception.status, 404)
+        self.assertNotIsInstance(e.exception, Conflict)
+
+    def test_conflicts_carry_their_reason(self):
+        c = self.client
+        c.create_queue("q", timeout_ms=1000)
+        with self.assertRaises(Conflict) as e:
+            c.create_queue("q", timeout_ms=2000)
+        self.assertEqual(e.exception.status, 409)
+        self.assertEqual(e.exception.reason, "queue_exists")
+        self.assertEqual(e.exception.body["queue"], {"name": "q", "timeout_ms": 1000})
+        self.assertIn("queue_exists", str(e.exception))
+        with self.assertRaises(PigtailError) as e:
+            c.add("q", "x", delay_ms=-1)
+        self.assertEqual(e.exception.status, 400)
+        self.assertTrue(e.exception.message)
+
+    def test_long_poll_claim_waits_then_answers_empty(self):
+        c = self.client
+        c.create_queue("idle", timeout_ms=1000)
+        started = time.monotonic()
+        self.assertEqual(c.claim("idle", self.worker, max=3, wait_ms=400), [])
+        self.assertGreaterEqual(time.monotonic() - started, 0.35)
+
+        # A task added during the wait wakes it.
+        threading.Timer(0.2, lambda: c.add("idle", "late", None)).start()
+        started = time.monotonic()
+        claimed = c.claim("idle", self.worker, max=3, wait_ms=5000)
+        self.assertEqual([t.task_name for t in claimed], ["late"])
+        self.assertLess(time.monotonic() - started, 4.0)
+
+    def test_fail_over_to_the_next_node(self):
+        dead = "http://127.0.0.1:%d" % closed_port()
+        c = Client([dead, self.node.url], timeout=5)
+        c.create_queue("fo", timeout_ms=1000)
+        self.assertEqual(c.stats("fo")["pending"], 0)
+        # A node that answers 503 is passed over too.
+        fake = http.server.HTTPServer(("127.0.0.1", 0), Answer503)
+        threading.Thread(target=fake.serve_forever, daemon=True).start()
+        try:
+            busy = "http://127.0.0.1:%d" % fake.server_address[1]
+            self.assertEqual(Client([busy, dead, self.node.url]).health()["status"], "ok")
+            with self.assertRaises(Unavailable) as e:
+                Client([busy]).health()
+            self.assertEqual(e.exception.status, 503)
+        finally:
+            fake.shutdown()
+            fake.server_close()
+        with self.assertRaises(Unavailable) as e:
+            Client([dead], timeout=2).health()
+        self.assertEqual(e.exception.status, 0)
+
+    def test_a_4xx_is_not_tried_on_the_next_node(self):
+        with Pigtaild() as other:
+            Client(other.url).create_queue("only_on_other", timeout_ms=1000)
+            c = Client([self.node.url, other.url])
+            with self.assertRaises(PigtailError) as e:
+                c.stats("only_on_other")
+            self.assertEqual(e.exception.status, 404)
+
+    def test_token(self):
+        with Pigtaild(extra_args=["--client-token", "s3cret"]) as secured:
+            with self.assertRaises(PigtailError) as e:
+                Client(secured.url).queues()
+            self.assertEqual(e.exception.status, 401)
+            with self.assertRaises(PigtailError) as e:
+                Client(secured.url, token="wrong").queues()
+            self.assertEqual(e.exception.status, 401)
+            c = Client(secured.url, token="s3cret")
+            c.create_queue("t", timeout_ms=1000)
+            self.assertEqual(c.queues(), [{"name": "t", "timeout_ms": 1000}])
+
+
+if __name__ == "__main__":
+    unittest.main()
