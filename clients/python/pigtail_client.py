@@ -220,10 +220,27 @@ class Client:
         claimable."""
         return self.request("GET", "/queue/%s/stats" % _q(name))
 
-    def tasks(self, name):
-        """GET /queue/{name}: {task id: {"task_name","state"}} of the
-        pending and working tasks."""
-        return self.request("GET", "/queue/%s" % _q(name))
+    def tasks(self, name, state=None, limit=None, after=None):
+        """GET /queue/{name}: one page, {task id: {"task_name","state"}} in
+        claim order. state: open (pending and working, the default),
+        pending, delayed, working, done, dead, cancelled or all; limit: 1 to
+        10000 (the server's default is 1000); after: the last id of the
+        previous page."""
+        query = [(k, v) for k, v in (("state", state), ("limit", limit), ("after", after)) if v]
+        path = "/queue/%s" % _q(name)
+        if query:
+            path += "?" + urllib.parse.urlencode(query)
+        return self.request("GET", path)
+
+    def all_tasks(self, name, state=None, page=1000):
+        """Every task of `state`, page by page: yields (id, {"task_name","state"})."""
+        after = None
+        while True:
+            batch = self.tasks(name, state=state, limit=page, after=after)
+            yield from batch.items()
+            if len(batch) < page:
+                return
+            after = next(reversed(list(batch)))
 
     def delete_queue(self, name):
         return self.request("DELETE", "/queue/%s" % _q(name))
@@ -305,6 +322,12 @@ class Client:
         "retry_in_ms","attempts","changed"}."""
         body = {"worker_id": str(worker_id), "lease": lease, "error": error}
         return self.request("POST", "/queue/%s/%s/fail" % (_q(name), _q(task_id)), body)
+
+    def retry(self, name, task_id):
+        """POST /queue/{name}/{id}/retry: a dead task runs again, pending in
+        its next round with fresh attempts; {"state":"pending","round"}.
+        Conflict not_dead, done or cancelled otherwise."""
+        return self.request("POST", "/queue/%s/%s/retry" % (_q(name), _q(task_id)))
 
     def cancel(self, name, task_id):
         """POST /queue/{name}/{id}/cancel; Conflict done, dead or cancelled

@@ -137,6 +137,28 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(e.exception.status, 400)
         self.assertTrue(e.exception.message)
 
+    def test_dead_tasks_are_listed_and_retried(self):
+        c = self.client
+        c.create_queue("q", timeout_ms=1000, max_attempts=1)
+        ids = [c.add("q", "t%d" % i) for i in range(3)]
+        claimed = c.claim("q", self.worker, max=3)
+        self.assertEqual(len(claimed), 3)
+        for t in claimed:
+            c.fail("q", t.id, self.worker, t.lease, "boom")
+        dead = c.tasks("q", state="dead")
+        self.assertEqual(list(dead), ids)  # claim order: oldest first
+        self.assertEqual([i for i, _ in c.all_tasks("q", state="dead", page=2)], ids)
+        self.assertEqual(c.tasks("q", state="dead", limit=1, after=ids[0]), {ids[1]: dead[ids[1]]})
+        self.assertEqual(c.retry("q", ids[0]), {"state": "pending", "round": 1})
+        with self.assertRaises(Conflict) as e:
+            c.retry("q", ids[0])
+        self.assertEqual(e.exception.reason, "not_dead")
+        self.assertEqual(list(c.tasks("q")), [ids[0]])
+        self.assertEqual(c.get_task("q", ids[0])["round"], 1)
+        with self.assertRaises(PigtailError) as e:
+            c.tasks("q", state="finished")
+        self.assertEqual(e.exception.status, 400)
+
     def test_long_poll_claim_waits_then_answers_empty(self):
         c = self.client
         c.create_queue("idle", timeout_ms=1000)
