@@ -132,6 +132,14 @@ std::string TaskBody(const NewTask& t) {
   return body + "}";
 }
 
+// The task's info must be one JSON value: it is spliced into the body.
+Status CheckTask(const NewTask& t) {
+  json::error_code ec;
+  json::parse(t.info, ec);
+  if (ec) return Status::InvalidArgument("task info is not JSON: " + ec.message());
+  return Status::Ok();
+}
+
 std::string WorkerBody(std::string_view worker_id, uint64_t lease) {
   return "{\"worker_id\":" + Quote(worker_id) + ",\"lease\":" + std::to_string(lease) + "}";
 }
@@ -161,7 +169,7 @@ struct Client::Node {
 Status Client::CheckOptions(const ClientOptions& options) {
   if (options.urls.empty()) return Status::InvalidArgument("no node URL given");
   for (const std::string& url : options.urls) {
-    PIGTAIL_RETURN_IF_ERROR(ParseHttpUrl(url).status().WithContext(url + ": "));
+    PIGTAIL_RETURN_IF_ERROR(ParseHttpUrl(url).status().WithContext(url));
   }
   if (options.timeout.count() <= 0) return Status::InvalidArgument("the timeout must be positive");
   return Status::Ok();
@@ -178,7 +186,7 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
       node->base = parsed->target.substr(0, parsed->target.find('?'));
       while (!node->base.empty() && node->base.back() == '/') node->base.pop_back();
     } else {
-      node->parse_status = parsed.status().WithContext(url + ": ");
+      node->parse_status = parsed.status().WithContext(url);
     }
     nodes_.push_back(std::move(node));
   }
@@ -207,7 +215,7 @@ Result<std::string> Client::CallNode(Node& node, std::string_view method, std::s
   if (!r.ok()) {
     // The connection's state is unknown: drop it.
     *try_next = r.status().code() == StatusCode::kUnavailable;
-    return r.status().WithContext(node.url + ": ");
+    return r.status().WithContext(node.url);
   }
   {
     std::lock_guard<std::mutex> lock(node.mu);
@@ -291,12 +299,14 @@ Status Client::DeleteQueue(std::string_view queue) {
 }
 
 Result<std::string> Client::Add(std::string_view queue, const NewTask& task) {
+  PIGTAIL_RETURN_IF_ERROR(CheckTask(task));
   PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("POST", QueuePath(queue), TaskBody(task)));
   return Decode<std::string>(body, [](const json::value& v) { return Str(v, "id"); });
 }
 
 Result<std::vector<std::string>> Client::AddBatch(std::string_view queue,
                                                   const std::vector<NewTask>& tasks) {
+  for (const NewTask& t : tasks) PIGTAIL_RETURN_IF_ERROR(CheckTask(t));
   std::string request = "[";
   for (size_t i = 0; i < tasks.size(); ++i) request += (i > 0 ? "," : "") + TaskBody(tasks[i]);
   request += "]";

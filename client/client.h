@@ -82,7 +82,7 @@ struct TaskList {
 
 struct NewTask {
   std::string task_name;
-  std::string info = "null";  // JSON text
+  std::string info = "null";  // JSON text (one value; else Add is InvalidArgument)
   std::optional<int64_t> priority;
   std::optional<uint64_t> delay_ms;
   std::optional<uint64_t> max_attempts;

@@ -215,6 +215,8 @@ TEST_P(ClientTest, EveryCall) {
   EXPECT_EQ(c.Stats(q).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(c.GetTask(q, Uuid::Random().ToString()).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(c.Add("bad name", T("x")).status().code(), StatusCode::kInvalidArgument);
+  // Info is one JSON value, never spliced-in fields.
+  EXPECT_EQ(c.Add(q, T("x", R"(1,"priority":9)")).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_P(ClientTest, LongPollClaimOutlastsTheTimeout) {
