@@ -50,8 +50,9 @@ constexpr char kUsage[] =
     "  digest                         the state digest (equal on nodes with equal state)\n"
     "  nodes                          the node's replication peers\n"
     "  tail [--count N] [--poll-ms MS]\n"
-    "                                 print log entries as they are written, from the\n"
-    "                                 first; stops after N entries (0: never)\n"
+    "                                 print log entries (id, owner, op) as they are\n"
+    "                                 written, from the first; stops after N entries\n"
+    "                                 (0: never); --json prints whole entries\n"
     "  work QUEUE [--concurrency N] [--grace-ms MS] [--wait-ms MS] -- CMD [ARGS]...\n"
     "                                 run CMD (no shell) once per task: the task's info\n"
     "                                 on stdin, PIGTAIL_TASK_ID and PIGTAIL_QUEUE in its\n"
@@ -464,7 +465,7 @@ int Cli::Tail() {
           if (flags_.json) {
             out_ << e.json << "\n";
           } else {
-            out_ << e.owner.substr(0, 8) << "  " << e.id << "  " << e.json << "\n";
+            out_ << e.id << "  " << e.owner.substr(0, 8) << "  " << e.data << "\n";
           }
           last = e.id;
           if (flags_.count > 0 && ++printed >= flags_.count) {

@@ -440,7 +440,9 @@ Result<std::vector<LogEntry>> Client::LogRange(std::string_view owner, std::stri
   return Decode<std::vector<LogEntry>>(body, [](const json::value& v) {
     std::vector<LogEntry> out;
     for (const json::value& e : v.as_array()) {
-      out.push_back({Str(e, "id"), Str(e, "owner"), json::serialize(e)});
+      const json::value* data = e.as_object().if_contains("data");
+      out.push_back({Str(e, "id"), Str(e, "owner"), data ? json::serialize(*data) : "null",
+                     json::serialize(e)});
     }
     return out;
   });

@@ -156,7 +156,8 @@ struct LogHeads {
 struct LogEntry {
   std::string id;
   std::string owner;
-  std::string json;  // the entry's bytes
+  std::string data;  // the entry's op, JSON
+  std::string json;  // the whole entry
 };
 
 class Client {

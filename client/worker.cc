@@ -11,6 +11,16 @@ namespace pigtail::client {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// The fraction of a lease after which it is renewed; at least 1 ms.
+std::chrono::milliseconds HeartbeatPeriod(uint64_t lease_ms, double fraction) {
+  auto ms = static_cast<int64_t>(static_cast<double>(lease_ms) * fraction);
+  return std::chrono::milliseconds(std::max<int64_t>(ms, 1));
+}
+
+}  // namespace
+
 struct StopToken::State {
   mutable std::mutex mu;
   mutable std::condition_variable cv;
@@ -161,8 +171,7 @@ void Worker::ClaimLoop() {
 void Worker::RunTask(const Claimed& task) {
   auto held = std::make_shared<Held>();
   held->task = task;
-  const auto period = std::chrono::milliseconds(
-      static_cast<int64_t>(static_cast<double>(task.lease_ms) * options_.heartbeat_fraction));
+  const auto period = HeartbeatPeriod(task.lease_ms, options_.heartbeat_fraction);
   bool stopping;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -247,8 +256,7 @@ void Worker::HeartbeatLoop() {
           client_->Heartbeat(options_.queue, task.id, options_.worker_id, task.lease);
       Clock::time_point next;
       if (r.ok()) {
-        next = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(
-                                  static_cast<double>(r->lease_ms) * options_.heartbeat_fraction));
+        next = Clock::now() + HeartbeatPeriod(r->lease_ms, options_.heartbeat_fraction);
       } else {
         std::string reason = ConflictReason(r.status());
         const bool retry = r.status().code() == StatusCode::kUnavailable ||

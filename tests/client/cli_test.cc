@@ -252,6 +252,43 @@ TEST_F(CliTest, EveryCommand) {
   EXPECT_NE(r.out.find("does not filter"), std::string::npos);
 }
 
+// The environment: PIGTAIL_URL, PIGTAIL_TOKEN, and pigtaild's own
+// variables (PIGTAIL_STATE) that must not become pigtail's flags; --info -
+// reads stdin.
+TEST_F(CliTest, EnvironmentAndStdin) {
+  const std::string pigtail = PIGTAIL_PATH;
+  auto sh = [&](const std::string& script) {
+    return testing::RunToExit("/bin/sh", {"-c", script}, dir_, 60s);
+  };
+  const std::string env = "PIGTAIL_URL=" + server_.url() + " PIGTAIL_STATE=rocksdb:/nowhere ";
+  ExitResult r = sh(env + pigtail + " create envq --lease-ms 1000");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = sh("echo '{\"from\":\"stdin\"}' | " + env + pigtail + " add envq --info -");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string id = r.out.substr(0, r.out.find('\n'));
+  boost::json::value task = Task("envq", id);
+  ASSERT_TRUE(task.is_object()) << r.out;
+  EXPECT_EQ(boost::json::serialize(task.at("info")), R"({"from":"stdin"})");
+  // --url wins over PIGTAIL_URL.
+  r = sh("PIGTAIL_URL=http://127.0.0.1:" + std::to_string(ClosedPort()) + " " + pigtail +
+         " --url " + server_.url() + " stats envq");
+  EXPECT_EQ(r.code, 0) << r.err;
+
+  // With a client token on the node: PIGTAIL_TOKEN is sent, and without it
+  // the server's 401 is printed.
+  PigtaildProcess secured(PIGTAILD_PATH);
+  ASSERT_TRUE(secured
+                  .Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/secured",
+                          "--client-token", "s3cret"})
+                  .ok());
+  r = sh(pigtail + " --url " + secured.url() + " queues");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("HTTP 401"), std::string::npos) << r.err;
+  r = sh("PIGTAIL_TOKEN=s3cret " + pigtail + " --url " + secured.url() + " queues");
+  EXPECT_EQ(r.code, 0) << r.err;
+  secured.Stop();
+}
+
 // Counts the files named "<id>.run.*" in `dir`.
 int Runs(const std::string& dir, const std::string& id) {
   int n = 0;
