@@ -109,8 +109,11 @@ Status Worker::Run() {
   {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return stopping_; });
-    Log("stopping: waiting up to " + std::to_string(options_.grace.count()) +
-        " ms for running tasks");
+  }
+  Log("stopping: waiting up to " + std::to_string(options_.grace.count()) +
+      " ms for running tasks");
+  {
+    std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, options_.grace, [&] { return held_.empty(); });
     for (auto& [id, held] : held_) {
       if (!held->reported) left.push_back(held);
@@ -210,14 +213,21 @@ void Worker::RunTask(const Claimed& task) {
     }
     if (report && outcome.ok) {
       Result<DoneResult> d = client_->Done(options_.queue, task.id, options_.worker_id, task.lease);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (d.ok()) ++stats_.done;
-      Log("task " + task.id + (d.ok() ? " done" : " done: " + d.status().ToString()));
+      if (d.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.done;
+      }
+      Log("task " + task.id + " done" +
+          (!d.ok()      ? ": " + d.status().ToString()
+           : d->changed ? ""
+                        : " (already: " + d->reason + ")"));
     } else if (report) {
       Result<FailResult> f =
           client_->Fail(options_.queue, task.id, options_.worker_id, task.lease, outcome.error);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (f.ok()) ++stats_.failed;
+      if (f.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.failed;
+      }
       Log("task " + task.id + " failed: " + outcome.error +
           (f.ok() ? " (" + f->state + ")" : " (fail: " + f.status().ToString() + ")"));
     }
