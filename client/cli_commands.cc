@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -487,8 +488,21 @@ std::string OneLine(std::string s) {
   return s;
 }
 
+// Whether `program` names an executable file, as posix_spawnp would find it.
+bool Executable(const std::string& program, const CliGetEnv& env) {
+  if (program.find('/') != std::string::npos) return access(program.c_str(), X_OK) == 0;
+  const char* path = env ? env("PATH") : nullptr;
+  std::stringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    if (access(((dir.empty() ? "." : dir) + "/" + program).c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
 int Cli::Work(const std::string& queue, const std::vector<std::string>& command) {
   if (flags_.concurrency < 1) throw UsageError("--concurrency must be at least 1");
+  // Else every task would fail at once, again and again.
+  if (!Executable(command[0], env_)) throw UsageError("work: cannot run \"" + command[0] + "\"");
   if (flags_.grace_ms < 0) throw UsageError("--grace-ms must not be negative");
   if (flags_.wait_ms < 0 || flags_.wait_ms > 60'000) {
     throw UsageError("--wait-ms must be 0 to 60000");

@@ -237,6 +237,8 @@ TEST_F(CliTest, EveryCommand) {
                                              {"create", "q"},
                                              {"work", "jobs"},
                                              {"work", "jobs", "--"},
+                                             {"work", "jobs", "--", "no-such-program-here"},
+                                             {"work", "jobs", "--", "/no/such/program"},
                                              {"stats", "jobs", "--", "x"},
                                              {"--url", "ftp://x", "queues"},
                                              {"--bogus"}}) {
