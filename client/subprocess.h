@@ -41,6 +41,8 @@ struct SubprocessResult {
 // group gets SIGTERM, and SIGKILL after kill_after. Returns when the command
 // has exited and been reaped. IOError when it cannot be started (a missing
 // program is exit code 127, as from a shell).
+// REQUIRES: SIGPIPE is ignored in the process (a command may exit without
+// reading its input).
 Result<SubprocessResult> RunSubprocess(const SubprocessOptions& options, const StopToken& stop);
 
 }  // namespace pigtail::client
