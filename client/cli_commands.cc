@@ -507,6 +507,10 @@ int Cli::Work(const std::string& queue, const std::vector<std::string>& command)
   if (flags_.wait_ms < 0 || flags_.wait_ms > 60'000) {
     throw UsageError("--wait-ms must be 0 to 60000");
   }
+  // A queue that does not exist (or a node that cannot be reached) is told
+  // now, not by a claim loop retrying forever.
+  if (Result<QueueStats> st = client_->Stats(queue); !st.ok()) return Fail(st.status());
+
   // SIGTERM and SIGINT are taken by a thread of ours (sigwait); every other
   // thread, started below, inherits the mask. A child gets its own.
   sigset_t set;

@@ -222,6 +222,9 @@ TEST_F(CliTest, EveryCommand) {
   r = Pigtail({"stats", "nope"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << r.err;
+  r = Pigtail({"work", "nope", "--", "true"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << r.err;
   r = testing::RunToExit(PIGTAIL_PATH,
                          {"--url", "http://127.0.0.1:" + std::to_string(ClosedPort()), "queues"},
                          dir_, 60s);
