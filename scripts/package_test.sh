@@ -43,7 +43,7 @@ grep -q "postinst" <<<"$control_files" || fail "no postinst"
 
 root="$work/root"
 dpkg-deb -x "$deb" "$root"
-for f in usr/bin/pigtaild usr/bin/pigtail-replay usr/bin/pigtail-load \
+for f in usr/bin/pigtaild usr/bin/pigtail-replay usr/bin/pigtail-load usr/bin/pigtail \
   usr/lib/systemd/system/pigtaild.service etc/pigtail/pigtaild.conf \
   usr/share/doc/pigtail/README.md; do
   [[ -e "$root/$f" ]] || fail "the package lacks /$f"
@@ -54,7 +54,7 @@ grep -q '^ExecStart=/usr/bin/pigtaild$' "$unit" || fail "the unit does not start
 sed "s|/usr/bin/pigtaild|$root/usr/bin/pigtaild|" "$unit" >"$work/pigtaild.service"
 systemd-analyze verify "$work/pigtaild.service" || fail "systemd-analyze verify rejects the unit"
 
-for tool in pigtaild pigtail-replay pigtail-load; do
+for tool in pigtaild pigtail-replay pigtail-load pigtail; do
   version="$("$root/usr/bin/$tool" --version)"
   [[ "$version" =~ ^$tool\ [0-9]+\.[0-9]+\.[0-9]+\ \(commit\ [0-9a-f]+|unknown\)$ ]] ||
     fail "$tool --version printed \"$version\""

@@ -1,0 +1,384 @@
+// The `pigtail` command line (tools/pigtail.cc, client/cli_commands.h) run
+// as a process against a real pigtaild on 127.0.0.1 (RocksDB in a temp dir).
+// Every process started is stopped by its PID; every wait is bounded.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/uuid.h"
+#include "tests/server/pigtaild_process.h"
+
+extern char** environ;
+
+namespace pigtail {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Eventually;
+using testing::ExitResult;
+using testing::PigtaildProcess;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A `pigtail` process in the background, its output in files; killed by its
+// PID if still running at the end.
+class Background {
+ public:
+  Background(const std::vector<std::string>& args, const std::string& dir) {
+    out_ = dir + "/bg." + Uuid::Random().ToString() + ".out";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    std::vector<std::string> full = args;
+    full.insert(full.begin(), PIGTAIL_PATH);
+    std::vector<char*> argv;
+    for (std::string& a : full) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid_, PIGTAIL_PATH, &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // SIGTERM and wait up to `limit`; the exit code, or -1 (then killed).
+  int Terminate(std::chrono::milliseconds limit) {
+    kill(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return -1;
+  }
+
+  std::string output() const { return ReadFile(out_); }
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::FreshTempDir("cli_test");
+    Status s = server_.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/data"});
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  void TearDown() override {
+    server_.Stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  ExitResult Pigtail(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--url", server_.url()});
+    return testing::RunToExit(PIGTAIL_PATH, args, dir_, 60s);
+  }
+
+  std::string Add(const std::string& queue, const std::string& info) {
+    ExitResult r = Pigtail({"add", queue, "--info", info});
+    EXPECT_EQ(r.code, 0) << r.err;
+    std::string id = r.out.substr(0, r.out.find('\n'));
+    EXPECT_TRUE(Uuid::Parse(id).ok()) << r.out;
+    return id;
+  }
+
+  boost::json::value Task(const std::string& queue, const std::string& id) {
+    return testing::JsonBody(server_.Call("GET", "/queue/" + queue + "/" + id));
+  }
+  std::string State(const std::string& queue, const std::string& id) {
+    boost::json::value v = Task(queue, id);
+    return v.is_object() ? std::string(v.at("state").as_string()) : "?";
+  }
+
+  std::string dir_;
+  PigtaildProcess server_{PIGTAILD_PATH};
+};
+
+TEST_F(CliTest, EveryCommand) {
+  ExitResult r = Pigtail({"create", "jobs", "--lease-ms", "30000", "--max-attempts", "3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Pigtail({"queues"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("QUEUE"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("jobs   30000     3"), std::string::npos) << r.out;
+  r = Pigtail({"--json", "queues"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(boost::json::parse(r.out).at("queues").at(0).at("name").as_string(), "jobs");
+
+  ExitResult added = Pigtail({"add", "jobs", "--name", "first", "--info", R"({"n":1})",
+                              "--priority", "7", "--delay-ms", "0"});
+  ASSERT_EQ(added.code, 0) << added.err;
+  const std::string id = added.out.substr(0, added.out.find('\n'));
+  ASSERT_TRUE(Uuid::Parse(id).ok()) << added.out;
+  const std::string second = Add("jobs", "[2]");
+
+  r = Pigtail({"get", "jobs", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("name      first"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"(info      {"n":1})"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("priority  7"), std::string::npos) << r.out;
+
+  r = Pigtail({"tasks", "jobs", "--state", "pending"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(id + "  pending  first"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(second), std::string::npos) << r.out;
+  r = Pigtail({"tasks", "jobs", "--state", "working"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find(id), std::string::npos) << r.out;
+  r = Pigtail({"--json", "tasks", "jobs"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(boost::json::parse(r.out).as_object().size(), 2u) << r.out;
+
+  r = Pigtail({"cancel", "jobs", second});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "cancelled\n");
+  // A 409: the server's error, exit 1.
+  r = Pigtail({"cancel", "jobs", second});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cancelled: HTTP 409"), std::string::npos) << r.err;
+
+  r = Pigtail({"stats", "jobs"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("PENDING"), std::string::npos) << r.out;
+  r = Pigtail({"--json", "stats", "jobs"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  boost::json::value stats = boost::json::parse(r.out);
+  EXPECT_EQ(stats.at("pending").to_number<int>(), 1);
+  EXPECT_EQ(stats.at("cancelled").to_number<int>(), 1);
+
+  r = Pigtail({"digest"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("jobs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tasks: 2"), std::string::npos) << r.out;
+  r = Pigtail({"--json", "nodes"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "[]\n");
+  r = Pigtail({"nodes"});
+  EXPECT_EQ(r.code, 0) << r.err;
+
+  // The log: create, two adds, a cancel.
+  r = Pigtail({"tail", "--count", "4", "--poll-ms", "50"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4) << r.out;
+  EXPECT_NE(r.out.find("Create"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Cancel"), std::string::npos) << r.out;
+  r = Pigtail({"--json", "tail", "--count", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(boost::json::parse(r.out).as_object().contains("owner")) << r.out;
+
+  // Fail-over: the first URL is a closed port; PIGTAIL_URL is not consulted
+  // when --url is given.
+  r = testing::RunToExit(
+      PIGTAIL_PATH,
+      {"--url", "http://127.0.0.1:" + std::to_string(ClosedPort()) + "," + server_.url(), "stats",
+       "jobs"},
+      dir_, 60s);
+  EXPECT_EQ(r.code, 0) << r.err;
+
+  // HTTP errors exit 1 with the server's error; usage errors exit 2.
+  r = Pigtail({"stats", "nope"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << r.err;
+  r = Pigtail({"work", "nope", "--", "true"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << r.err;
+  r = testing::RunToExit(PIGTAIL_PATH,
+                         {"--url", "http://127.0.0.1:" + std::to_string(ClosedPort()), "queues"},
+                         dir_, 60s);
+  EXPECT_EQ(r.code, 1);
+  for (std::vector<std::string> bad :
+       std::vector<std::vector<std::string>>{{},
+                                             {"bogus"},
+                                             {"stats"},
+                                             {"stats", "a", "b"},
+                                             {"queues", "--state", "x"},
+                                             {"add", "jobs", "--info", "{not json"},
+                                             {"add", "jobs", "--priority", "high"},
+                                             {"create", "q"},
+                                             {"work", "jobs"},
+                                             {"work", "jobs", "--"},
+                                             {"work", "jobs", "--", "no-such-program-here"},
+                                             {"work", "jobs", "--", "/no/such/program"},
+                                             {"stats", "jobs", "--", "x"},
+                                             {"--url", "ftp://x", "queues"},
+                                             {"--bogus"}}) {
+    r = testing::RunToExit(PIGTAIL_PATH, bad, dir_, 60s);
+    EXPECT_EQ(r.code, 2) << ::testing::PrintToString(bad) << r.err;
+    EXPECT_NE(r.err.find("pigtail: "), std::string::npos) << r.err;
+  }
+  r = testing::RunToExit(PIGTAIL_PATH, {"--version"}, dir_, 60s);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("pigtail ", 0), 0u) << r.out;
+  r = testing::RunToExit(PIGTAIL_PATH, {"--help"}, dir_, 60s);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("does not filter"), std::string::npos);
+}
+
+// The environment: PIGTAIL_URL, PIGTAIL_TOKEN, and pigtaild's own
+// variables (PIGTAIL_STATE) that must not become pigtail's flags; --info -
+// reads stdin.
+TEST_F(CliTest, EnvironmentAndStdin) {
+  const std::string pigtail = PIGTAIL_PATH;
+  auto sh = [&](const std::string& script) {
+    return testing::RunToExit("/bin/sh", {"-c", script}, dir_, 60s);
+  };
+  const std::string env = "PIGTAIL_URL=" + server_.url() + " PIGTAIL_STATE=rocksdb:/nowhere ";
+  ExitResult r = sh(env + pigtail + " create envq --lease-ms 1000");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = sh("echo '{\"from\":\"stdin\"}' | " + env + pigtail + " add envq --info -");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string id = r.out.substr(0, r.out.find('\n'));
+  boost::json::value task = Task("envq", id);
+  ASSERT_TRUE(task.is_object()) << r.out;
+  EXPECT_EQ(boost::json::serialize(task.at("info")), R"({"from":"stdin"})");
+  // --url wins over PIGTAIL_URL.
+  r = sh("PIGTAIL_URL=http://127.0.0.1:" + std::to_string(ClosedPort()) + " " + pigtail +
+         " --url " + server_.url() + " stats envq");
+  EXPECT_EQ(r.code, 0) << r.err;
+
+  // With a client token on the node: PIGTAIL_TOKEN is sent, and without it
+  // the server's 401 is printed.
+  PigtaildProcess secured(PIGTAILD_PATH);
+  ASSERT_TRUE(secured
+                  .Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/secured",
+                          "--client-token", "s3cret"})
+                  .ok());
+  r = sh(pigtail + " --url " + secured.url() + " queues");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("HTTP 401"), std::string::npos) << r.err;
+  r = sh("PIGTAIL_TOKEN=s3cret " + pigtail + " --url " + secured.url() + " queues");
+  EXPECT_EQ(r.code, 0) << r.err;
+  secured.Stop();
+}
+
+// Counts the files named "<id>.run.*" in `dir`.
+int Runs(const std::string& dir, const std::string& id) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind(id + ".run.", 0) == 0) ++n;
+  }
+  return n;
+}
+
+TEST_F(CliTest, WorkRunsLongCommandsOnceEach) {
+  ASSERT_EQ(Pigtail({"create", "long", "--lease-ms", "600"}).code, 0);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(Add("long", "{\"i\":" + std::to_string(i) + "}"));
+  const std::string runs = dir_ + "/runs";
+  std::filesystem::create_directories(runs);
+  // Each run leaves a file of its own, copies its stdin, runs ~2 s (over
+  // three leases) and prints a line.
+  Background work({"--url", server_.url(), "work", "long", "--concurrency", "2", "--wait-ms", "200",
+                   "--", "sh", "-c",
+                   "touch \"$1/$PIGTAIL_TASK_ID.run.$$\"; cat > \"$1/$PIGTAIL_TASK_ID.info\"; "
+                   "echo \"$PIGTAIL_QUEUE\" > \"$1/$PIGTAIL_TASK_ID.queue\"; sleep 2; "
+                   "echo finished-$PIGTAIL_TASK_ID",
+                   "sh", runs},
+                  dir_);
+  bool done = Eventually(
+      [&] {
+        for (const std::string& id : ids) {
+          if (State("long", id) != "done") return false;
+        }
+        return true;
+      },
+      40s);
+  EXPECT_EQ(work.Terminate(20s), 0) << work.output();
+  EXPECT_TRUE(done) << work.output();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Runs(runs, ids[i]), 1) << ids[i];
+    EXPECT_EQ(ReadFile(runs + "/" + ids[i] + ".info"), "{\"i\":" + std::to_string(i) + "}");
+    EXPECT_EQ(ReadFile(runs + "/" + ids[i] + ".queue"), "long\n");
+    EXPECT_NE(work.output().find("finished-" + ids[i]), std::string::npos) << work.output();
+  }
+}
+
+TEST_F(CliTest, WorkFailsATaskWithTheEndOfStderr) {
+  ASSERT_EQ(Pigtail({"create", "failing", "--lease-ms", "30000", "--max-attempts", "1"}).code, 0);
+  const std::string id = Add("failing", "null");
+  Background work({"--url", server_.url(), "work", "failing", "--wait-ms", "200", "--", "sh", "-c",
+                   "echo some output; echo first line >&2; echo it went wrong >&2; exit 3"},
+                  dir_);
+  EXPECT_TRUE(Eventually([&] { return State("failing", id) == "dead"; }, 20s)) << work.output();
+  EXPECT_EQ(work.Terminate(20s), 0) << work.output();
+  boost::json::value task = Task("failing", id);
+  ASSERT_TRUE(task.is_object());
+  EXPECT_EQ(task.at("error").as_string(), "first line it went wrong");
+  EXPECT_NE(work.output().find("exit 3"), std::string::npos) << work.output();
+}
+
+TEST_F(CliTest, SigtermMidTaskLosesNothing) {
+  ASSERT_EQ(Pigtail({"create", "stopping", "--lease-ms", "600"}).code, 0);
+  const std::string id = Add("stopping", "null");
+  const std::string marks = dir_ + "/marks";
+  std::filesystem::create_directories(marks);
+  {
+    Background work({"--url", server_.url(), "work", "stopping", "--grace-ms", "300", "--wait-ms",
+                     "200", "--", "sh", "-c", "touch \"$1/started\"; sleep 60", "sh", marks},
+                    dir_);
+    ASSERT_TRUE(Eventually([&] { return std::filesystem::exists(marks + "/started"); }, 20s))
+        << work.output();
+    // Past a lease or two: the heartbeats hold it.
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(State("stopping", id), "working");
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(work.Terminate(20s), 0) << work.output();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);  // the sleep was stopped
+    EXPECT_NE(work.output().find("failed back"), std::string::npos) << work.output();
+  }
+  boost::json::value task = Task("stopping", id);
+  ASSERT_TRUE(task.is_object());
+  EXPECT_EQ(task.at("state").as_string(), "pending");
+  EXPECT_EQ(task.at("error").as_string(), "worker stopped");
+
+  Background again({"--url", server_.url(), "work", "stopping", "--wait-ms", "200", "--", "true"},
+                   dir_);
+  EXPECT_TRUE(Eventually([&] { return State("stopping", id) == "done"; }, 20s)) << again.output();
+  EXPECT_EQ(again.Terminate(20s), 0) << again.output();
+}
+
+}  // namespace
+}  // namespace pigtail
