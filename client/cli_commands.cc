@@ -40,14 +40,15 @@ constexpr char kUsage[] =
     "  create QUEUE --lease-ms MS [--max-attempts N] [--backoff-ms MS]\n"
     "                                 create a queue (the same settings again: no-op)\n"
     "  stats QUEUE                    task counts by state\n"
-    "  tasks QUEUE [--state STATE]    the queue's tasks; the server lists pending and\n"
-    "                                 working tasks only and does not filter by\n"
-    "                                 state yet: --state is sent along and applied\n"
-    "                                 to that list here\n"
+    "  tasks QUEUE [--state STATE]    the queue's tasks in claim order, every page;\n"
+    "                                 STATE: open (pending and working, the default),\n"
+    "                                 pending, delayed, working, done, dead,\n"
+    "                                 cancelled or all\n"
     "  add QUEUE [--name N] [--info JSON|-] [--priority P] [--delay-ms MS]\n"
     "                                 add a task (--info - reads stdin); prints its id\n"
     "  get QUEUE ID                   one task\n"
     "  cancel QUEUE ID                cancel a task\n"
+    "  retry QUEUE ID                 run a dead task again (its next round)\n"
     "  digest                         the state digest (equal on nodes with equal state)\n"
     "  nodes                          the node's replication peers\n"
     "  tail [--count N] [--poll-ms MS]\n"
@@ -137,6 +138,7 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
       {"add", {"name", "info", "priority", "delay-ms"}},
       {"get", {}},
       {"cancel", {}},
+      {"retry", {}},
       {"digest", {}},
       {"nodes", {}},
       {"tail", {"count", "poll-ms"}},
@@ -147,7 +149,7 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
 
 // The number of positional arguments after the command.
 size_t CommandArity(const std::string& command) {
-  if (command == "get" || command == "cancel") return 2;
+  if (command == "get" || command == "cancel" || command == "retry") return 2;
   if (command == "stats" || command == "tasks" || command == "add" || command == "create" ||
       command == "work") {
     return 1;
@@ -205,6 +207,7 @@ class Cli {
   int Add(const std::string& queue);
   int Get(const std::string& queue, const std::string& id);
   int Cancel(const std::string& queue, const std::string& id);
+  int Retry(const std::string& queue, const std::string& id);
   int DigestCmd();
   int NodesCmd();
   int Tail();
@@ -305,6 +308,7 @@ int Cli::Run(const std::vector<std::string>& raw_args) {
     if (cmd == "add") return Add(a1);
     if (cmd == "get") return Get(a1, a2);
     if (cmd == "cancel") return Cancel(a1, a2);
+    if (cmd == "retry") return Retry(a1, a2);
     if (cmd == "digest") return DigestCmd();
     if (cmd == "nodes") return NodesCmd();
     if (cmd == "tail") return Tail();
@@ -361,11 +365,14 @@ int Cli::Stats(const std::string& queue) {
 }
 
 int Cli::Tasks(const std::string& queue) {
-  Result<TaskList> r = client_->Tasks(queue, flags_.state);
-  if (!r.ok()) return Fail(r.status());
+  constexpr size_t kPage = 1000;
   std::vector<TaskSummary> tasks;
-  for (const TaskSummary& t : r->tasks) {
-    if (flags_.state.empty() || t.state == flags_.state) tasks.push_back(t);
+  for (std::string after;;) {
+    Result<TaskList> page = client_->Tasks(queue, flags_.state, after, kPage);
+    if (!page.ok()) return Fail(page.status());
+    tasks.insert(tasks.end(), page->tasks.begin(), page->tasks.end());
+    if (page->tasks.size() < kPage) break;
+    after = page->tasks.back().id;
   }
   if (flags_.json) {
     boost::json::object o;
@@ -420,6 +427,16 @@ int Cli::Cancel(const std::string& queue, const std::string& id) {
   Status s = client_->Cancel(queue, id);
   if (!s.ok()) return Fail(s);
   out_ << (flags_.json ? "{\"state\":\"cancelled\"}" : "cancelled") << "\n";
+  return 0;
+}
+
+int Cli::Retry(const std::string& queue, const std::string& id) {
+  Result<uint32_t> round = client_->Retry(queue, id);
+  if (!round.ok()) return Fail(round.status());
+  const std::string text = std::to_string(*round);
+  out_ << (flags_.json ? "{\"state\":\"pending\",\"round\":" + text + "}"
+                       : "pending, round " + text)
+       << "\n";
   return 0;
 }
 

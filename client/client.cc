@@ -280,9 +280,14 @@ Result<QueueStats> Client::Stats(std::string_view queue) {
   });
 }
 
-Result<TaskList> Client::Tasks(std::string_view queue, std::string_view state) {
+Result<TaskList> Client::Tasks(std::string_view queue, std::string_view state,
+                               std::string_view after, size_t limit) {
+  std::string query;
+  if (!state.empty()) query += "&state=" + Escape(state);
+  if (!after.empty()) query += "&after=" + Escape(after);
+  if (limit > 0) query += "&limit=" + std::to_string(limit);
   std::string target = QueuePath(queue);
-  if (!state.empty()) target += "?state=" + Escape(state);
+  if (!query.empty()) target += "?" + query.substr(1);
   PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("GET", target));
   return Decode<TaskList>(body, [&](const json::value& v) {
     TaskList out;
@@ -341,6 +346,13 @@ Result<Task> Client::GetTask(std::string_view queue, std::string_view id) {
 
 Status Client::Cancel(std::string_view queue, std::string_view id) {
   return Call("POST", TaskPath(queue, id) + "/cancel").status();
+}
+
+Result<uint32_t> Client::Retry(std::string_view queue, std::string_view id) {
+  PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("POST", TaskPath(queue, id) + "/retry"));
+  return Decode<uint32_t>(body, [](const json::value& v) {
+    return static_cast<uint32_t>(v.at("round").to_number<uint64_t>());
+  });
 }
 
 Result<std::vector<Claimed>> Client::Claim(std::string_view queue, std::string_view worker_id,

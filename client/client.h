@@ -179,9 +179,12 @@ class Client {
   Status CreateQueue(const QueueSettings& settings);
   Result<QueueList> Queues();
   Result<QueueStats> Stats(std::string_view queue);
-  // `state` (may be empty) is sent as ?state=; the server lists only pending
-  // and working tasks and does not filter yet.
-  Result<TaskList> Tasks(std::string_view queue, std::string_view state = {});
+  // One page of the queue's tasks in claim order (GET /queue/{name}): those
+  // in `state` (empty: the server's default, pending and working), after the
+  // task `after` (empty: from the first), at most `limit` (0: the server's
+  // default page, 1000). A page shorter than asked for is the last.
+  Result<TaskList> Tasks(std::string_view queue, std::string_view state = {},
+                         std::string_view after = {}, size_t limit = 0);
   Status DeleteQueue(std::string_view queue);
 
   // Producers. Add returns the task's id; AddBatch the ids in input order.
@@ -190,6 +193,8 @@ class Client {
                                             const std::vector<NewTask>& tasks);
   Result<Task> GetTask(std::string_view queue, std::string_view id);
   Status Cancel(std::string_view queue, std::string_view id);
+  // A dead task runs again, in its next round (which is returned).
+  Result<uint32_t> Retry(std::string_view queue, std::string_view id);
 
   // Workers. Claim takes up to `max` tasks, waiting up to `wait_ms` for one
   // (an empty vector when none came). Heartbeat renews the lease `lease`;

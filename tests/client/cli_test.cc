@@ -180,6 +180,33 @@ TEST_F(CliTest, EveryCommand) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cancelled: HTTP 409"), std::string::npos) << r.err;
 
+  r = Pigtail({"tasks", "jobs", "--state", "cancelled"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(second + "  cancelled"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(id), std::string::npos) << r.out;
+  r = Pigtail({"tasks", "jobs", "--state", "finished"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("state must be one of"), std::string::npos) << r.err;
+
+  // retry: a task whose one attempt failed is dead, then pending again.
+  ASSERT_EQ(Pigtail({"create", "once", "--lease-ms", "30000", "--max-attempts", "1"}).code, 0);
+  const std::string doomed = Add("once", "{}");
+  const std::string worker = R"({"worker_id":"8b2f1c1e-0000-4000-8000-00000000000a"})";
+  ASSERT_EQ(server_.Call("PUT", "/queue/once/" + doomed, worker).status, 200);
+  const std::string fail =
+      R"({"worker_id":"8b2f1c1e-0000-4000-8000-00000000000a","lease":0,"error":"boom"})";
+  ASSERT_EQ(server_.Call("POST", "/queue/once/" + doomed + "/fail", fail).status, 200);
+  r = Pigtail({"tasks", "once", "--state", "dead"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(doomed + "  dead"), std::string::npos) << r.out;
+  r = Pigtail({"retry", "once", doomed});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "pending, round 1\n");
+  EXPECT_EQ(State("once", doomed), "pending");
+  r = Pigtail({"retry", "once", doomed});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not_dead"), std::string::npos) << r.err;
+
   r = Pigtail({"stats", "jobs"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("PENDING"), std::string::npos) << r.out;
@@ -192,7 +219,7 @@ TEST_F(CliTest, EveryCommand) {
   r = Pigtail({"digest"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("jobs"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("tasks: 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tasks: 3"), std::string::npos) << r.out;
   r = Pigtail({"--json", "nodes"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "[]\n");
@@ -254,7 +281,7 @@ TEST_F(CliTest, EveryCommand) {
   EXPECT_EQ(r.out.rfind("pigtail ", 0), 0u) << r.out;
   r = testing::RunToExit(PIGTAIL_PATH, {"--help"}, dir_, 60s);
   EXPECT_EQ(r.code, 0);
-  EXPECT_NE(r.out.find("does not filter"), std::string::npos);
+  EXPECT_NE(r.out.find("retry QUEUE ID"), std::string::npos) << r.out;
 }
 
 // The environment: PIGTAIL_URL, PIGTAIL_TOKEN, and pigtaild's own
