@@ -32,13 +32,7 @@ using namespace std::chrono_literals;
 using testing::Eventually;
 using testing::ExitResult;
 using testing::PigtaildProcess;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFile;
 
 int ClosedPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

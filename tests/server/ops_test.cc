@@ -32,13 +32,7 @@ using namespace std::chrono_literals;
 using testing::Eventually;
 using testing::JsonBody;
 using testing::PigtaildProcess;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFile;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;

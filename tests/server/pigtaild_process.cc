@@ -170,6 +170,13 @@ size_t ResidentBytes(pid_t pid) {
   return 0;
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::string FreshTempDir(const std::string& prefix) {
   std::string dir = ::testing::TempDir() + "/" + prefix + "_" + Uuid::Random().ToString();
   std::filesystem::create_directories(dir);

@@ -88,6 +88,9 @@ size_t ResidentBytes(pid_t pid);
 // A fresh directory under the test temp dir.
 std::string FreshTempDir(const std::string& prefix);
 
+// A file's whole contents ("" when it cannot be read).
+std::string ReadFile(const std::string& path);
+
 }  // namespace pigtail::testing
 
 #include <thread>
