@@ -157,6 +157,7 @@ void Worker::ClaimLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
+    const Clock::time_point sent = Clock::now();
     Result<std::vector<Claimed>> r =
         client_->Claim(options_.queue, options_.worker_id, 1, options_.claim_wait);
     if (!r.ok()) {
@@ -167,11 +168,11 @@ void Worker::ClaimLoop() {
       continue;
     }
     backoff = std::chrono::milliseconds(50);
-    for (const Claimed& task : *r) RunTask(task);
+    for (const Claimed& task : *r) RunTask(task, sent);
   }
 }
 
-void Worker::RunTask(const Claimed& task) {
+void Worker::RunTask(const Claimed& task, Clock::time_point claim_sent) {
   auto held = std::make_shared<Held>();
   held->task = task;
   const auto period = HeartbeatPeriod(task.lease_ms, options_.heartbeat_fraction);
@@ -179,7 +180,10 @@ void Worker::RunTask(const Claimed& task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.claimed;
-    held->next_heartbeat = Clock::now() + period;
+    // The lease started after the claim was sent, however long the reply
+    // took (a slow commit, a long poll): count the period from the sending,
+    // so a slow reply brings the heartbeat forward instead of late.
+    held->next_heartbeat = claim_sent + period;
     held_[task.id] = held;
     stopping = stopping_;
   }
@@ -262,11 +266,12 @@ void Worker::HeartbeatLoop() {
     }
     for (const std::shared_ptr<Held>& held : due) {
       const Claimed& task = held->task;
+      const Clock::time_point sent = Clock::now();
       Result<Claimed> r =
           client_->Heartbeat(options_.queue, task.id, options_.worker_id, task.lease);
       Clock::time_point next;
       if (r.ok()) {
-        next = Clock::now() + HeartbeatPeriod(r->lease_ms, options_.heartbeat_fraction);
+        next = sent + HeartbeatPeriod(r->lease_ms, options_.heartbeat_fraction);  // as above
       } else {
         std::string reason = ConflictReason(r.status());
         const bool retry = r.status().code() == StatusCode::kUnavailable ||

@@ -119,7 +119,8 @@ class Worker {
   struct Held;
   void ClaimLoop();
   void HeartbeatLoop();
-  void RunTask(const Claimed& task);
+  // `claim_sent`: when the claim that returned `task` was sent.
+  void RunTask(const Claimed& task, std::chrono::steady_clock::time_point claim_sent);
   void FailBack(Held& held, const std::string& error);
   void Log(const std::string& line) const;
 
