@@ -49,6 +49,8 @@ constexpr char kUsage[] =
     "  get QUEUE ID                   one task\n"
     "  cancel QUEUE ID                cancel a task\n"
     "  retry QUEUE ID                 run a dead task again (its next round)\n"
+    "  pause QUEUE, resume QUEUE      stop handing out the queue's tasks, and start\n"
+    "                                 again (running tasks go on)\n"
     "  digest                         the state digest (equal on nodes with equal state)\n"
     "  nodes                          the node's replication peers\n"
     "  tail [--count N] [--poll-ms MS]\n"
@@ -139,6 +141,8 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
       {"get", {}},
       {"cancel", {}},
       {"retry", {}},
+      {"pause", {}},
+      {"resume", {}},
       {"digest", {}},
       {"nodes", {}},
       {"tail", {"count", "poll-ms"}},
@@ -151,7 +155,7 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
 size_t CommandArity(const std::string& command) {
   if (command == "get" || command == "cancel" || command == "retry") return 2;
   if (command == "stats" || command == "tasks" || command == "add" || command == "create" ||
-      command == "work") {
+      command == "work" || command == "pause" || command == "resume") {
     return 1;
   }
   return 0;
@@ -208,6 +212,7 @@ class Cli {
   int Get(const std::string& queue, const std::string& id);
   int Cancel(const std::string& queue, const std::string& id);
   int Retry(const std::string& queue, const std::string& id);
+  int Pause(const std::string& queue, bool paused);
   int DigestCmd();
   int NodesCmd();
   int Tail();
@@ -309,6 +314,7 @@ int Cli::Run(const std::vector<std::string>& raw_args) {
     if (cmd == "get") return Get(a1, a2);
     if (cmd == "cancel") return Cancel(a1, a2);
     if (cmd == "retry") return Retry(a1, a2);
+    if (cmd == "pause" || cmd == "resume") return Pause(a1, cmd == "pause");
     if (cmd == "digest") return DigestCmd();
     if (cmd == "nodes") return NodesCmd();
     if (cmd == "tail") return Tail();
@@ -437,6 +443,18 @@ int Cli::Retry(const std::string& queue, const std::string& id) {
   out_ << (flags_.json ? "{\"state\":\"pending\",\"round\":" + text + "}"
                        : "pending, round " + text)
        << "\n";
+  return 0;
+}
+
+int Cli::Pause(const std::string& queue, bool paused) {
+  Status s = client_->Pause(queue, paused);
+  if (!s.ok()) return Fail(s);
+  if (flags_.json) {
+    out_ << "{\"name\":" << boost::json::serialize(boost::json::value(queue))
+         << ",\"paused\":" << (paused ? "true" : "false") << "}\n";
+  } else {
+    out_ << (paused ? "paused" : "resumed") << "\n";
+  }
   return 0;
 }
 

@@ -303,6 +303,10 @@ Status Client::DeleteQueue(std::string_view queue) {
   return Call("DELETE", QueuePath(queue)).status();
 }
 
+Status Client::Pause(std::string_view queue, bool paused) {
+  return Call("POST", QueuePath(queue) + (paused ? "/pause" : "/resume")).status();
+}
+
 Result<std::string> Client::Add(std::string_view queue, const NewTask& task) {
   PIGTAIL_RETURN_IF_ERROR(CheckTask(task));
   PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("POST", QueuePath(queue), TaskBody(task)));

@@ -186,6 +186,8 @@ class Client {
   Result<TaskList> Tasks(std::string_view queue, std::string_view state = {},
                          std::string_view after = {}, size_t limit = 0);
   Status DeleteQueue(std::string_view queue);
+  // Pauses (`paused`) or resumes the claims of a queue.
+  Status Pause(std::string_view queue, bool paused);
 
   // Producers. Add returns the task's id; AddBatch the ids in input order.
   Result<std::string> Add(std::string_view queue, const NewTask& task);

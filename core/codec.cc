@@ -118,6 +118,13 @@ std::string EncodeQueueRecord(const QueueRecord& q) {
     w.Time(q.last_delete->hlc);
     w.Id(q.last_delete->event_id);
   }
+  // Last, and only once a Pause was applied, so a record without one
+  // encodes as it did before pausing existed.
+  if (q.last_pause) {
+    w.Time(q.last_pause->hlc);
+    w.Id(q.last_pause->event_id);
+    w.U8(q.paused ? 1 : 0);
+  }
   return out;
 }
 
@@ -136,6 +143,13 @@ Result<QueueRecord> DecodeQueueRecord(std::string_view bytes) {
     d.hlc = r.Time();
     d.event_id = r.Id();
     q.last_delete = d;
+  }
+  if (!r.AtEnd()) {
+    Stamp p;
+    p.hlc = r.Time();
+    p.event_id = r.Id();
+    q.last_pause = p;
+    q.paused = r.U8() != 0;
   }
   PIGTAIL_RETURN_IF_ERROR(r.Finish("queue record"));
   return q;

@@ -28,6 +28,8 @@ std::string_view ToString(ConflictReason reason) {
       return "queue_exists";
     case ConflictReason::kNotDead:
       return "not_dead";
+    case ConflictReason::kPaused:
+      return "paused";
   }
   return "";
 }

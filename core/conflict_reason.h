@@ -21,6 +21,7 @@ enum class ConflictReason {
   kSuperseded,             // a queue write would lose to one stamped after it
   kQueueExists,            // POST /create of a live queue with other settings
   kNotDead,                // a retry of a task that is not dead
+  kPaused,                 // a claim of a task of a paused queue
 };
 
 // The wire name: "" for kNone, else e.g. "leased_by_another_worker".

@@ -198,6 +198,7 @@ Decision Decide(const BatchView& view, const ClaimNextRequest& request, const De
     decision.reply.status = NoQueue(request.queue);
     return decision;
   }
+  if (QueuePaused(*queue)) return decision;  // a long poll waits for a resume
   EntryBuilder builder(ctx, &decision);
   for (const TaskRecord* task :
        ClaimableTasks(state, request.queue, ctx.now_ns, request.max + view.written_count())) {
@@ -241,6 +242,10 @@ Decision Decide(const BatchView& view, const ClaimOneRequest& request, const Dec
     }
     heartbeat = true;
   } else {
+    if (QueuePaused(*queue)) {
+      SetConflict(&reply, ConflictReason::kPaused, "the queue is paused");
+      return decision;
+    }
     if (request.lease && *request.lease != task_view.next_lease) {
       SetConflict(&reply, ConflictReason::kLeaseLost,
                   "lease " + std::to_string(*request.lease) + " was lost (it expired)");
@@ -374,6 +379,22 @@ Decision Decide(const BatchView& view, const RetryRequest& request, const Decide
   reply.retry = op;
   decision.written.push_back(task->id);
   decision.entries.push_back({QueueOp(std::move(op)), ctx.stamp()});
+  return decision;
+}
+
+Decision Decide(const BatchView& view, const PauseRequest& request, const DecideContext& ctx) {
+  Decision decision;
+  const QueueRecord* queue = LiveQueue(view.state(), request.queue);
+  if (queue == nullptr) {
+    decision.reply.status = NoQueue(request.queue);
+    return decision;
+  }
+  const Hlc when = ctx.stamp();
+  if (queue->last_pause && !(queue->last_pause->hlc < when)) {
+    Superseded(&decision.reply, request.queue, queue->last_pause->hlc, when);
+    return decision;
+  }
+  decision.entries.push_back({QueueOp(PauseOp{request.queue, request.paused}), when});
   return decision;
 }
 

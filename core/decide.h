@@ -90,11 +90,13 @@ CreateOp QueueSettings(const QueueRecord& queue);
 // (docs/registers.md): the Conflict is decided against this node's state.
 Decision Decide(const BatchView& view, const CreateRequest& request, const DecideContext& ctx);
 // Claims up to `max` tasks claimable at ctx.now_ns, in claim order. NotFound
-// without a live queue; no tasks is not an error.
+// without a live queue; no tasks is not an error, nor is a paused queue (no
+// tasks either).
 Decision Decide(const BatchView& view, const ClaimNextRequest& request, const DecideContext& ctx);
 // A claim of one task, or a heartbeat when the worker holds its lease.
 // NotFound; Conflict kDone, kDoneByAnotherWorker, kDead, kCancelled, kBusy,
-// kLeasedByAnotherWorker, kLeaseLost (`lease` not current), kNotReady.
+// kLeasedByAnotherWorker, kLeaseLost (`lease` not current), kNotReady,
+// kPaused (a claim, not a heartbeat, while the queue is paused).
 Decision Decide(const BatchView& view, const ClaimOneRequest& request, const DecideContext& ctx);
 // Each item on its own (WriteResult::items): Ok, changed when a Done is
 // written; a done task is Ok too but unchanged, with the reason kDone or
@@ -111,6 +113,9 @@ Decision Decide(const BatchView& view, const CancelRequest& request, const Decid
 // Writes a Retry that starts the task's next round (reply.retry). NotFound;
 // Conflict kNotDead (pending or working), kDone, kCancelled, kBusy.
 Decision Decide(const BatchView& view, const RetryRequest& request, const DecideContext& ctx);
+// Writes a Pause op. NotFound without a live queue; Conflict kSuperseded
+// when the queue's pause register holds a write stamped at or after it.
+Decision Decide(const BatchView& view, const PauseRequest& request, const DecideContext& ctx);
 
 // A LocalRequest's entries, minted by the caller (they carry this node's
 // ids and timestamps): Ok with their ids, or Conflict kSuperseded when a

@@ -128,6 +128,15 @@ struct Grammar<CancelOp> {
 };
 
 template <>
+struct Grammar<PauseOp> {
+  static constexpr std::string_view kTag = "Pause";
+  static constexpr bool kBare = false;
+  static constexpr auto kFields =
+      std::make_tuple(Required("queue_name", &PauseOp::queue_name, Text::kQueueName),
+                      Required("paused", &PauseOp::paused));
+};
+
+template <>
 struct Grammar<RetryOp> {
   static constexpr std::string_view kTag = "Retry";
   static constexpr bool kBare = false;

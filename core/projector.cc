@@ -86,6 +86,15 @@ class OpApplier {
                      Status(op.round, Outcome::kCancelled, 0, Phase::kPending, Uuid()));
   }
 
+  ApplyOutcome operator()(const PauseOp& op) const {
+    QueueRecord q = CurrentQueue(op.queue_name);
+    if (q.last_pause && !(Stamp() > *q.last_pause)) return Unchanged();
+    q.last_pause = Stamp();
+    q.paused = op.paused;
+    state_->PutQueue(std::move(q));
+    return Changed();
+  }
+
   // A new round, pending from its start with no attempts used.
   ApplyOutcome operator()(const RetryOp& op) const {
     return MergeInto(op.queue_name, op.id,

@@ -120,8 +120,17 @@ struct BatchOp {
 };
 inline constexpr size_t kMaxBatchOps = 1000;
 
-using QueueOp =
-    std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, FailOp, CancelOp, BatchOp, RetryOp>;
+// Extension {"Pause":{"queue_name","paused"}}: an operator pauses (true) or
+// resumes (false) claims of a queue. Last writer wins, on its own register
+// beside the queue's settings (docs/registers.md, "Pausing a queue").
+struct PauseOp {
+  std::string queue_name;
+  bool paused = true;
+  bool operator==(const PauseOp&) const = default;
+};
+
+using QueueOp = std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, FailOp, CancelOp,
+                             BatchOp, RetryOp, PauseOp>;
 
 // The task op as a QueueOp of its own.
 QueueOp ToQueueOp(TaskOp op);

@@ -8,6 +8,11 @@ bool MergeStatus(TaskStatus* reg, const TaskStatus& incoming) {
   return true;
 }
 
+bool QueuePaused(const QueueRecord& queue) {
+  return queue.paused && queue.last_pause &&
+         (!queue.last_delete || *queue.last_delete < *queue.last_pause);
+}
+
 bool TaskVisible(const TaskRecord& task, const QueueRecord* queue) {
   if (queue == nullptr || !queue->alive || !task.add) return false;
   return !queue->last_delete || Stamp{task.add->hlc, task.id} > *queue->last_delete;

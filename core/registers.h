@@ -86,8 +86,16 @@ struct QueueRecord {
   std::optional<uint32_t> max_attempts;
   std::optional<uint64_t> backoff_ms;
   std::optional<Stamp> last_delete;
+  // The winning Pause op (last writer wins on its own, beside the settings).
+  std::optional<Stamp> last_pause;
+  bool paused = false;
   bool operator==(const QueueRecord&) const = default;
 };
+
+// Claims of the queue's tasks are paused: the winning Pause op paused it
+// and is newer than the queue's last Delete (a re-created queue starts
+// unpaused).
+bool QueuePaused(const QueueRecord& queue);
 
 // A task is visible when its queue is alive, its Add has arrived, and the Add
 // is newer than the queue's last Delete.

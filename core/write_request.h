@@ -88,9 +88,15 @@ struct RetryRequest {
   Uuid task;
 };
 
+// POST /queue/{name}/pause (`paused`) and /resume.
+struct PauseRequest {
+  std::string queue;
+  bool paused = true;
+};
+
 using WriteRequest =
     std::variant<LocalRequest, ExternalRequest, CreateRequest, ClaimNextRequest, ClaimOneRequest,
-                 DoneRequest, FailRequest, CancelRequest, RetryRequest>;
+                 DoneRequest, FailRequest, CancelRequest, RetryRequest, PauseRequest>;
 
 struct ClaimedTask {
   Uuid id;

@@ -237,7 +237,9 @@ void Api::QueueList(Call& call) {
     boost::json::array queues;
     for (const auto& [name, slot] : state.queues()) {
       if (!slot.record || !slot.record->alive) continue;
-      queues.push_back(SettingsJson(QueueSettings(*slot.record)));
+      boost::json::object queue = SettingsJson(QueueSettings(*slot.record));
+      if (QueuePaused(*slot.record)) queue["paused"] = true;
+      queues.push_back(std::move(queue));
     }
     boost::json::object out;
     out["queues"] = std::move(queues);
@@ -358,7 +360,12 @@ void Api::QueueStats(Call& call, const std::string& name) {
   Status s = CheckQueue(node_, name);
   if (!s.ok()) return call.reply(api::FromStatus(s));
   uint64_t now = node_->NowNanos();
-  QueueCounts c = node_->Read([&](const State& state) { return CountTasks(state, name, now); });
+  bool paused = false;
+  QueueCounts c = node_->Read([&](const State& state) {
+    const QueueRecord* queue = state.FindQueue(name);
+    paused = queue != nullptr && QueuePaused(*queue);
+    return CountTasks(state, name, now);
+  });
   boost::json::object out;
   out["pending"] = c.pending;
   out["working"] = c.working;
@@ -366,7 +373,24 @@ void Api::QueueStats(Call& call, const std::string& name) {
   out["dead"] = c.dead;
   out["cancelled"] = c.cancelled;
   out["claimable"] = c.claimable;
+  out["paused"] = paused;
   call.reply(api::Json(200, boost::json::serialize(out)));
+}
+
+void Api::QueuePause(Call& call, const std::string& name, bool paused) {
+  Status s = CheckQueue(node_, name);
+  if (s.ok() && !call.request.body.empty()) {
+    Result<boost::json::object> obj = api::ParseObject(call.request.body);
+    s = obj.ok() ? api::CheckFields(*obj, {}) : obj.status();
+  }
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  sequencer_->Submit(PauseRequest{name, paused}, [reply = call.reply, name, paused](WriteResult r) {
+    if (!r.status.ok()) return reply(ConflictOrError(r));
+    boost::json::object out;
+    out["name"] = name;
+    out["paused"] = paused;
+    reply(api::Json(200, boost::json::serialize(out)));
+  });
 }
 
 void Api::QueueClaim(Call& call, const std::string& name) {

@@ -33,6 +33,9 @@ void AddQueuesToWake(const Event& event, std::vector<std::string>* queues) {
   if (const auto* fail = std::get_if<FailOp>(op)) wake(fail->queue_name);
   if (const auto* create = std::get_if<CreateOp>(op)) wake(create->name);
   if (const auto* retry = std::get_if<RetryOp>(op)) wake(retry->queue_name);
+  if (const auto* pause = std::get_if<PauseOp>(op); pause != nullptr && !pause->paused) {
+    wake(pause->queue_name);
+  }
   if (const auto* batch = std::get_if<BatchOp>(op)) {
     for (const TaskOp& t : batch->ops) {
       if (const auto* fail = std::get_if<FailOp>(&t)) wake(fail->queue_name);

@@ -242,6 +242,14 @@ class Client:
                 return
             after = next(reversed(list(batch)))
 
+    def pause(self, name):
+        """POST /queue/{name}/pause: no claims until resume; running tasks go on."""
+        return self.request("POST", "/queue/%s/pause" % _q(name))
+
+    def resume(self, name):
+        """POST /queue/{name}/resume."""
+        return self.request("POST", "/queue/%s/resume" % _q(name))
+
     def delete_queue(self, name):
         return self.request("DELETE", "/queue/%s" % _q(name))
 

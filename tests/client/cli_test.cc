@@ -201,6 +201,17 @@ TEST_F(CliTest, EveryCommand) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("not_dead"), std::string::npos) << r.err;
 
+  // pause and resume: no claims in between.
+  r = Pigtail({"pause", "once"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "paused\n");
+  EXPECT_EQ(server_.Call("PUT", "/queue/once/" + doomed, worker).status, 409);
+  r = Pigtail({"--json", "resume", "once"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"name\":\"once\",\"paused\":false}\n");
+  EXPECT_EQ(server_.Call("PUT", "/queue/once/" + doomed, worker).status, 200);
+  EXPECT_EQ(Pigtail({"pause", "nope"}).code, 1);
+
   r = Pigtail({"stats", "jobs"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("PENDING"), std::string::npos) << r.out;

@@ -24,6 +24,14 @@ TEST(CodecTest, QueueRecordRoundTrips) {
   QueueRecord bare;
   bare.name = "x";
   EXPECT_EQ(*DecodeQueueRecord(EncodeQueueRecord(bare)), bare);
+  // A pause is appended; a record without one encodes as before.
+  QueueRecord paused = q;
+  paused.last_pause = Stamp{AtMs(7), TestId(4)};
+  paused.paused = true;
+  const std::string with_pause = EncodeQueueRecord(paused);
+  EXPECT_EQ(with_pause.substr(0, bytes.size()), bytes);
+  EXPECT_EQ(*DecodeQueueRecord(with_pause), paused);
+  EXPECT_FALSE(DecodeQueueRecord(bytes + "x").ok());
 }
 
 TEST(CodecTest, TaskRecordRoundTripsWithHostileStrings) {

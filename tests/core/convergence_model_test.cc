@@ -75,7 +75,10 @@ class HistoryGenerator {
       uint64_t timeout_ms = Pick(0, 9) == 0 ? UINT64_MAX : static_cast<uint64_t>(Pick(1, 20));
       return OpEvent(id, owner, when, CreateOp{Queue(), timeout_ms, attempts, {}});
     }
-    if (roll < 9) return OpEvent(id, owner, when, DeleteOp{Queue()});
+    if (roll < 9) {
+      if (Pick(0, 2) == 0) return OpEvent(id, owner, when, PauseOp{Queue(), Pick(0, 1) == 0});
+      return OpEvent(id, owner, when, DeleteOp{Queue()});
+    }
     if (roll < 9 + 22 || tasks_.empty()) {
       const char* queue = Queue();
       tasks_.push_back({queue, id});
@@ -228,6 +231,12 @@ struct Model {
         q.max_attempts.reset();
       }
       if (!q.last_delete || stamp > *q.last_delete) q.last_delete = stamp;
+    } else if (const auto* pause = std::get_if<PauseOp>(op)) {
+      QueueRecord& q = Queue(pause->queue_name);
+      if (!q.last_pause || stamp > *q.last_pause) {
+        q.last_pause = stamp;
+        q.paused = pause->paused;
+      }
     } else if (const auto* a = std::get_if<AddOp>(op)) {
       added[{a->queue_name, e.id}] = e.when;
       Max({a->queue_name, e.id}, key(0, Outcome::kLive, 0, Phase::kPending));

@@ -109,6 +109,7 @@ TEST(ConflictReasonTest, WireNames) {
   EXPECT_EQ(ToString(ConflictReason::kSuperseded), "superseded");
   EXPECT_EQ(ToString(ConflictReason::kQueueExists), "queue_exists");
   EXPECT_EQ(ToString(ConflictReason::kNotDead), "not_dead");
+  EXPECT_EQ(ToString(ConflictReason::kPaused), "paused");
 }
 
 // ---- claim next
@@ -556,6 +557,39 @@ TEST_F(DecideTest, RetryOfATaskWrittenEarlierInTheBatchIsBusy) {
   ASSERT_TRUE(first.reply.status.ok());
   view.Accept(first);
   ExpectConflict(Decide(view, RetryRequest{"q", TestId(1)}, Context()), ConflictReason::kBusy);
+}
+
+// ---- pause
+
+TEST_F(DecideTest, APausedQueueHandsOutNoClaimsButHeartbeatsAndDonesGoOn) {
+  Add(1, 10);
+  Add(2, 10);
+  Claimed(1, kWorker, 0, 990);
+  Decision pause = Run(PauseRequest{"q", true});
+  ASSERT_TRUE(pause.reply.status.ok()) << pause.reply.status.ToString();
+  EXPECT_EQ(std::get<PauseOp>(pause.entries.at(0).op), (PauseOp{"q", true}));
+  Commit(pause);
+  ASSERT_TRUE(QueuePaused(*state_.FindQueue("q")));
+
+  Decision next = Run(ClaimNextRequest{"q", kOther, 10, 0});
+  EXPECT_TRUE(next.reply.status.ok());
+  EXPECT_TRUE(next.reply.claimed.empty());
+  EXPECT_TRUE(next.entries.empty());
+  ExpectConflict(Run(ClaimOne(2, kOther)), ConflictReason::kPaused);
+  EXPECT_TRUE(Run(ClaimOne(1, kWorker, 0)).reply.status.ok()) << "a heartbeat";
+  EXPECT_TRUE(Run(DoneOne(1, kWorker, 0)).reply.items.at(0).changed);
+
+  Commit(Run(PauseRequest{"q", false}));
+  EXPECT_FALSE(QueuePaused(*state_.FindQueue("q")));
+  EXPECT_EQ(Run(ClaimNextRequest{"q", kOther, 10, 0}).reply.claimed.size(), 1u);
+}
+
+TEST_F(DecideTest, PauseOfAnUnknownQueueIsNotFoundAndARecreatedQueueStartsUnpaused) {
+  EXPECT_EQ(Run(PauseRequest{"nope", true}).reply.status.code(), StatusCode::kNotFound);
+  Commit(Run(PauseRequest{"q", true}));
+  Apply(901, AtMs(now_ms_, 50), DeleteOp{"q"});
+  Apply(902, AtMs(now_ms_, 51), CreateOp{"q", 100, 2, 10});
+  EXPECT_FALSE(QueuePaused(*state_.FindQueue("q")));
 }
 
 TEST_F(DecideTest, LocalQueueWritesStampedBehindTheRegisterAreSuperseded) {

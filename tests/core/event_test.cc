@@ -107,6 +107,7 @@ TEST(EventTest, MakeOpEventEqualsMakeEventOfTheSerializedOp) {
       CancelOp{"emails", Uuid::Random(), 2},
       ProgressOp{"emails", Uuid::Random(), Uuid::Random(), 1, 3},
       RetryOp{"emails", Uuid::Random(), 7},
+      PauseOp{"emails", false},
   };
   for (int i = 0; i < 40; ++i) {
     for (const QueueOp& op : ops) {

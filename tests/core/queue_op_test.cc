@@ -119,6 +119,8 @@ TEST(QueueOpTest, SerializeRoundTripsAndKeepsOriginalShape) {
       FailOp{"q", *Uuid::Parse(kTask), *Uuid::Parse(kWorker), 0, "x", 5, false, 1},
       CancelOp{"q", *Uuid::Parse(kTask), 3},
       RetryOp{"q", *Uuid::Parse(kTask), 1},
+      PauseOp{"q", true},
+      PauseOp{"q", false},
   };
   for (const QueueOp& op : ops) {
     std::string json = SerializeQueueOp(op);

@@ -72,7 +72,7 @@ Event GenEvent(uint64_t serial) {
   uint64_t lease = static_cast<uint64_t>(*rc::gen::inRange(0, 3));
   QueueOp op;
   const uint32_t round = static_cast<uint32_t>(*rc::gen::inRange(0, 2));
-  switch (*rc::gen::inRange(0, 8)) {
+  switch (*rc::gen::inRange(0, 9)) {
     case 0:
       op = CreateOp{"q", static_cast<uint64_t>(*rc::gen::inRange(1, 4)), {}, {}};
       break;
@@ -93,6 +93,9 @@ Event GenEvent(uint64_t serial) {
       break;
     case 6:
       op = RetryOp{"q", task, round + 1};
+      break;
+    case 7:
+      op = PauseOp{"q", *rc::gen::arbitrary<bool>()};
       break;
     default:
       // An Add's id is its task's id, so a repeated Add must be the same

@@ -158,6 +158,11 @@ class ClientTest(unittest.TestCase):
         with self.assertRaises(PigtailError) as e:
             c.tasks("q", state="finished")
         self.assertEqual(e.exception.status, 400)
+        self.assertEqual(c.pause("q"), {"name": "q", "paused": True})
+        self.assertEqual(c.claim("q", self.worker, max=3), [])
+        self.assertTrue(c.stats("q")["paused"])
+        self.assertEqual(c.resume("q"), {"name": "q", "paused": False})
+        self.assertEqual([t.id for t in c.claim("q", self.worker, max=3)], [ids[0]])
 
     def test_long_poll_claim_waits_then_answers_empty(self):
         c = self.client

@@ -179,6 +179,31 @@ TEST_F(ConflictReasonTest, RetryOfADeadTask) {
   EXPECT_EQ(Call("POST", q + "8b2f1c1e-0000-4000-8000-000000000000/retry").status, 404);
 }
 
+// Pausing a queue stops new claims, on every claim endpoint, until it is
+// resumed; the holder of a lease still heartbeats and finishes.
+TEST_F(ConflictReasonTest, APausedQueueRefusesClaims) {
+  const std::string q = "/queue/q/";
+  HttpResponse paused = Call("POST", "/queue/q/pause");
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  EXPECT_EQ(paused.body, "{\"name\":\"q\",\"paused\":true}");
+  EXPECT_TRUE(Body(Call("GET", "/queue/q/stats")).at("paused").as_bool());
+  EXPECT_TRUE(Body(Call("GET", "/queues")).at("queues").at(0).at("paused").as_bool());
+  ExpectConflict(Call("PUT", q + pending_, Worker(kA) + "}"), "paused", "a claim");
+  HttpResponse next = Call("POST", "/queue/q/claim", Worker(kA) + ",\"max\":10}");
+  ASSERT_EQ(next.status, 200) << next.body;
+  EXPECT_EQ(next.body, "{\"tasks\":[]}");
+  EXPECT_EQ(Call("PUT", q + working_, WorkerLease(kA, 0)).status, 200) << "a heartbeat";
+  EXPECT_EQ(Call("DELETE", q + working_, WorkerLease(kA, 0)).status, 200) << "a done";
+
+  HttpResponse resumed = Call("POST", "/queue/q/resume", "{}");
+  ASSERT_EQ(resumed.status, 200) << resumed.body;
+  EXPECT_EQ(resumed.body, "{\"name\":\"q\",\"paused\":false}");
+  EXPECT_FALSE(Body(Call("GET", "/queue/q/stats")).at("paused").as_bool());
+  EXPECT_EQ(Call("PUT", q + pending_, Worker(kA) + "}").status, 200);
+  EXPECT_EQ(Call("POST", "/queue/nope/pause").status, 404);
+  EXPECT_EQ(Call("POST", "/queue/q/pause", "{\"paused\":true}").status, 400);
+}
+
 TEST_F(ConflictReasonTest, BatchedDoneResultsCarryTheirReasons) {
   const uint64_t events = Events();
   HttpResponse r = Call(
