@@ -1,6 +1,6 @@
 // RocksDB-specific behaviour the conformance suites cannot reach: a
 // BulkLoad that died half way is detected at open; the event store's `next`
-// family keeps only dangling prevs.
+// family keeps only dangling prevs; a clean close leaves no write-ahead log.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -151,6 +151,39 @@ TEST(RocksDbEventStoreTest, NextHoldsOnlyDanglingPrevs) {
   WithRawFamily(path, "log", "next", [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h) {
     EXPECT_TRUE(AllKeys(db, h).empty());
   });
+}
+
+// Bytes in the write-ahead logs (*.log) of the store in PATH/`subdir`.
+uintmax_t WalBytes(const std::string& path, const std::string& subdir) {
+  uintmax_t bytes = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(path) / subdir)) {
+    if (entry.path().extension() == ".log") bytes += entry.file_size();
+  }
+  return bytes;
+}
+
+// A clean close flushes: the next open has no write-ahead log to replay.
+TEST(RocksDbStoreTest, ACleanCloseLeavesNothingToReplay) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  const std::string path = backend.uri().substr(std::string("rocksdb:").size());
+  QueueWorkload workload(3, 2);
+  std::vector<Event> events = workload.Take(300);
+  {
+    std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, backend.options()));
+    std::unique_ptr<StateStore> state = MUST(OpenRocksDbStateStore(path, backend.options()));
+    MUST(log->Append(events, true));
+    State projected;
+    ProjectAll(events, &projected);
+    ASSERT_OK(state->Commit(projected.TakeChanges(events.size()), true));
+    EXPECT_GT(WalBytes(path, "log"), 0u);
+    EXPECT_GT(WalBytes(path, "state"), 0u);
+  }
+  EXPECT_EQ(WalBytes(path, "log"), 0u);
+  EXPECT_EQ(WalBytes(path, "state"), 0u);
+  std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, backend.options()));
+  EXPECT_EQ(MUST(log->Count()), events.size());
 }
 
 }  // namespace
