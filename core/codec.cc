@@ -1,6 +1,7 @@
 #include "core/codec.h"
 
 #include <optional>
+#include <utility>
 
 namespace pigtail {
 namespace {
@@ -8,6 +9,12 @@ namespace {
 constexpr char kQueueTag = 'Q';
 constexpr char kTaskTag = 'T';
 constexpr char kRejectedTag = 'R';
+
+// The optional fields at the end of a task record, in this order.
+constexpr uint8_t kRunAtExtension = 1;     // add's run_at_ms
+constexpr uint8_t kResultExtension = 2;    // status's result
+constexpr uint8_t kProgressExtension = 3;  // the progress register
+constexpr uint8_t kFailuresExtension = 4;  // the failed attempts
 
 // Appends an encoding to `*out` (which it does not clear).
 class Writer {
@@ -23,6 +30,12 @@ class Writer {
   }
   void Id(const Uuid& u) { out_->append(u.Bytes()); }
   void Time(const Hlc& h) { h.AppendEncoded(out_); }
+  void Attempt(const AttemptStamp& a) {
+    U32(a.round);
+    U64(a.lease);
+    Time(a.hlc);
+    Id(a.event_id);
+  }
   template <typename T>
   void Opt(const std::optional<T>& v) {
     U8(v ? 1 : 0);
@@ -65,6 +78,14 @@ class Reader {
     Result<Hlc> h = Hlc::Decode(Take(Hlc::kEncodedSize));
     return h.ok() ? *h : Hlc();
   }
+  AttemptStamp Attempt() {
+    AttemptStamp a;
+    a.round = U32();
+    a.lease = U64();
+    a.hlc = Time();
+    a.event_id = Id();
+    return a;
+  }
   template <typename T>
   std::optional<T> Opt() {
     if (U8() == 0) return std::nullopt;
@@ -100,6 +121,57 @@ class Reader {
   bool failed_ = false;
   char zeros_[16] = {};
 };
+
+// Reads the extensions that follow a task record's round (see
+// AppendTaskRecord) into *t.
+Status DecodeExtensions(Reader* r, TaskRecord* t) {
+  const auto corrupt = [](std::string_view why) {
+    return Status::Corruption("task record " + std::string(why));
+  };
+  if (r->AtEnd() && t->status.key.round == 0) return corrupt("has an explicit round 0");
+  uint8_t last = 0;
+  while (!r->AtEnd()) {
+    const uint8_t tag = r->U8();
+    if (tag <= last || tag > kFailuresExtension) return corrupt("has an unknown or repeated field");
+    last = tag;
+    switch (tag) {
+      case kRunAtExtension:
+        if (!t->add) return corrupt("has run_at_ms without an Add");
+        t->add->run_at_ms = r->U64();
+        break;
+      case kResultExtension:
+        t->status.result_json = r->Bytes();
+        if (t->status.result_json.empty()) return corrupt("has an empty result");
+        break;
+      case kProgressExtension: {
+        TaskProgress p;
+        p.stamp = r->Attempt();
+        p.json = r->Bytes();
+        if (p.json.empty()) return corrupt("has an empty progress");
+        t->progress = std::move(p);
+        break;
+      }
+      case kFailuresExtension: {
+        const uint8_t n = r->U8();
+        if (n == 0 || n > kMaxFailures) return corrupt("has a bad failure count");
+        for (uint8_t i = 0; i < n; ++i) {
+          FailedAttempt f;
+          f.stamp = r->Attempt();
+          f.worker = r->Id();
+          f.error = r->Bytes();
+          if (!t->failures.empty() &&
+              std::pair(f.stamp.round, f.stamp.lease) <=
+                  std::pair(t->failures.back().stamp.round, t->failures.back().stamp.lease)) {
+            return corrupt("has failures out of order");
+          }
+          t->failures.push_back(std::move(f));
+        }
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -184,9 +256,36 @@ void AppendTaskRecord(const TaskRecord& t, std::string* out) {
   w.Id(s.worker);
   w.Bytes(s.error);
   w.U64(s.retry_in_ms);
-  // Last, and only when a Retry started a later round, so a record of round
-  // 0 (every record before retries existed) encodes as it always did.
-  if (s.key.round != 0) w.U32(s.key.round);
+  // The round, then the extensions, each only when set, so a record of
+  // round 0 without them (every record before they existed) encodes as it
+  // always did. The round is written when it is not 0 or an extension
+  // follows.
+  const bool run_at = t.add && t.add->run_at_ms;
+  const bool extended = run_at || !s.result_json.empty() || t.progress || !t.failures.empty();
+  if (s.key.round == 0 && !extended) return;
+  w.U32(s.key.round);
+  if (run_at) {
+    w.U8(kRunAtExtension);
+    w.U64(*t.add->run_at_ms);
+  }
+  if (!s.result_json.empty()) {
+    w.U8(kResultExtension);
+    w.Bytes(s.result_json);
+  }
+  if (t.progress) {
+    w.U8(kProgressExtension);
+    w.Attempt(t.progress->stamp);
+    w.Bytes(t.progress->json);
+  }
+  if (!t.failures.empty()) {
+    w.U8(kFailuresExtension);
+    w.U8(static_cast<uint8_t>(t.failures.size()));
+    for (const FailedAttempt& f : t.failures) {
+      w.Attempt(f.stamp);
+      w.Id(f.worker);
+      w.Bytes(f.error);
+    }
+  }
 }
 
 Result<TaskRecord> DecodeTaskRecord(std::string_view bytes) {
@@ -216,10 +315,10 @@ Result<TaskRecord> DecodeTaskRecord(std::string_view bytes) {
   s.retry_in_ms = r.U64();
   if (!r.AtEnd()) {
     s.key.round = r.U32();
-    if (s.key.round == 0) return Status::Corruption("task record has an explicit round 0");
+    PIGTAIL_RETURN_IF_ERROR(DecodeExtensions(&r, &t));
   }
   PIGTAIL_RETURN_IF_ERROR(r.Finish("task record"));
-  if (outcome > static_cast<uint8_t>(Outcome::kDone) || phase > 1) {
+  if (outcome > static_cast<uint8_t>(Outcome::kPurged) || phase > 1) {
     return Status::Corruption("task record has an unknown outcome or phase");
   }
   s.key.outcome = static_cast<Outcome>(outcome);

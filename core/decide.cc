@@ -104,11 +104,15 @@ class EntryBuilder {
 };
 
 // A claim (or, with `heartbeat`, a renewal of the worker's lease).
+// `progress_json`: the progress the worker reports (empty: none).
 void Claim(const TaskRecord& task, const QueueRecord& queue, const TaskView& view,
-           const Uuid& worker, bool heartbeat, EntryBuilder* builder, Decision* decision) {
+           const Uuid& worker, bool heartbeat, std::string progress_json, EntryBuilder* builder,
+           Decision* decision) {
   const uint64_t lease = heartbeat ? view.lease : view.next_lease;
   EntryBuilder::Placed placed =
-      builder->Add(ProgressOp{task.queue, task.id, worker, lease, task.status.key.round}, task.id);
+      builder->Add(ProgressOp{task.queue, task.id, worker, lease, task.status.key.round,
+                              std::move(progress_json)},
+                   task.id);
   const uint64_t timeout_ms = LeaseTimeoutMs(task, queue);
   const uint64_t expires_ns = LeaseExpiresAtNs(placed.when.time, timeout_ms);
   const uint64_t attempt = lease == std::numeric_limits<uint64_t>::max() ? lease : lease + 1;
@@ -204,7 +208,7 @@ Decision Decide(const BatchView& view, const ClaimNextRequest& request, const De
        ClaimableTasks(state, request.queue, ctx.now_ns, request.max + view.written_count())) {
     if (decision.reply.claimed.size() >= request.max) break;
     if (view.Written(task->id)) continue;
-    Claim(*task, *queue, ViewTask(*task, *queue, ctx.now_ns), request.worker, false, &builder,
+    Claim(*task, *queue, ViewTask(*task, *queue, ctx.now_ns), request.worker, false, {}, &builder,
           &decision);
   }
   builder.Finish();
@@ -260,7 +264,8 @@ Decision Decide(const BatchView& view, const ClaimOneRequest& request, const Dec
     }
   }
   EntryBuilder builder(ctx, &decision);
-  Claim(*task, *queue, task_view, request.worker, heartbeat, &builder, &decision);
+  Claim(*task, *queue, task_view, request.worker, heartbeat, request.progress_json, &builder,
+        &decision);
   builder.Finish();
   return decision;
 }
@@ -294,9 +299,10 @@ Decision Decide(const BatchView& view, const DoneRequest& request, const DecideC
       } else if (view.Written(item.id) || written.contains(item.id)) {
         result = Busy();
       } else {
-        builder.Add(DoneOp{request.queue, item.id, request.worker,
-                           item.lease.value_or(task_view.lease), task->status.key.round},
-                    item.id);
+        builder.Add(
+            DoneOp{request.queue, item.id, request.worker, item.lease.value_or(task_view.lease),
+                   task->status.key.round, item.result_json},
+            item.id);
         written.insert(item.id);
         result.changed = true;
       }
@@ -371,7 +377,7 @@ Decision Decide(const BatchView& view, const RetryRequest& request, const Decide
     return decision;
   }
   const uint32_t round = task->status.key.round;
-  if (round == std::numeric_limits<uint32_t>::max()) {
+  if (round + 1 >= kPurgeRound) {
     reply.status = Status::OutOfRange("the task was retried as often as it can be");
     return decision;
   }
@@ -379,6 +385,37 @@ Decision Decide(const BatchView& view, const RetryRequest& request, const Decide
   reply.retry = op;
   decision.written.push_back(task->id);
   decision.entries.push_back({QueueOp(std::move(op)), ctx.stamp()});
+  return decision;
+}
+
+Decision Decide(const BatchView& view, const PurgeRequest& request, const DecideContext& ctx) {
+  Decision decision;
+  const State::QueueSlot* slot = view.state().FindSlot(request.queue);
+  const QueueRecord* queue =
+      slot != nullptr && slot->record && slot->record->alive ? &*slot->record : nullptr;
+  if (queue == nullptr) {
+    decision.reply.status = NoQueue(request.queue);
+    return decision;
+  }
+  auto matches = [&](const TaskRecord& task) {
+    if (!TaskVisible(task, queue) || view.Written(task.id)) return false;
+    const StatusKey& key = task.status.key;
+    const bool outcome = (key.outcome == Outcome::kDone && request.done) ||
+                         (key.outcome == Outcome::kDead && request.dead) ||
+                         (key.outcome == Outcome::kCancelled && request.cancelled);
+    return outcome && (!request.finished_before_ns || key.hlc.time < *request.finished_before_ns);
+  };
+  EntryBuilder builder(ctx, &decision);
+  for (const auto& [id, task] : slot->tasks) {
+    if (!matches(task)) continue;
+    if (decision.reply.purged == request.max) {
+      decision.reply.more = true;
+      break;
+    }
+    builder.Add(PurgeOp{request.queue, id}, id);
+    ++decision.reply.purged;
+  }
+  builder.Finish();
   return decision;
 }
 

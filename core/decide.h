@@ -113,6 +113,10 @@ Decision Decide(const BatchView& view, const CancelRequest& request, const Decid
 // Writes a Retry that starts the task's next round (reply.retry). NotFound;
 // Conflict kNotDead (pending or working), kDone, kCancelled, kBusy.
 Decision Decide(const BatchView& view, const RetryRequest& request, const DecideContext& ctx);
+// Writes a Purge op for each of up to request.max matching finished tasks
+// (reply.purged; reply.more when more match), in Batch entries. NotFound
+// without a live queue.
+Decision Decide(const BatchView& view, const PurgeRequest& request, const DecideContext& ctx);
 // Writes a Pause op. NotFound without a live queue; Conflict kSuperseded
 // when the queue's pause register holds a write stamped at or after it.
 Decision Decide(const BatchView& view, const PauseRequest& request, const DecideContext& ctx);

@@ -143,7 +143,7 @@ inline constexpr auto kRules = []<size_t... I>(std::index_sequence<I...>) {
 
 bool Batchable(int tag) {
   return tag == g::kIndexOf<ProgressOp> || tag == g::kIndexOf<DoneOp> ||
-         tag == g::kIndexOf<FailOp> || tag == g::kIndexOf<CancelOp>;
+         tag == g::kIndexOf<FailOp> || tag == g::kIndexOf<CancelOp> || tag == g::kIndexOf<PurgeOp>;
 }
 
 const std::string& TaskQueue(const TaskOp& op) {
@@ -680,8 +680,9 @@ class Handler {
     if (element_.members == 0 || element_.mixed) {
       error = Status::InvalidArgument("must be an object with one member, the op's tag");
     } else if (element_.tag < 0 || !Batchable(element_.tag)) {
-      error = Status::InvalidArgument("\"" + std::string(element_.First()) +
-                                      "\" cannot be batched (only Progress, Done, Fail and Cancel)")
+      error = Status::InvalidArgument(
+                  "\"" + std::string(element_.First()) +
+                  "\" cannot be batched (only Progress, Done, Fail, Cancel and Purge)")
                   .WithContext(element_.First());
     } else if (!element_.status.ok()) {
       error = element_.status.WithContext(element_.First());

@@ -122,6 +122,15 @@ Status Read(const HlcParts& parts, const What& what, Hlc* out) {
   return Status::Ok();
 }
 
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t end = max_bytes;
+  // Back off continuation bytes (10xxxxxx) to the start of their sequence,
+  // which is then cut off too.
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
 Result<uint64_t> ToU64(const json::value& v, std::string_view what) {
   return To<uint64_t>(ScalarOf(v), what);
 }

@@ -140,6 +140,10 @@ Status Read(const HlcParts& parts, const What& what, Hlc* out);
 void AppendJsonString(std::string_view s, std::string* out);
 
 // The same readers for tree values.
+// The longest prefix of `s` of at most `max_bytes` that does not end inside
+// a UTF-8 sequence.
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
+
 Result<uint64_t> ToU64(const boost::json::value& v, std::string_view what);
 Result<uint32_t> ToU32(const boost::json::value& v, std::string_view what);
 Result<int64_t> ToI64(const boost::json::value& v, std::string_view what);

@@ -83,7 +83,8 @@ struct Grammar<AddOp> {
       Required("queue_name", &AddOp::queue_name, Text::kQueueName),
       Required("task_name", &AddOp::task_name), Required("info", &AddOp::info_json, Text::kJson),
       Optional("priority", &AddOp::priority), Optional("delay_ms", &AddOp::delay_ms),
-      Optional("max_attempts", &AddOp::max_attempts), Optional("timeout_ms", &AddOp::timeout_ms));
+      Optional("max_attempts", &AddOp::max_attempts), Optional("timeout_ms", &AddOp::timeout_ms),
+      Optional("run_at_ms", &AddOp::run_at_ms));
 };
 
 // The fields of the ops a worker's requests write.
@@ -98,14 +99,18 @@ template <>
 struct Grammar<ProgressOp> {
   static constexpr std::string_view kTag = "Progress";
   static constexpr bool kBare = false;
-  static constexpr auto kFields = WorkerFields<ProgressOp>();
+  static constexpr auto kFields = std::tuple_cat(
+      WorkerFields<ProgressOp>(),
+      std::make_tuple(Optional("progress", &ProgressOp::progress_json, Text::kJson)));
 };
 
 template <>
 struct Grammar<DoneOp> {
   static constexpr std::string_view kTag = "Done";
   static constexpr bool kBare = false;
-  static constexpr auto kFields = WorkerFields<DoneOp>();
+  static constexpr auto kFields =
+      std::tuple_cat(WorkerFields<DoneOp>(),
+                     std::make_tuple(Optional("result", &DoneOp::result_json, Text::kJson)));
 };
 
 template <>
@@ -134,6 +139,14 @@ struct Grammar<PauseOp> {
   static constexpr auto kFields =
       std::make_tuple(Required("queue_name", &PauseOp::queue_name, Text::kQueueName),
                       Required("paused", &PauseOp::paused));
+};
+
+template <>
+struct Grammar<PurgeOp> {
+  static constexpr std::string_view kTag = "Purge";
+  static constexpr bool kBare = false;
+  static constexpr auto kFields = std::make_tuple(
+      Required("queue_name", &PurgeOp::queue_name, Text::kQueueName), Required("id", &PurgeOp::id));
 };
 
 template <>

@@ -45,25 +45,29 @@ class OpApplier {
   ApplyOutcome operator()(const AddOp& op) const {
     bool changed = state_->UpdateTask(op.queue_name, event_.id, [&](TaskRecord& t, bool) {
       bool c = false;
-      if (!t.add) {
-        t.add = TaskAdd{event_.when, op.task_name,    op.info_json, op.priority,
-                        op.delay_ms, op.max_attempts, op.timeout_ms};
+      if (!t.add && !Purged(t)) {
+        t.add = TaskAdd{event_.when, op.task_name,    op.info_json,  op.priority,
+                        op.delay_ms, op.max_attempts, op.timeout_ms, op.run_at_ms};
         c = true;
       }
-      c |= MergeStatus(&t.status, Status(0, Outcome::kLive, 0, Phase::kPending, Uuid()));
+      c |= MergeTaskStatus(&t, Status(0, Outcome::kLive, 0, Phase::kPending, Uuid()));
       return c;
     });
     return changed ? Changed() : Unchanged();
   }
 
   ApplyOutcome operator()(const ProgressOp& op) const {
-    return MergeInto(op.queue_name, op.id,
-                     Status(op.round, Outcome::kLive, op.lease, Phase::kWorking, op.worker_id));
+    TaskStatus s = Status(op.round, Outcome::kLive, op.lease, Phase::kWorking, op.worker_id);
+    if (op.progress_json.empty()) return MergeInto(op.queue_name, op.id, s);
+    TaskProgress progress{Attempt(op.round, op.lease), op.progress_json};
+    return MergeInto(op.queue_name, op.id, s,
+                     [&](TaskRecord& t) { return MergeProgress(&t, progress); });
   }
 
   ApplyOutcome operator()(const DoneOp& op) const {
-    return MergeInto(op.queue_name, op.id,
-                     Status(op.round, Outcome::kDone, op.lease, Phase::kWorking, op.worker_id));
+    TaskStatus s = Status(op.round, Outcome::kDone, op.lease, Phase::kWorking, op.worker_id);
+    s.result_json = op.result_json;
+    return MergeInto(op.queue_name, op.id, s);
   }
 
   ApplyOutcome operator()(const FailOp& op) const {
@@ -78,12 +82,20 @@ class OpApplier {
       s.retry_in_ms = op.retry_in_ms;
     }
     s.error = op.error;
-    return MergeInto(op.queue_name, op.id, s);
+    FailedAttempt failure{Attempt(op.round, op.lease), op.worker_id, op.error};
+    return MergeInto(op.queue_name, op.id, s,
+                     [&](TaskRecord& t) { return MergeFailure(&t, failure); });
   }
 
   ApplyOutcome operator()(const CancelOp& op) const {
     return MergeInto(op.queue_name, op.id,
                      Status(op.round, Outcome::kCancelled, 0, Phase::kPending, Uuid()));
+  }
+
+  // The top of the status order: the task keeps only this key.
+  ApplyOutcome operator()(const PurgeOp& op) const {
+    return MergeInto(op.queue_name, op.id,
+                     Status(kPurgeRound, Outcome::kPurged, 0, Phase::kPending, Uuid()));
   }
 
   ApplyOutcome operator()(const PauseOp& op) const {
@@ -130,6 +142,10 @@ class OpApplier {
     return s;
   }
 
+  AttemptStamp Attempt(uint32_t round, uint64_t lease) const {
+    return AttemptStamp{round, lease, event_.when, event_.id};
+  }
+
   QueueRecord CurrentQueue(const std::string& name) const {
     if (const QueueRecord* q = state_->FindQueue(name)) return *q;
     QueueRecord q;
@@ -137,13 +153,22 @@ class OpApplier {
     return q;
   }
 
-  // A task never seen before starts from the least status key; it is
-  // written whether or not `s` beats that.
-  ApplyOutcome MergeInto(const std::string& queue, const Uuid& id, const TaskStatus& s) const {
+  // Merges the status `s`, then calls `merge_history(task)` (true if it
+  // changed the task) after it, so a Purge drops history first. A task never
+  // seen before starts from the least status key; it is written whether or
+  // not `s` beats that.
+  template <typename MergeHistory>
+  ApplyOutcome MergeInto(const std::string& queue, const Uuid& id, const TaskStatus& s,
+                         MergeHistory merge_history) const {
     bool changed = state_->UpdateTask(queue, id, [&](TaskRecord& t, bool created) {
-      return MergeStatus(&t.status, s) || created;
+      bool c = MergeTaskStatus(&t, s);
+      c |= merge_history(t);
+      return c || created;
     });
     return changed ? Changed() : Unchanged();
+  }
+  ApplyOutcome MergeInto(const std::string& queue, const Uuid& id, const TaskStatus& s) const {
+    return MergeInto(queue, id, s, [](TaskRecord&) { return false; });
   }
 
   static ApplyOutcome Changed() { return ApplyOutcome{ApplyKind::kChanged, {}}; }

@@ -36,7 +36,8 @@ struct DeleteOp {
 };
 
 // {"Add":{"queue_name","task_name","info",["priority"],["delay_ms"],
-//         ["max_attempts"],["timeout_ms"]}}. The task id is the event id.
+//         ["max_attempts"],["timeout_ms"],["run_at_ms"]}}. The task id is the
+// event id.
 struct AddOp {
   std::string queue_name;
   std::string task_name;
@@ -45,28 +46,36 @@ struct AddOp {
   uint64_t delay_ms = 0;  // not claimable before add time + delay
   std::optional<uint32_t> max_attempts;
   std::optional<uint64_t> timeout_ms;  // per-task lease length
+  // Not claimable before this time either (ms since the Unix epoch).
+  std::optional<uint64_t> run_at_ms{};
   bool operator==(const AddOp&) const = default;
 };
 
-// {"Progress":{"queue_name","id","worker_id",["lease"],["round"]}}: claim, or
-// heartbeat of a claim with lease number `lease`. Every task op carries the
-// round (see RetryOp) it was decided in; absent means round 0.
+// {"Progress":{"queue_name","id","worker_id",["lease"],["round"],["progress"]}}:
+// claim, or heartbeat of a claim with lease number `lease`. Every task op
+// carries the round (see RetryOp) it was decided in; absent means round 0.
+// `progress`: what the worker reports of its progress, any JSON value (kept
+// as its compact text; empty when absent).
 struct ProgressOp {
   std::string queue_name;
   Uuid id;
   Uuid worker_id;
   uint64_t lease = 0;
   uint32_t round = 0;
+  std::string progress_json{};
   bool operator==(const ProgressOp&) const = default;
 };
 
-// {"Done":{"queue_name","id","worker_id",["lease"],["round"]}}
+// {"Done":{"queue_name","id","worker_id",["lease"],["round"],["result"]}}.
+// `result`: the task's result, any JSON value (compact text; empty when
+// absent).
 struct DoneOp {
   std::string queue_name;
   Uuid id;
   Uuid worker_id;
   uint64_t lease = 0;
   uint32_t round = 0;
+  std::string result_json{};
   bool operator==(const DoneOp&) const = default;
 };
 
@@ -105,8 +114,18 @@ struct RetryOp {
   bool operator==(const RetryOp&) const = default;
 };
 
+// Extension {"Purge":{"queue_name","id"}}: an operator removes a finished
+// task for good. Its status key outranks every other (docs/registers.md,
+// "Purging finished tasks"): the task keeps only that key, and no later op
+// brings it back.
+struct PurgeOp {
+  std::string queue_name;
+  Uuid id;
+  bool operator==(const PurgeOp&) const = default;
+};
+
 // The ops that change one task's status register: the ones a Batch holds.
-using TaskOp = std::variant<ProgressOp, DoneOp, FailOp, CancelOp>;
+using TaskOp = std::variant<ProgressOp, DoneOp, FailOp, CancelOp, PurgeOp>;
 
 // Extension {"Batch":[op,...]}: 1 to kMaxBatchOps task ops in one log entry,
 // e.g. the claims of one claim-next or the dones of one batched done. Each
@@ -130,7 +149,7 @@ struct PauseOp {
 };
 
 using QueueOp = std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, FailOp, CancelOp,
-                             BatchOp, RetryOp, PauseOp>;
+                             BatchOp, RetryOp, PauseOp, PurgeOp>;
 
 // The task op as a QueueOp of its own.
 QueueOp ToQueueOp(TaskOp op);

@@ -1,10 +1,48 @@
 #include "core/registers.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace pigtail {
 
 bool MergeStatus(TaskStatus* reg, const TaskStatus& incoming) {
   if (incoming.key <= reg->key) return false;
   *reg = incoming;
+  return true;
+}
+
+bool MergeTaskStatus(TaskRecord* task, const TaskStatus& incoming) {
+  if (!MergeStatus(&task->status, incoming)) return false;
+  if (Purged(*task)) {
+    task->add.reset();
+    task->progress.reset();
+    task->failures.clear();
+  }
+  return true;
+}
+
+bool MergeProgress(TaskRecord* task, const TaskProgress& incoming) {
+  if (Purged(*task) || (task->progress && incoming.stamp <= task->progress->stamp)) return false;
+  task->progress = incoming;
+  return true;
+}
+
+bool MergeFailure(TaskRecord* task, const FailedAttempt& incoming) {
+  if (Purged(*task)) return false;
+  std::vector<FailedAttempt>& failures = task->failures;
+  auto attempt = [](const AttemptStamp& s) { return std::pair(s.round, s.lease); };
+  auto it = std::lower_bound(failures.begin(), failures.end(), incoming,
+                             [&](const FailedAttempt& a, const FailedAttempt& b) {
+                               return attempt(a.stamp) < attempt(b.stamp);
+                             });
+  if (it != failures.end() && attempt(it->stamp) == attempt(incoming.stamp)) {
+    if (incoming.stamp <= it->stamp) return false;
+    *it = incoming;
+    return true;
+  }
+  if (failures.size() == kMaxFailures && it == failures.begin()) return false;
+  failures.insert(it, incoming);
+  if (failures.size() > kMaxFailures) failures.erase(failures.begin());
   return true;
 }
 

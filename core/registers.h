@@ -11,14 +11,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/hlc.h"
 #include "core/uuid.h"
 
 namespace pigtail {
 
-// Terminal outcomes rank above live ones: live < Dead < Cancelled < Done.
-enum class Outcome : uint8_t { kLive = 0, kDead = 1, kCancelled = 2, kDone = 3 };
+// Terminal outcomes rank above live ones: live < Dead < Cancelled < Done <
+// Purged.
+enum class Outcome : uint8_t { kLive = 0, kDead = 1, kCancelled = 2, kDone = 3, kPurged = 4 };
 enum class Phase : uint8_t { kPending = 0, kWorking = 1 };
 
 // (round, outcome, lease, phase, hlc, event id), compared left to right.
@@ -34,13 +36,18 @@ struct StatusKey {
   auto operator<=>(const StatusKey&) const = default;
 };
 
+// The round of a Purge's status key: above every round a Retry starts, so a
+// Purge outranks every other op of its task.
+inline constexpr uint32_t kPurgeRound = UINT32_MAX;
+
 // The task status register. Fields after `key` come from the event that
 // wrote the winning key, so equal keys always carry equal values.
 struct TaskStatus {
   StatusKey key;
-  Uuid worker;               // nil for Add and Cancel
-  std::string error;         // Fail's error text
-  uint64_t retry_in_ms = 0;  // Fail's backoff before the next attempt
+  Uuid worker;                // nil for Add and Cancel
+  std::string error;          // Fail's error text
+  uint64_t retry_in_ms = 0;   // Fail's backoff before the next attempt
+  std::string result_json{};  // Done's result (JSON text), empty if none
   bool operator==(const TaskStatus&) const = default;
 };
 
@@ -56,18 +63,67 @@ struct TaskAdd {
   uint64_t delay_ms = 0;
   std::optional<uint32_t> max_attempts;
   std::optional<uint64_t> timeout_ms;
+  std::optional<uint64_t> run_at_ms{};
   bool operator==(const TaskAdd&) const = default;
 };
 
-// One task: its Add (absent while status events arrived before it) and its
-// status register.
+// Which attempt an op was written for, and by which event: (round, lease,
+// hlc, event id), compared left to right.
+struct AttemptStamp {
+  uint32_t round = 0;
+  uint64_t lease = 0;
+  Hlc hlc;
+  Uuid event_id;
+  auto operator<=>(const AttemptStamp&) const = default;
+};
+
+// The progress register: the progress reported by the Progress op with the
+// greatest stamp among those that carry one.
+struct TaskProgress {
+  AttemptStamp stamp;
+  std::string json;  // non-empty JSON text
+  bool operator==(const TaskProgress&) const = default;
+};
+
+// One failed attempt: the Fail op of attempt stamp.lease + 1 in stamp.round.
+struct FailedAttempt {
+  AttemptStamp stamp;
+  Uuid worker;
+  std::string error;
+  bool operator==(const FailedAttempt&) const = default;
+};
+
+// How many failed attempts a task keeps: the latest ones.
+inline constexpr size_t kMaxFailures = 10;
+
+// One task: its Add (absent while status events arrived before it), its
+// status register, and its history registers.
 struct TaskRecord {
   std::string queue;
   Uuid id;
   std::optional<TaskAdd> add;
   TaskStatus status;
+  std::optional<TaskProgress> progress;
+  // The failed attempts with the kMaxFailures greatest (round, lease), in
+  // ascending order; for each, the Fail with the greatest stamp.
+  std::vector<FailedAttempt> failures;
   bool operator==(const TaskRecord&) const = default;
 };
+
+// A Purge won the task's status register: the record holds only its key.
+inline bool Purged(const TaskRecord& task) { return task.status.key.outcome == Outcome::kPurged; }
+
+// Merges a status into the task: the status register keeps the greater key,
+// and when a Purge wins, everything else of the task is dropped for good.
+// Returns true if the task changed.
+bool MergeTaskStatus(TaskRecord* task, const TaskStatus& incoming);
+// Merges reported progress into the progress register (the greater stamp
+// wins). A purged task keeps nothing. Returns true if the task changed.
+bool MergeProgress(TaskRecord* task, const TaskProgress& incoming);
+// Merges a failed attempt into task->failures: per (round, lease) the
+// greater stamp, and only the kMaxFailures greatest (round, lease). A
+// purged task keeps nothing. Returns true if the task changed.
+bool MergeFailure(TaskRecord* task, const FailedAttempt& incoming);
 
 // (hlc, event id): the order of Create and Delete ops on one queue.
 struct Stamp {

@@ -52,12 +52,38 @@ uint64_t LeaseExpiresAtNs(const TaskRecord& task, uint64_t queue_timeout_ms) {
   return LeaseExpiresAtNs(task.status.key.hlc.time, timeout_ms);
 }
 
+uint64_t AttemptsStarted(const TaskRecord& task) {
+  const StatusKey& key = task.status.key;
+  switch (key.outcome) {
+    case Outcome::kCancelled: {
+      // A Cancel's key holds no lease: count the failures known in its round.
+      uint64_t attempts = 0;
+      for (const FailedAttempt& f : task.failures) {
+        if (f.stamp.round == key.round) attempts = SaturatingAdd(f.stamp.lease, 1);
+      }
+      return attempts;
+    }
+    case Outcome::kPurged:
+      return 0;
+    case Outcome::kDone:
+    case Outcome::kDead:
+      return SaturatingAdd(key.lease, 1);
+    case Outcome::kLive:
+      break;
+  }
+  // Pending after the Fail of lease l holds lease l + 1 (and after an Add or
+  // Retry, lease 0): that many attempts.
+  return key.phase == Phase::kWorking ? SaturatingAdd(key.lease, 1) : key.lease;
+}
+
 TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns) {
   TaskView v;
   const StatusKey& key = task.status.key;
   v.lease = key.lease;
+  v.attempts = AttemptsStarted(task);
   switch (key.outcome) {
     case Outcome::kDone:
+    case Outcome::kPurged:  // never visible; reads as done
       v.state = TaskState::kDone;
       return v;
     case Outcome::kDead:
@@ -73,14 +99,20 @@ TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now
     v.expires_at_ns = LeaseExpiresAtNs(task, queue.timeout_ms);
     v.lease_expired = now_ns >= v.expires_at_ns;
     v.state = v.lease_expired ? TaskState::kPending : TaskState::kWorking;
+    if (v.lease_expired) v.ready_at_ns = v.expires_at_ns;
     v.claimable = v.lease_expired && key.lease < std::numeric_limits<uint64_t>::max();
     v.next_lease = key.lease + (v.claimable ? 1 : 0);
     return v;
   }
   v.state = TaskState::kPending;
   bool from_add = key.event_id == task.id;
-  v.ready_at_ns = from_add ? SaturatingAdd(task.add->hlc.time, MillisToNanos(task.add->delay_ms))
-                           : SaturatingAdd(key.hlc.time, MillisToNanos(task.status.retry_in_ms));
+  if (from_add) {
+    v.ready_at_ns = SaturatingAdd(task.add->hlc.time, MillisToNanos(task.add->delay_ms));
+    if (task.add->run_at_ms)
+      v.ready_at_ns = std::max(v.ready_at_ns, MillisToNanos(*task.add->run_at_ms));
+  } else {
+    v.ready_at_ns = SaturatingAdd(key.hlc.time, MillisToNanos(task.status.retry_in_ms));
+  }
   v.claimable = now_ns >= v.ready_at_ns;
   v.next_lease = key.lease;
   return v;

@@ -53,11 +53,13 @@ struct ClaimOneRequest {
   Uuid task;
   Uuid worker;
   std::optional<uint64_t> lease;  // when given, the lease the worker expects
+  std::string progress_json{};    // reported progress (JSON text), empty if none
 };
 
 struct DoneItem {
   Uuid id;
   std::optional<uint64_t> lease;  // when given, must be the worker's current lease
+  std::string result_json{};      // the task's result (JSON text), empty if none
 };
 
 // DELETE /queue/{name}/{id} (one item) and POST /queue/{name}/done.
@@ -94,9 +96,21 @@ struct PauseRequest {
   bool paused = true;
 };
 
+// POST /queue/{name}/purge: up to `max` finished tasks of `queue` whose
+// outcome is among the chosen ones and that finished before
+// `finished_before_ns` (when given) are purged for good.
+struct PurgeRequest {
+  std::string queue;
+  bool done = true;
+  bool dead = true;
+  bool cancelled = true;
+  std::optional<uint64_t> finished_before_ns;
+  size_t max = 0;
+};
+
 using WriteRequest =
     std::variant<LocalRequest, ExternalRequest, CreateRequest, ClaimNextRequest, ClaimOneRequest,
-                 DoneRequest, FailRequest, CancelRequest, RetryRequest, PauseRequest>;
+                 DoneRequest, FailRequest, CancelRequest, RetryRequest, PauseRequest, PurgeRequest>;
 
 struct ClaimedTask {
   Uuid id;
@@ -141,6 +155,8 @@ struct WriteResult {
   std::vector<ItemResult> items;        // DoneRequest: per item
   std::optional<FailOp> fail;           // FailRequest: the op written
   std::optional<RetryOp> retry;         // RetryRequest: the op written
+  size_t purged = 0;                    // PurgeRequest: tasks purged
+  bool more = false;                    // PurgeRequest: matching tasks remain
   // CreateRequest: with Ok the settings written; with a Conflict
   // kQueueExists the queue's current ones.
   std::optional<CreateOp> queue;

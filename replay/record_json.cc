@@ -16,12 +16,21 @@ std::string_view OutcomeName(Outcome o) {
       return "cancelled";
     case Outcome::kDone:
       return "done";
+    case Outcome::kPurged:
+      return "purged";
   }
   return "unknown";
 }
 
 json::value StampJson(const Stamp& s) {
   return json::object{{"hlc", s.hlc.ToJson()}, {"event_id", s.event_id.ToString()}};
+}
+
+json::value AttemptJson(const AttemptStamp& s) {
+  return json::object{{"round", s.round},
+                      {"lease", s.lease},
+                      {"hlc", s.hlc.ToJson()},
+                      {"event_id", s.event_id.ToString()}};
 }
 
 }  // namespace
@@ -51,6 +60,7 @@ json::value TaskRecordJson(const TaskRecord& t) {
     add["delay_ms"] = t.add->delay_ms;
     if (t.add->max_attempts) add["max_attempts"] = *t.add->max_attempts;
     if (t.add->timeout_ms) add["timeout_ms"] = *t.add->timeout_ms;
+    if (t.add->run_at_ms) add["run_at_ms"] = *t.add->run_at_ms;
     o["add"] = std::move(add);
   } else {
     o["add"] = nullptr;
@@ -65,7 +75,21 @@ json::value TaskRecordJson(const TaskRecord& t) {
   status["worker"] = t.status.worker.ToString();
   if (!t.status.error.empty()) status["error"] = t.status.error;
   if (t.status.retry_in_ms != 0) status["retry_in_ms"] = t.status.retry_in_ms;
+  if (k.round != 0) status["round"] = k.round;
+  if (!t.status.result_json.empty()) status["result"] = t.status.result_json;
   o["status"] = std::move(status);
+  if (t.progress) {
+    o["progress"] =
+        json::object{{"stamp", AttemptJson(t.progress->stamp)}, {"progress", t.progress->json}};
+  }
+  if (!t.failures.empty()) {
+    json::array failures;
+    for (const FailedAttempt& f : t.failures) {
+      failures.push_back(json::object{
+          {"stamp", AttemptJson(f.stamp)}, {"worker", f.worker.ToString()}, {"error", f.error}});
+    }
+    o["failures"] = std::move(failures);
+  }
   return o;
 }
 

@@ -130,6 +130,8 @@ void Api::Route(Call& call) {
        [](Api* a, Call& c, P p) { a->QueuePause(c, p[0], true); }},
       {"POST", "/queue/{name}/resume", Auth::kClient,
        [](Api* a, Call& c, P p) { a->QueuePause(c, p[0], false); }},
+      {"POST", "/queue/{name}/purge", Auth::kClient,
+       [](Api* a, Call& c, P p) { a->QueuePurge(c, p[0]); }},
       {"POST", "/queue/{name}/claim", Auth::kClient,
        [](Api* a, Call& c, P p) { a->QueueClaim(c, p[0]); }},
       {"POST", "/queue/{name}/done", Auth::kClient,

@@ -94,6 +94,7 @@ class Api {
   void TaskCancel(Call& call, const std::string& name, const std::string& id);
   void TaskRetry(Call& call, const std::string& name, const std::string& id);
   void QueuePause(Call& call, const std::string& name, bool paused);
+  void QueuePurge(Call& call, const std::string& name);
   void Digests(Call& call);
   void Health(Call& call);
   // api_health.cc: GET /ready, and the readiness gauges of /metrics.

@@ -19,6 +19,33 @@ namespace jf = json_fields;
 // GET /queue/{name}: the `after` of the next page, when there is one.
 constexpr char kNextAfterHeader[] = "Pigtail-Next-After";
 
+// Bounds on what a worker writes into a task (docs/http_api.md): a longer
+// error is cut, a larger result or progress refused.
+constexpr size_t kMaxErrorBytes = 4096;
+constexpr size_t kMaxProgressBytes = 4096;
+constexpr size_t kMaxResultBytes = 65536;
+
+// POST /queue/{name}/purge: tasks per call, by default and at most.
+constexpr size_t kDefaultPurge = 10'000;
+constexpr size_t kMaxPurge = 100'000;
+
+constexpr uint64_t kNanosPerMilli = 1'000'000;
+
+// An optional JSON member kept as its compact text (empty when absent), at
+// most `max_bytes` long.
+Status OptionalJsonText(const boost::json::object& obj, std::string_view key, size_t max_bytes,
+                        std::string* out) {
+  const boost::json::value* v = obj.if_contains(key);
+  if (v == nullptr) return Status::Ok();
+  *out = boost::json::serialize(*v);
+  if (out->size() > max_bytes) {
+    return Status::InvalidArgument("\"" + std::string(key) + "\" is " +
+                                   std::to_string(out->size()) + " bytes of JSON; at most " +
+                                   std::to_string(max_bytes) + " are kept");
+  }
+  return Status::Ok();
+}
+
 // Reads an optional member with `read`; absent or null leaves *out as is.
 template <typename T, typename Read>
 Status Optional(const boost::json::object& obj, std::string_view key, Read read, T* out) {
@@ -57,8 +84,8 @@ Result<uint32_t> PositiveAttempts(const boost::json::value& v) {
 Result<AddOp> ParseAdd(const boost::json::value& v, const std::string& queue) {
   if (!v.is_object()) return Status::InvalidArgument("a task must be a JSON object");
   const boost::json::object& obj = v.as_object();
-  PIGTAIL_RETURN_IF_ERROR(api::CheckFields(
-      obj, {"task_name", "info", "priority", "delay_ms", "max_attempts", "timeout_ms"}));
+  PIGTAIL_RETURN_IF_ERROR(api::CheckFields(obj, {"task_name", "info", "priority", "delay_ms",
+                                                 "max_attempts", "timeout_ms", "run_at_ms"}));
   AddOp op;
   op.queue_name = queue;
   const boost::json::value* name = obj.if_contains("task_name");
@@ -68,6 +95,7 @@ Result<AddOp> ParseAdd(const boost::json::value& v, const std::string& queue) {
   op.info_json = info == nullptr ? "null" : boost::json::serialize(*info);
   PIGTAIL_RETURN_IF_ERROR(Optional(obj, "priority", jf::ToI64, &op.priority));
   PIGTAIL_RETURN_IF_ERROR(Optional(obj, "delay_ms", jf::ToU64, &op.delay_ms));
+  PIGTAIL_RETURN_IF_ERROR(Optional(obj, "run_at_ms", jf::ToU64, &op.run_at_ms));
   if (obj.if_contains("max_attempts") && !obj.at("max_attempts").is_null()) {
     PIGTAIL_ASSIGN_OR_RETURN(op.max_attempts, PositiveAttempts(obj.at("max_attempts")));
   }
@@ -393,6 +421,58 @@ void Api::QueuePause(Call& call, const std::string& name, bool paused) {
   });
 }
 
+namespace {
+
+// The body of POST /queue/{name}/purge: empty, or {["state"],
+// ["finished_before_ms"], ["max"]}.
+Status ParsePurge(const std::string& body, PurgeRequest* req) {
+  req->max = kDefaultPurge;
+  if (body.empty()) return Status::Ok();
+  PIGTAIL_ASSIGN_OR_RETURN(boost::json::object obj, api::ParseObject(body));
+  PIGTAIL_RETURN_IF_ERROR(api::CheckFields(obj, {"state", "finished_before_ms", "max"}));
+  std::string state = "finished";
+  PIGTAIL_RETURN_IF_ERROR(Optional(obj, "state", jf::ToString, &state));
+  req->done = state == "finished" || state == "done";
+  req->dead = state == "finished" || state == "dead";
+  req->cancelled = state == "finished" || state == "cancelled";
+  if (!req->done && !req->dead && !req->cancelled) {
+    return Status::InvalidArgument(
+        "state must be \"finished\", \"done\", \"dead\" or "
+        "\"cancelled\", not \"" +
+        state + "\"");
+  }
+  std::optional<uint64_t> before_ms;
+  PIGTAIL_RETURN_IF_ERROR(Optional(obj, "finished_before_ms", jf::ToU64, &before_ms));
+  if (before_ms) {
+    req->finished_before_ns =
+        *before_ms > UINT64_MAX / kNanosPerMilli ? UINT64_MAX : *before_ms * kNanosPerMilli;
+  }
+  uint64_t max = kDefaultPurge;
+  PIGTAIL_RETURN_IF_ERROR(Optional(obj, "max", jf::ToU64, &max));
+  if (max < 1 || max > kMaxPurge) {
+    return Status::InvalidArgument("max must be 1 to " + std::to_string(kMaxPurge));
+  }
+  req->max = max;
+  return Status::Ok();
+}
+
+}  // namespace
+
+void Api::QueuePurge(Call& call, const std::string& name) {
+  PurgeRequest req;
+  req.queue = name;
+  Status s = CheckQueue(node_, name);
+  if (s.ok()) s = ParsePurge(call.request.body, &req);
+  if (!s.ok()) return call.reply(api::FromStatus(s));
+  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+    if (!r.status.ok()) return reply(ConflictOrError(r));
+    boost::json::object out;
+    out["purged"] = r.purged;
+    out["more"] = r.more;
+    reply(api::Json(200, boost::json::serialize(out)));
+  });
+}
+
 void Api::QueueClaim(Call& call, const std::string& name) {
   Status s = ValidateApiQueueName(name);
   Result<boost::json::object> obj = api::ParseObject(call.request.body);
@@ -457,7 +537,7 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
       s = id.status();
       if (id.ok()) done.id = *id;
     } else if (item.is_object()) {
-      s = api::CheckFields(item.as_object(), {"id", "lease"});
+      s = api::CheckFields(item.as_object(), {"id", "lease", "result"});
       if (s.ok()) {
         Result<Uuid> id = RequiredUuid(item.as_object(), "id");
         s = id.status();
@@ -468,8 +548,11 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
         s = Optional(item.as_object(), "lease", jf::ToU64, &lease);
         done.lease = lease;
       }
+      if (s.ok())
+        s = OptionalJsonText(item.as_object(), "result", kMaxResultBytes, &done.result_json);
     } else {
-      s = Status::InvalidArgument("tasks[] items must be ids or {\"id\",\"lease\"} objects");
+      s = Status::InvalidArgument(
+          "tasks[] items must be ids or {\"id\",\"lease\",\"result\"} objects");
     }
     req.items.push_back(done);
   }
@@ -499,6 +582,36 @@ void Api::QueueDoneBatch(Call& call, const std::string& name) {
   });
 }
 
+namespace {
+
+// A task's attempts, failures, result, progress and times (GET
+// /queue/{name}/{id}).
+void PutHistory(const TaskRecord& task, const TaskView& view, boost::json::object* o) {
+  (*o)["attempts"] = view.attempts;
+  if (!task.failures.empty()) {
+    boost::json::array failures;
+    for (const FailedAttempt& f : task.failures) {
+      failures.push_back(boost::json::object{
+          {"round", f.stamp.round},
+          {"attempt", f.stamp.lease == UINT64_MAX ? f.stamp.lease : f.stamp.lease + 1},
+          {"error", f.error},
+          {"worker", f.worker.ToString()},
+          {"at_ms", f.stamp.hlc.time / kNanosPerMilli}});
+    }
+    (*o)["failures"] = std::move(failures);
+  }
+  if (!task.status.result_json.empty())
+    (*o)["result"] = boost::json::parse(task.status.result_json);
+  if (task.progress) (*o)["progress"] = boost::json::parse(task.progress->json);
+  if (task.add->run_at_ms) (*o)["run_at_ms"] = *task.add->run_at_ms;
+  if (view.state == TaskState::kPending) (*o)["ready_at_ms"] = view.ready_at_ns / kNanosPerMilli;
+  if (view.state == TaskState::kWorking) {
+    (*o)["expires_at_ms"] = view.expires_at_ns / kNanosPerMilli;
+  }
+}
+
+}  // namespace
+
 void Api::TaskGet(Call& call, const std::string& name, const std::string& id_text) {
   Status s = CheckQueue(node_, name);
   if (!s.ok()) return call.reply(api::FromStatus(s));
@@ -524,6 +637,7 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
     o["priority"] = task->add->priority;
     if (!task->status.error.empty()) o["error"] = task->status.error;
     if (task->status.key.round > 0) o["round"] = task->status.key.round;
+    PutHistory(*task, view, &o);
     out = boost::json::serialize(o);
     return out;
   });
@@ -575,8 +689,10 @@ void Api::TaskPut(Call& call, const std::string& name, const std::string& id) {
   boost::json::object obj;
   Status s = ParseTaskTarget(name, id, &req.queue, &req.task);
   if (s.ok()) {
-    s = ParseWorkerBody(call.request.body, {"worker_id", "lease"}, &req.worker, &req.lease, &obj);
+    s = ParseWorkerBody(call.request.body, {"worker_id", "lease", "progress"}, &req.worker,
+                        &req.lease, &obj);
   }
+  if (s.ok()) s = OptionalJsonText(obj, "progress", kMaxProgressBytes, &req.progress_json);
   if (!s.ok()) return call.reply(api::FromStatus(s));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
@@ -590,8 +706,10 @@ void Api::TaskDelete(Call& call, const std::string& name, const std::string& id)
   boost::json::object obj;
   Status s = ParseTaskTarget(name, id, &req.queue, &item.id);
   if (s.ok()) {
-    s = ParseWorkerBody(call.request.body, {"worker_id", "lease"}, &req.worker, &item.lease, &obj);
+    s = ParseWorkerBody(call.request.body, {"worker_id", "lease", "result"}, &req.worker,
+                        &item.lease, &obj);
   }
+  if (s.ok()) s = OptionalJsonText(obj, "result", kMaxResultBytes, &item.result_json);
   if (!s.ok()) return call.reply(api::FromStatus(s));
   req.items.push_back(item);
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
@@ -616,7 +734,7 @@ void Api::TaskFail(Call& call, const std::string& name, const std::string& id) {
   if (s.ok() && obj.if_contains("error")) {
     Result<std::string> error = jf::ToString(obj.at("error"), "error");
     s = error.status();
-    if (error.ok()) req.error = *error;
+    if (error.ok()) req.error = jf::Utf8Prefix(*error, kMaxErrorBytes);
   }
   if (!s.ok()) return call.reply(api::FromStatus(s));
   sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {

@@ -92,14 +92,22 @@ Event QueueWorkload::One() {
     // info is any JSON; put awkward strings inside it too.
     add.info_json = "{\"n\":" + std::to_string(step) + ",\"s\":\"q\\\"b\\\\n\\u0000u\\u00e9\"}";
     add.priority = static_cast<int64_t>(pick(3));
+    if (pick(4) == 0) add.run_at_ms = pick(1000);
     Event e = maker_.NextOp(owner, add);
     tasks_.emplace_back(queue, e.id);
     return e;
   }
   const auto& [task_queue, task_id] = tasks_[pick(tasks_.size())];
   Uuid worker = owners_[pick(owners_.size())];
-  if (roll < 60) return maker_.NextOp(owner, ProgressOp{task_queue, task_id, worker, pick(3)});
-  if (roll < 72) return maker_.NextOp(owner, DoneOp{task_queue, task_id, worker, pick(3)});
+  // Progress and results, sometimes, as JSON holding awkward strings.
+  std::string json;
+  if (pick(3) == 0)
+    json = "{\"s\":\"q\\\"b\\\\n\\u0000\\u00e9\",\"n\":" + std::to_string(step) + "}";
+  if (roll < 60) {
+    return maker_.NextOp(owner, ProgressOp{task_queue, task_id, worker, pick(3), 0, json});
+  }
+  if (roll < 71) return maker_.NextOp(owner, DoneOp{task_queue, task_id, worker, pick(3), 0, json});
+  if (roll < 72) return maker_.NextOp(owner, PurgeOp{task_queue, task_id});
   if (roll < 78) {
     FailOp fail{task_queue, task_id,     worker, pick(3), awkward[pick(awkward.size())],
                 250,        pick(4) == 0};

@@ -38,8 +38,9 @@ TEST(CodecTest, TaskRecordRoundTripsWithHostileStrings) {
   TaskRecord t;
   t.queue = "q";
   t.id = TestId(1);
-  t.add = TaskAdd{AtMs(7),     std::string("na\0me\"'\\ ✓", 13), R"({"x":"\u0000"})", -4, 10, 2,
-                  std::nullopt};
+  t.add = TaskAdd{
+      AtMs(7),     std::string("na\0me\"'\\ ✓", 13), R"({"x":"\u0000"})", -4, 10, 2, std::nullopt,
+      std::nullopt};
   t.status.key = StatusKey{0, Outcome::kDead, 3, Phase::kPending, AtMs(9, 1), TestId(2)};
   t.status.worker = TestId(77);
   t.status.error = "it broke";
@@ -61,6 +62,53 @@ TEST(CodecTest, RoundsAfterTheFirstAreAppended) {
   EXPECT_EQ(*DecodeTaskRecord(later), t);
   std::string explicit_zero = first + std::string(4, '\0');
   EXPECT_EQ(DecodeTaskRecord(explicit_zero).status().code(), StatusCode::kCorruption);
+}
+
+// run_at_ms, a result, progress and failures follow the round, each only
+// when set; a record without them encodes as before they existed.
+TEST(CodecTest, HistoryFieldsAreAppendedAfterTheRound) {
+  TaskRecord t;
+  t.queue = "q";
+  t.id = TestId(1);
+  t.add = TaskAdd{AtMs(1), "t", "{}", 0, 0, {}, {}, {}};
+  t.status.key = StatusKey{0, Outcome::kDone, 2, Phase::kWorking, AtMs(9), TestId(5)};
+  const std::string plain = EncodeTaskRecord(t);
+  t.add->run_at_ms = 1234;
+  t.status.result_json = R"({"ok":true})";
+  t.progress = TaskProgress{AttemptStamp{0, 2, AtMs(8), TestId(4)}, "[50]"};
+  for (uint64_t lease = 0; lease < 2; ++lease) {
+    t.failures.push_back(FailedAttempt{AttemptStamp{0, lease, AtMs(3 + lease), TestId(2 + lease)},
+                                       TestId(77), "attempt " + std::to_string(lease)});
+  }
+  const std::string extended = EncodeTaskRecord(t);
+  EXPECT_EQ(extended.substr(0, plain.size()), plain);
+  EXPECT_EQ(*DecodeTaskRecord(extended), t);
+  // A cut between two fields leaves a valid record without the later ones;
+  // any other cut is corrupt.
+  for (size_t cut = plain.size() + 1; cut < extended.size(); ++cut) {
+    Result<TaskRecord> r = DecodeTaskRecord(extended.substr(0, cut));
+    EXPECT_TRUE(!r.ok() || *r != t) << cut;
+    if (r.ok()) {
+      EXPECT_EQ(EncodeTaskRecord(*r), extended.substr(0, cut)) << cut;
+    }
+  }
+  // Each field alone, and failures out of order.
+  TaskRecord only_result = t;
+  only_result.add->run_at_ms.reset();
+  only_result.progress.reset();
+  only_result.failures.clear();
+  EXPECT_EQ(*DecodeTaskRecord(EncodeTaskRecord(only_result)), only_result);
+  TaskRecord unordered = t;
+  std::swap(unordered.failures[0], unordered.failures[1]);
+  EXPECT_EQ(DecodeTaskRecord(EncodeTaskRecord(unordered)).status().code(), StatusCode::kCorruption);
+}
+
+TEST(CodecTest, APurgedRecordRoundTrips) {
+  TaskRecord t;
+  t.queue = "q";
+  t.id = TestId(1);
+  t.status.key = StatusKey{kPurgeRound, Outcome::kPurged, 0, Phase::kPending, AtMs(9), TestId(5)};
+  EXPECT_EQ(*DecodeTaskRecord(EncodeTaskRecord(t)), t);
 }
 
 TEST(CodecTest, CorruptBytesAreReportedNotCrashed) {

@@ -82,6 +82,8 @@ class HistoryGenerator {
     if (roll < 9 + 22 || tasks_.empty()) {
       const char* queue = Queue();
       tasks_.push_back({queue, id});
+      std::optional<uint64_t> run_at_ms;
+      if (Pick(0, 4) == 0) run_at_ms = static_cast<uint64_t>(Pick(0, 40));
       return OpEvent(id, owner, when,
                      AddOp{queue,
                            "task " + std::to_string(serial_),
@@ -89,7 +91,8 @@ class HistoryGenerator {
                            Pick(-1, 1),
                            static_cast<uint64_t>(Pick(0, 2)) * 5,
                            {},
-                           {}});
+                           {},
+                           run_at_ms});
     }
     if (roll < 84 && Pick(0, 7) == 0) {
       // A Batch of status ops, usually on distinct tasks; one that names a
@@ -158,7 +161,9 @@ class HistoryGenerator {
     if (Pick(0, 29) == 0) task = TestId(999999);
     // Mostly round 0; sometimes a later round, as after a Retry.
     const uint32_t round = Pick(0, 3) == 0 ? static_cast<uint32_t>(Pick(1, 3)) : 0;
-    if (roll < 55) return ProgressOp{queue, task, worker, lease, round};
+    // Progress and results, sometimes; the same text in two events on purpose.
+    std::string json = Pick(0, 2) == 0 ? "{\"p\":" + std::to_string(Pick(0, 3)) + "}" : "";
+    if (roll < 55) return ProgressOp{queue, task, worker, lease, round, json};
     if (roll < 65) {
       return FailOp{queue,
                     task,
@@ -169,8 +174,9 @@ class HistoryGenerator {
                     Pick(0, 3) == 0,
                     round};
     }
-    if (roll < 70) return CancelOp{queue, task, round};
-    return DoneOp{queue, task, worker, lease % 2, round};
+    if (roll < 67) return PurgeOp{queue, task};
+    if (roll < 72) return CancelOp{queue, task, round};
+    return DoneOp{queue, task, worker, lease % 2, round, json};
   }
 
   static bool SameTask(const TaskOp& a, const TaskOp& b) {
@@ -190,7 +196,12 @@ class HistoryGenerator {
 // computed directly from the whole set of events.
 struct Model {
   std::map<std::string, QueueRecord> queues;
-  std::map<std::pair<std::string, Uuid>, StatusKey> status;
+  using TaskKey = std::pair<std::string, Uuid>;
+  std::map<TaskKey, StatusKey> status;
+  std::map<TaskKey, std::string> result;  // of the op that wrote `status`
+  std::map<TaskKey, TaskProgress> progress;
+  // Every failed attempt: per (round, lease), the Fail with the greatest stamp.
+  std::map<TaskKey, std::map<std::pair<uint32_t, uint64_t>, FailedAttempt>> failures;
   std::map<std::pair<std::string, Uuid>, Hlc> added;
   std::map<Uuid, bool> rejected;
 
@@ -242,17 +253,28 @@ struct Model {
       Max({a->queue_name, e.id}, key(0, Outcome::kLive, 0, Phase::kPending));
     } else if (const auto* p = std::get_if<ProgressOp>(op)) {
       Max({p->queue_name, p->id}, key(p->round, Outcome::kLive, p->lease, Phase::kWorking));
+      if (!p->progress_json.empty()) {
+        TaskProgress reported{AttemptStamp{p->round, p->lease, e.when, e.id}, p->progress_json};
+        auto [it, inserted] = progress.try_emplace({p->queue_name, p->id}, reported);
+        if (!inserted && it->second.stamp < reported.stamp) it->second = reported;
+      }
     } else if (const auto* f = std::get_if<FailOp>(op)) {
       Max({f->queue_name, f->id},
           f->dead ? key(f->round, Outcome::kDead, f->lease, Phase::kPending)
                   : key(f->round, Outcome::kLive, f->lease + 1, Phase::kPending));
+      FailedAttempt failed{AttemptStamp{f->round, f->lease, e.when, e.id}, f->worker_id, f->error};
+      auto [it, inserted] =
+          failures[{f->queue_name, f->id}].try_emplace({f->round, f->lease}, failed);
+      if (!inserted && it->second.stamp < failed.stamp) it->second = failed;
+    } else if (const auto* purge = std::get_if<PurgeOp>(op)) {
+      Max({purge->queue_name, purge->id}, key(kPurgeRound, Outcome::kPurged, 0, Phase::kPending));
     } else if (const auto* r = std::get_if<RetryOp>(op)) {
       Max({r->queue_name, r->id}, key(r->round, Outcome::kLive, 0, Phase::kPending));
     } else if (const auto* x = std::get_if<CancelOp>(op)) {
       Max({x->queue_name, x->id}, key(x->round, Outcome::kCancelled, 0, Phase::kPending));
     } else if (const auto* done = std::get_if<DoneOp>(op)) {
       Max({done->queue_name, done->id},
-          key(done->round, Outcome::kDone, done->lease, Phase::kWorking));
+          key(done->round, Outcome::kDone, done->lease, Phase::kWorking), done->result_json);
     }
   }
 
@@ -261,9 +283,12 @@ struct Model {
     q.name = name;
     return q;
   }
-  void Max(const std::pair<std::string, Uuid>& task, const StatusKey& k) {
+  void Max(const TaskKey& task, const StatusKey& k, const std::string& op_result = "") {
     auto [it, inserted] = status.try_emplace(task, k);
-    if (!inserted) it->second = std::max(it->second, k);
+    if (inserted || it->second < k) {
+      it->second = k;
+      result[task] = op_result;
+    }
   }
 };
 
@@ -282,11 +307,30 @@ void ExpectMatchesModel(const State& state, const Model& model) {
     const TaskRecord* got = state.FindTask(task.first, task.second);
     ASSERT_NE(got, nullptr);
     EXPECT_EQ(got->status.key, key) << task.first << " " << task.second.ToString();
+    // A purged task keeps its status key alone.
+    const bool purged = key.outcome == Outcome::kPurged;
     auto added = model.added.find(task);
-    EXPECT_EQ(got->add.has_value(), added != model.added.end());
+    EXPECT_EQ(got->add.has_value(), added != model.added.end() && !purged);
     if (got->add && added != model.added.end()) {
       EXPECT_EQ(got->add->hlc, added->second);
     }
+    EXPECT_EQ(got->status.result_json, model.result.at(task));
+    auto progress = model.progress.find(task);
+    if (purged || progress == model.progress.end()) {
+      EXPECT_FALSE(got->progress.has_value());
+    } else {
+      EXPECT_EQ(got->progress, progress->second);
+    }
+    // The kMaxFailures latest attempts that failed, oldest first.
+    std::vector<FailedAttempt> failures;
+    auto failed = model.failures.find(task);
+    if (!purged && failed != model.failures.end()) {
+      for (const auto& [attempt, f] : failed->second) failures.push_back(f);
+      if (failures.size() > kMaxFailures) {
+        failures.erase(failures.begin(), failures.end() - static_cast<long>(kMaxFailures));
+      }
+    }
+    EXPECT_EQ(got->failures, failures);
   }
 }
 

@@ -536,6 +536,106 @@ TEST_F(DecideTest, RetryStartsTheNextRoundOfADeadTaskWithFreshAttempts) {
   EXPECT_EQ(state_.FindTask("q", TestId(1))->status.key.round, 1u);
 }
 
+// ---- history and results
+
+TEST_F(DecideTest, HeartbeatProgressDoneResultAndFailuresAreKept) {
+  Add(1, 10);
+  ClaimOneRequest claim = ClaimOne(1, kWorker);
+  claim.progress_json = "{\"pct\":10}";
+  Decision first = Run(claim);
+  ASSERT_TRUE(first.reply.status.ok()) << first.reply.status.ToString();
+  Commit(first);
+  Commit(Run(FailOne(1, kWorker, 0)));
+  const TaskRecord* task = state_.FindTask("q", TestId(1));
+  ASSERT_EQ(task->failures.size(), 1u);
+  EXPECT_EQ(task->failures[0].error, "boom");
+  EXPECT_EQ(task->failures[0].stamp.lease, 0u);
+  EXPECT_EQ(task->failures[0].worker, kWorker);
+  EXPECT_EQ(AttemptsStarted(*task), 1u);
+
+  now_ms_ += 50;  // past the 10 ms backoff
+  Commit(Run(ClaimOne(1, kOther)));
+  ClaimOneRequest beat = ClaimOne(1, kOther, 1);
+  beat.progress_json = "{\"pct\":90}";
+  Commit(Run(beat));
+  Commit(Run(ClaimOne(1, kOther, 1)));  // a heartbeat without progress keeps it
+  DoneRequest done = DoneOne(1, kOther, 1);
+  done.items[0].result_json = "[1,2]";
+  Commit(Run(done));
+  task = state_.FindTask("q", TestId(1));
+  EXPECT_EQ(StateOf(1), TaskState::kDone);
+  EXPECT_EQ(task->status.result_json, "[1,2]");
+  ASSERT_TRUE(task->progress.has_value());
+  EXPECT_EQ(task->progress->json, "{\"pct\":90}");
+  EXPECT_EQ(task->progress->stamp.lease, 1u);
+  EXPECT_EQ(task->failures.size(), 1u);
+  EXPECT_EQ(AttemptsStarted(*task), 2u);
+}
+
+TEST_F(DecideTest, RunAtDelaysTheFirstClaim) {
+  Apply(1, AtMs(10), AddOp{"q", "t", "{}", 0, /*delay_ms=*/5, {}, {}, /*run_at_ms=*/1500});
+  ExpectConflict(Run(ClaimOne(1, kWorker)), ConflictReason::kNotReady);
+  EXPECT_TRUE(Run(ClaimNextRequest{"q", kWorker, 10}).reply.claimed.empty());
+  now_ms_ = 1500;
+  EXPECT_EQ(Run(ClaimNextRequest{"q", kWorker, 10}).reply.claimed.size(), 1u);
+  // The later of the two bounds counts: here the delay.
+  Apply(2, AtMs(2000), AddOp{"q", "t", "{}", 0, /*delay_ms=*/100, {}, {}, /*run_at_ms=*/1});
+  now_ms_ = 2050;
+  ExpectConflict(Run(ClaimOne(2, kWorker)), ConflictReason::kNotReady);
+}
+
+// ---- purge
+
+TEST_F(DecideTest, PurgeWritesAPurgeForEachMatchingFinishedTask) {
+  for (uint64_t id = 1; id <= 5; ++id) Add(id, 10);
+  Apply(11, AtMs(20), DoneOp{"q", TestId(1), kWorker, 0});
+  Apply(12, AtMs(30), FailOp{"q", TestId(2), kWorker, 1, "x", 0, true});
+  Apply(13, AtMs(40), CancelOp{"q", TestId(3)});
+  Apply(14, AtMs(50), DoneOp{"q", TestId(4), kWorker, 0});
+  // Task 5 stays pending.
+  PurgeRequest dead_only{"q", false, true, false, std::nullopt, 10};
+  Decision d = Run(dead_only);
+  ASSERT_TRUE(d.reply.status.ok());
+  EXPECT_EQ(d.reply.purged, 1u);
+  EXPECT_EQ(d.written, std::vector<Uuid>{TestId(2)});
+  // Finished before 45 ms: tasks 1 and 3 of the rest (4 finished at 50).
+  PurgeRequest before{"q", true, true, true, 45 * kMs, 10};
+  d = Run(before);
+  EXPECT_EQ(d.reply.purged, 3u);
+  EXPECT_FALSE(d.reply.more);
+  // At most `max`, saying that more remain.
+  PurgeRequest one{"q", true, true, true, std::nullopt, 1};
+  d = Run(one);
+  EXPECT_EQ(d.reply.purged, 1u);
+  EXPECT_TRUE(d.reply.more);
+  PurgeRequest all{"q", true, true, true, std::nullopt, 10};
+  d = Run(all);
+  EXPECT_EQ(d.reply.purged, 4u);
+  ASSERT_EQ(d.entries.size(), 1u);
+  EXPECT_EQ(std::get<BatchOp>(d.entries[0].op).ops.size(), 4u);
+  Commit(d);
+  for (uint64_t id = 1; id <= 4; ++id) {
+    const TaskRecord* task = state_.FindTask("q", TestId(id));
+    ASSERT_NE(task, nullptr);
+    EXPECT_TRUE(Purged(*task));
+    EXPECT_FALSE(task->add.has_value());
+    EXPECT_FALSE(TaskVisible(*task, state_.FindQueue("q")));
+  }
+  EXPECT_EQ(StateOf(5), TaskState::kPending);
+  EXPECT_EQ(Run(all).reply.purged, 0u);
+  EXPECT_EQ(Run(ClaimOne(1, kWorker)).reply.status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(Run(RetryRequest{"q", TestId(2)}).reply.status.code(), StatusCode::kNotFound);
+  // Nothing brings a purged task back: a late Add, a Retry or a Done of a
+  // later round from a peer.
+  Apply(2, AtMs(10), AddOp{"q", "t2", "{\"n\":1}", 0, 0, {}, {}});
+  Apply(21, AtMs(5000), RetryOp{"q", TestId(2), 7});
+  Apply(22, AtMs(5000), DoneOp{"q", TestId(2), kWorker, 0, 9, "[1]"});
+  EXPECT_TRUE(Purged(*state_.FindTask("q", TestId(2))));
+  EXPECT_FALSE(state_.FindTask("q", TestId(2))->add.has_value());
+  EXPECT_EQ(Run(PurgeRequest{"nope", true, true, true, std::nullopt, 1}).reply.status.code(),
+            StatusCode::kNotFound);
+}
+
 TEST_F(DecideTest, RetryOfATaskThatIsNotDead) {
   Add(1, 10);
   ExpectConflict(Run(RetryRequest{"q", TestId(1)}), ConflictReason::kNotDead);  // pending

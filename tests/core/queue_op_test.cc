@@ -73,6 +73,32 @@ TEST(QueueOpTest, ParsesExtensions) {
   EXPECT_EQ(cancel.id.ToString(), kTask);
 }
 
+TEST(QueueOpTest, HistoryFieldsAndPurge) {
+  const std::string w =
+      std::string(R"("queue_name":"q","id":")") + kTask + R"(","worker_id":")" + kWorker + "\"";
+  auto done = std::get<DoneOp>(MustParse("{\"Done\":{" + w + R"(,"result":{"b":[1, 2]}}})"));
+  EXPECT_EQ(done.result_json, R"({"b":[1,2]})");
+  auto beat = std::get<ProgressOp>(MustParse("{\"Progress\":{" + w + R"(,"progress":null}})"));
+  EXPECT_EQ(beat.progress_json, "null") << "a JSON-valued member holds null as its value";
+  EXPECT_EQ(std::get<ProgressOp>(MustParse("{\"Progress\":{" + w + "}}")).progress_json, "");
+  auto add = std::get<AddOp>(
+      MustParse(R"({"Add":{"queue_name":"q","task_name":"t","info":1,"run_at_ms":99}})"));
+  EXPECT_EQ(add.run_at_ms, 99u);
+  auto purge = std::get<PurgeOp>(
+      MustParse(std::string(R"({"Purge":{"queue_name":"q","id":")") + kTask + "\"}}"));
+  EXPECT_EQ(purge.id.ToString(), kTask);
+  auto batch = std::get<BatchOp>(
+      MustParse(std::string(R"({"Batch":[{"Purge":{"queue_name":"q","id":")") + kTask + "\"}}]}"));
+  EXPECT_TRUE(std::holds_alternative<PurgeOp>(batch.ops.at(0)));
+  for (const QueueOp& op : {QueueOp(done), QueueOp(beat), QueueOp(add), QueueOp(purge)}) {
+    EXPECT_EQ(MustParse(SerializeQueueOp(op)), op) << SerializeQueueOp(op);
+  }
+  EXPECT_EQ(SerializeQueueOp(purge),
+            std::string(R"({"Purge":{"queue_name":"q","id":")") + kTask + "\"}}");
+  EXPECT_NE(RejectReason(R"({"Purge":{"queue_name":"q"}})").find("missing field \"id\""),
+            std::string::npos);
+}
+
 TEST(QueueOpTest, NonOpDataIsForeign) {
   for (const char* data : {"null", "1", "\"Add\"", "[]", "{}", R"({"Add":{},"Done":{}})",
                            R"({"key":"value"})", R"({"Set":{"table":"t"}})", "not json"}) {

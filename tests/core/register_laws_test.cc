@@ -5,6 +5,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "core/projector.h"
@@ -24,7 +25,7 @@ using testing::TestId;
 TaskStatus GenStatus() {
   TaskStatus s;
   s.key.round = static_cast<uint32_t>(*rc::gen::inRange(0, 2));
-  s.key.outcome = static_cast<Outcome>(*rc::gen::inRange(0, 4));
+  s.key.outcome = static_cast<Outcome>(*rc::gen::inRange(0, 5));
   s.key.lease = static_cast<uint64_t>(*rc::gen::inRange(0, 3));
   s.key.phase = static_cast<Phase>(*rc::gen::inRange(0, 2));
   s.key.hlc = Hlc{0, static_cast<uint64_t>(*rc::gen::inRange(0, 4)),
@@ -62,6 +63,47 @@ RC_GTEST_PROP(RegisterLaws, MergeResultIsTheMaximumKey, ()) {
   RC_ASSERT(Merged(a, b).key == std::max(a.key, b.key));
 }
 
+// Failed attempts from small domains: leases 0 to 14 in rounds 0 and 1, so
+// more than kMaxFailures attempts and repeats of one attempt are common.
+FailedAttempt GenFailure() {
+  FailedAttempt f;
+  f.stamp.round = static_cast<uint32_t>(*rc::gen::inRange(0, 2));
+  f.stamp.lease = static_cast<uint64_t>(*rc::gen::inRange(0, 15));
+  f.stamp.hlc = Hlc{0, static_cast<uint64_t>(*rc::gen::inRange(0, 4)), 0};
+  uint64_t event = static_cast<uint64_t>(*rc::gen::inRange(1, 40));
+  f.stamp.event_id = TestId(event);
+  f.worker = TestId(100 + event);
+  f.error = "e" + std::to_string(event);
+  return f;
+}
+
+// The failures kept are the same in any order of merging: per attempt the
+// greatest stamp, and the kMaxFailures latest attempts, oldest first.
+RC_GTEST_PROP(RegisterLaws, FailuresKeepTheLatestAttemptsInAnyOrder, ()) {
+  std::vector<FailedAttempt> failures =
+      *rc::gen::container<std::vector<FailedAttempt>>(rc::gen::exec([] { return GenFailure(); }));
+  std::map<std::pair<uint32_t, uint64_t>, FailedAttempt> expected;
+  for (const FailedAttempt& f : failures) {
+    auto [it, inserted] = expected.try_emplace({f.stamp.round, f.stamp.lease}, f);
+    if (!inserted && it->second.stamp < f.stamp) it->second = f;
+  }
+  std::vector<FailedAttempt> want;
+  for (const auto& [attempt, f] : expected) want.push_back(f);
+  if (want.size() > kMaxFailures) {
+    want.erase(want.begin(), want.end() - static_cast<long>(kMaxFailures));
+  }
+  TaskRecord a, b;
+  for (const FailedAttempt& f : failures) MergeFailure(&a, f);
+  std::mt19937_64 rng(*rc::gen::arbitrary<uint64_t>());
+  std::shuffle(failures.begin(), failures.end(), rng);
+  for (const FailedAttempt& f : failures) {
+    MergeFailure(&b, f);
+    MergeFailure(&b, f);  // idempotent
+  }
+  RC_ASSERT(a.failures == want);
+  RC_ASSERT(b.failures == want);
+}
+
 // Queue and task events on one queue, from small domains.
 Event GenEvent(uint64_t serial) {
   Uuid id = TestId(serial);
@@ -72,7 +114,9 @@ Event GenEvent(uint64_t serial) {
   uint64_t lease = static_cast<uint64_t>(*rc::gen::inRange(0, 3));
   QueueOp op;
   const uint32_t round = static_cast<uint32_t>(*rc::gen::inRange(0, 2));
-  switch (*rc::gen::inRange(0, 9)) {
+  // A progress or a result (the same text from two events, sometimes).
+  const std::string json = *rc::gen::arbitrary<bool>() ? "" : "[" + std::to_string(lease) + "]";
+  switch (*rc::gen::inRange(0, 10)) {
     case 0:
       op = CreateOp{"q", static_cast<uint64_t>(*rc::gen::inRange(1, 4)), {}, {}};
       break;
@@ -80,10 +124,10 @@ Event GenEvent(uint64_t serial) {
       op = DeleteOp{"q"};
       break;
     case 2:
-      op = ProgressOp{"q", task, worker, lease, round};
+      op = ProgressOp{"q", task, worker, lease, round, json};
       break;
     case 3:
-      op = DoneOp{"q", task, worker, 0, round};
+      op = DoneOp{"q", task, worker, 0, round, json};
       break;
     case 4:
       op = FailOp{"q", task, worker, lease, "x", 5, *rc::gen::arbitrary<bool>(), round};
@@ -97,12 +141,16 @@ Event GenEvent(uint64_t serial) {
     case 7:
       op = PauseOp{"q", *rc::gen::arbitrary<bool>()};
       break;
+    case 8:
+      op = PurgeOp{"q", task};
+      break;
     default:
       // An Add's id is its task's id, so a repeated Add must be the same
       // event: its time is a function of the task.
       id = task;
       when = AtMs(task_number);
-      op = AddOp{"q", "t", "{}", 0, 0, {}, {}};
+      op = AddOp{"q", "t", "{}", 0,
+                 0,   {},  {},   task_number % 2 ? std::optional<uint64_t>(7) : std::nullopt};
       break;
   }
   return OpEvent(id, TestId(900), when, op);

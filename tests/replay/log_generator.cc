@@ -78,11 +78,15 @@ std::string LogGenerator::NextData() {
     Task& t = pick_task();
     // Mostly heartbeats of the current lease, sometimes a re-claim.
     if (rng_() % 4 == 0) ++t.lease;
-    return SerializeQueueOp(ProgressOp{t.queue, t.id, owners_[rng_() % owners_.size()], t.lease});
+    ProgressOp beat{t.queue, t.id, owners_[rng_() % owners_.size()], t.lease};
+    if (rng_() % 8 == 0) beat.progress_json = "{\"pct\":" + std::to_string(rng_() % 100) + "}";
+    return SerializeQueueOp(beat);
   }
   if (roll < 760) {
     Task& t = pick_task();
-    return SerializeQueueOp(DoneOp{t.queue, t.id, owners_[0], t.lease});
+    DoneOp done{t.queue, t.id, owners_[0], t.lease};
+    if (rng_() % 4 == 0) done.result_json = "[" + std::to_string(produced_) + "]";
+    return SerializeQueueOp(done);
   }
   if (roll < 840) {
     Task& t = pick_task();
@@ -91,9 +95,13 @@ std::string LogGenerator::NextData() {
                 t.lease >= 4};
     return SerializeQueueOp(fail);
   }
-  if (roll < 860) {
+  if (roll < 857) {
     Task& t = pick_task();
     return SerializeQueueOp(CancelOp{t.queue, t.id});
+  }
+  if (roll < 860) {
+    Task& t = pick_task();
+    return SerializeQueueOp(PurgeOp{t.queue, t.id});
   }
   if (roll < 862) return SerializeQueueOp(DeleteOp{PickQueue()});
   if (roll < 866) return SerializeQueueOp(CreateOp{PickQueue(), 10'000, std::nullopt, 50});

@@ -163,6 +163,59 @@ TEST_P(BlackBoxTest, EndpointsRestartAndSigterm) {
   }
 }
 
+// Progress, result, failures and run_at_ms, and a purged task, are kept by
+// the backend: the same after a restart, with the same digest.
+TEST_P(BlackBoxTest, TaskHistoryAndPurgeSurviveRestart) {
+  const std::string worker = Uuid::Random().ToString();
+  auto body = [&](const std::string& extra) {
+    return "{\"worker_id\":\"" + worker + "\"" + extra + "}";
+  };
+  std::string digest, kept, purged, later, kept_json, later_json;
+  {
+    Server s;
+    ASSERT_TRUE(s.Start(Args()));
+    ASSERT_EQ(s.Call("POST", "/create", R"({"name":"jobs","timeout_ms":30000})").status, 201);
+    kept = std::string(
+        Json(s.Call("POST", "/queue/jobs", R"({"task_name":"a","info":1})")).at("id").as_string());
+    purged = std::string(
+        Json(s.Call("POST", "/queue/jobs", R"({"task_name":"b","info":2})")).at("id").as_string());
+    later = std::string(Json(s.Call("POST", "/queue/jobs",
+                                    R"({"task_name":"c","info":3,"run_at_ms":4102444800000})"))
+                            .at("id")
+                            .as_string());
+    ASSERT_EQ(s.Call("PUT", "/queue/jobs/" + kept, body("")).status, 200);
+    ASSERT_EQ(s.Call("POST", "/queue/jobs/" + kept + "/fail",
+                     body(R"(,"lease":0,"error":"caf\u00e9 \"down\"")"))
+                  .status,
+              200);
+    ASSERT_EQ(s.Call("PUT", "/queue/jobs/" + kept, body(R"(,"progress":{"step":2})")).status, 200);
+    ASSERT_EQ(s.Call("DELETE", "/queue/jobs/" + kept, body(R"(,"lease":1,"result":{"out":[1,2]})"))
+                  .status,
+              200);
+    ASSERT_EQ(s.Call("POST", "/queue/jobs/" + purged + "/cancel").status, 200);
+    ASSERT_EQ(s.Call("POST", "/queue/jobs/purge", R"({"state":"cancelled"})").body,
+              R"({"purged":1,"more":false})");
+    kept_json = s.Call("GET", "/queue/jobs/" + kept).body;
+    later_json = s.Call("GET", "/queue/jobs/" + later).body;
+    EXPECT_EQ(
+        Json(s.Call("GET", "/queue/jobs/" + kept)).at("failures").at(0).at("error").as_string(),
+        "café \"down\"");
+    digest = s.Call("GET", "/digest").body;
+    EXPECT_EQ(s.Stop(), 0);
+  }
+  Server s;
+  ASSERT_TRUE(s.Start(Args()));
+  EXPECT_EQ(s.Call("GET", "/digest").body, digest);
+  EXPECT_EQ(s.Call("GET", "/queue/jobs/" + kept).body, kept_json);
+  EXPECT_EQ(s.Call("GET", "/queue/jobs/" + later).body, later_json);
+  EXPECT_EQ(Json(s.Call("GET", "/queue/jobs/" + kept)).at("result"),
+            boost::json::parse(R"({"out":[1,2]})"));
+  EXPECT_EQ(Json(s.Call("GET", "/queue/jobs/" + later)).at("run_at_ms").to_number<uint64_t>(),
+            4102444800000u);
+  EXPECT_EQ(s.Call("GET", "/queue/jobs/" + purged).status, 404);
+  EXPECT_EQ(s.Stop(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BlackBoxTest, ::testing::Values("RocksDb", "Postgres"),
                          [](const auto& param_info) { return param_info.param; });
 
