@@ -8,6 +8,9 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <iomanip>
 #include <istream>
 #include <iterator>
@@ -45,12 +48,20 @@ constexpr char kUsage[] =
     "                                 pending, delayed, working, done, dead,\n"
     "                                 cancelled or all\n"
     "  add QUEUE [--name N] [--info JSON|-] [--priority P] [--delay-ms MS]\n"
-    "                                 add a task (--info - reads stdin); prints its id\n"
-    "  get QUEUE ID                   one task\n"
+    "      [--run-at-ms MS]           add a task (--info - reads stdin); prints its id;\n"
+    "                                 --run-at-ms: not claimable before this time (ms\n"
+    "                                 since the Unix epoch)\n"
+    "  get QUEUE ID                   one task: its fields, attempts, failures, result,\n"
+    "                                 progress and times (ms since the epoch, and UTC)\n"
     "  cancel QUEUE ID                cancel a task\n"
     "  retry QUEUE ID                 run a dead task again (its next round)\n"
     "  pause QUEUE, resume QUEUE      stop handing out the queue's tasks, and start\n"
     "                                 again (running tasks go on)\n"
+    "  purge QUEUE [--state STATE] [--older-than DURATION]\n"
+    "                                 delete finished tasks for good; STATE: finished\n"
+    "                                 (done, dead and cancelled, the default), done,\n"
+    "                                 dead or cancelled; DURATION (30s, 15m, 2h, 7d):\n"
+    "                                 only tasks finished longer ago; prints the count\n"
     "  digest                         the state digest (equal on nodes with equal state)\n"
     "  nodes                          the node's replication peers\n"
     "  tail [--count N] [--poll-ms MS]\n"
@@ -60,10 +71,12 @@ constexpr char kUsage[] =
     "  work QUEUE [--concurrency N] [--grace-ms MS] [--wait-ms MS] -- CMD [ARGS]...\n"
     "                                 run CMD (no shell) once per task: the task's info\n"
     "                                 on stdin, PIGTAIL_TASK_ID and PIGTAIL_QUEUE in its\n"
-    "                                 environment; exit 0 marks the task done (its stdout\n"
-    "                                 is printed), any other exit fails it with the end\n"
-    "                                 of its stderr as the error. Leases are renewed while\n"
-    "                                 CMD runs. SIGTERM or SIGINT: stop claiming, wait\n"
+    "                                 environment; exit 0 marks the task done with its\n"
+    "                                 stdout as the result (a JSON string, the first\n"
+    "                                 60000 bytes, without the final newline), any other\n"
+    "                                 exit fails it with the end of its stderr as the\n"
+    "                                 error. Leases are renewed while CMD runs.\n"
+    "                                 SIGTERM or SIGINT: stop claiming, wait\n"
     "                                 --grace-ms for running commands, then send them\n"
     "                                 SIGTERM and fail their tasks back for a retry.\n"
     "\n"
@@ -81,6 +94,8 @@ struct Flags {
   std::string info;
   int64_t priority = 0;
   uint64_t delay_ms = 0;
+  uint64_t run_at_ms = 0;
+  std::string older_than;
   uint64_t lease_ms = 0;
   uint64_t max_attempts = 0;
   uint64_t backoff_ms = 0;
@@ -103,12 +118,17 @@ po::options_description Describe(Flags* f) {
       ("json", po::bool_switch(&f->json), "print the server's JSON")
       ("timeout-ms", po::value(&f->timeout_ms)->value_name("MS")->default_value(d.timeout_ms),
        "per request")
-      ("state", po::value(&f->state)->value_name("STATE"), "tasks: only tasks in STATE")
+      ("state", po::value(&f->state)->value_name("STATE"),
+       "tasks, purge: only tasks in STATE")
       ("name", po::value(&f->name)->value_name("N"), "add: the task's name")
       ("info", po::value(&f->info)->value_name("JSON"),
        "add: the task's info, JSON (- reads stdin; default null)")
       ("priority", po::value(&f->priority)->value_name("P"), "add: higher runs first")
       ("delay-ms", po::value(&f->delay_ms)->value_name("MS"), "add: not claimable before")
+      ("run-at-ms", po::value(&f->run_at_ms)->value_name("MS"),
+       "add: not claimable before this time (ms since the Unix epoch)")
+      ("older-than", po::value(&f->older_than)->value_name("DURATION"),
+       "purge: only tasks finished longer ago than DURATION (30s, 15m, 2h, 7d)")
       ("lease-ms", po::value(&f->lease_ms)->value_name("MS"), "create: the lease length")
       ("max-attempts", po::value(&f->max_attempts)->value_name("N"),
        "create: attempts before a task is dead")
@@ -137,12 +157,13 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
       {"create", {"lease-ms", "max-attempts", "backoff-ms"}},
       {"stats", {}},
       {"tasks", {"state"}},
-      {"add", {"name", "info", "priority", "delay-ms"}},
+      {"add", {"name", "info", "priority", "delay-ms", "run-at-ms"}},
       {"get", {}},
       {"cancel", {}},
       {"retry", {}},
       {"pause", {}},
       {"resume", {}},
+      {"purge", {"state", "older-than"}},
       {"digest", {}},
       {"nodes", {}},
       {"tail", {"count", "poll-ms"}},
@@ -155,7 +176,7 @@ const std::map<std::string, std::set<std::string>>& CommandFlags() {
 size_t CommandArity(const std::string& command) {
   if (command == "get" || command == "cancel" || command == "retry") return 2;
   if (command == "stats" || command == "tasks" || command == "add" || command == "create" ||
-      command == "work" || command == "pause" || command == "resume") {
+      command == "work" || command == "pause" || command == "resume" || command == "purge") {
     return 1;
   }
   return 0;
@@ -190,6 +211,124 @@ void Table(std::ostream& out, const std::vector<std::vector<std::string>>& rows)
 
 std::string Opt(const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "-"; }
 
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// "1718000000123 (2024-06-10T06:13:20.123Z)": ms since the Unix epoch, and
+// the same in UTC.
+std::string Time(uint64_t ms) {
+  const time_t seconds = static_cast<time_t>(ms / 1000);
+  std::tm tm{};
+  if (gmtime_r(&seconds, &tm) == nullptr) return std::to_string(ms);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return std::to_string(ms) + " (" + text + ")";
+}
+
+// "30s", "15m", "2h", "7d" (a count, then s, m, h or d) in ms; nullopt
+// otherwise, or on overflow.
+std::optional<uint64_t> ParseDuration(const std::string& text) {
+  if (text.size() < 2) return std::nullopt;
+  uint64_t unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1'000;
+      break;
+    case 'm':
+      unit = 60'000;
+      break;
+    case 'h':
+      unit = 3'600'000;
+      break;
+    case 'd':
+      unit = 86'400'000;
+      break;
+    default:
+      return std::nullopt;
+  }
+  uint64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    if (n > (UINT64_MAX - 9) / 10) return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (n > UINT64_MAX / unit) return std::nullopt;
+  return n * unit;
+}
+
+// The bytes of `s` with every invalid UTF-8 sequence replaced by U+FFFD, so
+// that it is a JSON string the server accepts.
+std::string ValidUtf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t min = 0;
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      min = 0x10000;
+    }
+    bool ok = len > 0 && i + len <= s.size();
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) ok = false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (ok && len > 1 && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+// The first `max` bytes of valid UTF-8 `s`, not splitting a character.
+std::string CutUtf8(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
+// The result `pigtail work` stores for a command's stdout: a JSON string of
+// its first kMaxWorkResult bytes (at a character boundary, invalid UTF-8
+// replaced), without one final newline; shorter still if escapes would
+// make the JSON larger than the server takes.
+constexpr size_t kMaxWorkResult = 60'000;
+std::string StdoutResult(std::string out) {
+  if (!out.empty() && out.back() == '\n') {
+    out.pop_back();
+    if (!out.empty() && out.back() == '\r') out.pop_back();
+  }
+  std::string text = CutUtf8(ValidUtf8(out), kMaxWorkResult);
+  std::string json = boost::json::serialize(boost::json::string(text));
+  while (json.size() > kMaxResultBytes) {
+    text = CutUtf8(text, text.size() - std::min(text.size(), json.size() - kMaxResultBytes));
+    json = boost::json::serialize(boost::json::string(text));
+  }
+  return json;
+}
+
 class Cli {
  public:
   Cli(std::istream& in, std::ostream& out, std::ostream& err, const CliGetEnv& env)
@@ -213,6 +352,7 @@ class Cli {
   int Cancel(const std::string& queue, const std::string& id);
   int Retry(const std::string& queue, const std::string& id);
   int Pause(const std::string& queue, bool paused);
+  int Purge(const std::string& queue);
   int DigestCmd();
   int NodesCmd();
   int Tail();
@@ -315,6 +455,7 @@ int Cli::Run(const std::vector<std::string>& raw_args) {
     if (cmd == "cancel") return Cancel(a1, a2);
     if (cmd == "retry") return Retry(a1, a2);
     if (cmd == "pause" || cmd == "resume") return Pause(a1, cmd == "pause");
+    if (cmd == "purge") return Purge(a1);
     if (cmd == "digest") return DigestCmd();
     if (cmd == "nodes") return NodesCmd();
     if (cmd == "tail") return Tail();
@@ -404,6 +545,7 @@ int Cli::Add(const std::string& queue) {
   }
   if (vm_.count("priority") > 0) t.priority = flags_.priority;
   if (vm_.count("delay-ms") > 0) t.delay_ms = flags_.delay_ms;
+  if (vm_.count("run-at-ms") > 0) t.run_at_ms = flags_.run_at_ms;
   Result<std::string> r = client_->Add(queue, t);
   if (!r.ok()) return Fail(r.status());
   out_ << (flags_.json ? "{\"id\":\"" + *r + "\"}" : *r) << "\n";
@@ -425,6 +567,18 @@ int Cli::Get(const std::string& queue, const std::string& id) {
                                                 {"lease", std::to_string(r->lease)},
                                                 {"priority", std::to_string(r->priority)}};
   if (r->error) rows.push_back({"error", *r->error});
+  if (r->round > 0) rows.push_back({"round", std::to_string(r->round)});
+  rows.push_back({"attempts", std::to_string(r->attempts)});
+  if (r->run_at_ms) rows.push_back({"run_at", Time(*r->run_at_ms)});
+  if (r->ready_at_ms) rows.push_back({"ready_at", Time(*r->ready_at_ms)});
+  if (r->expires_at_ms) rows.push_back({"expires_at", Time(*r->expires_at_ms)});
+  if (r->progress) rows.push_back({"progress", *r->progress});
+  if (r->result) rows.push_back({"result", *r->result});
+  for (const TaskFailure& f : r->failures) {
+    rows.push_back({"failure", "round " + std::to_string(f.round) + " attempt " +
+                                   std::to_string(f.attempt) + ", " + Time(f.at_ms) + ", worker " +
+                                   f.worker + ": " + f.error});
+  }
   Table(out_, rows);
   return 0;
 }
@@ -454,6 +608,49 @@ int Cli::Pause(const std::string& queue, bool paused) {
          << ",\"paused\":" << (paused ? "true" : "false") << "}\n";
   } else {
     out_ << (paused ? "paused" : "resumed") << "\n";
+  }
+  return 0;
+}
+
+int Cli::Purge(const std::string& queue) {
+  PurgeOptions options;
+  if (vm_.count("state") > 0) {
+    static const std::set<std::string> kStates = {"finished", "done", "dead", "cancelled"};
+    if (kStates.count(flags_.state) == 0) {
+      throw UsageError("--state must be finished, done, dead or cancelled for purge");
+    }
+    options.state = flags_.state;
+  }
+  if (vm_.count("older-than") > 0) {
+    std::optional<uint64_t> ms = ParseDuration(flags_.older_than);
+    if (!ms) {
+      throw UsageError("--older-than: \"" + flags_.older_than +
+                       "\" is not a duration such as 30s, 15m, 2h or 7d");
+    }
+    const uint64_t now = NowMs();
+    options.finished_before_ms = *ms < now ? now - *ms : 0;
+  }
+  // Each call purges up to the server's default max; `more` says to go on.
+  constexpr int kMaxCalls = 10'000;
+  uint64_t purged = 0;
+  bool more = true;
+  for (int call = 0; call < kMaxCalls && more; ++call) {
+    Result<PurgeResult> r = client_->Purge(queue, options);
+    if (!r.ok()) {
+      if (purged > 0) err_ << "pigtail: " << purged << " task(s) purged before this error\n";
+      return Fail(r.status());
+    }
+    purged += r->purged;
+    more = r->more;
+  }
+  if (more) {
+    err_ << "pigtail: stopped after " << kMaxCalls
+         << " calls; matching tasks remain (run purge again)\n";
+  }
+  if (flags_.json) {
+    out_ << "{\"purged\":" << purged << (more ? ",\"more\":true" : "") << "}\n";
+  } else {
+    out_ << purged << " purged\n";
   }
   return 0;
 }
@@ -576,7 +773,7 @@ int Cli::Work(const std::string& queue, const std::vector<std::string>& command)
     if (r->exit_code == 0) {
       log("task " + task.id + " exit 0, stdout: " + OneLine(r->out) +
           (r->out_truncated ? " [truncated]" : ""));
-      return TaskOutcome::Done();
+      return TaskOutcome::Done(StdoutResult(r->out));
     }
     std::string error = OneLine(r->err_tail);
     std::string how = r->signal != 0 ? "killed by signal " + std::to_string(r->signal)

@@ -129,6 +129,7 @@ std::string TaskBody(const NewTask& t) {
   if (t.delay_ms) body += ",\"delay_ms\":" + std::to_string(*t.delay_ms);
   if (t.max_attempts) body += ",\"max_attempts\":" + std::to_string(*t.max_attempts);
   if (t.timeout_ms) body += ",\"timeout_ms\":" + std::to_string(*t.timeout_ms);
+  if (t.run_at_ms) body += ",\"run_at_ms\":" + std::to_string(*t.run_at_ms);
   return body + "}";
 }
 
@@ -140,8 +141,37 @@ Status CheckTask(const NewTask& t) {
   return Status::Ok();
 }
 
-std::string WorkerBody(std::string_view worker_id, uint64_t lease) {
-  return "{\"worker_id\":" + Quote(worker_id) + ",\"lease\":" + std::to_string(lease) + "}";
+// `what` (one JSON value) as compact JSON, at most `max` bytes: what the
+// server measures. InvalidArgument otherwise.
+Result<std::string> CompactJson(std::string_view what, const std::string& text, size_t max) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return Status::InvalidArgument(std::string(what) + " is not JSON: " + ec.message());
+  std::string compact = json::serialize(v);
+  if (compact.size() > max) {
+    return Status::InvalidArgument(std::string(what) + " is " + std::to_string(compact.size()) +
+                                   " bytes as JSON, more than " + std::to_string(max));
+  }
+  return compact;
+}
+
+// {"worker_id","lease"[,"<key>":value]}: the value (JSON text) unless unset.
+Result<std::string> WorkerBody(std::string_view worker_id, uint64_t lease,
+                               std::string_view key = {},
+                               const std::optional<std::string>& value = std::nullopt,
+                               size_t max = 0) {
+  std::string body = "{\"worker_id\":" + Quote(worker_id) + ",\"lease\":" + std::to_string(lease);
+  if (value) {
+    PIGTAIL_ASSIGN_OR_RETURN(std::string compact, CompactJson(key, *value, max));
+    body += ",\"" + std::string(key) + "\":" + compact;
+  }
+  return body + "}";
+}
+
+std::optional<std::string> OptJson(const json::value& v, std::string_view key) {
+  const json::value* m = v.as_object().if_contains(key);
+  if (m == nullptr) return std::nullopt;
+  return json::serialize(*m);
 }
 
 }  // namespace
@@ -343,6 +373,20 @@ Result<Task> Client::GetTask(std::string_view queue, std::string_view id) {
     if (const json::value* e = v.as_object().if_contains("error"); e != nullptr && !e->is_null()) {
       t.error = std::string(e->as_string());
     }
+    t.round = U64(v, "round");
+    t.attempts = U64(v, "attempts");
+    if (const json::value* f = v.as_object().if_contains("failures");
+        f != nullptr && !f->is_null()) {
+      for (const json::value& e : f->as_array()) {
+        t.failures.push_back({U64(e, "round"), U64(e, "attempt"), Str(e, "error"), Str(e, "worker"),
+                              U64(e, "at_ms")});
+      }
+    }
+    t.result = OptJson(v, "result");
+    t.progress = OptJson(v, "progress");
+    t.run_at_ms = OptU64(v, "run_at_ms");
+    t.ready_at_ms = OptU64(v, "ready_at_ms");
+    t.expires_at_ms = OptU64(v, "expires_at_ms");
     t.json = body;
     return t;
   });
@@ -356,6 +400,21 @@ Result<uint32_t> Client::Retry(std::string_view queue, std::string_view id) {
   PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("POST", TaskPath(queue, id) + "/retry"));
   return Decode<uint32_t>(body, [](const json::value& v) {
     return static_cast<uint32_t>(v.at("round").to_number<uint64_t>());
+  });
+}
+
+Result<PurgeResult> Client::Purge(std::string_view queue, const PurgeOptions& options) {
+  json::object request;
+  if (!options.state.empty()) request["state"] = options.state;
+  if (options.finished_before_ms) request["finished_before_ms"] = *options.finished_before_ms;
+  if (options.max) request["max"] = *options.max;
+  PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("POST", QueuePath(queue) + "/purge",
+                                                  request.empty() ? "" : json::serialize(request)));
+  return Decode<PurgeResult>(body, [](const json::value& v) {
+    PurgeResult p;
+    p.purged = U64(v, "purged");
+    if (const json::value* m = v.as_object().if_contains("more")) p.more = m->as_bool();
+    return p;
   });
 }
 
@@ -375,22 +434,60 @@ Result<std::vector<Claimed>> Client::Claim(std::string_view queue, std::string_v
 }
 
 Result<Claimed> Client::Heartbeat(std::string_view queue, std::string_view id,
-                                  std::string_view worker_id, uint64_t lease) {
-  PIGTAIL_ASSIGN_OR_RETURN(std::string body,
-                           Call("PUT", TaskPath(queue, id), WorkerBody(worker_id, lease)));
+                                  std::string_view worker_id, uint64_t lease,
+                                  const std::optional<std::string>& progress_json) {
+  PIGTAIL_ASSIGN_OR_RETURN(std::string request, WorkerBody(worker_id, lease, "progress",
+                                                           progress_json, kMaxProgressBytes));
+  PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("PUT", TaskPath(queue, id), request));
   return Decode<Claimed>(body,
                          [&](const json::value& v) { return ParseClaimed(v, std::string(id)); });
 }
 
 Result<DoneResult> Client::Done(std::string_view queue, std::string_view id,
-                                std::string_view worker_id, uint64_t lease) {
-  PIGTAIL_ASSIGN_OR_RETURN(std::string body,
-                           Call("DELETE", TaskPath(queue, id), WorkerBody(worker_id, lease)));
+                                std::string_view worker_id, uint64_t lease,
+                                const std::optional<std::string>& result_json) {
+  PIGTAIL_ASSIGN_OR_RETURN(std::string request,
+                           WorkerBody(worker_id, lease, "result", result_json, kMaxResultBytes));
+  PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("DELETE", TaskPath(queue, id), request));
   return Decode<DoneResult>(body, [](const json::value& v) {
     DoneResult d;
     if (const json::value* c = v.as_object().if_contains("changed")) d.changed = c->as_bool();
     d.reason = Str(v, "reason");
     return d;
+  });
+}
+
+Result<DoneBatchResult> Client::DoneBatch(std::string_view queue, std::string_view worker_id,
+                                          const std::vector<DoneItem>& items) {
+  std::string request = "{\"worker_id\":" + Quote(worker_id) + ",\"tasks\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    const DoneItem& item = items[i];
+    request += (i > 0 ? ",{\"id\":" : "{\"id\":") + Quote(item.id);
+    if (item.lease) request += ",\"lease\":" + std::to_string(*item.lease);
+    if (item.result_json) {
+      PIGTAIL_ASSIGN_OR_RETURN(
+          std::string compact,
+          CompactJson("result of " + item.id, *item.result_json, kMaxResultBytes));
+      request += ",\"result\":" + compact;
+    }
+    request += "}";
+  }
+  request += "]}";
+  PIGTAIL_ASSIGN_OR_RETURN(std::string body, Call("POST", QueuePath(queue) + "/done", request));
+  return Decode<DoneBatchResult>(body, [&](const json::value& v) {
+    DoneBatchResult out;
+    out.done = U64(v, "done");
+    for (const json::value& r : v.at("results").as_array()) {
+      DoneItemResult item;
+      item.done = Str(r, "status") == "done";
+      if (const json::value* c = r.as_object().if_contains("changed")) item.changed = c->as_bool();
+      item.reason = Str(r, "reason");
+      item.code = static_cast<int>(U64(r, "code"));
+      item.error = Str(r, "error");
+      out.results.push_back(std::move(item));
+    }
+    out.json = body;
+    return out;
   });
 }
 

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -87,9 +88,27 @@ struct NewTask {
   std::optional<uint64_t> delay_ms;
   std::optional<uint64_t> max_attempts;
   std::optional<uint64_t> timeout_ms;
+  // Not claimable before this time (ms since the Unix epoch); with delay_ms
+  // too, the later of the two.
+  std::optional<uint64_t> run_at_ms;
 };
 
-// GET /queue/{name}/{id}.
+// The largest progress (Heartbeat) and result (Done) the server takes: the
+// size of the value as compact JSON.
+inline constexpr size_t kMaxProgressBytes = 4096;
+inline constexpr size_t kMaxResultBytes = 65536;
+
+// One failed attempt of a task, as GET /queue/{name}/{id} lists it.
+struct TaskFailure {
+  uint64_t round = 0;
+  uint64_t attempt = 0;
+  std::string error;
+  std::string worker;
+  uint64_t at_ms = 0;
+};
+
+// GET /queue/{name}/{id}. The optional fields are those the server sends
+// only when they apply.
 struct Task {
   std::string id;
   std::string task_name;
@@ -99,6 +118,14 @@ struct Task {
   uint64_t lease = 0;
   int64_t priority = 0;
   std::optional<std::string> error;
+  uint64_t round = 0;                     // 0 until the task is retried
+  uint64_t attempts = 0;                  // attempts started in the current round
+  std::vector<TaskFailure> failures;      // the last failed attempts, oldest first
+  std::optional<std::string> result;      // JSON text: the done's result
+  std::optional<std::string> progress;    // JSON text: the last progress reported
+  std::optional<uint64_t> run_at_ms;      // when the add gave one
+  std::optional<uint64_t> ready_at_ms;    // pending only: claimable from (may be past)
+  std::optional<uint64_t> expires_at_ms;  // working only: the lease's end
   std::string json;
 };
 
@@ -120,6 +147,46 @@ struct Claimed {
 struct DoneResult {
   bool changed = false;
   std::string reason;
+};
+
+// One item of DoneBatch: the task, its lease (fenced when set) and its
+// result (JSON text) when set.
+struct DoneItem {
+  std::string id;
+  std::optional<uint64_t> lease;
+  std::optional<std::string> result_json;
+};
+
+// The answer for one DoneItem: done (changed false with reason "done" or
+// "done_by_another_worker" when already done), or an error with its HTTP
+// code (404, 409 with a reason).
+struct DoneItemResult {
+  bool done = false;
+  bool changed = false;
+  std::string reason;
+  int code = 0;  // when not done
+  std::string error;
+};
+
+struct DoneBatchResult {
+  uint64_t done = 0;                    // items answered done, changed or not
+  std::vector<DoneItemResult> results;  // in input order
+  std::string json;
+};
+
+// POST /queue/{name}/purge. Empty state: the server's default, "finished"
+// (done, dead and cancelled); or "done", "dead", "cancelled". Unset max:
+// the server's default, 10000 (1 to 100000).
+struct PurgeOptions {
+  std::string state;
+  std::optional<uint64_t> finished_before_ms;  // ms since the Unix epoch
+  std::optional<uint64_t> max;
+};
+
+// `more`: matching tasks remain (call again).
+struct PurgeResult {
+  uint64_t purged = 0;
+  bool more = false;
 };
 
 struct FailResult {
@@ -197,16 +264,30 @@ class Client {
   Status Cancel(std::string_view queue, std::string_view id);
   // A dead task runs again, in its next round (which is returned).
   Result<uint32_t> Retry(std::string_view queue, std::string_view id);
+  // Deletes up to options.max finished tasks of the queue for good (one
+  // call; while `more`, call again). NotFound when the queue does not exist.
+  Result<PurgeResult> Purge(std::string_view queue, const PurgeOptions& options = {});
 
   // Workers. Claim takes up to `max` tasks, waiting up to `wait_ms` for one
   // (an empty vector when none came). Heartbeat renews the lease `lease`;
-  // Done and Fail are fenced by it.
+  // Done, DoneBatch and Fail are fenced by it.
+  //
+  // Heartbeat's `progress_json` and Done's `result_json` are one JSON value
+  // each (any: an object, a number, ...), at most kMaxProgressBytes and
+  // kMaxResultBytes as compact JSON; they are checked here
+  // (InvalidArgument, nothing sent) and shown by GetTask.
   Result<std::vector<Claimed>> Claim(std::string_view queue, std::string_view worker_id,
                                      int max = 1, std::chrono::milliseconds wait = {});
   Result<Claimed> Heartbeat(std::string_view queue, std::string_view id, std::string_view worker_id,
-                            uint64_t lease);
+                            uint64_t lease,
+                            const std::optional<std::string>& progress_json = std::nullopt);
   Result<DoneResult> Done(std::string_view queue, std::string_view id, std::string_view worker_id,
-                          uint64_t lease);
+                          uint64_t lease,
+                          const std::optional<std::string>& result_json = std::nullopt);
+  // POST /queue/{name}/done: one request for many tasks; each item is
+  // answered on its own (an item's 404 or 409 does not fail the call).
+  Result<DoneBatchResult> DoneBatch(std::string_view queue, std::string_view worker_id,
+                                    const std::vector<DoneItem>& items);
   Result<FailResult> Fail(std::string_view queue, std::string_view id, std::string_view worker_id,
                           uint64_t lease, std::string_view error);
 

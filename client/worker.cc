@@ -1,6 +1,7 @@
 #include "client/worker.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -55,18 +56,64 @@ void StopToken::RequestStop(const std::string& reason) const {
   state_->cv.notify_all();
 }
 
+struct TaskContext::State {
+  mutable std::mutex mu;
+  std::optional<std::string> progress;  // guarded by mu: set, not sent yet
+  uint64_t generation = 0;              // guarded by mu: SetProgress calls
+  uint64_t taken = 0;                   // guarded by mu: generation when taken
+};
+
+TaskContext::TaskContext() : state_(std::make_shared<State>()) {}
+
+Status TaskContext::SetProgress(std::string_view progress_json) const {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(progress_json, ec);
+  if (ec) return Status::InvalidArgument("progress is not JSON: " + ec.message());
+  std::string compact = boost::json::serialize(v);
+  if (compact.size() > kMaxProgressBytes) {
+    return Status::InvalidArgument("progress is " + std::to_string(compact.size()) +
+                                   " bytes as JSON, more than " +
+                                   std::to_string(kMaxProgressBytes));
+  }
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->progress = std::move(compact);
+  ++state_->generation;
+  return Status::Ok();
+}
+
+std::optional<std::string> TaskContext::TakeProgress() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  std::optional<std::string> out = std::move(state_->progress);
+  state_->progress.reset();
+  state_->taken = state_->generation;
+  return out;
+}
+
+void TaskContext::RestoreProgress(std::string progress_json) const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (state_->generation == state_->taken) state_->progress = std::move(progress_json);
+}
+
 // A task this worker holds, from its claim until it is reported (or lost).
 struct Worker::Held {
   Claimed task;
-  StopToken token;
+  TaskContext context;
+  StopToken token = context.stop();  // the context's
   Clock::time_point next_heartbeat;  // guarded by Worker::mu_
   bool reported = false;             // guarded by Worker::mu_: done or fail sent (or lost)
 };
 
-Worker::Worker(Client* client, WorkerOptions options, TaskHandler handler)
+Worker::Worker(Client* client, WorkerOptions options, ContextTaskHandler handler)
     : client_(client), options_(std::move(options)), handler_(std::move(handler)) {
   if (options_.worker_id.empty()) options_.worker_id = Uuid::Random().ToString();
 }
+
+Worker::Worker(Client* client, WorkerOptions options, TaskHandler handler)
+    : Worker(client, std::move(options),
+             ContextTaskHandler(
+                 [handler = std::move(handler)](const Claimed& task, TaskContext& context) {
+                   return handler(task, context.stop());
+                 })) {}
 
 Worker::~Worker() = default;
 
@@ -196,7 +243,7 @@ void Worker::RunTask(const Claimed& task, Clock::time_point claim_sent) {
   } else {
     TaskOutcome outcome;
     try {
-      outcome = handler_(held->task, held->token);
+      outcome = handler_(held->task, held->context);
     } catch (const std::exception& e) {
       outcome = TaskOutcome::Fail(std::string("handler threw: ") + e.what());
     }
@@ -215,8 +262,25 @@ void Worker::RunTask(const Claimed& task, Clock::time_point claim_sent) {
     if (!report && held->token.stop_requested() && held->token.reason() != "worker stopped") {
       Log("task " + task.id + " not reported: " + held->token.reason());
     }
+    std::optional<Result<DoneResult>> done;
     if (report && outcome.ok) {
-      Result<DoneResult> d = client_->Done(options_.queue, task.id, options_.worker_id, task.lease);
+      done = client_->Done(options_.queue, task.id, options_.worker_id, task.lease,
+                           outcome.result_json);
+      if (!done->ok() && outcome.result_json &&
+          done->status().code() == StatusCode::kInvalidArgument) {
+        if (done->status().message().find("unknown field") != std::string::npos) {
+          // A server older than results: the task is done all the same.
+          Log("task " + task.id + " result not stored: " + done->status().message());
+          done = client_->Done(options_.queue, task.id, options_.worker_id, task.lease);
+        } else {
+          // The result was refused (not JSON, too large): the task fails
+          // with why, rather than waiting for its lease to run out.
+          outcome = TaskOutcome::Fail("result not stored: " + done->status().message());
+        }
+      }
+    }
+    if (report && outcome.ok) {
+      const Result<DoneResult>& d = *done;
       if (d.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.done;
@@ -267,8 +331,9 @@ void Worker::HeartbeatLoop() {
     for (const std::shared_ptr<Held>& held : due) {
       const Claimed& task = held->task;
       const Clock::time_point sent = Clock::now();
+      std::optional<std::string> progress = held->context.TakeProgress();
       Result<Claimed> r =
-          client_->Heartbeat(options_.queue, task.id, options_.worker_id, task.lease);
+          client_->Heartbeat(options_.queue, task.id, options_.worker_id, task.lease, progress);
       Clock::time_point next;
       if (r.ok()) {
         next = sent + HeartbeatPeriod(r->lease_ms, options_.heartbeat_fraction);  // as above
@@ -276,6 +341,12 @@ void Worker::HeartbeatLoop() {
         std::string reason = ConflictReason(r.status());
         const bool retry = r.status().code() == StatusCode::kUnavailable ||
                            r.status().code() == StatusCode::kInternal || reason == "busy";
+        if (progress && r.status().code() == StatusCode::kInvalidArgument) {
+          // The progress was refused, not the lease: renew it at once
+          // without the progress.
+          Log("task " + task.id + " progress not sent: " + r.status().ToString());
+          continue;  // next_heartbeat is unchanged: due again
+        }
         if (!retry) {
           if (reason.empty()) reason = r.status().ToString();
           Log("task " + task.id + " heartbeat: " + r.status().ToString());
@@ -284,6 +355,7 @@ void Worker::HeartbeatLoop() {
           held->next_heartbeat = Clock::time_point::max();
           continue;
         }
+        if (progress) held->context.RestoreProgress(std::move(*progress));
         Log("task " + task.id + " heartbeat (retrying): " + r.status().ToString());
         next = Clock::now() +
                std::clamp(std::chrono::milliseconds(static_cast<int64_t>(task.lease_ms / 10)),

@@ -12,6 +12,13 @@
 //    elsewhere, is dead, or that the lease is lost, the task's StopToken is
 //    set with that reason and the task is not reported (no done, no fail)
 //    whatever the handler returns.
+//  * Progress: a handler that takes a TaskContext may call SetProgress; the
+//    last value set goes out with the task's next heartbeat (not sooner,
+//    and a value set after the last heartbeat before the done is not sent).
+//  * Result: a handler returns TaskOutcome::Done(result_json) to store a
+//    result with the done (GET /queue/{name}/{id} shows it). A result that is
+//    not JSON or too large (kMaxResultBytes) fails the task with that error;
+//    a server without results (400 "unknown field") gets a plain done.
 //  * Run() blocks until Stop(). Stop() makes the threads stop claiming; Run()
 //    then waits up to `grace` for the running handlers, fails the tasks whose
 //    handlers are still running with the error "worker stopped" (so they are
@@ -36,7 +43,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "client/client.h"
 #include "core/status.h"
@@ -62,17 +71,49 @@ class StopToken {
   std::shared_ptr<State> state_;
 };
 
-// What a handler returns: done, or fail with an error (retried per the
-// queue's max_attempts and backoff_ms).
+// What a handler gets with its task: its StopToken, and a way to report
+// progress. Copies share one state.
+class TaskContext {
+ public:
+  TaskContext();
+
+  const StopToken& stop() const { return stop_; }
+
+  // Sends `progress_json` (one JSON value, at most kMaxProgressBytes as
+  // compact JSON) with the task's next heartbeat, which comes every
+  // heartbeat_fraction * lease_ms; a later call replaces a value not sent
+  // yet. InvalidArgument, and nothing kept, when it is not JSON or too large.
+  Status SetProgress(std::string_view progress_json) const;
+
+  // The progress set and not sent yet (clearing it). For the Worker.
+  std::optional<std::string> TakeProgress() const;
+  // Puts back a progress whose heartbeat did not go through, unless a newer
+  // one was set meanwhile. For the Worker.
+  void RestoreProgress(std::string progress_json) const;
+
+ private:
+  struct State;
+  StopToken stop_;
+  std::shared_ptr<State> state_;
+};
+
+// What a handler returns: done (with a result, JSON text, when set), or
+// fail with an error (retried per the queue's max_attempts and backoff_ms).
 struct TaskOutcome {
   bool ok = true;
   std::string error;
+  std::optional<std::string> result_json;
 
   static TaskOutcome Done() { return {}; }
-  static TaskOutcome Fail(std::string error) { return {false, std::move(error)}; }
+  static TaskOutcome Done(std::string result_json) {
+    return {true, "", std::optional<std::string>(std::move(result_json))};
+  }
+  static TaskOutcome Fail(std::string error) { return {false, std::move(error), std::nullopt}; }
 };
 
 using TaskHandler = std::function<TaskOutcome(const Claimed&, const StopToken&)>;
+// A handler that also reports progress (TaskContext::SetProgress).
+using ContextTaskHandler = std::function<TaskOutcome(const Claimed&, TaskContext&)>;
 
 struct WorkerOptions {
   std::string queue;
@@ -102,6 +143,7 @@ class Worker {
  public:
   // `client` must outlive the Worker.
   Worker(Client* client, WorkerOptions options, TaskHandler handler);
+  Worker(Client* client, WorkerOptions options, ContextTaskHandler handler);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -126,7 +168,7 @@ class Worker {
 
   Client* const client_;
   WorkerOptions options_;
-  const TaskHandler handler_;
+  const ContextTaskHandler handler_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

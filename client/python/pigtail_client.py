@@ -7,7 +7,8 @@ Standard library only, Python 3.9+. One file: copy it next to your code.
     task_id = client.add("emails", "welcome", {"to": "a@example.org"})
 
     def handler(task):            # task.info, task.attempt, task.cancelled ...
-        send_mail(task.info)
+        task.set_progress({"step": "sending"})   # sent with the next heartbeat
+        return {"message_id": send_mail(task.info)}  # stored as the task's result
 
     Worker(client, "emails", handler, concurrency=4).run(install_signals=True)
 
@@ -19,9 +20,11 @@ been applied before it is sent again to the next node: tasks run at least
 once.
 
 Worker: claims with a long poll up to its free slots, runs handler(task) in a
-thread per task, heartbeats each held lease every lease_ms / 3, and marks the
-task done with its lease (fenced) when the handler returns, or failed with
-the exception's text when it raises. When a heartbeat says the task was
+thread per task, heartbeats each held lease every lease_ms / 3 (with the
+progress the handler set by task.set_progress, if any), and marks the task
+done with its lease (fenced) when the handler returns, with the returned
+value as the task's result unless it is None, or failed with the exception's
+text when it raises. When a heartbeat says the task was
 cancelled, finished elsewhere or its lease lost, task.cancelled is set (the
 handler should stop) and the task is not marked done. stop(grace_s), SIGTERM
 or SIGINT stop claiming, wait up to grace_s for running handlers, and fail
@@ -38,9 +41,30 @@ import time
 import urllib.parse
 import uuid
 
-__all__ = ["Client", "Conflict", "PigtailError", "Task", "Unavailable", "Worker"]
+__all__ = [
+    "MAX_PROGRESS_BYTES",
+    "MAX_RESULT_BYTES",
+    "Client",
+    "Conflict",
+    "PigtailError",
+    "Task",
+    "Unavailable",
+    "Worker",
+]
 
 log = logging.getLogger("pigtail")
+
+# The largest progress (heartbeat) and result (done) the server takes: the
+# size of the value as compact JSON (UTF-8).
+MAX_PROGRESS_BYTES = 4096
+MAX_RESULT_BYTES = 65536
+
+
+def _json_size(value):
+    """The size in bytes of value as compact JSON; TypeError or ValueError
+    when it is not JSON-able (NaN and infinities are not JSON)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return len(text.encode("utf-8"))
 
 
 class PigtailError(Exception):
@@ -98,7 +122,8 @@ class Task:
     number), lease_ms, expires_at_ms, attempt (lease + 1), data (the raw
     reply). cancelled: a threading.Event the Worker sets when the task must
     stop (cancelled, finished elsewhere, lease lost, or the worker is
-    stopping past its grace); cancel_reason says why.
+    stopping past its grace); cancel_reason says why. set_progress(value)
+    hands the Worker a progress to send with the next heartbeat.
     """
 
     def __init__(self, queue, data):
@@ -114,6 +139,39 @@ class Task:
         self.attempt = data.get("attempt")
         self.cancelled = threading.Event()
         self.cancel_reason = None
+        self._progress_lock = threading.Lock()
+        self._progress = None  # set, not sent yet
+        self._progress_set = 0  # set_progress calls
+        self._progress_taken = 0  # _progress_set when last taken
+
+    def set_progress(self, value):
+        """Sends value (any JSON-able value, at most MAX_PROGRESS_BYTES as
+        compact JSON) with the task's next heartbeat, every lease_ms / 3
+        under a Worker; a later call replaces a value not sent yet, and None
+        sends nothing. Raises TypeError or ValueError (nothing kept) when
+        value is not JSON-able or too large."""
+        if value is not None:
+            size = _json_size(value)
+            if size > MAX_PROGRESS_BYTES:
+                raise ValueError(
+                    "progress is %d bytes as JSON, more than %d" % (size, MAX_PROGRESS_BYTES)
+                )
+        with self._progress_lock:
+            self._progress = value
+            self._progress_set += 1
+
+    def _take_progress(self):
+        with self._progress_lock:
+            value, self._progress = self._progress, None
+            self._progress_taken = self._progress_set
+            return value
+
+    def _restore_progress(self, value):
+        # A heartbeat that did not go through: its progress goes with the
+        # next one, unless a newer one was set meanwhile.
+        with self._progress_lock:
+            if self._progress_set == self._progress_taken:
+                self._progress = value
 
     def __repr__(self):
         return "Task(%s/%s %r lease=%s attempt=%s)" % (
@@ -264,14 +322,18 @@ class Client:
         delay_ms=None,
         max_attempts=None,
         timeout_ms=None,
+        run_at_ms=None,
     ):
-        """POST /queue/{name}; returns the new task's id."""
+        """POST /queue/{name}; returns the new task's id. run_at_ms: not
+        claimable before this time (ms since the Unix epoch; with delay_ms
+        too, the later of the two)."""
         body = {"task_name": task_name, "info": info}
         for key, value in (
             ("priority", priority),
             ("delay_ms", delay_ms),
             ("max_attempts", max_attempts),
             ("timeout_ms", timeout_ms),
+            ("run_at_ms", run_at_ms),
         ):
             if value is not None:
                 body[key] = value
@@ -283,8 +345,11 @@ class Client:
         return self.request("POST", "/queue/%s/batch" % _q(name), list(tasks))["ids"]
 
     def get_task(self, name, task_id):
-        """GET /queue/{name}/{id}: task_name, state, info, worker, lease,
-        priority[, error]."""
+        """GET /queue/{name}/{id}: a dict with task_name, state, info,
+        worker, lease, priority, attempts, and when they apply error, round,
+        failures (the last failed attempts, oldest first: round, attempt,
+        error, worker, at_ms), result, progress, run_at_ms, ready_at_ms
+        (pending) and expires_at_ms (working)."""
         return self.request("GET", "/queue/%s/%s" % (_q(name), _q(task_id)))
 
     def claim(self, name, worker_id, max=1, wait_ms=0):
@@ -304,24 +369,32 @@ class Client:
         )
         return Task(name, dict(reply, id=task_id))
 
-    def heartbeat(self, name, task_id, worker_id, lease, timeout=None):
+    def heartbeat(self, name, task_id, worker_id, lease, timeout=None, progress=None):
         """PUT /queue/{name}/{id} with the lease: renews it; Conflict with
-        lease_lost, cancelled, done, done_by_another_worker, dead, ..."""
+        lease_lost, cancelled, done, done_by_another_worker, dead, ...
+        progress: any JSON-able value (at most MAX_PROGRESS_BYTES as JSON;
+        None is not sent), kept as the task's progress."""
         body = {"worker_id": str(worker_id), "lease": lease}
+        if progress is not None:
+            body["progress"] = progress
         return self.request("PUT", "/queue/%s/%s" % (_q(name), _q(task_id)), body, timeout=timeout)
 
-    def done(self, name, task_id, worker_id, lease=None):
+    def done(self, name, task_id, worker_id, lease=None, result=None):
         """DELETE /queue/{name}/{id}: {"changed":true}, or on a task already
         done {"changed":false,"reason":...}; with a lease it is fenced
-        (Conflict lease_lost when not held)."""
+        (Conflict lease_lost when not held). result: any JSON-able value (at
+        most MAX_RESULT_BYTES as JSON; None is not sent), kept as the
+        task's result."""
         body = {"worker_id": str(worker_id)}
         if lease is not None:
             body["lease"] = lease
+        if result is not None:
+            body["result"] = result
         return self.request("DELETE", "/queue/%s/%s" % (_q(name), _q(task_id)), body)
 
     def done_batch(self, name, worker_id, tasks):
-        """POST /queue/{name}/done; tasks are ids or {"id","lease"} dicts;
-        returns {"done", "results"} (per-item errors are in results)."""
+        """POST /queue/{name}/done; tasks are ids or {"id"[,"lease"][,"result"]}
+        dicts; returns {"done", "results"} (per-item errors are in results)."""
         body = {"worker_id": str(worker_id), "tasks": list(tasks)}
         return self.request("POST", "/queue/%s/done" % _q(name), body)
 
@@ -341,6 +414,35 @@ class Client:
         """POST /queue/{name}/{id}/cancel; Conflict done, dead or cancelled
         when already finished."""
         return self.request("POST", "/queue/%s/%s/cancel" % (_q(name), _q(task_id)))
+
+    def purge(self, name, state=None, finished_before_ms=None, max=None):
+        """POST /queue/{name}/purge: deletes up to `max` (server default
+        10000) finished tasks of the queue for good; {"purged":n,"more":bool},
+        more meaning matching tasks remain (call again). state: "finished"
+        (done, dead and cancelled: the server's default), "done", "dead" or
+        "cancelled"; finished_before_ms: only tasks finished before this time
+        (ms since the Unix epoch)."""
+        body = {
+            key: value
+            for key, value in (
+                ("state", state),
+                ("finished_before_ms", finished_before_ms),
+                ("max", max),
+            )
+            if value is not None
+        }
+        return self.request("POST", "/queue/%s/purge" % _q(name), body or None)
+
+    def purge_all(self, name, state=None, finished_before_ms=None, max_calls=10000):
+        """purge() again while it answers more (at most max_calls times);
+        returns the number purged."""
+        purged = 0
+        for _ in range(max_calls):
+            reply = self.purge(name, state=state, finished_before_ms=finished_before_ms)
+            purged += reply.get("purged", 0)
+            if not reply.get("more"):
+                break
+        return purged
 
     # -- node -------------------------------------------------------------
 
@@ -540,14 +642,20 @@ class Worker:
             if task._abandoned:  # failed back before it could start
                 return
         error = None
+        result = None
         try:
             result = self.handler(task)
             if result is not None:
-                log.debug("task %s returned %r (not stored)", task.id, result)
+                try:
+                    size = _json_size(result)
+                except (TypeError, ValueError) as e:
+                    raise ValueError("the result is not JSON: %s" % e)
+                if size > MAX_RESULT_BYTES:
+                    raise ValueError(
+                        "the result is %d bytes as JSON, more than %d" % (size, MAX_RESULT_BYTES)
+                    )
         except BaseException as e:  # the handler's failure is the task's
-            error = "%s: %s" % (type(e).__name__, e)
-            if len(error) > self.max_error:
-                error = error[: self.max_error - 3] + "..."
+            error = self._error_text(e)
         with self._lock:
             ours = not task._abandoned
             task._reporting = ours
@@ -558,7 +666,7 @@ class Worker:
             elif task.cancelled.is_set():
                 log.info("task %s not marked done: %s", task.id, task.cancel_reason)
             elif error is None:
-                self._done_task(task)
+                self._done_task(task, result)
             else:
                 log.warning("task %s failed: %s", task.id, error)
                 self._fail(task, error)
@@ -572,13 +680,21 @@ class Worker:
             if reached:
                 self._request_stop(self._grace)
 
-    def _done_task(self, task):
+    def _error_text(self, e):
+        error = "%s: %s" % (type(e).__name__, e)
+        if len(error) > self.max_error:
+            error = error[: self.max_error - 3] + "..."
+        return error
+
+    def _done_task(self, task, result=None):
         # A done is idempotent (a repeat answers changed:false), so a done
         # lost on the way is sent again while the lease may still hold.
         until = time.monotonic() + (task.lease_ms or 30000) / 1000.0
         while True:
             try:
-                reply = self.client.done(self.queue, task.id, self.worker_id, lease=task.lease)
+                reply = self.client.done(
+                    self.queue, task.id, self.worker_id, lease=task.lease, result=result
+                )
                 if reply.get("changed"):
                     log.info("task %s done", task.id)
                 else:
@@ -588,6 +704,16 @@ class Worker:
                 log.warning("task %s not marked done: %s", task.id, e)
                 return
             except PigtailError as e:
+                if e.status == 400 and result is not None:
+                    if "unknown field" in e.message:
+                        # A server older than results: done all the same.
+                        log.warning("task %s: result not stored: %s", task.id, e)
+                        result = None
+                        continue
+                    # The result was refused: the task fails with why,
+                    # rather than waiting for its lease to run out.
+                    self._fail(task, self._error_text(ValueError("result not stored: %s" % e)))
+                    return
                 if e.status not in (0, 503) or time.monotonic() > until:
                     log.error("task %s: done not delivered: %s", task.id, e)
                     return
@@ -616,21 +742,37 @@ class Worker:
     def _heartbeat(self, task):
         interval = (task.lease_ms or 30000) / 1000.0 * self.heartbeat_fraction
         sent = time.monotonic()
+        progress = task._take_progress()
         try:
             reply = self.client.heartbeat(
-                self.queue, task.id, self.worker_id, task.lease, timeout=max(0.5, interval)
+                self.queue,
+                task.id,
+                self.worker_id,
+                task.lease,
+                timeout=max(0.5, interval),
+                progress=progress,
             )
         except Conflict as e:
             if e.reason in _GONE:
                 self._lose(task, e.reason)
             else:  # busy, not_ready: try again soon
+                if progress is not None:
+                    task._restore_progress(progress)
                 self._reschedule(task, sent + min(interval, 0.1))
             return
         except PigtailError as e:
             if e.status == 404:  # the task or its queue was deleted
                 self._lose(task, "deleted")
                 return
+            if e.status == 400 and progress is not None:
+                # The progress was refused, not the lease: renew it at once
+                # without the progress.
+                log.warning("task %s: progress not sent: %s", task.id, e)
+                self._reschedule(task, sent)
+                return
             log.warning("heartbeat of task %s: %s", task.id, e)
+            if progress is not None:
+                task._restore_progress(progress)
             self._reschedule(task, sent + min(interval, 0.2))
             return
         if reply.get("lease") != task.lease:  # cannot happen with a lease sent

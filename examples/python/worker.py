@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # usage: worker.py [--url URL] [--queue example] [--concurrency N] [--work-s S] [--max-tasks N]
 #   Claims the queue's tasks (long poll), works on each (sleeps S seconds,
-#   default 0.5) while the client heartbeats its lease, and marks it done.
+#   default 0.5) while the client heartbeats its lease, and marks it done
+#   with a result.
 #   SIGTERM or SIGINT: stops claiming, lets running tasks finish within
 #   --grace-s, fails the rest back to the queue. URL defaults to $PIGTAIL_URL
 #   or http://127.0.0.1:8000; the token comes from $PIGTAIL_TOKEN.
@@ -32,10 +33,15 @@ def main():
 
     def hello_world(task):
         logging.info("Hello World with data %s (attempt %s)", task.info, task.attempt)
+        # Progress goes out with the next heartbeat (GET shows "progress").
+        task.set_progress({"said": "Hello World"})
         # The work: a cooperative sleep that ends early when the task is
         # cancelled or its lease is lost.
         if task.cancelled.wait(args.work_s):
             logging.info("task %s stopped: %s", task.id, task.cancel_reason)
+            return None
+        # Stored with the done as the task's result (GET shows "result").
+        return {"greeted": task.info, "attempt": task.attempt}
 
     client = Client(urls, token=os.environ.get("PIGTAIL_TOKEN") or None)
     worker = Worker(

@@ -289,6 +289,156 @@ TEST_F(CliTest, EveryCommand) {
   EXPECT_NE(r.out.find("retry QUEUE ID"), std::string::npos) << r.out;
 }
 
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// The value of the row `key` of `get`'s table ("" when none; the first row
+// with that key).
+std::string Row(const std::string& table, const std::string& key) {
+  std::istringstream lines(table);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(key + " ", 0) != 0) continue;
+    size_t start = line.find_first_not_of(' ', key.size());
+    return start == std::string::npos ? "" : line.substr(start);
+  }
+  return "";
+}
+
+// add --run-at-ms, and what `get` shows of attempts, failures, progress and
+// results (the table, and --json as the server sent it).
+TEST_F(CliTest, RunAtAndWhatGetShows) {
+  ASSERT_EQ(Pigtail({"create", "hist", "--lease-ms", "30000", "--max-attempts", "3"}).code, 0);
+  const uint64_t run_at = NowMs() + 3'600'000;
+  ExitResult r = Pigtail({"add", "hist", "--name", "later", "--run-at-ms", std::to_string(run_at)});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string later = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(Task("hist", later).at("run_at_ms").to_number<uint64_t>(), run_at);
+  r = Pigtail({"get", "hist", later});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Row(r.out, "run_at").rfind(std::to_string(run_at) + " (", 0), 0u) << r.out;
+  EXPECT_NE(Row(r.out, "ready_at"), "") << r.out;
+  EXPECT_EQ(Row(r.out, "attempts"), "0") << r.out;
+  r = Pigtail({"--json", "stats", "hist"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(boost::json::parse(r.out).at("claimable").to_number<int>(), 0) << r.out;
+
+  // One failed attempt, then a heartbeat with progress and a done with a
+  // result.
+  const std::string id = Add("hist", R"({"n":1})");
+  const std::string w = "8b2f1c1e-0000-4000-8000-00000000000b";
+  ASSERT_EQ(server_.Call("PUT", "/queue/hist/" + id, R"({"worker_id":")" + w + R"("})").status,
+            200);
+  ASSERT_EQ(server_
+                .Call("POST", "/queue/hist/" + id + "/fail",
+                      R"({"worker_id":")" + w + R"(","lease":0,"error":"disk full"})")
+                .status,
+            200);
+  ASSERT_TRUE(Eventually([&] {
+    return server_.Call("PUT", "/queue/hist/" + id, R"({"worker_id":")" + w + R"("})").status ==
+           200;
+  }));
+  ASSERT_EQ(server_
+                .Call("PUT", "/queue/hist/" + id,
+                      R"({"worker_id":")" + w + R"(","lease":1,"progress":{"pct":80}})")
+                .status,
+            200);
+  r = Pigtail({"get", "hist", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Row(r.out, "state"), "working") << r.out;
+  EXPECT_EQ(Row(r.out, "attempts"), "2") << r.out;
+  EXPECT_NE(Row(r.out, "expires_at"), "") << r.out;
+  EXPECT_EQ(Row(r.out, "ready_at"), "") << r.out;
+  EXPECT_EQ(Row(r.out, "progress"), R"({"pct":80})") << r.out;
+  const std::string failure = Row(r.out, "failure");
+  EXPECT_EQ(failure.rfind("round 0 attempt 1, ", 0), 0u) << r.out;
+  EXPECT_NE(failure.find("Z), worker " + w + ": disk full"), std::string::npos) << r.out;
+  ASSERT_EQ(server_
+                .Call("DELETE", "/queue/hist/" + id,
+                      R"({"worker_id":")" + w + R"(","lease":1,"result":{"rows":3}})")
+                .status,
+            200);
+  r = Pigtail({"get", "hist", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Row(r.out, "result"), R"({"rows":3})") << r.out;
+  EXPECT_EQ(Row(r.out, "state"), "done") << r.out;
+  r = Pigtail({"--json", "get", "hist", id});
+  ASSERT_EQ(r.code, 0) << r.err;
+  boost::json::value v = boost::json::parse(r.out);
+  EXPECT_EQ(boost::json::serialize(v.at("result")), R"({"rows":3})");
+  EXPECT_EQ(boost::json::serialize(v.at("progress")), R"({"pct":80})");
+  EXPECT_EQ(v.at("failures").as_array().size(), 1u);
+  EXPECT_EQ(v.at("failures").at(0).at("error").as_string(), "disk full");
+}
+
+TEST_F(CliTest, PurgeRemovesFinishedTasksAndKeepsPendingOnes) {
+  ASSERT_EQ(Pigtail({"create", "old", "--lease-ms", "30000"}).code, 0);
+  std::vector<std::string> done;
+  for (int i = 0; i < 3; ++i) done.push_back(Add("old", std::to_string(i)));
+  const std::string cancelled = Add("old", "\"c\"");
+  const std::string pending = Add("old", "\"p\"");
+  const std::string w = R"({"worker_id":"8b2f1c1e-0000-4000-8000-00000000000c"})";
+  for (const std::string& id : done) {
+    ASSERT_EQ(server_.Call("PUT", "/queue/old/" + id, w).status, 200);
+    ASSERT_EQ(server_.Call("DELETE", "/queue/old/" + id, w).status, 200);
+  }
+  ASSERT_EQ(Pigtail({"cancel", "old", cancelled}).code, 0);
+
+  // Nothing finished a day ago; then the done ones only.
+  ExitResult r = Pigtail({"--json", "purge", "old", "--older-than", "1d"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"purged\":0}\n");
+  r = Pigtail({"purge", "old", "--state", "done"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "3 purged\n");
+  for (const std::string& id : done) {
+    EXPECT_EQ(server_.Call("GET", "/queue/old/" + id).status, 404) << id;
+  }
+  boost::json::value stats = testing::JsonBody(server_.Call("GET", "/queue/old/stats"));
+  EXPECT_EQ(stats.at("done").to_number<int>(), 0);
+  EXPECT_EQ(stats.at("cancelled").to_number<int>(), 1);
+  EXPECT_EQ(stats.at("pending").to_number<int>(), 1);
+  r = Pigtail({"tasks", "old", "--state", "all"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string& id : done) EXPECT_EQ(r.out.find(id), std::string::npos) << r.out;
+
+  // The default, "finished": the cancelled one (finished before now + 0s).
+  r = Pigtail({"--json", "purge", "old", "--older-than", "0s"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"purged\":1}\n");
+  EXPECT_EQ(server_.Call("GET", "/queue/old/" + cancelled).status, 404);
+  EXPECT_EQ(State("old", pending), "pending");
+  r = Pigtail({"purge", "old"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "0 purged\n");
+  stats = testing::JsonBody(server_.Call("GET", "/queue/old/stats"));
+  EXPECT_EQ(stats.at("pending").to_number<int>(), 1);
+  EXPECT_EQ(stats.at("cancelled").to_number<int>(), 0);
+
+  r = Pigtail({"purge", "nope"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << r.err;
+  for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
+           {"purge"},
+           {"purge", "old", "extra"},
+           {"purge", "old", "--state", "pending"},
+           {"purge", "old", "--older-than", "5x"},
+           {"purge", "old", "--older-than", "d"},
+           {"purge", "old", "--older-than", "-1h"},
+           {"purge", "old", "--older-than", "99999999999999999999d"},
+           {"purge", "old", "--older-than"},
+           {"purge", "old", "--name", "x"},
+           {"add", "old", "--run-at-ms", "soon"},
+           {"get", "old", pending, "--run-at-ms", "1"}}) {
+    r = Pigtail(bad);
+    EXPECT_EQ(r.code, 2) << ::testing::PrintToString(bad) << r.err;
+    EXPECT_NE(r.err.find("pigtail: "), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(State("old", pending), "pending");
+}
+
 // The environment: PIGTAIL_URL, PIGTAIL_TOKEN, and pigtaild's own
 // variables (PIGTAIL_STATE) that must not become pigtail's flags; --info -
 // reads stdin.
@@ -380,6 +530,38 @@ TEST_F(CliTest, WorkFailsATaskWithTheEndOfStderr) {
   ASSERT_TRUE(task.is_object());
   EXPECT_EQ(task.at("error").as_string(), "first line it went wrong");
   EXPECT_NE(work.output().find("exit 3"), std::string::npos) << work.output();
+}
+
+// On exit 0 the command's stdout is the task's result: a JSON string of
+// its first 60000 bytes (never splitting a character), without the final
+// newline.
+TEST_F(CliTest, WorkStoresStdoutAsTheResult) {
+  ASSERT_EQ(Pigtail({"create", "out", "--lease-ms", "30000"}).code, 0);
+  const std::string quoted = Add("out", "1");
+  const std::string large = Add("out", "2");
+  const std::string split = Add("out", "3");
+  const std::string empty = Add("out", "4");
+  Background work({"--url", server_.url(), "work", "out", "--wait-ms", "200", "--", "sh", "-c",
+                   "read -r m; case \"$m\" in "
+                   "1) printf 'hello \"world\"\\n\\n';; "
+                   "2) head -c 70000 /dev/zero | tr '\\0' a;; "
+                   "3) head -c 59999 /dev/zero | tr '\\0' a; printf '\\303\\251zzz';; "
+                   "esac"},
+                  dir_);
+  bool finished = Eventually(
+      [&] {
+        for (const std::string& id : {quoted, large, split, empty}) {
+          if (State("out", id) != "done") return false;
+        }
+        return true;
+      },
+      30s);
+  EXPECT_EQ(work.Terminate(20s), 0) << work.output();
+  ASSERT_TRUE(finished) << work.output();
+  EXPECT_EQ(Task("out", quoted).at("result").as_string(), "hello \"world\"\n");
+  EXPECT_EQ(Task("out", large).at("result").as_string(), std::string(60'000, 'a'));
+  EXPECT_EQ(Task("out", split).at("result").as_string(), std::string(59'999, 'a'));
+  EXPECT_EQ(Task("out", empty).at("result").as_string(), "");
 }
 
 TEST_F(CliTest, SigtermMidTaskLosesNothing) {

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -219,6 +220,146 @@ TEST_P(ClientTest, EveryCall) {
   EXPECT_EQ(c.Add(q, T("x", R"(1,"priority":9)")).status().code(), StatusCode::kInvalidArgument);
 }
 
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Progress and results round-trip through GET; failed attempts are listed;
+// attempts, ready_at_ms and expires_at_ms follow the task's state.
+TEST_P(ClientTest, ResultsProgressAndFailures) {
+  Client& c = *client_;
+  const std::string q = NewQueue(30'000, 3);
+  Result<std::string> id = c.Add(q, T("r", R"({"n":1})"));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  Result<Task> fresh = c.GetTask(q, *id);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  EXPECT_EQ(fresh->attempts, 0u);
+  EXPECT_TRUE(fresh->failures.empty());
+  EXPECT_FALSE(fresh->result || fresh->progress || fresh->run_at_ms || fresh->expires_at_ms);
+  EXPECT_TRUE(fresh->ready_at_ms.has_value()) << fresh->json;
+
+  const std::string worker = Uuid::Random().ToString();
+  Result<std::vector<Claimed>> first = c.Claim(q, worker, 1, 0ms);
+  ASSERT_TRUE(first.ok() && first->size() == 1u);
+  Result<FailResult> failed = c.Fail(q, *id, worker, (*first)[0].lease, "first try");
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+
+  Result<Task> after_fail = c.GetTask(q, *id);
+  ASSERT_TRUE(after_fail.ok()) << after_fail.status().ToString();
+  EXPECT_EQ(after_fail->state, "pending");
+  EXPECT_EQ(after_fail->attempts, 1u);
+  ASSERT_EQ(after_fail->failures.size(), 1u) << after_fail->json;
+  EXPECT_EQ(after_fail->failures[0].attempt, 1u);
+  EXPECT_EQ(after_fail->failures[0].round, after_fail->round);
+  EXPECT_EQ(after_fail->failures[0].error, "first try");
+  EXPECT_EQ(after_fail->failures[0].worker, worker);
+  EXPECT_GT(after_fail->failures[0].at_ms, 0u);
+  EXPECT_TRUE(after_fail->ready_at_ms.has_value()) << after_fail->json;
+
+  // The retry's backoff may hold the task a moment.
+  std::vector<Claimed> second;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        Result<std::vector<Claimed>> r = c.Claim(q, worker, 1, 0ms);
+        if (r.ok()) second = *r;
+        return !second.empty();
+      },
+      20s));
+  const Claimed& held = second[0];
+  EXPECT_EQ(held.attempt, 2u);
+  Result<Task> working = c.GetTask(q, *id);
+  ASSERT_TRUE(working.ok());
+  EXPECT_EQ(working->state, "working");
+  EXPECT_EQ(working->attempts, 2u);
+  EXPECT_TRUE(working->expires_at_ms.has_value()) << working->json;
+  EXPECT_FALSE(working->ready_at_ms.has_value()) << working->json;
+
+  // Progress: with a heartbeat; checked before it is sent.
+  Result<Claimed> beat = c.Heartbeat(q, *id, worker, held.lease, R"({"pct": 50, "step":"b"})");
+  ASSERT_TRUE(beat.ok()) << beat.status().ToString();
+  EXPECT_EQ(c.Heartbeat(q, *id, worker, held.lease, "{oops").status().code(),
+            StatusCode::kInvalidArgument);
+  const std::string big = "\"" + std::string(kMaxProgressBytes, 'x') + "\"";
+  EXPECT_EQ(c.Heartbeat(q, *id, worker, held.lease, big).status().code(),
+            StatusCode::kInvalidArgument);
+  Result<Task> progressed = c.GetTask(q, *id);
+  ASSERT_TRUE(progressed.ok());
+  EXPECT_EQ(progressed->progress.value_or(""), R"({"pct":50,"step":"b"})");
+
+  // Result: with the done; the progress stays.
+  EXPECT_EQ(c.Done(q, *id, worker, held.lease, "[1,").status().code(),
+            StatusCode::kInvalidArgument);
+  Result<DoneResult> done = c.Done(q, *id, worker, held.lease, R"({"ok":true,"n":[1,2]})");
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_TRUE(done->changed);
+  Result<Task> finished = c.GetTask(q, *id);
+  ASSERT_TRUE(finished.ok());
+  EXPECT_EQ(finished->state, "done");
+  EXPECT_EQ(finished->result.value_or(""), R"({"ok":true,"n":[1,2]})");
+  EXPECT_EQ(finished->progress.value_or(""), R"({"pct":50,"step":"b"})");
+  EXPECT_FALSE(finished->expires_at_ms || finished->ready_at_ms) << finished->json;
+  EXPECT_EQ(finished->failures.size(), 1u);
+
+  // A batched done: a result per item, an item without one, an unknown id.
+  Result<std::vector<std::string>> ids = c.AddBatch(q, {T("b1"), T("b2")});
+  ASSERT_TRUE(ids.ok());
+  Result<std::vector<Claimed>> both = c.Claim(q, worker, 2, 0ms);
+  ASSERT_TRUE(both.ok() && both->size() == 2u);
+  std::map<std::string, uint64_t> lease;
+  for (const Claimed& t : *both) lease[t.id] = t.lease;
+  const std::string unknown = Uuid::Random().ToString();
+  Result<DoneBatchResult> batch = c.DoneBatch(q, worker,
+                                              {{(*ids)[0], lease[(*ids)[0]], R"("first")"},
+                                               {(*ids)[1], lease[(*ids)[1]], std::nullopt},
+                                               {unknown, std::nullopt, "7"}});
+  ASSERT_TRUE(batch.ok()) << batch.status().ToString();
+  EXPECT_EQ(batch->done, 2u) << batch->json;
+  ASSERT_EQ(batch->results.size(), 3u) << batch->json;
+  EXPECT_TRUE(batch->results[0].done && batch->results[0].changed);
+  EXPECT_TRUE(batch->results[1].done);
+  EXPECT_FALSE(batch->results[2].done);
+  EXPECT_EQ(batch->results[2].code, 404) << batch->json;
+  Result<Task> b1 = c.GetTask(q, (*ids)[0]);
+  Result<Task> b2 = c.GetTask(q, (*ids)[1]);
+  ASSERT_TRUE(b1.ok() && b2.ok());
+  EXPECT_EQ(b1->result.value_or(""), R"("first")");
+  EXPECT_EQ(b2->state, "done");
+  EXPECT_FALSE(b2->result.has_value()) << b2->json;
+  EXPECT_EQ(c.DoneBatch(q, worker, {{(*ids)[0], std::nullopt, "nope"}}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(ClientTest, RunAtDelaysTheClaim) {
+  Client& c = *client_;
+  const std::string q = NewQueue(30'000);
+  const auto start = std::chrono::steady_clock::now();
+  NewTask t = T("later");
+  t.run_at_ms = NowMs() + 2'000;
+  Result<std::string> id = c.Add(q, t);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  Result<Task> pending = c.GetTask(q, *id);
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->run_at_ms, t.run_at_ms);
+  EXPECT_GE(pending->ready_at_ms.value_or(0), *t.run_at_ms) << pending->json;
+
+  const std::string worker = Uuid::Random().ToString();
+  Result<std::vector<Claimed>> now = c.Claim(q, worker, 1, 0ms);
+  ASSERT_TRUE(now.ok());
+  EXPECT_TRUE(now->empty());
+  std::vector<Claimed> got;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        Result<std::vector<Claimed>> r = c.Claim(q, worker, 1, 0ms);
+        if (r.ok()) got = *r;
+        return !got.empty();
+      },
+      20s));
+  EXPECT_EQ(got[0].id, *id);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 1'500ms);
+}
+
 TEST_P(ClientTest, LongPollClaimOutlastsTheTimeout) {
   const std::string q = NewQueue(30'000);
   ClientOptions o;
@@ -375,6 +516,46 @@ TEST_P(ClientTest, StopFailsRunningTasksBackAndAnotherWorkerFinishesThem) {
   runner2.join();
   EXPECT_EQ(attempt.load(), 2u);
   EXPECT_EQ(State(q, *id), "done");
+}
+
+// A handler's progress goes out with a heartbeat and its result with the
+// done; a result the server cannot take fails the task with why.
+TEST_P(ClientTest, WorkerSendsProgressAndResults) {
+  const std::string q = NewQueue(900, 1);  // a heartbeat every 300 ms
+  Result<std::string> good = client_->Add(q, T("good"));
+  Result<std::string> bad = client_->Add(q, T("bad"));
+  ASSERT_TRUE(good.ok() && bad.ok());
+  std::atomic<bool> progress_seen{false};
+  Worker w(client_.get(), FastWorker(q, 2), [&](const Claimed& t, TaskContext& context) {
+    if (t.task_name == "bad") return TaskOutcome::Done("{not json");
+    EXPECT_FALSE(context.SetProgress("{oops").ok());
+    EXPECT_TRUE(context.SetProgress(R"({"step":1})").ok());
+    progress_seen = Eventually(
+        [&] {
+          Result<Task> task = client_->GetTask(q, t.id);
+          return task.ok() && task->progress.value_or("") == R"({"step":1})";
+        },
+        10s);
+    if (context.stop().stop_requested()) return TaskOutcome::Fail("stopped");
+    return TaskOutcome::Done(R"({"answer": 42})");
+  });
+  std::thread runner([&] { EXPECT_TRUE(w.Run().ok()); });
+  bool finished =
+      Eventually([&] { return State(q, *good) == "done" && State(q, *bad) == "dead"; }, 20s);
+  w.Stop();
+  runner.join();
+  EXPECT_TRUE(finished);
+  EXPECT_TRUE(progress_seen.load());
+  Result<Task> g = client_->GetTask(q, *good);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->result.value_or(""), R"({"answer":42})");
+  EXPECT_EQ(g->progress.value_or(""), R"({"step":1})");
+  Result<Task> b = client_->GetTask(q, *bad);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->error.value_or("").rfind("result not stored: ", 0), 0u) << b->json;
+  EXPECT_FALSE(b->result.has_value());
+  EXPECT_EQ(w.stats().done, 1u);
+  EXPECT_EQ(w.stats().failed, 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ClientTest, ::testing::Values("RocksDb", "Postgres"),

@@ -8,7 +8,7 @@ import unittest
 import uuid
 
 from pigtail_client import Client, Conflict, PigtailError, Unavailable
-from pigtaild import Pigtaild, closed_port
+from pigtaild import Pigtaild, closed_port, wait_for
 
 
 class Answer503(http.server.BaseHTTPRequestHandler):
@@ -163,6 +163,108 @@ class ClientTest(unittest.TestCase):
         self.assertTrue(c.stats("q")["paused"])
         self.assertEqual(c.resume("q"), {"name": "q", "paused": False})
         self.assertEqual([t.id for t in c.claim("q", self.worker, max=3)], [ids[0]])
+
+    def test_results_progress_failures_and_run_at(self):
+        c = self.client
+        c.create_queue("h", timeout_ms=30000, max_attempts=3)
+        task_id = c.add("h", "t", {"n": 1})
+        task = c.get_task("h", task_id)
+        self.assertEqual(task["attempts"], 0)
+        for key in ("failures", "result", "progress", "run_at_ms", "expires_at_ms"):
+            self.assertNotIn(key, task)
+        self.assertIn("ready_at_ms", task)
+
+        [t] = c.claim("h", self.worker, max=1)
+        c.fail("h", t.id, self.worker, t.lease, "first try")
+        task = c.get_task("h", task_id)
+        self.assertEqual(task["attempts"], 1)
+        self.assertEqual(len(task["failures"]), 1)
+        failure = task["failures"][0]
+        self.assertEqual(
+            (failure["attempt"], failure["error"], failure["worker"]), (1, "first try", self.worker)
+        )
+        self.assertGreater(failure["at_ms"], 0)
+
+        got = wait_for(lambda: c.claim("h", self.worker, max=1), timeout=20)
+        self.assertEqual([x.id for x in got], [task_id])
+        again = got[0]
+        self.assertEqual(again.attempt, 2)
+        c.heartbeat("h", task_id, self.worker, again.lease, progress={"pct": 50})
+        task = c.get_task("h", task_id)
+        self.assertEqual((task["state"], task["progress"], task["attempts"]), ("working", {"pct": 50}, 2))
+        self.assertIn("expires_at_ms", task)
+        self.assertNotIn("ready_at_ms", task)
+        with self.assertRaises(PigtailError) as e:
+            c.heartbeat("h", task_id, self.worker, again.lease, progress="x" * 5000)
+        self.assertEqual(e.exception.status, 400)
+
+        self.assertEqual(
+            c.done("h", task_id, self.worker, lease=again.lease, result={"rows": [1, 2]}),
+            {"changed": True},
+        )
+        task = c.get_task("h", task_id)
+        self.assertEqual(
+            (task["state"], task["result"], task["progress"]), ("done", {"rows": [1, 2]}, {"pct": 50})
+        )
+
+        # A batched done with results; a result of 64 KiB and more is refused.
+        ids = c.add_batch("h", [{"task_name": "b1"}, {"task_name": "b2"}])
+        claimed = {x.id: x for x in c.claim("h", self.worker, max=2)}
+        self.assertEqual(set(claimed), set(ids))
+        with self.assertRaises(PigtailError) as e:
+            c.done("h", ids[0], self.worker, lease=claimed[ids[0]].lease, result="x" * 70000)
+        self.assertEqual(e.exception.status, 400)
+        reply = c.done_batch(
+            "h",
+            self.worker,
+            [{"id": ids[0], "lease": claimed[ids[0]].lease, "result": "one"}, ids[1]],
+        )
+        self.assertEqual(reply["done"], 2)
+        self.assertEqual(c.get_task("h", ids[0])["result"], "one")
+        self.assertNotIn("result", c.get_task("h", ids[1]))
+
+        # run_at_ms: not claimable before then.
+        started = time.monotonic()
+        run_at = int(time.time() * 1000) + 2000
+        later = c.add("h", "later", run_at_ms=run_at)
+        task = c.get_task("h", later)
+        self.assertEqual(task["run_at_ms"], run_at)
+        self.assertGreaterEqual(task["ready_at_ms"], run_at)
+        self.assertEqual(c.claim("h", self.worker, max=1), [])
+        got = wait_for(lambda: c.claim("h", self.worker, max=1), timeout=20)
+        self.assertEqual([x.id for x in got], [later])
+        self.assertGreaterEqual(time.monotonic() - started, 1.5)
+
+    def test_purge(self):
+        c = self.client
+        c.create_queue("p", timeout_ms=30000)
+        done = [c.add("p", "d%d" % i) for i in range(3)]
+        cancelled = c.add("p", "c")
+        pending = c.add("p", "p")
+        for t in c.claim("p", self.worker, max=3):
+            c.done("p", t.id, self.worker, lease=t.lease)
+        c.cancel("p", cancelled)
+        self.assertEqual(c.stats("p")["done"], 3)
+
+        long_ago = int(time.time() * 1000) - 86400 * 1000
+        self.assertEqual(c.purge("p", finished_before_ms=long_ago), {"purged": 0, "more": False})
+        self.assertEqual(c.purge("p", state="done", max=2), {"purged": 2, "more": True})
+        self.assertEqual(c.purge("p", state="done"), {"purged": 1, "more": False})
+        for task_id in done:
+            with self.assertRaises(PigtailError) as e:
+                c.get_task("p", task_id)
+            self.assertEqual(e.exception.status, 404)
+        stats = c.stats("p")
+        self.assertEqual((stats["done"], stats["cancelled"], stats["pending"]), (0, 1, 1))
+        self.assertEqual(c.purge_all("p"), 1)
+        self.assertEqual(c.get_task("p", pending)["state"], "pending")
+        self.assertEqual(set(dict(c.all_tasks("p", state="all"))), {pending})
+        with self.assertRaises(PigtailError) as e:
+            c.purge("p", state="pending")
+        self.assertEqual(e.exception.status, 400)
+        with self.assertRaises(PigtailError) as e:
+            c.purge("nope")
+        self.assertEqual(e.exception.status, 404)
 
     def test_long_poll_claim_waits_then_answers_empty(self):
         c = self.client

@@ -82,6 +82,11 @@ class ExamplesTest(unittest.TestCase):
         stats = self.client.stats("example")
         self.assertEqual((stats["done"], stats["pending"], stats["working"]), (5, 0, 0), worker.output())
         self.assertEqual(worker.output().count("Hello World with data"), 5)
+        # Each done task has the handler's result.
+        done = [self.client.get_task("example", i) for i, _ in self.client.all_tasks("example", "done")]
+        self.assertEqual(len(done), 5)
+        for task in done:
+            self.assertEqual(task["result"], {"greeted": task["info"], "attempt": 1}, task)
 
     def test_sigterm_mid_task_loses_nothing(self):
         c = self.client

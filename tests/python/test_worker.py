@@ -152,6 +152,38 @@ class WorkerTest(unittest.TestCase):
         self.assertTrue(task["error"].startswith("ValueError: boom boom"), task["error"])
         self.assertLessEqual(len(task["error"]), 100)
 
+    def test_progress_and_results(self):
+        c = self.client
+        c.create_queue("r", timeout_ms=900, max_attempts=1)  # a heartbeat every 300 ms
+        good = c.add("r", "good", None)
+        unjsonable = c.add("r", "set", None)
+        seen = {}
+
+        def handler(task):
+            if task.task_name == "set":
+                return {1, 2}  # a set is not JSON: the task fails
+            with self.assertRaises(ValueError):
+                task.set_progress("x" * 5000)
+            task.set_progress({"step": 1})
+            seen["progress"] = wait_for(
+                lambda: c.get_task("r", task.id).get("progress") == {"step": 1}, timeout=10
+            )
+            return {"answer": 42}
+
+        with Running(Worker(c, "r", handler, concurrency=2, wait_ms=300)):
+            finished = wait_for(
+                lambda: c.get_task("r", good)["state"] == "done"
+                and c.get_task("r", unjsonable)["state"] == "dead",
+                timeout=20,
+            )
+        self.assertTrue(finished)
+        self.assertTrue(seen["progress"])
+        task = c.get_task("r", good)
+        self.assertEqual((task["result"], task["progress"]), ({"answer": 42}, {"step": 1}))
+        task = c.get_task("r", unjsonable)
+        self.assertNotIn("result", task)
+        self.assertTrue(task["error"].startswith("ValueError: the result is not JSON"), task["error"])
+
     def test_stop_fails_back_what_outlives_the_grace(self):
         c = self.client
         c.create_queue("s", timeout_ms=60000)
