@@ -26,6 +26,7 @@
 #include "client/client.h"
 #include "client/subprocess.h"
 #include "client/worker.h"
+#include "core/json_fields.h"
 #include "core/redact.h"
 #include "core/version.h"
 
@@ -261,55 +262,6 @@ std::optional<uint64_t> ParseDuration(const std::string& text) {
   return n * unit;
 }
 
-// The bytes of `s` with every invalid UTF-8 sequence replaced by U+FFFD, so
-// that it is a JSON string the server accepts.
-std::string ValidUtf8(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = 0;
-    uint32_t min = 0;
-    if (c < 0x80) {
-      len = 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      min = 0x10000;
-    }
-    bool ok = len > 0 && i + len <= s.size();
-    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-    for (size_t k = 1; ok && k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (ok && len > 1 && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (ok) {
-      out.append(s, i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
-
-// The first `max` bytes of valid UTF-8 `s`, not splitting a character.
-std::string CutUtf8(const std::string& s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return s.substr(0, end);
-}
-
 // The result `pigtail work` stores for a command's stdout: a JSON string of
 // its first kMaxWorkResult bytes (at a character boundary, invalid UTF-8
 // replaced), without one final newline; shorter still if escapes would
@@ -320,10 +272,11 @@ std::string StdoutResult(std::string out) {
     out.pop_back();
     if (!out.empty() && out.back() == '\r') out.pop_back();
   }
-  std::string text = CutUtf8(ValidUtf8(out), kMaxWorkResult);
+  std::string text(json_fields::Utf8Prefix(json_fields::ValidUtf8(out), kMaxWorkResult));
   std::string json = boost::json::serialize(boost::json::string(text));
   while (json.size() > kMaxResultBytes) {
-    text = CutUtf8(text, text.size() - std::min(text.size(), json.size() - kMaxResultBytes));
+    const size_t over = std::min(text.size(), json.size() - kMaxResultBytes);
+    text.resize(json_fields::Utf8Prefix(text, text.size() - over).size());
     json = boost::json::serialize(boost::json::string(text));
   }
   return json;

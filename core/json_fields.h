@@ -143,6 +143,10 @@ void AppendJsonString(std::string_view s, std::string* out);
 // The longest prefix of `s` of at most `max_bytes` that does not end inside
 // a UTF-8 sequence.
 std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
+// `s` with every byte that does not start a valid UTF-8 sequence (overlong,
+// surrogate, beyond U+10FFFF or cut short) replaced by U+FFFD, so that it
+// can be written as a JSON string.
+std::string ValidUtf8(const std::string& s);
 
 Result<uint64_t> ToU64(const boost::json::value& v, std::string_view what);
 Result<uint32_t> ToU32(const boost::json::value& v, std::string_view what);
