@@ -12,7 +12,7 @@ constexpr char kRejectedTag = 'R';
 
 // The optional fields at the end of a task record, in this order.
 constexpr uint8_t kRunAtExtension = 1;     // add's run_at_ms
-constexpr uint8_t kResultExtension = 2;    // status's result
+constexpr uint8_t kResultExtension = 2;    // the Done's result
 constexpr uint8_t kProgressExtension = 3;  // the progress register
 constexpr uint8_t kFailuresExtension = 4;  // the failed attempts
 
@@ -129,6 +129,7 @@ Status DecodeExtensions(Reader* r, TaskRecord* t) {
     return Status::Corruption("task record " + std::string(why));
   };
   if (r->AtEnd() && t->status.key.round == 0) return corrupt("has an explicit round 0");
+  TaskHistory history;
   uint8_t last = 0;
   while (!r->AtEnd()) {
     const uint8_t tag = r->U8();
@@ -138,17 +139,18 @@ Status DecodeExtensions(Reader* r, TaskRecord* t) {
       case kRunAtExtension:
         if (!t->add) return corrupt("has run_at_ms without an Add");
         t->add->run_at_ms = r->U64();
+        if (t->add->run_at_ms == 0) return corrupt("has an explicit run_at_ms 0");
         break;
       case kResultExtension:
-        t->status.result_json = r->Bytes();
-        if (t->status.result_json.empty()) return corrupt("has an empty result");
+        history.result_json = r->Bytes();
+        if (history.result_json.empty()) return corrupt("has an empty result");
         break;
       case kProgressExtension: {
         TaskProgress p;
         p.stamp = r->Attempt();
         p.json = r->Bytes();
         if (p.json.empty()) return corrupt("has an empty progress");
-        t->progress = std::move(p);
+        history.progress = std::move(p);
         break;
       }
       case kFailuresExtension: {
@@ -159,17 +161,18 @@ Status DecodeExtensions(Reader* r, TaskRecord* t) {
           f.stamp = r->Attempt();
           f.worker = r->Id();
           f.error = r->Bytes();
-          if (!t->failures.empty() &&
-              std::pair(f.stamp.round, f.stamp.lease) <=
-                  std::pair(t->failures.back().stamp.round, t->failures.back().stamp.lease)) {
+          if (!history.failures.empty() && std::pair(f.stamp.round, f.stamp.lease) <=
+                                               std::pair(history.failures.back().stamp.round,
+                                                         history.failures.back().stamp.lease)) {
             return corrupt("has failures out of order");
           }
-          t->failures.push_back(std::move(f));
+          history.failures.push_back(std::move(f));
         }
         break;
       }
     }
   }
+  if (!history.empty()) t->history = std::make_shared<const TaskHistory>(std::move(history));
   return Status::Ok();
 }
 
@@ -261,26 +264,27 @@ void AppendTaskRecord(const TaskRecord& t, std::string* out) {
   // always did. The round is written when it is not 0 or an extension
   // follows.
   const bool run_at = t.add && t.add->run_at_ms;
-  const bool extended = run_at || !s.result_json.empty() || t.progress || !t.failures.empty();
+  const TaskHistory& h = History(t);
+  const bool extended = run_at || !h.empty();
   if (s.key.round == 0 && !extended) return;
   w.U32(s.key.round);
   if (run_at) {
     w.U8(kRunAtExtension);
-    w.U64(*t.add->run_at_ms);
+    w.U64(t.add->run_at_ms);
   }
-  if (!s.result_json.empty()) {
+  if (!h.result_json.empty()) {
     w.U8(kResultExtension);
-    w.Bytes(s.result_json);
+    w.Bytes(h.result_json);
   }
-  if (t.progress) {
+  if (h.progress) {
     w.U8(kProgressExtension);
-    w.Attempt(t.progress->stamp);
-    w.Bytes(t.progress->json);
+    w.Attempt(h.progress->stamp);
+    w.Bytes(h.progress->json);
   }
-  if (!t.failures.empty()) {
+  if (!h.failures.empty()) {
     w.U8(kFailuresExtension);
-    w.U8(static_cast<uint8_t>(t.failures.size()));
-    for (const FailedAttempt& f : t.failures) {
+    w.U8(static_cast<uint8_t>(h.failures.size()));
+    for (const FailedAttempt& f : h.failures) {
       w.Attempt(f.stamp);
       w.Id(f.worker);
       w.Bytes(f.error);

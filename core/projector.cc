@@ -65,9 +65,9 @@ class OpApplier {
   }
 
   ApplyOutcome operator()(const DoneOp& op) const {
-    TaskStatus s = Status(op.round, Outcome::kDone, op.lease, Phase::kWorking, op.worker_id);
-    s.result_json = op.result_json;
-    return MergeInto(op.queue_name, op.id, s);
+    return MergeInto(op.queue_name, op.id,
+                     Status(op.round, Outcome::kDone, op.lease, Phase::kWorking, op.worker_id),
+                     NoHistory, op.result_json);
   }
 
   ApplyOutcome operator()(const FailOp& op) const {
@@ -157,19 +157,21 @@ class OpApplier {
   // changed the task) after it, so a Purge drops history first. A task never
   // seen before starts from the least status key; it is written whether or
   // not `s` beats that.
+  // `result_json`: the result the op writes with its status (a Done's).
   template <typename MergeHistory>
   ApplyOutcome MergeInto(const std::string& queue, const Uuid& id, const TaskStatus& s,
-                         MergeHistory merge_history) const {
+                         MergeHistory merge_history, std::string_view result_json = {}) const {
     bool changed = state_->UpdateTask(queue, id, [&](TaskRecord& t, bool created) {
-      bool c = MergeTaskStatus(&t, s);
+      bool c = MergeTaskStatus(&t, s, result_json);
       c |= merge_history(t);
       return c || created;
     });
     return changed ? Changed() : Unchanged();
   }
   ApplyOutcome MergeInto(const std::string& queue, const Uuid& id, const TaskStatus& s) const {
-    return MergeInto(queue, id, s, [](TaskRecord&) { return false; });
+    return MergeInto(queue, id, s, NoHistory);
   }
+  static bool NoHistory(TaskRecord&) { return false; }
 
   static ApplyOutcome Changed() { return ApplyOutcome{ApplyKind::kChanged, {}}; }
   static ApplyOutcome Unchanged() { return ApplyOutcome{ApplyKind::kUnchanged, {}}; }

@@ -46,8 +46,9 @@ struct AddOp {
   uint64_t delay_ms = 0;  // not claimable before add time + delay
   std::optional<uint32_t> max_attempts;
   std::optional<uint64_t> timeout_ms;  // per-task lease length
-  // Not claimable before this time either (ms since the Unix epoch).
-  std::optional<uint64_t> run_at_ms{};
+  // Not claimable before this time either (ms since the Unix epoch; 0:
+  // no such bound).
+  uint64_t run_at_ms = 0;
   bool operator==(const AddOp&) const = default;
 };
 

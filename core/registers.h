@@ -9,8 +9,10 @@
 
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/hlc.h"
@@ -41,13 +43,13 @@ struct StatusKey {
 inline constexpr uint32_t kPurgeRound = UINT32_MAX;
 
 // The task status register. Fields after `key` come from the event that
-// wrote the winning key, so equal keys always carry equal values.
+// wrote the winning key, so equal keys always carry equal values (so does
+// the result, kept in TaskHistory).
 struct TaskStatus {
   StatusKey key;
-  Uuid worker;                // nil for Add and Cancel
-  std::string error;          // Fail's error text
-  uint64_t retry_in_ms = 0;   // Fail's backoff before the next attempt
-  std::string result_json{};  // Done's result (JSON text), empty if none
+  Uuid worker;               // nil for Add and Cancel
+  std::string error;         // Fail's error text
+  uint64_t retry_in_ms = 0;  // Fail's backoff before the next attempt
   bool operator==(const TaskStatus&) const = default;
 };
 
@@ -63,7 +65,7 @@ struct TaskAdd {
   uint64_t delay_ms = 0;
   std::optional<uint32_t> max_attempts;
   std::optional<uint64_t> timeout_ms;
-  std::optional<uint64_t> run_at_ms{};
+  uint64_t run_at_ms = 0;  // 0: none
   bool operator==(const TaskAdd&) const = default;
 };
 
@@ -96,6 +98,20 @@ struct FailedAttempt {
 // How many failed attempts a task keeps: the latest ones.
 inline constexpr size_t kMaxFailures = 10;
 
+// A task's history registers, kept out of line: most tasks have none, and
+// a task's record in the state's table stays small.
+struct TaskHistory {
+  // The result (JSON text) of the Done that wrote the status register's
+  // key; empty if none.
+  std::string result_json;
+  std::optional<TaskProgress> progress;
+  // The failed attempts with the kMaxFailures greatest (round, lease), in
+  // ascending order; for each, the Fail with the greatest stamp.
+  std::vector<FailedAttempt> failures;
+  bool empty() const { return result_json.empty() && !progress && failures.empty(); }
+  bool operator==(const TaskHistory&) const = default;
+};
+
 // One task: its Add (absent while status events arrived before it), its
 // status register, and its history registers.
 struct TaskRecord {
@@ -103,24 +119,33 @@ struct TaskRecord {
   Uuid id;
   std::optional<TaskAdd> add;
   TaskStatus status;
-  std::optional<TaskProgress> progress;
-  // The failed attempts with the kMaxFailures greatest (round, lease), in
-  // ascending order; for each, the Fail with the greatest stamp.
-  std::vector<FailedAttempt> failures;
-  bool operator==(const TaskRecord&) const = default;
+  // Null while empty. Copies of the record (the batches the state hands to
+  // its committer) share it, so it never changes: a change replaces it.
+  std::shared_ptr<const TaskHistory> history;
+  // Compares the history by value.
+  bool operator==(const TaskRecord& other) const;
 };
+
+inline const TaskHistory kNoHistory;
+
+// The task's history (an empty one when it has none).
+inline const TaskHistory& History(const TaskRecord& task) {
+  return task.history ? *task.history : kNoHistory;
+}
 
 // A Purge won the task's status register: the record holds only its key.
 inline bool Purged(const TaskRecord& task) { return task.status.key.outcome == Outcome::kPurged; }
 
-// Merges a status into the task: the status register keeps the greater key,
-// and when a Purge wins, everything else of the task is dropped for good.
-// Returns true if the task changed.
-bool MergeTaskStatus(TaskRecord* task, const TaskStatus& incoming);
+// Merges a status, written with `result_json` (a Done's result, else
+// empty), into the task: the status register keeps the greater key, and the
+// result comes with it. When a Purge wins, everything else of the task is
+// dropped for good. Returns true if the task changed.
+bool MergeTaskStatus(TaskRecord* task, const TaskStatus& incoming,
+                     std::string_view result_json = {});
 // Merges reported progress into the progress register (the greater stamp
 // wins). A purged task keeps nothing. Returns true if the task changed.
 bool MergeProgress(TaskRecord* task, const TaskProgress& incoming);
-// Merges a failed attempt into task->failures: per (round, lease) the
+// Merges a failed attempt into the task's failures: per (round, lease) the
 // greater stamp, and only the kMaxFailures greatest (round, lease). A
 // purged task keeps nothing. Returns true if the task changed.
 bool MergeFailure(TaskRecord* task, const FailedAttempt& incoming);

@@ -58,7 +58,7 @@ uint64_t AttemptsStarted(const TaskRecord& task) {
     case Outcome::kCancelled: {
       // A Cancel's key holds no lease: count the failures known in its round.
       uint64_t attempts = 0;
-      for (const FailedAttempt& f : task.failures) {
+      for (const FailedAttempt& f : History(task).failures) {
         if (f.stamp.round == key.round) attempts = SaturatingAdd(f.stamp.lease, 1);
       }
       return attempts;
@@ -80,7 +80,6 @@ TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now
   TaskView v;
   const StatusKey& key = task.status.key;
   v.lease = key.lease;
-  v.attempts = AttemptsStarted(task);
   switch (key.outcome) {
     case Outcome::kDone:
     case Outcome::kPurged:  // never visible; reads as done
@@ -109,7 +108,7 @@ TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now
   if (from_add) {
     v.ready_at_ns = SaturatingAdd(task.add->hlc.time, MillisToNanos(task.add->delay_ms));
     if (task.add->run_at_ms)
-      v.ready_at_ns = std::max(v.ready_at_ns, MillisToNanos(*task.add->run_at_ms));
+      v.ready_at_ns = std::max(v.ready_at_ns, MillisToNanos(task.add->run_at_ms));
   } else {
     v.ready_at_ns = SaturatingAdd(key.hlc.time, MillisToNanos(task.status.retry_in_ms));
   }

@@ -33,7 +33,6 @@ struct TaskView {
   uint64_t ready_at_ns = 0;               // Pending: not claimable before this
   uint64_t expires_at_ns = 0;             // Working: the lease runs out at this time
   bool lease_expired = false;             // Working, and now >= expires_at_ns
-  uint64_t attempts = 0;                  // AttemptsStarted(task)
 };
 
 // The attempts started in the task's current round: one per claim (lease)

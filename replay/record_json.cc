@@ -60,7 +60,7 @@ json::value TaskRecordJson(const TaskRecord& t) {
     add["delay_ms"] = t.add->delay_ms;
     if (t.add->max_attempts) add["max_attempts"] = *t.add->max_attempts;
     if (t.add->timeout_ms) add["timeout_ms"] = *t.add->timeout_ms;
-    if (t.add->run_at_ms) add["run_at_ms"] = *t.add->run_at_ms;
+    if (t.add->run_at_ms != 0) add["run_at_ms"] = t.add->run_at_ms;
     o["add"] = std::move(add);
   } else {
     o["add"] = nullptr;
@@ -76,15 +76,16 @@ json::value TaskRecordJson(const TaskRecord& t) {
   if (!t.status.error.empty()) status["error"] = t.status.error;
   if (t.status.retry_in_ms != 0) status["retry_in_ms"] = t.status.retry_in_ms;
   if (k.round != 0) status["round"] = k.round;
-  if (!t.status.result_json.empty()) status["result"] = t.status.result_json;
+  const TaskHistory& history = History(t);
+  if (!history.result_json.empty()) status["result"] = history.result_json;
   o["status"] = std::move(status);
-  if (t.progress) {
-    o["progress"] =
-        json::object{{"stamp", AttemptJson(t.progress->stamp)}, {"progress", t.progress->json}};
+  if (history.progress) {
+    o["progress"] = json::object{{"stamp", AttemptJson(history.progress->stamp)},
+                                 {"progress", history.progress->json}};
   }
-  if (!t.failures.empty()) {
+  if (!history.failures.empty()) {
     json::array failures;
-    for (const FailedAttempt& f : t.failures) {
+    for (const FailedAttempt& f : history.failures) {
       failures.push_back(json::object{
           {"stamp", AttemptJson(f.stamp)}, {"worker", f.worker.ToString()}, {"error", f.error}});
     }

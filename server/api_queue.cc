@@ -587,10 +587,11 @@ namespace {
 // A task's attempts, failures, result, progress and times (GET
 // /queue/{name}/{id}).
 void PutHistory(const TaskRecord& task, const TaskView& view, boost::json::object* o) {
-  (*o)["attempts"] = view.attempts;
-  if (!task.failures.empty()) {
+  (*o)["attempts"] = AttemptsStarted(task);
+  const TaskHistory& history = History(task);
+  if (!history.failures.empty()) {
     boost::json::array failures;
-    for (const FailedAttempt& f : task.failures) {
+    for (const FailedAttempt& f : history.failures) {
       failures.push_back(boost::json::object{
           {"round", f.stamp.round},
           {"attempt", f.stamp.lease == UINT64_MAX ? f.stamp.lease : f.stamp.lease + 1},
@@ -600,10 +601,9 @@ void PutHistory(const TaskRecord& task, const TaskView& view, boost::json::objec
     }
     (*o)["failures"] = std::move(failures);
   }
-  if (!task.status.result_json.empty())
-    (*o)["result"] = boost::json::parse(task.status.result_json);
-  if (task.progress) (*o)["progress"] = boost::json::parse(task.progress->json);
-  if (task.add->run_at_ms) (*o)["run_at_ms"] = *task.add->run_at_ms;
+  if (!history.result_json.empty()) (*o)["result"] = boost::json::parse(history.result_json);
+  if (history.progress) (*o)["progress"] = boost::json::parse(history.progress->json);
+  if (task.add->run_at_ms != 0) (*o)["run_at_ms"] = task.add->run_at_ms;
   if (view.state == TaskState::kPending) (*o)["ready_at_ms"] = view.ready_at_ns / kNanosPerMilli;
   if (view.state == TaskState::kWorking) {
     (*o)["expires_at_ms"] = view.expires_at_ns / kNanosPerMilli;

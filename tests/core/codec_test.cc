@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "tests/core/test_events.h"
 
 namespace pigtail {
@@ -39,8 +41,7 @@ TEST(CodecTest, TaskRecordRoundTripsWithHostileStrings) {
   t.queue = "q";
   t.id = TestId(1);
   t.add = TaskAdd{
-      AtMs(7),     std::string("na\0me\"'\\ ✓", 13), R"({"x":"\u0000"})", -4, 10, 2, std::nullopt,
-      std::nullopt};
+      AtMs(7), std::string("na\0me\"'\\ ✓", 13), R"({"x":"\u0000"})", -4, 10, 2, std::nullopt, 0};
   t.status.key = StatusKey{0, Outcome::kDead, 3, Phase::kPending, AtMs(9, 1), TestId(2)};
   t.status.worker = TestId(77);
   t.status.error = "it broke";
@@ -74,12 +75,15 @@ TEST(CodecTest, HistoryFieldsAreAppendedAfterTheRound) {
   t.status.key = StatusKey{0, Outcome::kDone, 2, Phase::kWorking, AtMs(9), TestId(5)};
   const std::string plain = EncodeTaskRecord(t);
   t.add->run_at_ms = 1234;
-  t.status.result_json = R"({"ok":true})";
-  t.progress = TaskProgress{AttemptStamp{0, 2, AtMs(8), TestId(4)}, "[50]"};
+  TaskHistory history;
+  history.result_json = R"({"ok":true})";
+  history.progress = TaskProgress{AttemptStamp{0, 2, AtMs(8), TestId(4)}, "[50]"};
   for (uint64_t lease = 0; lease < 2; ++lease) {
-    t.failures.push_back(FailedAttempt{AttemptStamp{0, lease, AtMs(3 + lease), TestId(2 + lease)},
-                                       TestId(77), "attempt " + std::to_string(lease)});
+    history.failures.push_back(
+        FailedAttempt{AttemptStamp{0, lease, AtMs(3 + lease), TestId(2 + lease)}, TestId(77),
+                      "attempt " + std::to_string(lease)});
   }
+  t.history = std::make_shared<const TaskHistory>(history);
   const std::string extended = EncodeTaskRecord(t);
   EXPECT_EQ(extended.substr(0, plain.size()), plain);
   EXPECT_EQ(*DecodeTaskRecord(extended), t);
@@ -94,12 +98,14 @@ TEST(CodecTest, HistoryFieldsAreAppendedAfterTheRound) {
   }
   // Each field alone, and failures out of order.
   TaskRecord only_result = t;
-  only_result.add->run_at_ms.reset();
-  only_result.progress.reset();
-  only_result.failures.clear();
+  only_result.add->run_at_ms = 0;
+  only_result.history =
+      std::make_shared<const TaskHistory>(TaskHistory{history.result_json, {}, {}});
   EXPECT_EQ(*DecodeTaskRecord(EncodeTaskRecord(only_result)), only_result);
   TaskRecord unordered = t;
-  std::swap(unordered.failures[0], unordered.failures[1]);
+  TaskHistory swapped = history;
+  std::swap(swapped.failures[0], swapped.failures[1]);
+  unordered.history = std::make_shared<const TaskHistory>(swapped);
   EXPECT_EQ(DecodeTaskRecord(EncodeTaskRecord(unordered)).status().code(), StatusCode::kCorruption);
 }
 

@@ -82,7 +82,7 @@ class HistoryGenerator {
     if (roll < 9 + 22 || tasks_.empty()) {
       const char* queue = Queue();
       tasks_.push_back({queue, id});
-      std::optional<uint64_t> run_at_ms;
+      uint64_t run_at_ms = 0;
       if (Pick(0, 4) == 0) run_at_ms = static_cast<uint64_t>(Pick(0, 40));
       return OpEvent(id, owner, when,
                      AddOp{queue,
@@ -314,12 +314,12 @@ void ExpectMatchesModel(const State& state, const Model& model) {
     if (got->add && added != model.added.end()) {
       EXPECT_EQ(got->add->hlc, added->second);
     }
-    EXPECT_EQ(got->status.result_json, model.result.at(task));
+    EXPECT_EQ(History(*got).result_json, model.result.at(task));
     auto progress = model.progress.find(task);
     if (purged || progress == model.progress.end()) {
-      EXPECT_FALSE(got->progress.has_value());
+      EXPECT_FALSE(History(*got).progress.has_value());
     } else {
-      EXPECT_EQ(got->progress, progress->second);
+      EXPECT_EQ(History(*got).progress, progress->second);
     }
     // The kMaxFailures latest attempts that failed, oldest first.
     std::vector<FailedAttempt> failures;
@@ -330,7 +330,8 @@ void ExpectMatchesModel(const State& state, const Model& model) {
         failures.erase(failures.begin(), failures.end() - static_cast<long>(kMaxFailures));
       }
     }
-    EXPECT_EQ(got->failures, failures);
+    EXPECT_EQ(History(*got).failures, failures);
+    EXPECT_EQ(got->history == nullptr, History(*got).empty()) << "an empty history is null";
   }
 }
 

@@ -547,10 +547,10 @@ TEST_F(DecideTest, HeartbeatProgressDoneResultAndFailuresAreKept) {
   Commit(first);
   Commit(Run(FailOne(1, kWorker, 0)));
   const TaskRecord* task = state_.FindTask("q", TestId(1));
-  ASSERT_EQ(task->failures.size(), 1u);
-  EXPECT_EQ(task->failures[0].error, "boom");
-  EXPECT_EQ(task->failures[0].stamp.lease, 0u);
-  EXPECT_EQ(task->failures[0].worker, kWorker);
+  ASSERT_EQ(History(*task).failures.size(), 1u);
+  EXPECT_EQ(History(*task).failures[0].error, "boom");
+  EXPECT_EQ(History(*task).failures[0].stamp.lease, 0u);
+  EXPECT_EQ(History(*task).failures[0].worker, kWorker);
   EXPECT_EQ(AttemptsStarted(*task), 1u);
 
   now_ms_ += 50;  // past the 10 ms backoff
@@ -564,11 +564,11 @@ TEST_F(DecideTest, HeartbeatProgressDoneResultAndFailuresAreKept) {
   Commit(Run(done));
   task = state_.FindTask("q", TestId(1));
   EXPECT_EQ(StateOf(1), TaskState::kDone);
-  EXPECT_EQ(task->status.result_json, "[1,2]");
-  ASSERT_TRUE(task->progress.has_value());
-  EXPECT_EQ(task->progress->json, "{\"pct\":90}");
-  EXPECT_EQ(task->progress->stamp.lease, 1u);
-  EXPECT_EQ(task->failures.size(), 1u);
+  EXPECT_EQ(History(*task).result_json, "[1,2]");
+  ASSERT_TRUE(History(*task).progress.has_value());
+  EXPECT_EQ(History(*task).progress->json, "{\"pct\":90}");
+  EXPECT_EQ(History(*task).progress->stamp.lease, 1u);
+  EXPECT_EQ(History(*task).failures.size(), 1u);
   EXPECT_EQ(AttemptsStarted(*task), 2u);
 }
 

@@ -100,8 +100,8 @@ RC_GTEST_PROP(RegisterLaws, FailuresKeepTheLatestAttemptsInAnyOrder, ()) {
     MergeFailure(&b, f);
     MergeFailure(&b, f);  // idempotent
   }
-  RC_ASSERT(a.failures == want);
-  RC_ASSERT(b.failures == want);
+  RC_ASSERT(History(a).failures == want);
+  RC_ASSERT(History(b).failures == want);
 }
 
 // Queue and task events on one queue, from small domains.
@@ -149,8 +149,7 @@ Event GenEvent(uint64_t serial) {
       // event: its time is a function of the task.
       id = task;
       when = AtMs(task_number);
-      op = AddOp{"q", "t", "{}", 0,
-                 0,   {},  {},   task_number % 2 ? std::optional<uint64_t>(7) : std::nullopt};
+      op = AddOp{"q", "t", "{}", 0, 0, {}, {}, task_number % 2 ? uint64_t{7} : uint64_t{0}};
       break;
   }
   return OpEvent(id, TestId(900), when, op);
