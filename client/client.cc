@@ -141,20 +141,6 @@ Status CheckTask(const NewTask& t) {
   return Status::Ok();
 }
 
-// `what` (one JSON value) as compact JSON, at most `max` bytes: what the
-// server measures. InvalidArgument otherwise.
-Result<std::string> CompactJson(std::string_view what, const std::string& text, size_t max) {
-  json::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) return Status::InvalidArgument(std::string(what) + " is not JSON: " + ec.message());
-  std::string compact = json::serialize(v);
-  if (compact.size() > max) {
-    return Status::InvalidArgument(std::string(what) + " is " + std::to_string(compact.size()) +
-                                   " bytes as JSON, more than " + std::to_string(max));
-  }
-  return compact;
-}
-
 // {"worker_id","lease"[,"<key>":value]}: the value (JSON text) unless unset.
 Result<std::string> WorkerBody(std::string_view worker_id, uint64_t lease,
                                std::string_view key = {},
@@ -175,6 +161,18 @@ std::optional<std::string> OptJson(const json::value& v, std::string_view key) {
 }
 
 }  // namespace
+
+Result<std::string> CompactJson(std::string_view what, std::string_view text, size_t max) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec) return Status::InvalidArgument(std::string(what) + " is not JSON: " + ec.message());
+  std::string compact = json::serialize(v);
+  if (compact.size() > max) {
+    return Status::InvalidArgument(std::string(what) + " is " + std::to_string(compact.size()) +
+                                   " bytes as JSON, more than " + std::to_string(max));
+  }
+  return compact;
+}
 
 std::string ConflictReason(const Status& status) {
   if (status.code() != StatusCode::kConflict) return "";

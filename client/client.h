@@ -98,6 +98,10 @@ struct NewTask {
 inline constexpr size_t kMaxProgressBytes = 4096;
 inline constexpr size_t kMaxResultBytes = 65536;
 
+// `text` (one JSON value) as compact JSON, at most `max` bytes: what the
+// server measures. InvalidArgument, naming `what`, otherwise.
+Result<std::string> CompactJson(std::string_view what, std::string_view text, size_t max);
+
 // One failed attempt of a task, as GET /queue/{name}/{id} lists it.
 struct TaskFailure {
   uint64_t round = 0;

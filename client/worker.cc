@@ -1,7 +1,6 @@
 #include "client/worker.h"
 
 #include <algorithm>
-#include <boost/json.hpp>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -66,15 +65,8 @@ struct TaskContext::State {
 TaskContext::TaskContext() : state_(std::make_shared<State>()) {}
 
 Status TaskContext::SetProgress(std::string_view progress_json) const {
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(progress_json, ec);
-  if (ec) return Status::InvalidArgument("progress is not JSON: " + ec.message());
-  std::string compact = boost::json::serialize(v);
-  if (compact.size() > kMaxProgressBytes) {
-    return Status::InvalidArgument("progress is " + std::to_string(compact.size()) +
-                                   " bytes as JSON, more than " +
-                                   std::to_string(kMaxProgressBytes));
-  }
+  PIGTAIL_ASSIGN_OR_RETURN(std::string compact,
+                           CompactJson("progress", progress_json, kMaxProgressBytes));
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->progress = std::move(compact);
   ++state_->generation;

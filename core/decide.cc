@@ -1,6 +1,5 @@
 #include "core/decide.h"
 
-#include <limits>
 #include <string>
 #include <utility>
 
@@ -115,7 +114,7 @@ void Claim(const TaskRecord& task, const QueueRecord& queue, const TaskView& vie
                    task.id);
   const uint64_t timeout_ms = LeaseTimeoutMs(task, queue);
   const uint64_t expires_ns = LeaseExpiresAtNs(placed.when.time, timeout_ms);
-  const uint64_t attempt = lease == std::numeric_limits<uint64_t>::max() ? lease : lease + 1;
+  const uint64_t attempt = AttemptNumber(lease);
   decision->reply.claimed.push_back(ClaimedTask{task.id, task.add->task_name, task.add->info_json,
                                                 lease, expires_ns / kNanosPerMilli, timeout_ms,
                                                 attempt, worker, heartbeat});
@@ -390,13 +389,12 @@ Decision Decide(const BatchView& view, const RetryRequest& request, const Decide
 
 Decision Decide(const BatchView& view, const PurgeRequest& request, const DecideContext& ctx) {
   Decision decision;
-  const State::QueueSlot* slot = view.state().FindSlot(request.queue);
-  const QueueRecord* queue =
-      slot != nullptr && slot->record && slot->record->alive ? &*slot->record : nullptr;
+  const QueueRecord* queue = LiveQueue(view.state(), request.queue);
   if (queue == nullptr) {
     decision.reply.status = NoQueue(request.queue);
     return decision;
   }
+  const State::QueueSlot* slot = view.state().FindSlot(request.queue);
   auto matches = [&](const TaskRecord& task) {
     if (!TaskVisible(task, queue) || view.Written(task.id)) return false;
     const StatusKey& key = task.status.key;

@@ -14,13 +14,15 @@ uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
                                                       : a + b;
 }
 
+}  // namespace
+
 uint64_t MillisToNanos(uint64_t ms) {
   return ms > std::numeric_limits<uint64_t>::max() / kNanosPerMilli
              ? std::numeric_limits<uint64_t>::max()
              : ms * kNanosPerMilli;
 }
 
-}  // namespace
+uint64_t AttemptNumber(uint64_t lease) { return SaturatingAdd(lease, 1); }
 
 std::string_view TaskStateName(TaskState state) {
   switch (state) {
@@ -59,7 +61,7 @@ uint64_t AttemptsStarted(const TaskRecord& task) {
       // A Cancel's key holds no lease: count the failures known in its round.
       uint64_t attempts = 0;
       for (const FailedAttempt& f : History(task).failures) {
-        if (f.stamp.round == key.round) attempts = SaturatingAdd(f.stamp.lease, 1);
+        if (f.stamp.round == key.round) attempts = AttemptNumber(f.stamp.lease);
       }
       return attempts;
     }
@@ -67,13 +69,13 @@ uint64_t AttemptsStarted(const TaskRecord& task) {
       return 0;
     case Outcome::kDone:
     case Outcome::kDead:
-      return SaturatingAdd(key.lease, 1);
+      return AttemptNumber(key.lease);
     case Outcome::kLive:
       break;
   }
   // Pending after the Fail of lease l holds lease l + 1 (and after an Add or
   // Retry, lease 0): that many attempts.
-  return key.phase == Phase::kWorking ? SaturatingAdd(key.lease, 1) : key.lease;
+  return key.phase == Phase::kWorking ? AttemptNumber(key.lease) : key.lease;
 }
 
 TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns) {
@@ -107,8 +109,7 @@ TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now
   bool from_add = key.event_id == task.id;
   if (from_add) {
     v.ready_at_ns = SaturatingAdd(task.add->hlc.time, MillisToNanos(task.add->delay_ms));
-    if (task.add->run_at_ms)
-      v.ready_at_ns = std::max(v.ready_at_ns, MillisToNanos(task.add->run_at_ms));
+    v.ready_at_ns = std::max(v.ready_at_ns, MillisToNanos(task.add->run_at_ms));  // 0: none
   } else {
     v.ready_at_ns = SaturatingAdd(key.hlc.time, MillisToNanos(task.status.retry_in_ms));
   }

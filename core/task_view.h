@@ -39,6 +39,13 @@ struct TaskView {
 // taken. For a cancelled task, the attempts known to have failed.
 uint64_t AttemptsStarted(const TaskRecord& task);
 
+// `ms` in nanoseconds, saturating at UINT64_MAX.
+uint64_t MillisToNanos(uint64_t ms);
+
+// The attempt that lease `lease` is, from 1: lease + 1, saturating (the
+// count that max_attempts limits).
+uint64_t AttemptNumber(uint64_t lease);
+
 // The task's lease length: its own timeout_ms, else the queue's.
 uint64_t LeaseTimeoutMs(const TaskRecord& task, const QueueRecord& queue);
 

@@ -443,10 +443,7 @@ Status ParsePurge(const std::string& body, PurgeRequest* req) {
   }
   std::optional<uint64_t> before_ms;
   PIGTAIL_RETURN_IF_ERROR(Optional(obj, "finished_before_ms", jf::ToU64, &before_ms));
-  if (before_ms) {
-    req->finished_before_ns =
-        *before_ms > UINT64_MAX / kNanosPerMilli ? UINT64_MAX : *before_ms * kNanosPerMilli;
-  }
+  if (before_ms) req->finished_before_ns = MillisToNanos(*before_ms);
   uint64_t max = kDefaultPurge;
   PIGTAIL_RETURN_IF_ERROR(Optional(obj, "max", jf::ToU64, &max));
   if (max < 1 || max > kMaxPurge) {
@@ -592,12 +589,11 @@ void PutHistory(const TaskRecord& task, const TaskView& view, boost::json::objec
   if (!history.failures.empty()) {
     boost::json::array failures;
     for (const FailedAttempt& f : history.failures) {
-      failures.push_back(boost::json::object{
-          {"round", f.stamp.round},
-          {"attempt", f.stamp.lease == UINT64_MAX ? f.stamp.lease : f.stamp.lease + 1},
-          {"error", f.error},
-          {"worker", f.worker.ToString()},
-          {"at_ms", f.stamp.hlc.time / kNanosPerMilli}});
+      failures.push_back(boost::json::object{{"round", f.stamp.round},
+                                             {"attempt", AttemptNumber(f.stamp.lease)},
+                                             {"error", f.error},
+                                             {"worker", f.worker.ToString()},
+                                             {"at_ms", f.stamp.hlc.time / kNanosPerMilli}});
     }
     (*o)["failures"] = std::move(failures);
   }
