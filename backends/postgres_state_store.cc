@@ -48,6 +48,9 @@ std::vector<PgStatement> StateStatements() {
       {"st_get_queue", "SELECT value FROM queues WHERE name = $1"},
       {"st_list_queues", "SELECT value FROM queues ORDER BY name"},
       {"st_get_task", "SELECT value FROM tasks WHERE queue = $1 AND id = $2"},
+      // $2: a uuid[] literal, '{id,id,...}'.
+      {"st_get_tasks",
+       "SELECT value FROM tasks WHERE queue = $1 AND id = ANY($2::uuid[]) ORDER BY id"},
       {"st_list_tasks", "SELECT value FROM tasks WHERE queue = $1 ORDER BY id LIMIT $2"},
       {"st_list_tasks_after",
        "SELECT value FROM tasks WHERE queue = $1 AND id > $2 ORDER BY id LIMIT $3"},
@@ -220,6 +223,33 @@ class PostgresStateStore final : public StateStore {
     return out;
   }
 
+  // One query per queue named, in one read transaction.
+  Result<std::vector<TaskRecord>> GetTasks(const std::vector<TaskKey>& keys) override {
+    std::vector<TaskRecord> out;
+    if (keys.empty()) return out;
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("GetTasks", [&](pqxx::connection_base& conn) {
+      out.clear();
+      pqxx::read_transaction txn(conn);
+      for (size_t first = 0; first < keys.size();) {
+        size_t end = first;
+        std::string ids = "{";
+        for (; end < keys.size() && keys[end].queue == keys[first].queue; ++end) {
+          if (end > first) ids += ',';
+          ids += keys[end].id.ToString();  // hex and dashes: nothing to quote
+        }
+        ids += '}';
+        for (const pqxx::row& row :
+             txn.exec_prepared("st_get_tasks", Bytes(keys[first].queue), ids)) {
+          PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[0]));
+          out.push_back(std::move(t));
+        }
+        first = end;
+      }
+      return Status::Ok();
+    }));
+    return out;
+  }
+
   Result<std::vector<TaskRecord>> ListTasks(std::string_view queue,
                                             const std::optional<Uuid>& after,
                                             size_t limit) override {
@@ -276,7 +306,7 @@ class PostgresStateStore final : public StateStore {
         first = false;
         for (const pqxx::row& row : page) {
           PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[2]));
-          state->PutTask(std::move(t));
+          state->PutStoredTask(std::move(t));
           if (++read % kLoadProgressTasks == 0 && progress) progress(read);
         }
         if (page.size() < static_cast<size_t>(kLoadPageRows)) break;

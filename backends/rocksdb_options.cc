@@ -144,6 +144,11 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  // A family written rarely (the queues, the checkpoint) keeps every
+  // write-ahead log file alive until its memtable is flushed; past this
+  // total, RocksDB flushes the families holding the oldest one. Without it
+  // a state directory held 21 logs and 1.3 GB after 2.9M lifecycles.
+  db_options.max_total_wal_size = 4 * options.rocksdb_write_buffer_bytes;
   // The hashed and vector memtables take one writer at a time (writes are
   // serialized by the stores anyway).
   if (!point_families.empty() || !append_families.empty()) {

@@ -27,7 +27,9 @@
 //
 // --- Performance ---
 //   * write buffer: BackendOptions::rocksdb_write_buffer_bytes per column
-//     family memtable (default 64 MiB), at most 3 memtables per family.
+//     family memtable (default 64 MiB), at most 3 memtables per family;
+//     write-ahead logs at most 4 write buffers in all, so rarely written
+//     families are flushed rather than keeping old logs alive.
 //   * block cache: BackendOptions::rocksdb_block_cache_bytes, an LRU cache
 //     shared by all the column families of one database (default 256 MiB).
 //   * compression: LZ4 for levels 0-5 and ZSTD for the bottommost level;

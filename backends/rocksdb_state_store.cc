@@ -173,6 +173,26 @@ class RocksDbStateStore final : public StateStore {
     return std::optional<TaskRecord>(std::move(t));
   }
 
+  Result<std::vector<TaskRecord>> GetTasks(const std::vector<TaskKey>& keys) override {
+    std::vector<TaskRecord> out;
+    if (keys.empty()) return out;
+    std::vector<std::string> key_bytes;
+    key_bytes.reserve(keys.size());
+    for (const TaskKey& k : keys) key_bytes.push_back(rocks::TaskKey(k.queue, k.id));
+    std::vector<rocksdb::Slice> slices(key_bytes.begin(), key_bytes.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->db()->MultiGet({}, cf(kTasks), slices.size(), slices.data(), values.data(),
+                        statuses.data());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(statuses[i], "get tasks"));
+      PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, Decoded(DecodeTaskRecord(ToView(values[i])), "task"));
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
   Result<std::vector<TaskRecord>> ListTasks(std::string_view queue,
                                             const std::optional<Uuid>& after,
                                             size_t limit) override {
@@ -336,7 +356,7 @@ class RocksDbStateStore final : public StateStore {
       for (it->SeekToFirst(); it->Valid(); it->Next()) {
         PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t,
                                  Decoded(DecodeTaskRecord(ToView(it->value())), "task"));
-        state->PutTask(std::move(t));
+        state->PutStoredTask(std::move(t));
         if (++read % kLoadProgressTasks == 0 && progress) progress(read);
       }
       PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "load tasks"));
@@ -386,9 +406,12 @@ class RocksDbStateStore final : public StateStore {
 
 Result<std::unique_ptr<StateStore>> OpenRocksDbStateStore(std::string_view path,
                                                           const BackendOptions& options) {
-  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<rocks::Database> db,
-                           rocks::Database::Open(path, rocks::kStateSubdir, FamilyNames(), options,
-                                                 {}, {FamilyNames()[kTasks]}));
+  // Every family in the default (skiplist) memtable: a node that drops
+  // finished tasks reads them back by key (GetTasks), and a vector memtable
+  // sorts itself on every read.
+  PIGTAIL_ASSIGN_OR_RETURN(
+      std::unique_ptr<rocks::Database> db,
+      rocks::Database::Open(path, rocks::kStateSubdir, FamilyNames(), options, {}, {}));
   auto store = std::make_unique<RocksDbStateStore>(std::move(db));
   PIGTAIL_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<StateStore>(std::move(store));

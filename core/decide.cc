@@ -387,6 +387,15 @@ Decision Decide(const BatchView& view, const RetryRequest& request, const Decide
   return decision;
 }
 
+bool PurgeMatches(const PurgeRequest& request, const QueueRecord& queue, const TaskRecord& task) {
+  if (!TaskVisible(task, &queue)) return false;
+  const StatusKey& key = task.status.key;
+  const bool outcome = (key.outcome == Outcome::kDone && request.done) ||
+                       (key.outcome == Outcome::kDead && request.dead) ||
+                       (key.outcome == Outcome::kCancelled && request.cancelled);
+  return outcome && (!request.finished_before_ns || key.hlc.time < *request.finished_before_ns);
+}
+
 Decision Decide(const BatchView& view, const PurgeRequest& request, const DecideContext& ctx) {
   Decision decision;
   const QueueRecord* queue = LiveQueue(view.state(), request.queue);
@@ -396,12 +405,7 @@ Decision Decide(const BatchView& view, const PurgeRequest& request, const Decide
   }
   const State::QueueSlot* slot = view.state().FindSlot(request.queue);
   auto matches = [&](const TaskRecord& task) {
-    if (!TaskVisible(task, queue) || view.Written(task.id)) return false;
-    const StatusKey& key = task.status.key;
-    const bool outcome = (key.outcome == Outcome::kDone && request.done) ||
-                         (key.outcome == Outcome::kDead && request.dead) ||
-                         (key.outcome == Outcome::kCancelled && request.cancelled);
-    return outcome && (!request.finished_before_ns || key.hlc.time < *request.finished_before_ns);
+    return !view.Written(task.id) && PurgeMatches(request, *queue, task);
   };
   EntryBuilder builder(ctx, &decision);
   for (const auto& [id, task] : slot->tasks) {

@@ -113,6 +113,8 @@ Decision Decide(const BatchView& view, const CancelRequest& request, const Decid
 // Writes a Retry that starts the task's next round (reply.retry). NotFound;
 // Conflict kNotDead (pending or working), kDone, kCancelled, kBusy.
 Decision Decide(const BatchView& view, const RetryRequest& request, const DecideContext& ctx);
+// Whether `request` purges `task` of `queue`.
+bool PurgeMatches(const PurgeRequest& request, const QueueRecord& queue, const TaskRecord& task);
 // Writes a Purge op for each of up to request.max matching finished tasks
 // (reply.purged; reply.more when more match), in Batch entries. NotFound
 // without a live queue.

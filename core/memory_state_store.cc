@@ -84,7 +84,7 @@ class MemoryStateStore final : public StateStore {
     for (const auto& [name, q] : queues_) state->PutQueue(q);
     uint64_t read = 0;
     for (const auto& [key, t] : tasks_) {
-      state->PutTask(t);
+      state->PutStoredTask(t);
       if (++read % kLoadProgressTasks == 0 && progress) progress(read);
     }
     for (const auto& [id, reason] : rejected_) (void)state->PutRejected(id, reason);

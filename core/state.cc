@@ -7,6 +7,13 @@
 #include "core/task_view.h"
 
 namespace pigtail {
+namespace {
+
+// EvictCommitted shrinks a queue's task map past this many buckets once
+// it is 1/8 full.
+constexpr size_t kMinBucketsToShrink = 1024;
+
+}  // namespace
 
 State::IndexPlace State::PlaceIn(const QueueSlot& slot, const TaskRecord& t) {
   IndexPlace place;
@@ -93,7 +100,17 @@ void State::PutQueue(QueueRecord queue) {
   if (track_changes_) changed_queues_.insert(queue.name);
   // Leases of tasks without a timeout of their own run for the queue's.
   const bool timeout_changed = !slot.record || slot.record->timeout_ms != queue.timeout_ms;
+  std::optional<Stamp> last_delete_before = slot.record ? slot.record->last_delete : std::nullopt;
   slot.record = std::move(queue);
+  OnQueueChanged(&slot, last_delete_before);
+  if (evict_finished_) {
+    // Finished tasks kept for want of a queue register may go now.
+    for (const auto& [id, entry] : slot.tasks) {
+      if (entry.status.key.outcome != Outcome::kLive && !entry.changed) {
+        eviction_queue_.push_back({entry.taken_at, &slot, id});
+      }
+    }
+  }
   if (claim_index_ && timeout_changed && !slot.leased.empty()) RebuildClaimIndexes(&slot);
 }
 
@@ -106,6 +123,102 @@ void State::PutTask(TaskRecord task) {
   if (!inserted) before = PlaceOf(slot, entry);
   static_cast<TaskRecord&>(entry) = std::move(task);
   TaskChanged(&slot_it->first, &slot, &entry, inserted, before);
+}
+
+void State::PutStoredTask(TaskRecord task) {
+  if (evict_finished_) {
+    QueueSlot& slot = queues_.try_emplace(task.queue).first->second;
+    bool counted = false;
+    if (Droppable(slot, task, &counted)) {
+      scratch_.clear();
+      AppendTaskRecord(task, &scratch_);
+      Digest digest = Digest::Of(scratch_);
+      slot.digest.Add(digest);
+      total_.Add(digest);
+      if (counted) ++*DroppedCounter(&slot, task);
+      ++task_count_;
+      ++dropped_count_;
+      return;
+    }
+  }
+  PutTask(std::move(task));
+}
+
+bool State::Droppable(const QueueSlot& slot, const TaskRecord& task, bool* counted) {
+  *counted = false;
+  if (task.status.key.outcome == Outcome::kLive || !slot.record) return false;
+  if (TaskVisible(task, &*slot.record)) {
+    *counted = true;
+    return true;
+  }
+  // Invisible for good: no Add yet (it reads the task back when it comes),
+  // or added before the queue's last Delete.
+  const std::optional<Stamp>& last_delete = slot.record->last_delete;
+  return !task.add || (last_delete && Stamp{task.add->hlc, task.id} <= *last_delete);
+}
+
+uint64_t* State::DroppedCounter(QueueSlot* slot, const TaskRecord& task) {
+  switch (task.status.key.outcome) {
+    case Outcome::kDone:
+      return &slot->dropped.done;
+    case Outcome::kDead:
+      return &slot->dropped.dead;
+    default:
+      return &slot->dropped.cancelled;  // a visible finished task is one of the three
+  }
+}
+
+void State::OnQueueChanged(QueueSlot* slot, const std::optional<Stamp>& last_delete_before) {
+  if (slot->record->last_delete != last_delete_before) slot->dropped = DroppedCounts{};
+}
+
+size_t State::EvictCommitted(uint64_t committed) {
+  size_t dropped = 0;
+  while (!eviction_queue_.empty() && eviction_queue_.front().checkpoint <= committed) {
+    const EvictionCandidate c = eviction_queue_.front();
+    eviction_queue_.pop_front();
+    auto it = c.slot->tasks.find(c.id);
+    if (it == c.slot->tasks.end()) continue;
+    TaskEntry& entry = it->second;
+    // Changed or taken again since: a later candidate, if any, decides.
+    if (entry.taken_at != c.checkpoint || entry.changed || entry.stale) continue;
+    bool counted = false;
+    if (!Droppable(*c.slot, entry, &counted)) continue;
+    if (counted) ++*DroppedCounter(c.slot, entry);
+    c.slot->tasks.erase(it);  // finished: in no claim index
+    ++dropped_count_;
+    ++dropped;
+    // A map keeps its buckets when emptied: give back those of a drained
+    // backlog (rehashing moves no element, so TaskEntry pointers hold).
+    std::unordered_map<Uuid, TaskEntry>& tasks = c.slot->tasks;
+    if (tasks.bucket_count() > kMinBucketsToShrink && tasks.size() * 8 < tasks.bucket_count()) {
+      tasks.rehash(0);
+    }
+  }
+  return dropped;
+}
+
+void State::Reinstate(TaskRecord stored) {
+  auto slot_it = queues_.try_emplace(stored.queue).first;
+  QueueSlot& slot = slot_it->second;
+  auto [it, inserted] = slot.tasks.try_emplace(stored.id);
+  if (!inserted) return;
+  TaskEntry& entry = it->second;
+  static_cast<TaskRecord&>(entry) = std::move(stored);
+  scratch_.clear();
+  AppendTaskRecord(entry, &scratch_);
+  entry.digest = Digest::Of(scratch_);  // already counted in the sums
+  bool counted = false;
+  if (Droppable(slot, entry, &counted) && counted) {
+    uint64_t* n = DroppedCounter(&slot, entry);
+    if (*n > 0) --*n;  // zero after a Delete (see DroppedCounts)
+  }
+  if (dropped_count_ > 0) --dropped_count_;
+  IndexPlace place = PlaceOf(slot, entry);
+  if (place.open) entry.open_it = slot.open.insert(*place.open).first;
+  if (place.leased) entry.leased_it = slot.leased.insert(*place.leased).first;
+  // Leaves memory again at the next EvictCommitted unless it changes.
+  eviction_queue_.push_front({0, &slot, entry.id});
 }
 
 State::TaskHandle State::OpenTask(std::string_view queue, const Uuid& id) {
@@ -253,6 +366,10 @@ void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
     bytes.clear();
     AppendTaskRecord(*entry, &bytes);
     if (entry->stale) SetDigest(keys[i].slot, entry, bytes);
+    entry->taken_at = checkpoint;
+    if (evict_finished_ && entry->status.key.outcome != Outcome::kLive) {
+      eviction_queue_.push_back({checkpoint, keys[i].slot, entry->id});
+    }
     if (last_queue != keys[i].queue) touched.insert(*keys[i].queue);
     last_queue = keys[i].queue;
   }
@@ -290,6 +407,8 @@ void State::Clear() {
   queues_.clear();
   rejected_.clear();
   task_count_ = 0;
+  dropped_count_ = 0;
+  eviction_queue_.clear();
   total_ = Digest{};
   stale_tasks_.clear();
   changed_queues_.clear();

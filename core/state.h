@@ -13,11 +13,19 @@
 // TaskEntry::digest, SameRegisters()) is current only while
 // !digests_stale(). The non-const overloads of those accessors settle first,
 // for a single owner that both writes and reads; so does TakeChanges().
+//
+// Dropping finished tasks (set_evict_finished): a node keeps in memory what
+// is live and leaves finished tasks (done, dead, cancelled, purged) to the
+// state store once it holds them. Their digests stay counted, so digests
+// cover every task. An op for a dropped task is decided and applied against
+// its stored register: the caller reads it back with Reinstate() first
+// (core/cold_tasks.h), and it leaves memory again once committed.
 #ifndef PIGTAIL_CORE_STATE_H_
 #define PIGTAIL_CORE_STATE_H_
 
 #include <cassert>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -70,8 +78,22 @@ class State {
     // Of EncodeTaskRecord(record) as counted in the queue's and the total
     // digest (zero before the first settle); behind the record while stale.
     Digest digest;
+    // The checkpoint of the last TakeChanges that took this task (0 for a
+    // task read back by Reinstate).
+    uint64_t taken_at = 0;
     bool stale = false;    // listed for the next SettleDigests()
     bool changed = false;  // listed among the changes since the last TakeChanges()
+  };
+  // The finished tasks of a queue that are out of memory and were visible
+  // (TaskVisible) when dropped, by state. A Delete hides them all, so it
+  // zeroes them: a task added on another node after the Delete's stamp and
+  // dropped here before the Delete arrived is then no longer counted (its
+  // register and digest are unaffected).
+  struct DroppedCounts {
+    uint64_t done = 0;
+    uint64_t dead = 0;
+    uint64_t cancelled = 0;
+    bool operator==(const DroppedCounts&) const = default;
   };
   // Everything stored under one queue name. The queue register may be absent
   // while tasks for it have arrived before its Create.
@@ -84,7 +106,8 @@ class State {
     // leased tasks only when a lease has run out.
     OpenIndex open;
     LeaseIndex leased;
-    Digest digest;  // of the queue register and its tasks (settled)
+    Digest digest;  // of the queue register and its tasks, dropped ones too (settled)
+    DroppedCounts dropped;
   };
   using QueueMap = std::map<std::string, QueueSlot, std::less<>>;
 
@@ -107,7 +130,10 @@ class State {
     return queues_;
   }
   const std::map<Uuid, std::string>& rejected() const { return rejected_; }
+  // Every task register, in memory or dropped.
   size_t task_count() const { return task_count_; }
+  // The task registers dropped from memory (in the state store only).
+  size_t dropped_count() const { return dropped_count_; }
 
   // REQUIRES: !digests_stale().
   Digest total_digest() const {
@@ -155,6 +181,34 @@ class State {
     CloseTask(h, changed);
     return changed;
   }
+  // A task register read from the state store by a loader: as PutTask,
+  // except that with evict_finished() a finished task is counted (digests,
+  // task_count(), dropped counts) and not kept in memory.
+  // REQUIRES: its queue register, if stored, was put first.
+  void PutStoredTask(TaskRecord task);
+
+  // When on (off by default), TakeChanges lists the finished tasks it takes,
+  // and EvictCommitted drops them from memory once the store holds them.
+  void set_evict_finished(bool on) { evict_finished_ = on; }
+  bool evict_finished() const { return evict_finished_; }
+  // Drops from memory the listed tasks taken at a checkpoint <= `committed`
+  // (the store's checkpoint after a commit) and unchanged since, which
+  // are still finished; and those read back by Reinstate and left
+  // unchanged. Returns how many it dropped.
+  // Not dropped, so that dropped counts stay exact: a task whose queue
+  // register is absent, or whose Add comes after the queue's last Delete
+  // while the queue is deleted (a Create would make it visible).
+  size_t EvictCommitted(uint64_t committed);
+  // Whether EvictCommitted(committed) has a task to look at.
+  bool eviction_due(uint64_t committed) const {
+    return !eviction_queue_.empty() && eviction_queue_.front().checkpoint <= committed;
+  }
+  // Puts back a dropped task register, read from the state store. Nothing
+  // changes when the task is in memory.
+  // REQUIRES: `stored` is the register the store holds for a task that
+  // was dropped, so the one its digests count.
+  void Reinstate(TaskRecord stored);
+
   // Returns false (and changes nothing) if `event_id` is already recorded.
   bool PutRejected(const Uuid& event_id, std::string reason);
 
@@ -225,9 +279,25 @@ class State {
   void TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* entry, bool created,
                    const IndexPlace& before);
 
+  // Whether a finished `task` may leave memory, and if so whether it
+  // counts in slot.dropped (*counted).
+  static bool Droppable(const QueueSlot& slot, const TaskRecord& task, bool* counted);
+  static uint64_t* DroppedCounter(QueueSlot* slot, const TaskRecord& task);
+  // Zeroes the dropped counts when the queue's last Delete moved.
+  static void OnQueueChanged(QueueSlot* slot, const std::optional<Stamp>& last_delete_before);
+
   QueueMap queues_;
   std::map<Uuid, std::string> rejected_;
   size_t task_count_ = 0;
+  size_t dropped_count_ = 0;
+  bool evict_finished_ = false;
+  // Tasks to drop once the store holds the checkpoint they were taken at.
+  struct EvictionCandidate {
+    uint64_t checkpoint;
+    QueueSlot* slot;
+    Uuid id;
+  };
+  std::deque<EvictionCandidate> eviction_queue_;
   Digest total_;
   // Tasks with `stale` set when listed, each listed once, with their slot
   // (TakeChangesInto may settle some early: SettleStale skips them). Same

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cold_tasks.h"
 #include "core/digest.h"
 #include "core/registers.h"
 #include "core/state.h"
@@ -51,6 +52,10 @@ class StateStore {
   virtual Result<std::optional<QueueRecord>> GetQueue(std::string_view name) = 0;
   virtual Result<std::vector<QueueRecord>> ListQueues() = 0;
   virtual Result<std::optional<TaskRecord>> GetTask(std::string_view queue, const Uuid& id) = 0;
+  // The task registers stored under `keys` (sorted, no repeats), in key
+  // order; a key without one is skipped. The default reads them one by
+  // one; backends read them in one go.
+  virtual Result<std::vector<TaskRecord>> GetTasks(const std::vector<TaskKey>& keys);
   // The task registers stored under `queue` with id > `after` (nullopt: from
   // the first), in id order, at most `limit`.
   virtual Result<std::vector<TaskRecord>> ListTasks(std::string_view queue,

@@ -63,12 +63,14 @@ Result<TaskFilter> ParseTaskFilter(std::string_view name) {
 }
 
 Result<TaskPage> ListTasks(const State& state, std::string_view queue, TaskFilter filter,
-                           const std::optional<Uuid>& after, size_t limit, uint64_t now_ns) {
+                           const std::optional<Uuid>& after, size_t limit, uint64_t now_ns,
+                           const TaskRecord* after_stored) {
   TaskPage page;
   const State::QueueSlot* slot = state.FindSlot(queue);
   std::optional<ClaimOrder> cursor;
   if (after) {
     const TaskRecord* at = state.FindTask(queue, *after);
+    if (at == nullptr && after_stored != nullptr && after_stored->id == *after) at = after_stored;
     if (at == nullptr || !at->add) {
       return Status::NotFound("task " + after->ToString() + " (after) is not in queue \"" +
                               std::string(queue) + "\"");
@@ -93,6 +95,44 @@ Result<TaskPage> ListTasks(const State& state, std::string_view queue, TaskFilte
   for (size_t i = 0; i < take; ++i) page.tasks.push_back(matching[i].second);
   if (matching.size() > take && take > 0) page.next_after = page.tasks.back().task->id;
   return page;
+}
+
+bool ListsFinished(TaskFilter filter) {
+  return filter == TaskFilter::kDone || filter == TaskFilter::kDead ||
+         filter == TaskFilter::kCancelled || filter == TaskFilter::kAll;
+}
+
+void AppendStoredTasks(const State& state, std::string_view queue, TaskFilter filter,
+                       uint64_t now_ns, const std::optional<Uuid>& after,
+                       const std::optional<Uuid>& upto, const std::vector<TaskRecord>& stored,
+                       std::vector<TaskCopy>* out) {
+  const State::QueueSlot* slot = state.FindSlot(queue);
+  if (slot == nullptr || !slot->record) return;
+  const QueueRecord& record = *slot->record;
+  auto in_range = [&](const Uuid& id) { return (!after || *after < id) && (!upto || id <= *upto); };
+  // What the State holds in range: its version wins.
+  std::vector<const TaskRecord*> held;
+  for (const auto& [id, task] : slot->tasks) {
+    if (in_range(id)) held.push_back(&task);
+  }
+  std::sort(held.begin(), held.end(),
+            [](const TaskRecord* a, const TaskRecord* b) { return a->id < b->id; });
+  auto emit = [&](const TaskRecord& task) {
+    if (!TaskVisible(task, &record)) return;
+    TaskView view = ViewTask(task, record, now_ns);
+    if (Matches(filter, view, now_ns)) out->push_back(TaskCopy{task, view});
+  };
+  auto h = held.begin();
+  for (const TaskRecord& s : stored) {
+    if (!in_range(s.id)) continue;
+    for (; h != held.end() && (*h)->id < s.id; ++h) emit(**h);
+    if (h != held.end() && (*h)->id == s.id) {
+      emit(**h++);
+    } else {
+      emit(s);
+    }
+  }
+  for (; h != held.end(); ++h) emit(**h);
 }
 
 }  // namespace pigtail

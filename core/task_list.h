@@ -51,10 +51,33 @@ struct TaskPage {
 
 // Up to `limit` (1 to kMaxTaskPage) visible tasks of `queue` that match
 // `filter` at `now_ns`, in claim order, after the task `after` (which need
-// not match the filter). NotFound when `after` is not a task of the queue.
-// Costs O(tasks of the queue + limit log limit).
+// not match the filter). NotFound when `after` is not a task of the queue:
+// in `state`, or `after_stored` (its register read from the state store,
+// when `state` dropped it).
+// Costs O(tasks of the queue in `state` + limit log limit).
 Result<TaskPage> ListTasks(const State& state, std::string_view queue, TaskFilter filter,
-                           const std::optional<Uuid>& after, size_t limit, uint64_t now_ns);
+                           const std::optional<Uuid>& after, size_t limit, uint64_t now_ns,
+                           const TaskRecord* after_stored = nullptr);
+
+// Whether `filter` lists finished tasks (done, dead, cancelled, all), which
+// a State that drops them (State::evict_finished) does not hold.
+bool ListsFinished(TaskFilter filter);
+
+struct TaskCopy {
+  TaskRecord task;
+  TaskView view;
+};
+
+// Listing by id, for a State that drops finished tasks: appends to `out`,
+// in id order, the visible tasks of `queue` that match `filter` whose ids
+// are in (after, upto] (no `upto`: no upper bound). They are the registers
+// of `stored` (the state store's, in id order, every one in that range),
+// each replaced by the State's when it holds the task (it may be newer), and
+// the tasks the State holds in that range that the store does not yet.
+void AppendStoredTasks(const State& state, std::string_view queue, TaskFilter filter,
+                       uint64_t now_ns, const std::optional<Uuid>& after,
+                       const std::optional<Uuid>& upto, const std::vector<TaskRecord>& stored,
+                       std::vector<TaskCopy>* out);
 
 }  // namespace pigtail
 

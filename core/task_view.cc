@@ -182,6 +182,11 @@ QueueCounts CountTasks(const State& state, std::string_view queue, uint64_t now_
         break;
     }
   }
+  if (slot->record->alive) {
+    counts.done += slot->dropped.done;
+    counts.dead += slot->dropped.dead;
+    counts.cancelled += slot->dropped.cancelled;
+  }
   return counts;
 }
 

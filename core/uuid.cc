@@ -1,5 +1,6 @@
 #include "core/uuid.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -88,12 +89,46 @@ Result<Uuid> Uuid::FromBytes(std::string_view raw) {
   return Uuid(bytes);
 }
 
-Uuid Uuid::Random() {
+namespace {
+
+std::mt19937_64& Engine() {
   thread_local std::mt19937_64 engine = [] {
     std::random_device device;
     std::seed_seq seed{device(), device(), device(), device(), device(), device()};
     return std::mt19937_64(seed);
   }();
+  return engine;
+}
+
+}  // namespace
+
+Uuid Uuid::TimeOrdered(uint64_t unix_ms) {
+  // Per thread: the last time used and a 12-bit counter within it; a
+  // counter that runs out moves on to the next millisecond.
+  thread_local uint64_t last_ms = 0;
+  thread_local uint32_t counter = 0;
+  constexpr uint64_t kMaxMs = (uint64_t{1} << 48) - 1;
+  unix_ms = std::min(unix_ms, kMaxMs);
+  if (unix_ms > last_ms) {
+    last_ms = unix_ms;
+    counter = 0;
+  } else if (++counter > 0xfff && last_ms < kMaxMs) {
+    ++last_ms;
+    counter = 0;
+  }
+  counter &= 0xfff;
+  const uint64_t b = Engine()();
+  std::array<uint8_t, kSize> bytes{};
+  for (size_t i = 0; i < 6; ++i) bytes[i] = static_cast<uint8_t>(last_ms >> (8 * (5 - i)));
+  bytes[6] = static_cast<uint8_t>(0x70 | (counter >> 8));  // version 7
+  bytes[7] = static_cast<uint8_t>(counter);
+  for (size_t i = 0; i < 8; ++i) bytes[8 + i] = static_cast<uint8_t>(b >> (8 * i));
+  bytes[8] = static_cast<uint8_t>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  return Uuid(bytes);
+}
+
+Uuid Uuid::Random() {
+  std::mt19937_64& engine = Engine();
   std::array<uint8_t, kSize> bytes{};
   uint64_t a = engine();
   uint64_t b = engine();

@@ -32,6 +32,12 @@ class Uuid {
   static Result<Uuid> FromBytes(std::string_view bytes);
   // A random (version 4) UUID. Thread-safe. Not for use inside projection.
   static Uuid Random();
+  // A time-ordered (version 7, RFC 9562) UUID: `unix_ms` in the first 48
+  // bits, then a counter, then random bits. Those one thread makes sort in
+  // the order made (a later call with an earlier time takes the last time),
+  // so the tasks one node adds list by id in the order added.
+  // Thread-safe. Not for use inside projection.
+  static Uuid TimeOrdered(uint64_t unix_ms);
 
   // Lower-case canonical form.
   std::string ToString() const;

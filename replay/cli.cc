@@ -396,6 +396,8 @@ class Command {
     options_.resume = !Flag("no-resume");
     options_.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     options_.commit_every_events = Number("commit-every");
+    // --blue-green compares every register of the State with the target.
+    options_.drop_finished = !blue_green;
     std::string target_uri = into;
     BackendOptions target_backend = backend_;
     const StateLocation live{into, backend_.postgres_schema};

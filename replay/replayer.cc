@@ -4,6 +4,7 @@
 #include <chrono>
 #include <vector>
 
+#include "core/cold_tasks.h"
 #include "replay/batch_reader.h"
 
 namespace pigtail::replay {
@@ -26,6 +27,8 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   Timer timer;
   ReplayReport report;
   const bool commit_batches = target != nullptr && options.write_mode == WriteMode::kCommitBatches;
+  const bool drop_finished = commit_batches && options.drop_finished;
+  state->set_evict_finished(drop_finished);
 
   // Nothing reads the claim indexes during a replay: they are built once
   // at the end (on every path out).
@@ -66,6 +69,7 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   auto commit = [&](bool sync) -> Status {
     state->TakeChangesInto(position, &changes);
     PIGTAIL_RETURN_IF_ERROR(target->Commit(changes, sync));
+    if (drop_finished) state->EvictCommitted(position);
     ++report.commits;
     since_commit = 0;
     return Status::Ok();
@@ -78,6 +82,16 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
       position = batch->position;
       source_progress = batch->progress;
       if (batch->events.empty()) break;
+      if (drop_finished) {
+        // The finished tasks the batch names, back from the target.
+        std::vector<TaskKey> absent;
+        for (const SourcedEvent& e : batch->events) {
+          AppendAbsentTasks(*state, e.event, /*fresh=*/false, &absent);
+        }
+        SortUnique(&absent);
+        PIGTAIL_ASSIGN_OR_RETURN(std::vector<TaskRecord> stored, target->GetTasks(absent));
+        for (TaskRecord& t : stored) state->Reinstate(std::move(t));
+      }
       for (const SourcedEvent& e : batch->events) report.stats.Count(ApplyEvent(e.event, state));
       report.events += batch->events.size();
       since_commit += batch->events.size();

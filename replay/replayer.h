@@ -5,9 +5,12 @@
 //
 // Memory: the log is never loaded whole; at most one batch of events
 // (ReplayOptions::memory_budget_bytes) is held at a time, plus the changed
-// registers between two commits. The State itself holds every register of
-// the log's queues: that part grows with the number of tasks, not with the
-// length of the log, and is not covered by the budget.
+// registers between two commits. The State holds the queue registers and
+// the live tasks; with ReplayOptions::drop_finished (kCommitBatches) a
+// finished task leaves it once a commit has written it to the target, and
+// is read back from the target when a later event names it, so that part
+// grows with the tasks live at once, not with the log. Without it (and in
+// kBulkLoad mode) the State holds every task.
 //
 // Resuming: in kCommitBatches mode each commit stores the source position of
 // the last event applied as the target's checkpoint. A later Replay on the
@@ -51,6 +54,10 @@ struct ReplayOptions {
   // Sync every commit; the final commit or bulk load is always durable.
   // Default: false.
   bool sync_each_commit = false;
+  // kCommitBatches: finished tasks leave the State once committed (State::
+  // set_evict_finished), so the State passed in ends without them. Off for
+  // a caller that reads every register from it afterwards. Default: true.
+  bool drop_finished = true;
 
   // --- Performance ---
 

@@ -222,6 +222,7 @@ void Api::Health(Call& call) {
   node_->Read([&](const State& state) {
     out["queues"] = state.queues().size();
     out["tasks"] = state.task_count();
+    out["tasks_in_memory"] = state.task_count() - state.dropped_count();
     return 0;
   });
   call.reply(api::Json(200, boost::json::serialize(out)));
@@ -250,6 +251,17 @@ void Api::MetricsText(Call& call) {
           c.future_events.load());
   counter("pigtail_sequencer_batches_total", "Batches written by the ingest sequencer.",
           c.batches.load());
+  counter("pigtail_tasks_reinstated_total",
+          "Finished tasks read back from the state store for an op on them.",
+          c.tasks_reinstated.load());
+  node_->Read([&](const State& state) {
+    text +=
+        "# HELP pigtail_tasks_in_memory Task registers held in memory (the others, finished, "
+        "are in the state store only).\n# TYPE pigtail_tasks_in_memory gauge\n"
+        "pigtail_tasks_in_memory " +
+        std::to_string(state.task_count() - state.dropped_count()) + "\n";
+    return 0;
+  });
   text += ReadinessMetrics();
   counter("pigtail_state_commit_failures_total",
           "State store commits that failed (their changes are committed again).",

@@ -276,6 +276,83 @@ void Api::QueueList(Call& call) {
   call.reply(api::Json(200, std::move(body)));
 }
 
+namespace {
+
+struct TaskListing {
+  std::vector<TaskCopy> tasks;
+  std::optional<Uuid> next_after;  // as TaskPage::next_after
+};
+
+// A page of GET /queue/{name}; NotFound names an unknown `after`.
+Result<TaskListing> ListQueueTasks(Node* node, const std::string& name, TaskFilter filter,
+                                   const std::optional<Uuid>& after, size_t limit, uint64_t now) {
+  TaskListing listing;
+  // Live tasks are all in memory, in claim order; so are finished ones
+  // unless the node drops them (--finished-tasks).
+  bool in_memory = true;
+  std::optional<TaskRecord> after_stored;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Result<bool> listed = node->Read([&](const State& state) -> Result<bool> {
+      in_memory = !state.evict_finished() || !ListsFinished(filter);
+      if (!in_memory) return true;
+      const bool after_absent = after && state.FindTask(name, *after) == nullptr;
+      if (after_absent && state.evict_finished() && !after_stored) return false;
+      PIGTAIL_ASSIGN_OR_RETURN(TaskPage page, ListTasks(state, name, filter, after, limit, now,
+                                                        after_stored ? &*after_stored : nullptr));
+      for (const ListedTask& t : page.tasks) listing.tasks.push_back(TaskCopy{*t.task, t.view});
+      listing.next_after = page.next_after;
+      return true;
+    });
+    if (!listed.ok()) return listed.status();
+    if (*listed || !in_memory) break;
+    // `after` may have finished and left memory: its register is in the store.
+    PIGTAIL_ASSIGN_OR_RETURN(after_stored, node->state_store()->GetTask(name, *after));
+    if (!after_stored) after_stored = TaskRecord();  // so NotFound follows
+  }
+  if (in_memory) return listing;
+  if (after) {
+    bool held =
+        node->Read([&](const State& state) { return state.FindTask(name, *after) != nullptr; });
+    std::optional<TaskRecord> stored;
+    if (!held) {
+      PIGTAIL_ASSIGN_OR_RETURN(stored, node->state_store()->GetTask(name, *after));
+    }
+    if (!held && !stored) {
+      return Status::NotFound("task " + after->ToString() + " (after) is not in queue \"" + name +
+                              "\"");
+    }
+  }
+  // Finished tasks from the state store, in id order, a page at a time; a
+  // selective filter may end a page short of `limit` after kMaxStoredScan.
+  constexpr size_t kStorePage = 1000;
+  constexpr size_t kMaxStoredScan = 20 * kStorePage;
+  std::optional<Uuid> cursor = after;
+  for (size_t scanned = 0;;) {
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<TaskRecord> stored,
+                             node->state_store()->ListTasks(name, cursor, kStorePage));
+    scanned += stored.size();
+    std::optional<Uuid> upto;
+    if (stored.size() == kStorePage) upto = stored.back().id;
+    node->Read([&](const State& state) {
+      AppendStoredTasks(state, name, filter, now, cursor, upto, stored, &listing.tasks);
+    });
+    if (listing.tasks.size() > limit || (listing.tasks.size() == limit && upto)) {
+      listing.tasks.resize(limit);
+      listing.next_after = listing.tasks.back().task.id;
+      break;
+    }
+    if (!upto) break;
+    cursor = upto;
+    if (scanned >= kMaxStoredScan) {
+      listing.next_after = cursor;
+      break;
+    }
+  }
+  return listing;
+}
+
+}  // namespace
+
 void Api::QueueGet(Call& call, const std::string& name) {
   Status s = CheckQueue(node_, name);
   if (!s.ok()) return call.reply(api::FromStatus(s));
@@ -300,24 +377,26 @@ void Api::QueueGet(Call& call, const std::string& name) {
     }
   }
   const uint64_t now = node_->NowNanos();
-  std::optional<Uuid> next_after;
-  Result<std::string> body = node_->Read([&](const State& state) -> Result<std::string> {
-    PIGTAIL_ASSIGN_OR_RETURN(TaskPage page, ListTasks(state, name, filter, after, limit, now));
-    next_after = page.next_after;
-    // The original shape: {"<id>":{"task_name","state"},...}, in claim order.
-    std::string out = "{";
-    for (const ListedTask& listed : page.tasks) {
-      if (out.size() > 1) out += ",";
-      out += "\"" + listed.task->id.ToString() +
-             "\":{\"task_name\":" + api::Quote(listed.task->add->task_name) + ",\"state\":\"" +
-             std::string(TaskStateName(listed.view.state)) + "\"}";
+  Result<TaskListing> listing = ListQueueTasks(node_, name, filter, after, limit, now);
+  if (!listing.ok()) {
+    if (listing.status().code() == StatusCode::kNotFound) {
+      return call.reply(api::Error(404, listing.status().message(), "unknown_after"));
     }
-    out += "}";
-    return out;
-  });
-  if (!body.ok()) return call.reply(api::Error(404, body.status().message(), "unknown_after"));
-  HttpResponse response = api::Json(200, std::move(body).value());
-  if (next_after) response.headers.emplace_back(kNextAfterHeader, next_after->ToString());
+    return call.reply(api::FromStatus(listing.status()));
+  }
+  // The original shape: {"<id>":{"task_name","state"},...}, in listing order.
+  std::string out = "{";
+  for (const TaskCopy& listed : listing->tasks) {
+    if (out.size() > 1) out += ",";
+    out += "\"" + listed.task.id.ToString() +
+           "\":{\"task_name\":" + api::Quote(listed.task.add->task_name) + ",\"state\":\"" +
+           std::string(TaskStateName(listed.view.state)) + "\"}";
+  }
+  out += "}";
+  HttpResponse response = api::Json(200, std::move(out));
+  if (listing->next_after) {
+    response.headers.emplace_back(kNextAfterHeader, listing->next_after->ToString());
+  }
   call.reply(std::move(response));
 }
 
@@ -606,6 +685,30 @@ void PutHistory(const TaskRecord& task, const TaskView& view, boost::json::objec
   }
 }
 
+// The task's JSON, or none when it is not a visible task of `queue`.
+std::optional<std::string> TaskJson(const QueueRecord* queue, const TaskRecord* task,
+                                    uint64_t now) {
+  std::optional<std::string> out;
+  if (queue == nullptr || task == nullptr || !TaskVisible(*task, queue)) return out;
+  TaskView view = ViewTask(*task, *queue, now);
+  boost::json::object o;
+  o["task_name"] = task->add->task_name;
+  o["state"] = TaskStateName(view.state);
+  o["info"] = boost::json::parse(task->add->info_json);
+  if (task->status.worker.IsNil()) {
+    o["worker"] = nullptr;
+  } else {
+    o["worker"] = task->status.worker.ToString();
+  }
+  o["lease"] = view.lease;
+  o["priority"] = task->add->priority;
+  if (!task->status.error.empty()) o["error"] = task->status.error;
+  if (task->status.key.round > 0) o["round"] = task->status.key.round;
+  PutHistory(*task, view, &o);
+  out = boost::json::serialize(o);
+  return out;
+}
+
 }  // namespace
 
 void Api::TaskGet(Call& call, const std::string& name, const std::string& id_text) {
@@ -614,29 +717,21 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
   Result<Uuid> id = Uuid::Parse(id_text);
   if (!id.ok()) return call.reply(api::Error(404, "no task: not a UUID: " + id_text));
   uint64_t now = node_->NowNanos();
+  bool in_store_only = false;
   std::optional<std::string> body = node_->Read([&](const State& state) {
-    std::optional<std::string> out;
-    const QueueRecord* queue = state.FindQueue(name);
     const TaskRecord* task = state.FindTask(name, *id);
-    if (queue == nullptr || task == nullptr || !TaskVisible(*task, queue)) return out;
-    TaskView view = ViewTask(*task, *queue, now);
-    boost::json::object o;
-    o["task_name"] = task->add->task_name;
-    o["state"] = TaskStateName(view.state);
-    o["info"] = boost::json::parse(task->add->info_json);
-    if (task->status.worker.IsNil()) {
-      o["worker"] = nullptr;
-    } else {
-      o["worker"] = task->status.worker.ToString();
-    }
-    o["lease"] = view.lease;
-    o["priority"] = task->add->priority;
-    if (!task->status.error.empty()) o["error"] = task->status.error;
-    if (task->status.key.round > 0) o["round"] = task->status.key.round;
-    PutHistory(*task, view, &o);
-    out = boost::json::serialize(o);
-    return out;
+    in_store_only = task == nullptr && state.evict_finished();
+    return TaskJson(state.FindQueue(name), task, now);
   });
+  if (in_store_only) {
+    // A finished task leaves memory once the state store holds it.
+    Result<std::optional<TaskRecord>> stored = node_->state_store()->GetTask(name, *id);
+    if (!stored.ok()) return call.reply(api::FromStatus(stored.status()));
+    if (*stored) {
+      body = node_->Read(
+          [&](const State& state) { return TaskJson(state.FindQueue(name), &**stored, now); });
+    }
+  }
   if (!body) return call.reply(api::Error(404, "no task " + id_text + " in queue " + name));
   call.reply(api::Json(200, std::move(*body)));
 }

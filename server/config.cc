@@ -45,6 +45,9 @@ po::options_description Describe(ServerConfig* c) {
        "on: the claims of one claim-next, or the dones of one batched done, are one Batch log "
        "entry; off: one entry per op, as the original Pigtail writes them (attached mode always "
        "writes one per op)")
+      ("finished-tasks", text(&c->finished_tasks, "store|memory")->default_value(d.finished_tasks),
+       "store: a finished task (done, dead, cancelled, purged) leaves memory once the state "
+       "store holds it, so memory holds the live tasks; memory: every task stays in memory")
       ("max-clock-offset-ms",
        po::value(&c->max_clock_offset_ms)->value_name("MS")->default_value(d.max_clock_offset_ms),
        "defer (do not store now; fetch again later) peer entries stamped further ahead of our "
@@ -127,6 +130,10 @@ Status Finish(ServerConfig* c) {
   PIGTAIL_RETURN_IF_ERROR(ParseNumber(c->listen.substr(colon + 1), "listen", &c->port));
   if (c->sync != "batch" && c->sync != "none") {
     return Status::InvalidArgument("--sync must be batch or none, got \"" + c->sync + "\"");
+  }
+  if (c->finished_tasks != "store" && c->finished_tasks != "memory") {
+    return Status::InvalidArgument("--finished-tasks must be store or memory, got \"" +
+                                   c->finished_tasks + "\"");
   }
   if (c->batch_ops != "on" && c->batch_ops != "off") {
     return Status::InvalidArgument("--batch-ops must be on or off, got \"" + c->batch_ops + "\"");

@@ -22,9 +22,10 @@ struct ServerConfig {
   std::string log_uri;                     // default: backend
   std::string state_uri;                   // default: backend
   std::string postgres_schema = "pigtail";
-  int threads = 2;               // HTTP I/O threads
-  std::string sync = "batch";    // "batch" or "none"
-  std::string batch_ops = "on";  // "on" or "off": SequencerOptions::batch_ops
+  int threads = 2;                       // HTTP I/O threads
+  std::string sync = "batch";            // "batch" or "none"
+  std::string batch_ops = "on";          // "on" or "off": SequencerOptions::batch_ops
+  std::string finished_tasks = "store";  // "store" or "memory": NodeOptions::drop_finished
   uint64_t max_clock_offset_ms = 60'000;
   std::string client_token;
   std::string peer_token;

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 
+#include "core/cold_tasks.h"
 #include "core/projector.h"
 #include "server/log.h"
 
@@ -59,6 +60,7 @@ Status Node::Load(const NodeOptions& options) {
   };
   PIGTAIL_ASSIGN_OR_RETURN(id_, EnsureNodeId(log_.get()));
   log::Info("loading the state store", {{"node", id_.ToString()}});
+  state_.set_evict_finished(options.drop_finished);
   state_.set_track_changes(false);
   Clock::time_point next_load_progress = start + options.load_progress_every;
   auto load_progress = [&](uint64_t tasks_read) {
@@ -89,6 +91,10 @@ Status Node::Load(const NodeOptions& options) {
   for (;;) {
     PIGTAIL_ASSIGN_OR_RETURN(std::vector<StoredEvent> events, log_->Scan(after, chunk));
     if (events.empty()) break;
+    std::vector<TaskKey> absent;
+    for (const StoredEvent& e : events)
+      AppendAbsentTasks(state_, e.event, /*fresh=*/false, &absent);
+    PIGTAIL_RETURN_IF_ERROR(ReinstateTasks(std::move(absent)).WithContext("catching up"));
     for (const StoredEvent& e : events) {
       (void)ApplyEvent(e.event, &state_);
       // An entry stamped beyond the clock's bounds (stored before they
@@ -99,6 +105,7 @@ Status Node::Load(const NodeOptions& options) {
       ++caught_up_events_;
     }
     PIGTAIL_RETURN_IF_ERROR(state_store_->Commit(state_.TakeChanges(after), true));
+    DropCommitted(after);
     if (Clock::now() >= next_progress) {
       next_progress = Clock::now() + options.load_progress_every;
       log::Info("catching up from the log: progress",
@@ -125,6 +132,24 @@ Status Node::Load(const NodeOptions& options) {
                        {"catch_up_s", seconds_since(catch_up_start)},
                        {"total_s", seconds_since(start)}});
   return Status::Ok();
+}
+
+Status Node::ReinstateTasks(std::vector<TaskKey> keys) {
+  if (keys.empty()) return Status::Ok();
+  SortUnique(&keys);
+  Result<std::vector<TaskRecord>> stored = state_store_->GetTasks(keys);
+  if (!stored.ok()) return stored.status().WithContext("reading finished tasks back");
+  if (stored->empty()) return Status::Ok();
+  counters_.tasks_reinstated += stored->size();
+  WriteLocked([&](State* s) {
+    for (TaskRecord& t : *stored) s->Reinstate(std::move(t));
+  });
+  return Status::Ok();
+}
+
+size_t Node::DropCommitted(uint64_t committed) {
+  if (!state_.eviction_due(committed)) return 0;
+  return WriteLocked([&](State* s) { return s->EvictCommitted(committed); });
 }
 
 Result<std::vector<std::string>> Node::ListSet(std::string_view key) {

@@ -42,6 +42,9 @@ struct NodeOptions {
   // Catching up logs progress at most this often, once it has taken this
   // long (server/log.h).
   std::chrono::milliseconds load_progress_every{1'000};
+  // Finished tasks leave memory once the state store holds them
+  // (State::set_evict_finished); off keeps every task in memory.
+  bool drop_finished = true;
 };
 
 // Counters the sequencer bumps and /metrics reports.
@@ -58,6 +61,8 @@ struct NodeCounters {
   // follow them). docs/registers.md, "Hostile clocks".
   std::atomic<uint64_t> future_events{0};
   std::atomic<uint64_t> batches{0};  // sequencer batches written
+  // Finished tasks read back from the state store for an op on them.
+  std::atomic<uint64_t> tasks_reinstated{0};
 };
 
 class Node {
@@ -102,6 +107,16 @@ class Node {
   // The State without locking. REQUIRES: the caller is the only writer
   // (the sequencer thread) and only reads.
   const State& WriterView() const { return state_; }
+
+  // Reads the task registers `keys` name from the state store and puts
+  // those it holds back in the State (State::Reinstate), so that ops on
+  // finished tasks dropped from memory are decided and applied against
+  // them (core/cold_tasks.h). The store is read without the lock.
+  // Sequencer thread (or Open) only. An error changes nothing.
+  Status ReinstateTasks(std::vector<TaskKey> keys);
+  // State::EvictCommitted under the lock, when there is something to drop;
+  // returns how many tasks left memory.
+  size_t DropCommitted(uint64_t committed);
 
   // The last entry of this node's own chain (the `prev` of the next one).
   // Sequencer thread only.

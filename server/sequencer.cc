@@ -9,6 +9,7 @@
 
 #include "core/projector.h"
 #include "server/log.h"
+#include "server/memory_trim.h"
 #include "server/thread_name.h"
 
 namespace pigtail {
@@ -21,6 +22,8 @@ constexpr size_t kRepliesHandedOff = 64;
 constexpr size_t kMaxClaimTimes = 1'000'000;
 // How often the stores are probed while idle (BackendHealth).
 constexpr std::chrono::seconds kProbeInterval{1};
+// How often at most memory freed by dropped tasks goes back to the system.
+constexpr std::chrono::seconds kTrimInterval{10};
 
 // Adds the queues whose waiting claims an applied op may satisfy.
 void AddQueuesToWake(const Event& event, std::vector<std::string>* queues) {
@@ -82,6 +85,15 @@ void Sequencer::Start() {
     {
       std::lock_guard guard(mu_);
       commit_failed_ = true;
+    }
+    cv_.notify_all();
+  };
+  // Finished tasks the commit wrote may now leave memory (DropCommitted).
+  listener.on_committed = [this, drops = node_->WriterView().evict_finished()] {
+    if (!drops) return;
+    {
+      std::lock_guard guard(mu_);
+      committed_ = true;
     }
     cv_.notify_all();
   };
@@ -154,7 +166,7 @@ void Sequencer::Run() {
       std::unique_lock lock(mu_);
       auto ready = [&] {
         return !queue_.empty() || stopping_ || !woken_queues_.empty() ||
-               (draining_ && !waiters_.empty()) || commit_failed_;
+               (draining_ && !waiters_.empty()) || commit_failed_ || committed_;
       };
       std::optional<Clock::time_point> wake;
       if (!waiters_.empty()) {
@@ -184,6 +196,7 @@ void Sequencer::Run() {
       }
       stop = stopping_ && queue_.empty();
       commit_failed_ = false;  // the wake-up below accounts for its retry
+      committed_ = false;      // DropCommitted below
     }
     const bool draining = stop || draining_;
     Clock::time_point now = Clock::now();
@@ -209,6 +222,12 @@ void Sequencer::Run() {
     if ((uncommitted_seq_ != 0 || held) &&
         (stop || Clock::now() >= last_state_commit_ + options_.state_commit_interval)) {
       CommitState(/*final=*/stop);
+    }
+    dropped_since_trim_ += node_->DropCommitted(committer_->committed_checkpoint());
+    if (dropped_since_trim_ > 0 && Clock::now() >= last_trim_ + kTrimInterval) {
+      ReleaseFreeMemory();
+      dropped_since_trim_ = 0;
+      last_trim_ = Clock::now();
     }
     if (stop) break;
   }
@@ -268,10 +287,15 @@ class Sequencer::EntryWriter {
       : node_(node), options_(options), head_(node->head()) {}
 
   std::vector<Event>& events() { return events_; }
+  const std::vector<Event>& events() const { return events_; }
   // This node's last entry once the batch is in the log.
   const std::optional<Uuid>& head() const { return head_; }
   // Whether every entry has an id minted here just now.
   bool all_fresh() const { return !options_.external_write && all_external_ == 0; }
+
+  // Whether events()[i] came from elsewhere (AddExternal), so that an Add
+  // in it may name a task this node has seen.
+  bool external(size_t i) const { return i < external_.size() && external_[i]; }
 
   // Starts a request: Rollback() drops what it adds.
   size_t Mark() {
@@ -281,6 +305,7 @@ class Sequencer::EntryWriter {
   }
   void Rollback() {
     events_.resize(mark_);
+    if (external_.size() > mark_) external_.resize(mark_);
     head_ = mark_head_;
   }
 
@@ -292,8 +317,8 @@ class Sequencer::EntryWriter {
       events_.push_back(std::move(e));
       return events_.back().id;
     }
-    NewEvent fields{Uuid::Random(),       node_->id(),     head_,
-                    node_->clock().Now(), std::move(data), dependencies};
+    const Hlc when = node_->clock().Now();
+    NewEvent fields{EntryId(when), node_->id(), head_, when, std::move(data), dependencies};
     PIGTAIL_ASSIGN_OR_RETURN(Event e, MakeEvent(fields));
     head_ = fields.id;
     events_.push_back(std::move(e));
@@ -311,14 +336,19 @@ class Sequencer::EntryWriter {
         Restamp(decision, k, events_.back().when);
         continue;
       }
-      const Uuid id = Uuid::Random();
+      const Uuid id = EntryId(entry.when);
       events_.push_back(MakeOpEvent(id, node_->id(), head_, entry.when, entry.op));
       head_ = id;
     }
     return Status::Ok();
   }
 
+  // Time-ordered, so a node's tasks list by id in the order added.
+  static Uuid EntryId(const Hlc& when) { return Uuid::TimeOrdered(when.time / 1'000'000); }
+
   void AddExternal(const Event& event) {
+    external_.resize(events_.size(), false);
+    external_.push_back(true);
     events_.push_back(event);
     ++all_external_;
   }
@@ -327,6 +357,7 @@ class Sequencer::EntryWriter {
   Node* const node_;
   const SequencerOptions& options_;
   std::vector<Event> events_;
+  std::vector<bool> external_;  // per event up to the last external one
   std::optional<Uuid> head_;
   size_t all_external_ = 0;  // entries from elsewhere
   size_t mark_ = 0;
@@ -385,6 +416,56 @@ WriteResult Sequencer::DecideRequest(const Pending& pending, BatchView* view,
             std::chrono::steady_clock::now() < pending.deadline;
   }
   return std::move(decision.reply);
+}
+
+Status Sequencer::ReinstateForRequests(const std::vector<Pending>& batch) {
+  const State& state = node_->WriterView();
+  if (!state.evict_finished()) return Status::Ok();
+  std::vector<TaskKey> absent;
+  for (const Pending& p : batch) {
+    AppendAbsentTasks(state, p.request, &absent);
+    if (const auto* purge = std::get_if<PurgeRequest>(&p.request)) {
+      PIGTAIL_RETURN_IF_ERROR(AppendPurgeCandidates(state, *purge, &absent));
+    }
+  }
+  return node_->ReinstateTasks(std::move(absent));
+}
+
+Status Sequencer::AppendPurgeCandidates(const State& state, const PurgeRequest& purge,
+                                        std::vector<TaskKey>* absent) {
+  const QueueRecord* queue = state.FindQueue(purge.queue);
+  if (queue == nullptr) return Status::Ok();
+  // Enough to fill the purge and tell whether more match; the store is read
+  // a page at a time, in id order, bounded by the queue's tasks.
+  size_t wanted = purge.max + 1;
+  std::optional<Uuid> after;
+  constexpr size_t kPage = 1000;
+  while (wanted > 0) {
+    PIGTAIL_ASSIGN_OR_RETURN(std::vector<TaskRecord> page,
+                             node_->state_store()->ListTasks(purge.queue, after, kPage));
+    for (const TaskRecord& task : page) {
+      if (wanted == 0) break;
+      if (state.FindTask(task.queue, task.id) != nullptr || !PurgeMatches(purge, *queue, task)) {
+        continue;
+      }
+      absent->push_back(TaskKey{task.queue, task.id});
+      --wanted;
+    }
+    if (page.size() < kPage) break;
+    after = page.back().id;
+  }
+  return Status::Ok();
+}
+
+Status Sequencer::ReinstateForEntries(const EntryWriter& writer) {
+  const State& state = node_->WriterView();
+  if (!state.evict_finished()) return Status::Ok();
+  std::vector<TaskKey> absent;
+  const std::vector<Event>& events = writer.events();
+  for (size_t i = 0; i < events.size(); ++i) {
+    AppendAbsentTasks(state, events[i], /*fresh=*/!writer.external(i), &absent);
+  }
+  return node_->ReinstateTasks(std::move(absent));
 }
 
 void Sequencer::NoteDecision(const Decision& decision, BatchFacts* facts) {
@@ -467,23 +548,34 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
   };
   std::vector<Slot> slots(batch.size());
   EntryWriter writer(node_, options_);
+  // Nothing is decided or written without the tasks it reads.
+  Status reinstated = ReinstateForRequests(batch);
   BatchView view(node_->WriterView());
   DecideContext ctx;
   ctx.now_ns = node_->NowNanos();
   ctx.stamp = [this] { return node_->clock().Now(); };
   ctx.batch_ops = options_.batch_ops && !options_.external_write;
   BatchFacts facts;
-  for (size_t i = 0; i < batch.size(); ++i) {
+  for (size_t i = 0; i < batch.size() && reinstated.ok(); ++i) {
     Slot& slot = slots[i];
     slot.first_event = writer.Mark();
     slot.result = DecideRequest(batch[i], &view, ctx, &writer, &facts, &slot.parked);
     // A request that failed part way adds nothing.
     if (!slot.result.status.ok()) writer.Rollback();
   }
+  if (reinstated.ok()) reinstated = ReinstateForEntries(writer);
+  health_.Report(BackendHealth::kState, reinstated, /*probe=*/true);
+  if (!reinstated.ok()) {
+    for (Slot& slot : slots) {
+      slot.parked = false;
+      slot.result = WriteResult();
+      slot.result.status = reinstated;
+    }
+  }
 
   const std::vector<Event>& events = writer.events();
   std::vector<uint64_t> seqs;
-  if (!events.empty()) {
+  if (!events.empty() && reinstated.ok()) {
     const bool sync = options_.sync == SyncMode::kBatch;
     Result<std::vector<uint64_t>> appended = writer.all_fresh()
                                                  ? node_->log()->AppendNew(events, sync)

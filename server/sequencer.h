@@ -149,6 +149,16 @@ class Sequencer {
   // returns its reply. Sets *park for a claim-next to wait.
   WriteResult DecideRequest(const Pending& pending, BatchView* view, const DecideContext& ctx,
                             EntryWriter* writer, BatchFacts* facts, bool* park);
+  // Reads back from the state store the finished tasks dropped from memory
+  // that the requests of `batch` are decided against (core/cold_tasks.h),
+  // and those a purge may remove.
+  Status ReinstateForRequests(const std::vector<Pending>& batch);
+  // Adds to `absent` up to purge.max + 1 finished tasks out of memory
+  // that `purge` removes.
+  Status AppendPurgeCandidates(const State& state, const PurgeRequest& purge,
+                               std::vector<TaskKey>* absent);
+  // The same for the tasks the entries of the batch write.
+  Status ReinstateForEntries(const EntryWriter& writer);
   // Notes the claim times and metrics of a decision taken into the batch.
   void NoteDecision(const Decision& decision, BatchFacts* facts);
   // Applies the appended `events` (with their sequences) to the State.
@@ -169,6 +179,7 @@ class Sequencer {
   std::deque<Pending> queue_;   // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   bool commit_failed_ = false;  // guarded by mu_: a state commit failed, plan its retry
+  bool committed_ = false;      // guarded by mu_: a state commit succeeded
   bool started_ = false;
   std::thread thread_;
 
@@ -184,6 +195,10 @@ class Sequencer {
   std::vector<std::string> woken_queues_;
   uint64_t uncommitted_seq_ = 0;  // last applied sequence not yet committed; 0: none
   std::chrono::steady_clock::time_point last_state_commit_;
+  // Tasks dropped from memory since the allocator was last trimmed, and
+  // when that was (ReleaseFreeMemory, at most every kTrimInterval).
+  uint64_t dropped_since_trim_ = 0;
+  std::chrono::steady_clock::time_point last_trim_;
   LeaseStormDetector lease_storm_;
   // Changes taken from the State that the committer did not take (not
   // expected: see CommitState), offered again with the next ones.

@@ -20,6 +20,7 @@ ServerOptions ServerOptionsFromConfig(const ServerConfig& config) {
     log::Info("created a new store at " + where);
   };
   o.node.max_clock_offset_ms = config.max_clock_offset_ms;
+  o.node.drop_finished = config.finished_tasks == "store";
   o.sequencer.sync = config.sync == "none" ? SyncMode::kNone : SyncMode::kBatch;
   o.sequencer.max_batch = config.max_batch;
   o.sequencer.batch_ops = config.batch_ops == "on";

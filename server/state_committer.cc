@@ -110,6 +110,7 @@ bool StateCommitter::Offer(StateBatch* batch, bool force) {
           down_since_ = Clock::now();
         }
       } else {
+        if (work.checkpoint > committed_checkpoint_) committed_checkpoint_ = work.checkpoint;
         backoff_ = std::chrono::milliseconds(0);
         if (!healthy_.exchange(true)) {
           came_up = true;
@@ -130,6 +131,7 @@ bool StateCommitter::Offer(StateBatch* batch, bool force) {
     }
     // After busy_ is cleared, so that the caller's retry is taken.
     if (!committed.ok() && listener_.on_retry) listener_.on_retry();
+    if (committed.ok() && listener_.on_committed) listener_.on_committed();
   });
   return true;
 }

@@ -57,6 +57,9 @@ class StateCommitter {
     // After every failed commit, once the committer is idle: a retry is
     // due at retry_at() (so an idle caller can wake up for it).
     std::function<void()> on_retry;
+    // After every successful commit, once the committer is idle
+    // (committed_checkpoint() includes it).
+    std::function<void()> on_committed;
   };
   // Listener functions run on the committer thread and may be empty.
   StateCommitter(StateStore* store, Listener listener,
@@ -85,6 +88,9 @@ class StateCommitter {
   // When holding(): the earliest time a retry is taken.
   std::optional<std::chrono::steady_clock::time_point> retry_at() const;
   uint64_t failures() const { return failures_; }
+  // The checkpoint of the last successful commit (0 before the first): the
+  // store holds every change taken up to it.
+  uint64_t committed_checkpoint() const { return committed_checkpoint_; }
   // The error of the last failed commit while !healthy(); else empty.
   std::string last_error() const;
 
@@ -108,6 +114,7 @@ class StateCommitter {
 
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> failures_{0};
+  std::atomic<uint64_t> committed_checkpoint_{0};
   // Last: destroyed first, running the commit in flight while the members
   // above still exist.
   SerialExecutor executor_;

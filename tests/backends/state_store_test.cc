@@ -5,6 +5,7 @@
 
 #include "core/codec.h"
 #include "core/projector.h"
+#include "core/task_view.h"
 #include "tests/backends/backend_fixture.h"
 #include "tests/backends/test_macros.h"
 #include "tests/backends/workload.h"
@@ -149,6 +150,51 @@ TEST_P(StateStoreTest, ListTasksPagesInIdOrder) {
   EXPECT_TRUE(MUST(store_->ListTasks("no-such-queue", std::nullopt, 10)).empty());
   // A queue whose name is a prefix of another's does not list the other's.
   EXPECT_TRUE(MUST(store_->ListTasks("alph", std::nullopt, 10)).empty());
+}
+
+TEST_P(StateStoreTest, GetTasksReadsManyInKeyOrder) {
+  ProjectAndCommit(300, 100);
+  std::vector<TaskKey> keys;
+  std::vector<TaskRecord> expected;
+  for (const auto& [name, slot] : state_.queues()) {
+    for (const auto& [id, task] : slot.tasks) keys.push_back(TaskKey{name, id});
+  }
+  ASSERT_GT(keys.size(), 20u);
+  // Some that are not stored, in a queue that exists and in one that does not.
+  keys.push_back(TaskKey{keys.front().queue, Uuid::Random()});
+  keys.push_back(TaskKey{"no-such-queue", Uuid::Random()});
+  SortUnique(&keys);
+  for (const TaskKey& k : keys) {
+    if (const TaskRecord* t = state_.FindTask(k.queue, k.id)) expected.push_back(*t);
+  }
+  EXPECT_EQ(MUST(store_->GetTasks(keys)), expected);
+  EXPECT_TRUE(MUST(store_->GetTasks({})).empty());
+}
+
+// A State that drops finished tasks loads the live ones only, with the
+// digests and counts of all.
+TEST_P(StateStoreTest, LoadIntoADroppingStateKeepsLiveTasksOnly) {
+  ProjectAndCommit(600, 200);
+  State loaded;
+  loaded.set_evict_finished(true);
+  ASSERT_OK(store_->LoadInto(&loaded));
+  EXPECT_EQ(loaded.total_digest(), state_.total_digest());
+  EXPECT_EQ(loaded.task_count(), state_.task_count());
+  size_t finished = 0;
+  for (const auto& [name, slot] : state_.queues()) {
+    EXPECT_EQ(loaded.QueueDigest(name), state_.QueueDigest(name)) << name;
+    EXPECT_EQ(CountTasks(loaded, name, 0), CountTasks(state_, name, 0)) << name;
+    for (const auto& [id, task] : slot.tasks) {
+      const bool live = task.status.key.outcome == Outcome::kLive;
+      finished += live ? 0 : 1;
+      if (live) {
+        EXPECT_NE(loaded.FindTask(name, id), nullptr) << id.ToString();
+      }
+    }
+  }
+  ASSERT_GT(finished, 0u);
+  EXPECT_GT(loaded.dropped_count(), 0u);
+  EXPECT_LE(loaded.dropped_count(), finished);
 }
 
 TEST_P(StateStoreTest, BulkLoadThenLoadInto) {

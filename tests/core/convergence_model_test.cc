@@ -23,7 +23,10 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/cold_tasks.h"
+#include "core/memory_store.h"
 #include "core/projector.h"
+#include "core/task_view.h"
 #include "tests/core/state_checks.h"
 #include "tests/core/test_events.h"
 
@@ -335,54 +338,172 @@ void ExpectMatchesModel(const State& state, const Model& model) {
   }
 }
 
-TEST(ConvergenceModelTest, RandomHistoriesConvergeInAnyOrderWithDuplicates) {
+// Calls check(history_seed, events) for `histories` random histories drawn
+// from PIGTAIL_SEED (else a random seed), printed under `name` so that a
+// run can be reproduced; stops at the first fatal failure.
+template <typename Check>
+void ForEachHistory(const char* name, uint64_t histories, Check check) {
   const uint64_t seed = EnvOr("PIGTAIL_SEED", std::random_device{}());
-  const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000);
-  constexpr int kOrders = 4;
-  std::printf("convergence model: seed=%llu histories=%llu (PIGTAIL_SEED=%llu reproduces)\n",
+  std::printf("%s: seed=%llu histories=%llu (PIGTAIL_SEED=%llu reproduces)\n", name,
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(histories),
               static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);
-  uint64_t events_applied = 0;
   for (uint64_t h = 0; h < histories; ++h) {
     const uint64_t history_seed = rng();
     SCOPED_TRACE("PIGTAIL_SEED=" + std::to_string(seed) + " history " + std::to_string(h) +
                  " (history seed " + std::to_string(history_seed) + ")");
-    std::vector<Event> events = HistoryGenerator(history_seed).Generate();
-
-    State reference;
-    for (const Event& e : events) ApplyEvent(e, &reference);
-    ASSERT_EQ(reference.total_digest(), testing::DigestFromScratch(reference));
-    ASSERT_NO_FATAL_FAILURE(ExpectMatchesModel(reference, Model(events)));
-
-    std::mt19937_64 order_rng(history_seed);
-    for (int o = 0; o < kOrders; ++o) {
-      std::vector<const Event*> order;
-      for (const Event& e : events) {
-        order.push_back(&e);
-        if (order_rng() % 4 == 0) order.push_back(&e);  // a duplicate delivery
-      }
-      std::shuffle(order.begin(), order.end(), order_rng);
-      State replica;
-      for (const Event* e : order) ApplyEvent(*e, &replica);
-      events_applied += order.size();
-      ASSERT_TRUE(replica.SameRegisters(reference)) << "order " << o;
-      ASSERT_EQ(replica.total_digest(), reference.total_digest());
-      for (const char* q : kQueues) ASSERT_EQ(replica.QueueDigest(q), reference.QueueDigest(q));
-      // The claim index is derived state: it must converge too.
-      for (const char* q : kQueues) {
-        const State::QueueSlot* a = replica.FindSlot(q);
-        const State::QueueSlot* b = reference.FindSlot(q);
-        ASSERT_EQ(a == nullptr, b == nullptr);
-        if (a != nullptr) {
-          ASSERT_EQ(a->open, b->open);
-          ASSERT_EQ(a->leased, b->leased);
-        }
-      }
-    }
+    check(history_seed, HistoryGenerator(history_seed).Generate());
+    if (::testing::Test::HasFatalFailure()) return;
   }
+}
+
+// `events` shuffled, each delivered twice with probability 1/4.
+std::vector<const Event*> ShuffledWithDuplicates(const std::vector<Event>& events,
+                                                 std::mt19937_64* rng) {
+  std::vector<const Event*> order;
+  for (const Event& e : events) {
+    order.push_back(&e);
+    if ((*rng)() % 4 == 0) order.push_back(&e);  // a duplicate delivery
+  }
+  std::shuffle(order.begin(), order.end(), *rng);
+  return order;
+}
+
+TEST(ConvergenceModelTest, RandomHistoriesConvergeInAnyOrderWithDuplicates) {
+  const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000);
+  constexpr int kOrders = 4;
+  uint64_t events_applied = 0;
+  ForEachHistory("convergence model", histories,
+                 [&](uint64_t history_seed, const std::vector<Event>& events) {
+                   State reference;
+                   for (const Event& e : events) ApplyEvent(e, &reference);
+                   ASSERT_EQ(reference.total_digest(), testing::DigestFromScratch(reference));
+                   ASSERT_NO_FATAL_FAILURE(ExpectMatchesModel(reference, Model(events)));
+
+                   std::mt19937_64 order_rng(history_seed);
+                   for (int o = 0; o < kOrders; ++o) {
+                     std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
+                     State replica;
+                     for (const Event* e : order) ApplyEvent(*e, &replica);
+                     events_applied += order.size();
+                     ASSERT_TRUE(replica.SameRegisters(reference)) << "order " << o;
+                     ASSERT_EQ(replica.total_digest(), reference.total_digest());
+                     for (const char* q : kQueues)
+                       ASSERT_EQ(replica.QueueDigest(q), reference.QueueDigest(q));
+                     // The claim index is derived state: it must converge too.
+                     for (const char* q : kQueues) {
+                       const State::QueueSlot* a = replica.FindSlot(q);
+                       const State::QueueSlot* b = reference.FindSlot(q);
+                       ASSERT_EQ(a == nullptr, b == nullptr);
+                       if (a != nullptr) {
+                         ASSERT_EQ(a->open, b->open);
+                         ASSERT_EQ(a->leased, b->leased);
+                       }
+                     }
+                   }
+                 });
   std::printf("convergence model: %llu events applied across %d orders per history\n",
               static_cast<unsigned long long>(events_applied), kOrders);
+}
+
+// A State that drops finished tasks (State::set_evict_finished) over a
+// memory state store, as a node runs one: before each event the tasks it
+// names that are out of memory are read back (core/cold_tasks.h), and
+// changes are committed and finished tasks dropped after every event
+// (`every_event`) or at random points.
+class DroppingReplica {
+ public:
+  DroppingReplica(bool every_event, uint64_t seed)
+      : store_(NewMemoryStateStore()), every_event_(every_event), rng_(seed) {
+    state_.set_evict_finished(true);
+  }
+
+  void Apply(const Event& event) {
+    std::vector<TaskKey> keys;
+    AppendAbsentTasks(state_, event, /*fresh=*/false, &keys);
+    SortUnique(&keys);
+    Result<std::vector<TaskRecord>> stored = store_->GetTasks(keys);
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+    for (TaskRecord& t : *stored) state_.Reinstate(std::move(t));
+    ApplyEvent(event, &state_);
+    ++seq_;
+    if (every_event_ || rng_() % 3 == 0) {
+      ASSERT_NO_FATAL_FAILURE(CommitAndDrop());
+    }
+  }
+
+  void CommitAndDrop() {
+    ASSERT_TRUE(store_->Commit(state_.TakeChanges(seq_), false).ok());
+    dropped_ += state_.EvictCommitted(seq_);
+  }
+
+  State& state() { return state_; }
+  StateStore& store() { return *store_; }
+  size_t dropped() const { return dropped_; }
+
+ private:
+  State state_;
+  std::unique_ptr<StateStore> store_;
+  const bool every_event_;
+  std::mt19937_64 rng_;
+  uint64_t seq_ = 0;
+  size_t dropped_ = 0;
+};
+
+// Dropping finished tasks from memory changes no register, digest or
+// count: the store (every register) equals the reference, and so do the
+// digests and counts the dropping State reports.
+TEST(ConvergenceModelTest, DroppingFinishedTasksChangesNothing) {
+  const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000) / 5;
+  uint64_t dropped = 0;
+  ForEachHistory(
+      "dropping model", histories, [&](uint64_t history_seed, const std::vector<Event>& events) {
+        State reference;
+        for (const Event& e : events) ApplyEvent(e, &reference);
+
+        std::mt19937_64 order_rng(history_seed);
+        for (bool every_event : {true, false}) {
+          std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
+          DroppingReplica replica(every_event, order_rng());
+          for (const Event* e : order) ASSERT_NO_FATAL_FAILURE(replica.Apply(*e));
+          ASSERT_NO_FATAL_FAILURE(replica.CommitAndDrop());
+          dropped += replica.dropped();
+          State& got = replica.state();
+          ASSERT_EQ(got.total_digest(), reference.total_digest()) << "every_event " << every_event;
+          ASSERT_EQ(got.task_count(), reference.task_count());
+          for (const char* q : kQueues) {
+            ASSERT_EQ(got.QueueDigest(q), reference.QueueDigest(q)) << q;
+            const State::QueueSlot* a = got.FindSlot(q);
+            const State::QueueSlot* b = reference.FindSlot(q);
+            if (a != nullptr && b != nullptr) {
+              ASSERT_EQ(a->open, b->open) << q;
+              ASSERT_EQ(a->leased, b->leased) << q;
+            }
+            // Dropped counts are exact unless a Delete arrived after tasks
+            // added after it were dropped (State::DroppedCounts).
+            const uint64_t now = 1;
+            QueueCounts counted = CountTasks(got, q, now);
+            QueueCounts want = CountTasks(reference, q, now);
+            const QueueRecord* record = reference.FindQueue(q);
+            if (record == nullptr || !record->last_delete) {
+              ASSERT_EQ(counted, want) << q;
+            }
+          }
+          // What is in memory is what is live, and every register is stored.
+          for (const auto& [name, slot] : got.queues()) {
+            for (const auto& [id, task] : slot.tasks) {
+              bool droppable = task.status.key.outcome != Outcome::kLive && slot.record &&
+                               TaskVisible(task, &*slot.record);
+              ASSERT_FALSE(droppable) << name << " " << id.ToString() << " stayed in memory";
+            }
+          }
+          State loaded;
+          ASSERT_TRUE(replica.store().LoadInto(&loaded).ok());
+          ASSERT_TRUE(loaded.SameRegisters(reference)) << "every_event " << every_event;
+        }
+      });
+  std::printf("dropping model: %llu tasks dropped from memory\n",
+              static_cast<unsigned long long>(dropped));
 }
 
 // Admission (docs/registers.md, "Hostile clocks"): each node admits an entry

@@ -85,6 +85,24 @@ namespace {
 
 // std::hash<Uuid> (Uuid::Hash) spreads ids that differ in one byte
 // anywhere, not only random ones, over the low bits hash tables use.
+TEST(UuidTest, TimeOrderedIsVersion7AndSortsInTheOrderMade) {
+  const uint64_t ms = 0x0123456789ab;
+  Uuid first = Uuid::TimeOrdered(ms);
+  std::string text = first.ToString();
+  EXPECT_EQ(text.substr(0, 13), "01234567-89ab") << text;
+  EXPECT_EQ(text[14], '7') << text;
+  EXPECT_TRUE(std::string("89ab").find(text[19]) != std::string::npos) << text;
+  // The same millisecond, an earlier one, and more than a counter's worth
+  // (4,096) within one: still in the order made.
+  Uuid last = first;
+  for (int i = 0; i < 10'000; ++i) {
+    Uuid next = Uuid::TimeOrdered(i % 100 == 0 ? ms - 5 : ms);
+    ASSERT_LT(last, next) << i;
+    last = next;
+  }
+  EXPECT_LT(last, Uuid::TimeOrdered(ms + 1'000));
+}
+
 TEST(UuidTest, HashSpreadsIdsThatDifferInAnyByte) {
   for (size_t byte = 0; byte < Uuid::kSize; ++byte) {
     std::set<size_t> hashes;

@@ -124,6 +124,50 @@ TEST_F(ReplayTest, MemoryAndRocksDbGiveEqualDigests) {
   EXPECT_GT(diff->registers_compared, 1000u);
 }
 
+// A committing rebuild keeps the live tasks only: finished ones leave its
+// State once committed and are read back from the target when a later
+// entry names them; the target still ends with every register.
+TEST_F(ReplayTest, CommittingRebuildKeepsOnlyLiveTasksInMemory) {
+  std::vector<Event> events = GenerateLog({.events = 5000, .seed = 13});
+  State full;
+  for (const Event& e : events) ApplyEvent(e, &full);
+  full.SettleDigests();
+
+  auto rocks = OpenStateStore("rocksdb:" + dir_ + "/dropping");
+  ASSERT_TRUE(rocks.ok()) << rocks.status().ToString();
+  auto log = StoreWith(events);
+  CorruptionReporter reporter(CorruptionPolicy::kStop);
+  auto source = NewStoreSource(log.get(), &reporter);
+  State state;
+  Result<ReplayReport> r = Replay(source.get(), &state, rocks->get(), SmallBatches(), nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->digest, full.total_digest());
+  EXPECT_GT(state.dropped_count(), 100u);
+  EXPECT_EQ(state.task_count(), full.task_count());
+  for (const auto& [name, slot] : state.queues()) {
+    for (const auto& [id, task] : slot.tasks) {
+      EXPECT_FALSE(task.status.key.outcome != Outcome::kLive && slot.record &&
+                   TaskVisible(task, &*slot.record))
+          << name << " " << id.ToString() << ": a finished task stayed in memory";
+    }
+  }
+  Result<StateDiff> diff = DiffStateWithStore(full, rocks->get());
+  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+  EXPECT_EQ(diff->total, 0u);
+  EXPECT_GT(diff->registers_compared, 1000u);
+
+  // drop_finished off keeps every task.
+  auto memory = NewMemoryStateStore();
+  auto log2 = StoreWith(events);
+  auto source2 = NewStoreSource(log2.get(), &reporter);
+  ReplayOptions keep = SmallBatches();
+  keep.drop_finished = false;
+  State kept;
+  ASSERT_TRUE(Replay(source2.get(), &kept, memory.get(), keep, nullptr).ok());
+  EXPECT_EQ(kept.dropped_count(), 0u);
+  EXPECT_TRUE(kept.SameRegisters(full));
+}
+
 TEST_F(ReplayTest, PostgresGivesEqualDigest) {
   std::unique_ptr<StateStore> pg;
   ASSERT_NO_FATAL_FAILURE(OpenPostgres("replay_test_", &pg));

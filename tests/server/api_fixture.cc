@@ -21,6 +21,7 @@ void ApiFixture::Open(const ApiOptions& options, SequencerOptions sequencer,
   server.http.threads = 1;
   server.log = log ? std::move(log) : NewMemoryEventStore();
   server.node.physical = [this] { return now_ns_.load(); };
+  server.node.drop_finished = drop_finished_;
   server.sequencer = sequencer;
   server.notifier.reset();
   server.api = options;

@@ -53,6 +53,7 @@ class ApiFixture : public ::testing::Test {
   Api* api() { return server_->api(); }
 
   std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
+  bool drop_finished_ = true;  // NodeOptions::drop_finished of the next Open()
   std::unique_ptr<Server> server_;
 };
 

@@ -128,13 +128,22 @@ TEST_F(ApiTest, QueueListingFiltersAndPages) {
   EXPECT_EQ(Body(Call("GET", "/queue/q?state=cancelled")).at(ids[1]).at("state"), "cancelled");
   EXPECT_EQ(Body(Call("GET", "/queue/q?state=all")).as_object().size(), 5u);
 
+  // Listings with finished tasks, which leave memory, go in id order.
+  std::vector<std::string> by_id = ids;
+  std::sort(by_id.begin(), by_id.end());
   HttpResponse first = Call("GET", "/queue/q?state=all&limit=2");
   ASSERT_EQ(first.status, 200);
   EXPECT_EQ(Body(first).as_object().size(), 2u);
-  ASSERT_EQ(first.Header("Pigtail-Next-After"), ids[1]);
-  HttpResponse rest = Call("GET", "/queue/q?state=all&limit=10&after=" + ids[1]);
+  EXPECT_TRUE(Body(first).as_object().contains(by_id[0]));
+  ASSERT_EQ(first.Header("Pigtail-Next-After"), by_id[1]);
+  HttpResponse rest = Call("GET", "/queue/q?state=all&limit=10&after=" + by_id[1]);
   EXPECT_EQ(Body(rest).as_object().size(), 3u);
+  EXPECT_FALSE(Body(rest).as_object().contains(by_id[1]));
   EXPECT_EQ(rest.Header("Pigtail-Next-After"), "");
+  // The pending ones page in claim order.
+  HttpResponse pending = Call("GET", "/queue/q?state=pending&limit=1");
+  EXPECT_TRUE(Body(pending).as_object().contains(ids[2])) << pending.body;
+  ASSERT_EQ(pending.Header("Pigtail-Next-After"), ids[2]);
 
   for (const char* bad :
        {"?state=finished", "?limit=0", "?limit=10001", "?limit=x", "?after=nope", "?sort=id"}) {
