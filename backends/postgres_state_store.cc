@@ -224,10 +224,9 @@ class PostgresStateStore final : public StateStore {
   }
 
   // One query per queue named, in one read transaction.
-  Result<std::vector<TaskRecord>> GetTasks(const std::vector<TaskKey>& keys) override {
+  Result<std::vector<TaskRecord>> ReadTasks(const std::vector<TaskKey>& keys) override {
     std::vector<TaskRecord> out;
-    if (keys.empty()) return out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("GetTasks", [&](pqxx::connection_base& conn) {
+    PIGTAIL_RETURN_IF_ERROR(session_->Run("ReadTasks", [&](pqxx::connection_base& conn) {
       out.clear();
       pqxx::read_transaction txn(conn);
       for (size_t first = 0; first < keys.size();) {

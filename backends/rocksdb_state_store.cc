@@ -173,9 +173,8 @@ class RocksDbStateStore final : public StateStore {
     return std::optional<TaskRecord>(std::move(t));
   }
 
-  Result<std::vector<TaskRecord>> GetTasks(const std::vector<TaskKey>& keys) override {
+  Result<std::vector<TaskRecord>> ReadTasks(const std::vector<TaskKey>& keys) override {
     std::vector<TaskRecord> out;
-    if (keys.empty()) return out;
     std::vector<std::string> key_bytes;
     key_bytes.reserve(keys.size());
     for (const TaskKey& k : keys) key_bytes.push_back(rocks::TaskKey(k.queue, k.id));
@@ -407,7 +406,7 @@ class RocksDbStateStore final : public StateStore {
 Result<std::unique_ptr<StateStore>> OpenRocksDbStateStore(std::string_view path,
                                                           const BackendOptions& options) {
   // Every family in the default (skiplist) memtable: a node that drops
-  // finished tasks reads them back by key (GetTasks), and a vector memtable
+  // finished tasks reads them back by key (ReadTasks), and a vector memtable
   // sorts itself on every read.
   PIGTAIL_ASSIGN_OR_RETURN(
       std::unique_ptr<rocks::Database> db,

@@ -130,9 +130,7 @@ void State::PutStoredTask(TaskRecord task) {
     QueueSlot& slot = queues_.try_emplace(task.queue).first->second;
     bool counted = false;
     if (Droppable(slot, task, &counted)) {
-      scratch_.clear();
-      AppendTaskRecord(task, &scratch_);
-      Digest digest = Digest::Of(scratch_);
+      Digest digest = DigestOf(task);
       slot.digest.Add(digest);
       total_.Add(digest);
       if (counted) ++*DroppedCounter(&slot, task);
@@ -142,6 +140,12 @@ void State::PutStoredTask(TaskRecord task) {
     }
   }
   PutTask(std::move(task));
+}
+
+Digest State::DigestOf(const TaskRecord& task) {
+  scratch_.clear();
+  AppendTaskRecord(task, &scratch_);
+  return Digest::Of(scratch_);
 }
 
 bool State::Droppable(const QueueSlot& slot, const TaskRecord& task, bool* counted) {
@@ -205,9 +209,7 @@ void State::Reinstate(TaskRecord stored) {
   if (!inserted) return;
   TaskEntry& entry = it->second;
   static_cast<TaskRecord&>(entry) = std::move(stored);
-  scratch_.clear();
-  AppendTaskRecord(entry, &scratch_);
-  entry.digest = Digest::Of(scratch_);  // already counted in the sums
+  entry.digest = DigestOf(entry);  // already counted in the sums
   bool counted = false;
   if (Droppable(slot, entry, &counted) && counted) {
     uint64_t* n = DroppedCounter(&slot, entry);

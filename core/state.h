@@ -279,6 +279,8 @@ class State {
   void TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* entry, bool created,
                    const IndexPlace& before);
 
+  // Of the task's encoding (reuses scratch_).
+  Digest DigestOf(const TaskRecord& task);
   // Whether a finished `task` may leave memory, and if so whether it
   // counts in slot.dropped (*counted).
   static bool Droppable(const QueueSlot& slot, const TaskRecord& task, bool* counted);

@@ -52,10 +52,9 @@ class StateStore {
   virtual Result<std::optional<QueueRecord>> GetQueue(std::string_view name) = 0;
   virtual Result<std::vector<QueueRecord>> ListQueues() = 0;
   virtual Result<std::optional<TaskRecord>> GetTask(std::string_view queue, const Uuid& id) = 0;
-  // The task registers stored under `keys` (sorted, no repeats), in key
-  // order; a key without one is skipped. The default reads them one by
-  // one; backends read them in one go.
-  virtual Result<std::vector<TaskRecord>> GetTasks(const std::vector<TaskKey>& keys);
+  // The task registers stored under `keys` (in any order, repeats
+  // allowed), in key order; a key without one is skipped. One ReadTasks.
+  Result<std::vector<TaskRecord>> GetTasks(std::vector<TaskKey> keys);
   // The task registers stored under `queue` with id > `after` (nullopt: from
   // the first), in id order, at most `limit`.
   virtual Result<std::vector<TaskRecord>> ListTasks(std::string_view queue,
@@ -84,6 +83,11 @@ class StateStore {
   // all-or-nothing from the point of view of a later open.
   // FailedPrecondition if state.digests_stale().
   virtual Status BulkLoad(const State& state, uint64_t checkpoint) = 0;
+
+ protected:
+  // GetTasks of sorted keys without repeats, at least one. The default
+  // reads them one by one; backends read them in one go.
+  virtual Result<std::vector<TaskRecord>> ReadTasks(const std::vector<TaskKey>& keys);
 };
 
 }  // namespace pigtail

@@ -71,10 +71,7 @@ Result<TaskPage> ListTasks(const State& state, std::string_view queue, TaskFilte
   if (after) {
     const TaskRecord* at = state.FindTask(queue, *after);
     if (at == nullptr && after_stored != nullptr && after_stored->id == *after) at = after_stored;
-    if (at == nullptr || !at->add) {
-      return Status::NotFound("task " + after->ToString() + " (after) is not in queue \"" +
-                              std::string(queue) + "\"");
-    }
+    if (at == nullptr || !at->add) return UnknownAfter(queue, *after);
     cursor = OrderOf(*at);
   }
   if (slot == nullptr || !slot->record) return page;
@@ -95,6 +92,11 @@ Result<TaskPage> ListTasks(const State& state, std::string_view queue, TaskFilte
   for (size_t i = 0; i < take; ++i) page.tasks.push_back(matching[i].second);
   if (matching.size() > take && take > 0) page.next_after = page.tasks.back().task->id;
   return page;
+}
+
+Status UnknownAfter(std::string_view queue, const Uuid& after) {
+  return Status::NotFound("task " + after.ToString() + " (after) is not in queue \"" +
+                          std::string(queue) + "\"");
 }
 
 bool ListsFinished(TaskFilter filter) {

@@ -59,6 +59,9 @@ Result<TaskPage> ListTasks(const State& state, std::string_view queue, TaskFilte
                            const std::optional<Uuid>& after, size_t limit, uint64_t now_ns,
                            const TaskRecord* after_stored = nullptr);
 
+// The NotFound of an `after` that is not a task of `queue`.
+Status UnknownAfter(std::string_view queue, const Uuid& after);
+
 // Whether `filter` lists finished tasks (done, dead, cancelled, all), which
 // a State that drops them (State::evict_finished) does not hold.
 bool ListsFinished(TaskFilter filter);

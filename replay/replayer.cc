@@ -88,8 +88,8 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
         for (const SourcedEvent& e : batch->events) {
           AppendAbsentTasks(*state, e.event, /*fresh=*/false, &absent);
         }
-        SortUnique(&absent);
-        PIGTAIL_ASSIGN_OR_RETURN(std::vector<TaskRecord> stored, target->GetTasks(absent));
+        PIGTAIL_ASSIGN_OR_RETURN(std::vector<TaskRecord> stored,
+                                 target->GetTasks(std::move(absent)));
         for (TaskRecord& t : stored) state->Reinstate(std::move(t));
       }
       for (const SourcedEvent& e : batch->events) report.stats.Count(ApplyEvent(e.event, state));

@@ -288,39 +288,27 @@ Result<TaskListing> ListQueueTasks(Node* node, const std::string& name, TaskFilt
                                    const std::optional<Uuid>& after, size_t limit, uint64_t now) {
   TaskListing listing;
   // Live tasks are all in memory, in claim order; so are finished ones
-  // unless the node drops them (--finished-tasks).
-  bool in_memory = true;
+  // unless the node drops them (--finished-tasks). `after` may have
+  // finished and left memory: then its register is in the store.
+  bool drops = false;
+  bool after_held = false;
+  node->Read([&](const State& state) {
+    drops = state.evict_finished();
+    after_held = after && state.FindTask(name, *after) != nullptr;
+  });
   std::optional<TaskRecord> after_stored;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    Result<bool> listed = node->Read([&](const State& state) -> Result<bool> {
-      in_memory = !state.evict_finished() || !ListsFinished(filter);
-      if (!in_memory) return true;
-      const bool after_absent = after && state.FindTask(name, *after) == nullptr;
-      if (after_absent && state.evict_finished() && !after_stored) return false;
+  if (after && drops && !after_held) {
+    PIGTAIL_ASSIGN_OR_RETURN(after_stored, node->state_store()->GetTask(name, *after));
+    if (!after_stored) return UnknownAfter(name, *after);
+  }
+  if (!drops || !ListsFinished(filter)) {
+    return node->Read([&](const State& state) -> Result<TaskListing> {
       PIGTAIL_ASSIGN_OR_RETURN(TaskPage page, ListTasks(state, name, filter, after, limit, now,
                                                         after_stored ? &*after_stored : nullptr));
       for (const ListedTask& t : page.tasks) listing.tasks.push_back(TaskCopy{*t.task, t.view});
       listing.next_after = page.next_after;
-      return true;
+      return std::move(listing);
     });
-    if (!listed.ok()) return listed.status();
-    if (*listed || !in_memory) break;
-    // `after` may have finished and left memory: its register is in the store.
-    PIGTAIL_ASSIGN_OR_RETURN(after_stored, node->state_store()->GetTask(name, *after));
-    if (!after_stored) after_stored = TaskRecord();  // so NotFound follows
-  }
-  if (in_memory) return listing;
-  if (after) {
-    bool held =
-        node->Read([&](const State& state) { return state.FindTask(name, *after) != nullptr; });
-    std::optional<TaskRecord> stored;
-    if (!held) {
-      PIGTAIL_ASSIGN_OR_RETURN(stored, node->state_store()->GetTask(name, *after));
-    }
-    if (!held && !stored) {
-      return Status::NotFound("task " + after->ToString() + " (after) is not in queue \"" + name +
-                              "\"");
-    }
   }
   // Finished tasks from the state store, in id order, a page at a time; a
   // selective filter may end a page short of `limit` after kMaxStoredScan.

@@ -135,9 +135,7 @@ Status Node::Load(const NodeOptions& options) {
 }
 
 Status Node::ReinstateTasks(std::vector<TaskKey> keys) {
-  if (keys.empty()) return Status::Ok();
-  SortUnique(&keys);
-  Result<std::vector<TaskRecord>> stored = state_store_->GetTasks(keys);
+  Result<std::vector<TaskRecord>> stored = state_store_->GetTasks(std::move(keys));
   if (!stored.ok()) return stored.status().WithContext("reading finished tasks back");
   if (stored->empty()) return Status::Ok();
   counters_.tasks_reinstated += stored->size();

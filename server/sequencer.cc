@@ -564,8 +564,9 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     if (!slot.result.status.ok()) writer.Rollback();
   }
   if (reinstated.ok()) reinstated = ReinstateForEntries(writer);
-  health_.Report(BackendHealth::kState, reinstated, /*probe=*/true);
   if (!reinstated.ok()) {
+    // A read: the probe brings the store back once it answers again.
+    health_.Report(BackendHealth::kState, reinstated, /*probe=*/true);
     for (Slot& slot : slots) {
       slot.parked = false;
       slot.result = WriteResult();

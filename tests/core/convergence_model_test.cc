@@ -421,8 +421,7 @@ class DroppingReplica {
   void Apply(const Event& event) {
     std::vector<TaskKey> keys;
     AppendAbsentTasks(state_, event, /*fresh=*/false, &keys);
-    SortUnique(&keys);
-    Result<std::vector<TaskRecord>> stored = store_->GetTasks(keys);
+    Result<std::vector<TaskRecord>> stored = store_->GetTasks(std::move(keys));
     ASSERT_TRUE(stored.ok()) << stored.status().ToString();
     for (TaskRecord& t : *stored) state_.Reinstate(std::move(t));
     ApplyEvent(event, &state_);
