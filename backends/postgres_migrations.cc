@@ -74,6 +74,22 @@ CREATE TABLE state_summary (
 INSERT INTO state_summary (one, total_digest, checkpoint)
   VALUES (true, '00000000000000000000000000000000', 0);
 )sql"},
+    {2, R"sql(
+-- What lets a node read only the live tasks at start (core/queue_tally.h).
+-- tasks.live: the task's outcome is live (it may still run). Rows written
+-- before this migration hold NULL until the store's next open fills them
+-- and the tallies, and sets state_summary.tallied.
+ALTER TABLE tasks ADD COLUMN live boolean;
+CREATE INDEX tasks_live ON tasks (queue, id) WHERE live;
+CREATE TABLE queue_tallies (
+  queue bytea PRIMARY KEY,
+  tasks bigint NOT NULL,
+  done bigint NOT NULL,
+  dead bigint NOT NULL,
+  cancelled bigint NOT NULL
+);
+ALTER TABLE state_summary ADD COLUMN tallied boolean NOT NULL DEFAULT false;
+)sql"},
 };
 
 // First key of the advisory lock: "pigt". The second is hashtext(schema).

@@ -5,6 +5,10 @@
 // committers across processes), upserts the registers with unnest(...)
 // statements in chunks, replaces the touched digests and writes the total
 // digest and checkpoint. BulkLoad truncates and COPYs in one transaction.
+// Each task row says whether the task is live, and queue_tallies holds each
+// queue's QueueTally, so that LoadInto into a State that drops finished
+// tasks reads only what it holds; a store written before they were kept
+// gets them at open, from one scan.
 // Thread safety and reconnection: PgSession.
 #include <algorithm>
 #include <limits>
@@ -31,10 +35,30 @@ std::vector<PgStatement> StateStatements() {
       {"st_put_queues",
        "INSERT INTO queues (name, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"},
+      // $4: 1 for a live task, else 0.
       {"st_put_tasks",
-       "INSERT INTO tasks (queue, id, value) "
-       "SELECT * FROM unnest($1::bytea[], $2::uuid[], $3::bytea[]) "
-       "ON CONFLICT (queue, id) DO UPDATE SET value = EXCLUDED.value"},
+       "INSERT INTO tasks (queue, id, value, live) "
+       "SELECT q, i, v, l <> 0 FROM unnest($1::bytea[], $2::uuid[], $3::bytea[], $4::bigint[]) "
+       "AS u(q, i, v, l) "
+       "ON CONFLICT (queue, id) DO UPDATE SET value = EXCLUDED.value, live = EXCLUDED.live"},
+      {"st_put_tallies",
+       "INSERT INTO queue_tallies (queue, tasks, done, dead, cancelled) "
+       "SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[], "
+       "$5::bigint[]) ON CONFLICT (queue) DO UPDATE SET tasks = EXCLUDED.tasks, "
+       "done = EXCLUDED.done, dead = EXCLUDED.dead, cancelled = EXCLUDED.cancelled"},
+      {"st_tallies", "SELECT queue, tasks, done, dead, cancelled FROM queue_tallies"},
+      {"st_tallied", "SELECT tallied FROM state_summary WHERE one FOR UPDATE"},
+      {"st_set_tallied", "UPDATE state_summary SET tallied = true WHERE one"},
+      {"st_mark_live",
+       "UPDATE tasks SET live = true FROM unnest($1::bytea[], $2::uuid[]) AS u(q, i) "
+       "WHERE queue = u.q AND id = u.i"},
+      {"st_mark_rest_finished", "UPDATE tasks SET live = false WHERE live IS NULL"},
+      {"st_queue_tasks", "SELECT value FROM tasks WHERE queue = $1"},
+      {"st_page_live_first",
+       "SELECT queue, id, value FROM tasks WHERE live ORDER BY queue, id LIMIT $1"},
+      {"st_page_live",
+       "SELECT queue, id, value FROM tasks WHERE live AND (queue, id) > ($1, $2) "
+       "ORDER BY queue, id LIMIT $3"},
       {"st_put_rejected",
        "INSERT INTO rejected (event_id, reason) SELECT * FROM unnest($1::uuid[], $2::bytea[]) "
        "ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason"},
@@ -96,6 +120,31 @@ Result<TaskRecord> TaskField(const pqxx::field& f) {
   return t;
 }
 
+bool IsLive(const TaskRecord& t) { return t.status.key.outcome == Outcome::kLive; }
+
+int64_t SqlCount(uint64_t n) {
+  return static_cast<int64_t>(std::min<uint64_t>(n, std::numeric_limits<int64_t>::max()));
+}
+
+// Calls `row` for each row of (queue, id, value) pages from `first` and
+// then `next` (which take the last page's key), in one transaction.
+// Bounded by the table's size: each page advances past its last key.
+template <typename Row>
+Status PageTasks(pqxx::transaction_base& txn, const char* first, const char* next, Row&& row) {
+  std::string last_queue;
+  std::string last_id;
+  for (bool first_page = true;; first_page = false) {
+    const pqxx::result page =
+        first_page ? txn.exec_prepared(first, kLoadPageRows)
+                   : txn.exec_prepared(next, Bytes(last_queue), last_id, kLoadPageRows);
+    for (const pqxx::row& r : page) PIGTAIL_RETURN_IF_ERROR(row(r));
+    if (page.size() < static_cast<size_t>(kLoadPageRows)) return Status::Ok();
+    const pqxx::row last = page[page.size() - 1];
+    last_queue = ByteaField(last[0]);
+    last_id = last[1].as<std::string>();
+  }
+}
+
 // Runs `statement` once per chunk of rows from `add_row`, which appends row
 // i to the builders. Columns are built in lockstep.
 template <size_t N, typename AddRow>
@@ -154,12 +203,16 @@ class PostgresStateStore final : public StateStore {
       std::vector<size_t> tv;
       for (const auto& [k, i] : tasks) tv.push_back(i);
       std::string scratch;
-      ExecChunked<3>(txn, "st_put_tasks", tv.size(), [&](size_t i, auto& c) {
+      ExecChunked<4>(txn, "st_put_tasks", tv.size(), [&](size_t i, auto& c) {
         const TaskRecord& t = batch.tasks[tv[i]];
         c[0].AddBytea(t.queue);
         c[1].AddUuid(t.id);
         c[2].AddBytea(batch.TaskEncoding(tv[i], &scratch));
+        c[3].AddInt(IsLive(t) ? 1 : 0);
       });
+      std::vector<std::pair<std::string_view, QueueTally>> tallies(batch.queue_tallies.begin(),
+                                                                   batch.queue_tallies.end());
+      PutTallies(txn, tallies);
       std::vector<std::pair<Uuid, std::string_view>> rv(rejected.begin(), rejected.end());
       ExecChunked<2>(txn, "st_put_rejected", rv.size(), [&](size_t i, auto& c) {
         c[0].AddUuid(rv[i].first);
@@ -293,25 +346,20 @@ class PostgresStateStore final : public StateStore {
         PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q, QueueField(row[0]));
         state->PutQueue(std::move(q));
       }
-      std::string last_queue;
-      std::string last_id;
-      bool first = true;
       uint64_t read = 0;
-      // Bounded by the table's size: each page advances past its last key.
-      for (;;) {
-        const pqxx::result page =
-            first ? txn.exec_prepared("st_page_tasks_first", kLoadPageRows)
-                  : txn.exec_prepared("st_page_tasks", Bytes(last_queue), last_id, kLoadPageRows);
-        first = false;
-        for (const pqxx::row& row : page) {
-          PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[2]));
-          state->PutStoredTask(std::move(t));
-          if (++read % kLoadProgressTasks == 0 && progress) progress(read);
-        }
-        if (page.size() < static_cast<size_t>(kLoadPageRows)) break;
-        const pqxx::row last = page[page.size() - 1];
-        last_queue = ByteaField(last[0]);
-        last_id = last[1].as<std::string>();
+      auto counted = [&] {
+        if (++read % kLoadProgressTasks == 0 && progress) progress(read);
+      };
+      if (!state->evict_finished()) {
+        PIGTAIL_RETURN_IF_ERROR(PageTasks(
+            txn, "st_page_tasks_first", "st_page_tasks", [&](const pqxx::row& row) -> Status {
+              PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[2]));
+              state->PutStoredTask(std::move(t));
+              counted();
+              return Status::Ok();
+            }));
+      } else {
+        PIGTAIL_RETURN_IF_ERROR(LoadTallied(txn, state, counted));
       }
       for (const pqxx::row& row : txn.exec_prepared("st_list_rejected")) {
         PIGTAIL_ASSIGN_OR_RETURN(Uuid id, UuidField(row[0]));
@@ -327,7 +375,7 @@ class PostgresStateStore final : public StateStore {
   Status Reset() override {
     return session_->Run("Reset", [&](pqxx::connection_base& conn) {
       pqxx::work txn(conn);
-      txn.exec("TRUNCATE queues, tasks, rejected, queue_digests");
+      txn.exec("TRUNCATE queues, tasks, rejected, queue_digests, queue_tallies");
       txn.exec_prepared("st_reset_summary");
       txn.commit();
       return Status::Ok();
@@ -342,7 +390,7 @@ class PostgresStateStore final : public StateStore {
     return session_->Run("BulkLoad", [&](pqxx::connection_base& conn) {
       pqxx::work txn(conn);
       txn.exec("SET LOCAL synchronous_commit = on");
-      txn.exec("TRUNCATE queues, tasks, rejected, queue_digests");
+      txn.exec("TRUNCATE queues, tasks, rejected, queue_digests, queue_tallies");
       {
         pqxx::stream_to out(txn, "queues", std::vector<std::string>{"name", "value"});
         for (const auto& [name, slot] : state.queues()) {
@@ -353,15 +401,22 @@ class PostgresStateStore final : public StateStore {
         out.complete();
       }
       {
-        pqxx::stream_to out(txn, "tasks", std::vector<std::string>{"queue", "id", "value"});
+        pqxx::stream_to out(txn, "tasks", std::vector<std::string>{"queue", "id", "value", "live"});
         for (const auto& [name, slot] : state.queues()) {
           const std::string queue_hex = ByteaHexLiteral(name);
           for (const auto& [id, task] : slot.tasks) {
             out << std::make_tuple(queue_hex, id.ToString(),
-                                   ByteaHexLiteral(EncodeTaskRecord(task)));
+                                   ByteaHexLiteral(EncodeTaskRecord(task)), IsLive(task));
           }
         }
         out.complete();
+      }
+      {
+        std::vector<std::pair<std::string_view, QueueTally>> tallies;
+        for (const auto& [name, slot] : state.queues()) {
+          tallies.emplace_back(name, QueueTally{slot.task_count, slot.finished});
+        }
+        PutTallies(txn, tallies);
       }
       {
         pqxx::stream_to out(txn, "rejected", std::vector<std::string>{"event_id", "reason"});
@@ -385,7 +440,99 @@ class PostgresStateStore final : public StateStore {
     });
   }
 
+  // Writes the tallies and the live flags of every stored register, once,
+  // for a store written before they were kept.
+  Status TallyStored() {
+    return session_->Run("TallyStored", [&](pqxx::connection_base& conn) {
+      pqxx::work txn(conn);
+      if (txn.exec_prepared1("st_tallied")[0].as<bool>()) return Status::Ok();
+      std::map<std::string, QueueRecord> queues;
+      for (const pqxx::row& row : txn.exec_prepared("st_list_queues")) {
+        PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q, QueueField(row[0]));
+        queues.emplace(q.name, std::move(q));
+      }
+      std::map<std::string, QueueTally> tallies;
+      for (const auto& [name, q] : queues) tallies.try_emplace(name);
+      std::array<PgArrayBuilder, 2> live;
+      auto mark_live = [&] {
+        if (live[0].size() > 0) txn.exec_prepared("st_mark_live", live[0].Take(), live[1].Take());
+      };
+      PIGTAIL_RETURN_IF_ERROR(PageTasks(
+          txn, "st_page_tasks_first", "st_page_tasks", [&](const pqxx::row& row) -> Status {
+            PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[2]));
+            auto queue = queues.find(t.queue);
+            QueueTally& tally = tallies[t.queue];
+            ++tally.tasks;
+            tally.finished.Add(FinishedKindOf(t, queue == queues.end() ? nullptr : &queue->second));
+            if (IsLive(t)) {
+              live[0].AddBytea(t.queue);
+              live[1].AddUuid(t.id);
+              if (live[0].size() >= kChunkRows) mark_live();
+            }
+            return Status::Ok();
+          }));
+      mark_live();
+      txn.exec_prepared("st_mark_rest_finished");
+      std::vector<std::pair<std::string_view, QueueTally>> rows(tallies.begin(), tallies.end());
+      PutTallies(txn, rows);
+      txn.exec_prepared("st_set_tallied");
+      txn.commit();
+      return Status::Ok();
+    });
+  }
+
  private:
+  static void PutTallies(pqxx::work& txn,
+                         const std::vector<std::pair<std::string_view, QueueTally>>& tallies) {
+    ExecChunked<5>(txn, "st_put_tallies", tallies.size(), [&](size_t i, auto& c) {
+      const auto& [name, tally] = tallies[i];
+      c[0].AddBytea(name);
+      c[1].AddInt(SqlCount(tally.tasks));
+      c[2].AddInt(SqlCount(tally.finished.done));
+      c[3].AddInt(SqlCount(tally.finished.dead));
+      c[4].AddInt(SqlCount(tally.finished.cancelled));
+    });
+  }
+
+  // The queues' digests and tallies, then the tasks memory holds
+  // (State::PutStoredTally): every task of a queue without a register or
+  // not alive, then the live ones. `counted` after each task read.
+  template <typename Counted>
+  Status LoadTallied(pqxx::transaction_base& txn, State* state, Counted&& counted) {
+    std::map<std::string, Digest> digests;
+    for (const pqxx::row& row : txn.exec_prepared("st_digests")) {
+      PIGTAIL_ASSIGN_OR_RETURN(digests[ByteaField(row[0])], DigestField(row[1]));
+    }
+    std::map<std::string, QueueTally> tallies;
+    for (const pqxx::row& row : txn.exec_prepared("st_tallies")) {
+      QueueTally& t = tallies[ByteaField(row[0])];
+      PIGTAIL_ASSIGN_OR_RETURN(t.tasks, U64Field(row[1]));
+      PIGTAIL_ASSIGN_OR_RETURN(t.finished.done, U64Field(row[2]));
+      PIGTAIL_ASSIGN_OR_RETURN(t.finished.dead, U64Field(row[3]));
+      PIGTAIL_ASSIGN_OR_RETURN(t.finished.cancelled, U64Field(row[4]));
+    }
+    for (const auto& [name, digest] : digests) tallies.try_emplace(name);
+    for (const auto& [name, tally] : tallies) {
+      auto digest = digests.find(name);
+      state->PutStoredTally(name, digest == digests.end() ? Digest{} : digest->second, tally);
+    }
+    auto put = [&](const pqxx::field& value) -> Status {
+      PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(value));
+      PIGTAIL_RETURN_IF_ERROR(state->PutTalliedTask(std::move(t)));
+      counted();
+      return Status::Ok();
+    };
+    for (const auto& [name, tally] : tallies) {
+      const QueueRecord* queue = state->FindQueue(name);
+      if (queue != nullptr && queue->alive) continue;
+      for (const pqxx::row& row : txn.exec_prepared("st_queue_tasks", Bytes(name))) {
+        PIGTAIL_RETURN_IF_ERROR(put(row[0]));
+      }
+    }
+    return PageTasks(txn, "st_page_live_first", "st_page_live",
+                     [&](const pqxx::row& row) { return put(row[2]); });
+  }
+
   Result<DigestSummary> Summary(bool with_queues) {
     DigestSummary out;
     PIGTAIL_RETURN_IF_ERROR(session_->Run("Digests", [&](pqxx::connection_base& conn) {
@@ -414,7 +561,9 @@ Result<std::unique_ptr<StateStore>> OpenPostgresStateStore(std::string_view uri,
   PIGTAIL_ASSIGN_OR_RETURN(
       std::unique_ptr<PgSession> session,
       PgSession::Open(uri, options.postgres_schema, StateStatements(), options));
-  return std::unique_ptr<StateStore>(new PostgresStateStore(std::move(session)));
+  auto store = std::make_unique<PostgresStateStore>(std::move(session));
+  PIGTAIL_RETURN_IF_ERROR(store->TallyStored());
+  return std::unique_ptr<StateStore>(std::move(store));
 }
 
 }  // namespace pigtail

@@ -74,6 +74,27 @@ Result<Digest> DecodeDigest(std::string_view bytes) {
   return Digest{ReadU64(bytes.substr(0, 8)), ReadU64(bytes.substr(8))};
 }
 
+std::string EncodeTally(const QueueTally& t) {
+  std::string out;
+  out.reserve(32);
+  for (uint64_t v : {t.tasks, t.finished.done, t.finished.dead, t.finished.cancelled}) {
+    AppendU64(&out, v);
+  }
+  return out;
+}
+
+Result<QueueTally> DecodeTally(std::string_view bytes) {
+  if (bytes.size() != 32) {
+    return Status::Corruption("queue tally is " + std::to_string(bytes.size()) + " bytes");
+  }
+  QueueTally t;
+  t.tasks = ReadU64(bytes.substr(0, 8));
+  t.finished.done = ReadU64(bytes.substr(8, 8));
+  t.finished.dead = ReadU64(bytes.substr(16, 8));
+  t.finished.cancelled = ReadU64(bytes.substr(24, 8));
+  return t;
+}
+
 std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
   std::string out(prefix);
   while (!out.empty()) {

@@ -12,6 +12,7 @@
 
 #include "core/digest.h"
 #include "core/hlc.h"
+#include "core/queue_tally.h"
 #include "core/status.h"
 #include "core/uuid.h"
 
@@ -42,6 +43,10 @@ std::string TaskKey(std::string_view queue, const Uuid& id);
 // 16 bytes: high | low.
 std::string EncodeDigest(const Digest& d);
 Result<Digest> DecodeDigest(std::string_view bytes);
+
+// 32 bytes: tasks | done | dead | cancelled.
+std::string EncodeTally(const QueueTally& t);
+Result<QueueTally> DecodeTally(std::string_view bytes);
 
 // The smallest key greater than every key that starts with `prefix`, or
 // nullopt if there is none (the prefix is all 0xff).

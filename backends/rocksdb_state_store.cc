@@ -8,6 +8,15 @@
 //   checkpoint  "checkpoint"                        -> seq(8)
 //               "total_digest"                      -> digest(16)
 //               "bulk_load_incomplete"              -> "" while a BulkLoad runs
+//               "tallied"                           -> "" once the next two
+//                                                      cover every register
+//   tallies     queue name                          -> EncodeTally (QueueTally)
+//   live        task key, as in `tasks`             -> "" for each live task
+//
+// The tallies and the live index let LoadInto read only what a State that
+// drops finished tasks holds: the queues, their digests and tallies, the
+// live tasks, and every task of a queue without a register or not alive.
+// A store written before they were kept gets them at open, from one scan.
 //
 // Commit is one WriteBatch over all families. BulkLoad first clears
 // everything and sets the `bulk_load_incomplete` marker (synced), then
@@ -33,20 +42,32 @@ using rocks::Database;
 using rocks::FromRocks;
 using rocks::Snapshot;
 
-enum Family : size_t { kQueues, kTasks, kRejected, kDigests, kCheckpoint, kFamilyCount };
+enum Family : size_t {
+  kQueues,
+  kTasks,
+  kRejected,
+  kDigests,
+  kCheckpoint,
+  kTallies,
+  kLive,
+  kFamilyCount
+};
 
 const std::vector<std::string>& FamilyNames() {
-  static const std::vector<std::string> kNames = {"queues", "tasks", "rejected", "digests",
-                                                  "checkpoint"};
+  static const std::vector<std::string> kNames = {"queues",     "tasks",   "rejected", "digests",
+                                                  "checkpoint", "tallies", "live"};
   return kNames;
 }
 
 constexpr std::string_view kCheckpointKey = "checkpoint";
 constexpr std::string_view kTotalDigestKey = "total_digest";
 constexpr std::string_view kIncompleteKey = "bulk_load_incomplete";
+constexpr std::string_view kTalliedKey = "tallied";
 
 // BulkLoad writes its registers in batches of about this many bytes.
 constexpr size_t kBulkBatchBytes = 8 << 20;
+// LoadInto reads live tasks by MultiGet of this many keys.
+constexpr size_t kLiveReadKeys = 4096;
 
 using RejectedMap = std::map<Uuid, std::string>;
 
@@ -54,6 +75,15 @@ using rocks::ToSlice;
 using rocks::ToView;
 
 Status Check(const rocksdb::Status& s) { return FromRocks(s, "build write batch"); }
+
+bool IsLive(const TaskRecord& t) { return t.status.key.outcome == Outcome::kLive; }
+
+// Adds a task's entry in the live index, or its removal.
+Status PutLiveness(rocksdb::WriteBatch* batch, Database* db, const TaskRecord& t,
+                   const rocksdb::Slice& key) {
+  if (IsLive(t)) return Check(batch->Put(db->cf(kLive), key, rocksdb::Slice()));
+  return Check(batch->Delete(db->cf(kLive), key));
+}
 
 Status PutDigests(rocksdb::WriteBatch* batch, Database* db,
                   const std::map<std::string, Digest>& queue_digests, const Digest& total,
@@ -85,7 +115,9 @@ class RocksDbStateStore final : public StateStore {
       return FromRocks(s, "read bulk load marker");
     }
     PIGTAIL_ASSIGN_OR_RETURN(checkpoint_, ReadCheckpoint({}));
-    return Status::Ok();
+    s = db_->db()->Get({}, cf(kCheckpoint), ToSlice(kTalliedKey), &value);
+    if (s.IsNotFound()) return TallyStored();
+    return FromRocks(s, "read tallied marker");
   }
 
   Status Commit(const StateBatch& batch, bool sync) override {
@@ -102,8 +134,13 @@ class RocksDbStateStore final : public StateStore {
     std::string scratch;
     for (size_t i = 0; i < batch.tasks.size(); ++i) {
       const TaskRecord& t = batch.tasks[i];
-      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTasks), rocks::TaskKey(t.queue, t.id),
-                                           ToSlice(batch.TaskEncoding(i, &scratch)))));
+      const std::string key = rocks::TaskKey(t.queue, t.id);
+      PIGTAIL_RETURN_IF_ERROR(
+          Check(wb.Put(cf(kTasks), key, ToSlice(batch.TaskEncoding(i, &scratch)))));
+      PIGTAIL_RETURN_IF_ERROR(PutLiveness(&wb, db_.get(), t, key));
+    }
+    for (const auto& [name, tally] : batch.queue_tallies) {
+      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTallies), name, rocks::EncodeTally(tally))));
     }
     for (const auto& [id, reason] : batch.rejected) {
       PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kRejected), ToSlice(id.Bytes()), reason)));
@@ -125,12 +162,7 @@ class RocksDbStateStore final : public StateStore {
   Result<DigestSummary> Digests() override {
     Snapshot snap(db_->db());
     DigestSummary out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(snap.options(), cf(kDigests)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      PIGTAIL_ASSIGN_OR_RETURN(Digest d, rocks::DecodeDigest(ToView(it->value())));
-      out.queues.emplace(it->key().ToString(), d);
-    }
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "read queue digests"));
+    PIGTAIL_ASSIGN_OR_RETURN(out.queues, ReadQueueDigests(snap.options()));
     std::string value;
     rocksdb::Status s =
         db_->db()->Get(snap.options(), cf(kCheckpoint), ToSlice(kTotalDigestKey), &value);
@@ -222,7 +254,8 @@ class RocksDbStateStore final : public StateStore {
   Status LoadInto(State* state, const LoadProgress& progress) override {
     Snapshot snap(db_->db());
     state->set_track_changes(false);
-    Status s = LoadAll(snap.options(), state, progress);
+    Status s = state->evict_finished() ? LoadTallied(snap.options(), state, progress)
+                                       : LoadAll(snap.options(), state, progress);
     state->set_track_changes(true);
     state->SettleDigests();
     return s;
@@ -244,6 +277,8 @@ class RocksDbStateStore final : public StateStore {
       had_data = wb.Count() > 0;
       PIGTAIL_RETURN_IF_ERROR(
           Check(wb.Put(cf(kCheckpoint), ToSlice(kIncompleteKey), rocksdb::Slice())));
+      PIGTAIL_RETURN_IF_ERROR(
+          Check(wb.Put(cf(kCheckpoint), ToSlice(kTalliedKey), rocksdb::Slice())));
       rocksdb::WriteOptions wo;
       wo.sync = true;
       PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &wb), "start bulk load"));
@@ -263,9 +298,12 @@ class RocksDbStateStore final : public StateStore {
       if (slot.record) {
         PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kQueues), name, EncodeQueueRecord(*slot.record))));
       }
+      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(
+          cf(kTallies), name, rocks::EncodeTally(QueueTally{slot.task_count, slot.finished}))));
       for (const auto& [id, task] : slot.tasks) {
-        PIGTAIL_RETURN_IF_ERROR(
-            Check(wb.Put(cf(kTasks), rocks::TaskKey(name, id), EncodeTaskRecord(task))));
+        const std::string key = rocks::TaskKey(name, id);
+        PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTasks), key, EncodeTaskRecord(task))));
+        if (IsLive(task)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), key, rocksdb::Slice())));
         PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
       }
       PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
@@ -299,7 +337,7 @@ class RocksDbStateStore final : public StateStore {
     // background compactions.
     if (!had_data) return Status::Ok();
     rocksdb::CompactRangeOptions co;
-    for (Family f : {kQueues, kTasks, kRejected}) {
+    for (Family f : {kQueues, kTasks, kRejected, kTallies, kLive}) {
       PIGTAIL_RETURN_IF_ERROR(
           FromRocks(db_->db()->CompactRange(co, cf(f), nullptr, nullptr), "compact after load"));
     }
@@ -324,6 +362,29 @@ class RocksDbStateStore final : public StateStore {
     return rocks::DecodeSeq(value);
   }
 
+  Result<std::map<std::string, Digest>> ReadQueueDigests(const rocksdb::ReadOptions& ro) {
+    std::map<std::string, Digest> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kDigests)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(Digest d, rocks::DecodeDigest(ToView(it->value())));
+      out.emplace(it->key().ToString(), d);
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "read queue digests"));
+    return out;
+  }
+
+  Result<std::map<std::string, QueueTally>> ReadTallies(const rocksdb::ReadOptions& ro) {
+    std::map<std::string, QueueTally> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kTallies)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(QueueTally t,
+                               Decoded(rocks::DecodeTally(ToView(it->value())), "tally"));
+      out.emplace(it->key().ToString(), t);
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "read queue tallies"));
+    return out;
+  }
+
   Result<RejectedMap> ReadRejected(const rocksdb::ReadOptions& ro) {
     std::map<Uuid, std::string> out;
     std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kRejected)));
@@ -336,17 +397,25 @@ class RocksDbStateStore final : public StateStore {
     return out;
   }
 
-  Status LoadAll(const rocksdb::ReadOptions& ro, State* state,
-                 const LoadProgress& progress = nullptr) {
-    {
-      std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kQueues)));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q,
-                                 Decoded(DecodeQueueRecord(ToView(it->value())), "queue"));
-        state->PutQueue(std::move(q));
-      }
-      PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "load queues"));
+  Status LoadQueues(const rocksdb::ReadOptions& ro, State* state) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kQueues)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q,
+                               Decoded(DecodeQueueRecord(ToView(it->value())), "queue"));
+      state->PutQueue(std::move(q));
     }
+    return FromRocks(it->status(), "load queues");
+  }
+
+  Status LoadRejected(const rocksdb::ReadOptions& ro, State* state) {
+    PIGTAIL_ASSIGN_OR_RETURN(RejectedMap rejected, ReadRejected(ro));
+    for (auto& [id, reason] : rejected) (void)state->PutRejected(id, std::move(reason));
+    return Status::Ok();
+  }
+
+  // Every register, through State::PutStoredTask.
+  Status LoadAll(const rocksdb::ReadOptions& ro, State* state, const LoadProgress& progress) {
+    PIGTAIL_RETURN_IF_ERROR(LoadQueues(ro, state));
     {
       rocksdb::ReadOptions scan = ro;
       scan.readahead_size = 2 << 20;
@@ -360,9 +429,106 @@ class RocksDbStateStore final : public StateStore {
       }
       PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "load tasks"));
     }
-    PIGTAIL_ASSIGN_OR_RETURN(RejectedMap rejected, ReadRejected(ro));
-    for (auto& [id, reason] : rejected) (void)state->PutRejected(id, std::move(reason));
-    return Status::Ok();
+    return LoadRejected(ro, state);
+  }
+
+  // The queues, their digests and tallies, and the tasks memory holds
+  // (State::PutStoredTally): those of the queues without a register or
+  // not alive, then the live ones.
+  Status LoadTallied(const rocksdb::ReadOptions& ro, State* state, const LoadProgress& progress) {
+    PIGTAIL_RETURN_IF_ERROR(LoadQueues(ro, state));
+    PIGTAIL_ASSIGN_OR_RETURN(auto digests, ReadQueueDigests(ro));
+    PIGTAIL_ASSIGN_OR_RETURN(auto tallies, ReadTallies(ro));
+    for (const auto& [name, digest] : digests) tallies.try_emplace(name);
+    for (const auto& [name, tally] : tallies) {
+      auto digest = digests.find(name);
+      state->PutStoredTally(name, digest == digests.end() ? Digest{} : digest->second, tally);
+    }
+    uint64_t read = 0;
+    auto put = [&](std::string_view value) -> Status {
+      PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, Decoded(DecodeTaskRecord(value), "task"));
+      PIGTAIL_RETURN_IF_ERROR(state->PutTalliedTask(std::move(t)));
+      if (++read % kLoadProgressTasks == 0 && progress) progress(read);
+      return Status::Ok();
+    };
+    for (const auto& [name, tally] : tallies) {
+      const QueueRecord* queue = state->FindQueue(name);
+      if (queue != nullptr && queue->alive) continue;
+      const std::string prefix = rocks::TaskKeyPrefix(name);
+      std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kTasks)));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        PIGTAIL_RETURN_IF_ERROR(put(ToView(it->value())));
+      }
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "load tasks"));
+    }
+    std::vector<std::string> keys;
+    auto read_keys = [&]() -> Status {
+      std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+      std::vector<rocksdb::PinnableSlice> values(keys.size());
+      std::vector<rocksdb::Status> statuses(keys.size());
+      db_->db()->MultiGet(ro, cf(kTasks), slices.size(), slices.data(), values.data(),
+                          statuses.data());
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (statuses[i].IsNotFound()) {
+          return Status::Corruption("the live index names a task the store does not hold");
+        }
+        PIGTAIL_RETURN_IF_ERROR(FromRocks(statuses[i], "load live tasks"));
+        PIGTAIL_RETURN_IF_ERROR(put(ToView(values[i])));
+      }
+      keys.clear();
+      return Status::Ok();
+    };
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kLive)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      keys.push_back(it->key().ToString());
+      if (keys.size() == kLiveReadKeys) PIGTAIL_RETURN_IF_ERROR(read_keys());
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "load live index"));
+    if (!keys.empty()) PIGTAIL_RETURN_IF_ERROR(read_keys());
+    return LoadRejected(ro, state);
+  }
+
+  // Writes the tallies and the live index of every stored register, then
+  // the `tallied` marker (synced): once, for a store written before they
+  // were kept. REQUIRES: the store is not yet shared.
+  Status TallyStored() {
+    std::map<std::string, QueueRecord> queues;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator({}, cf(kQueues)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        PIGTAIL_ASSIGN_OR_RETURN(QueueRecord q,
+                                 Decoded(DecodeQueueRecord(ToView(it->value())), "queue"));
+        queues.emplace(q.name, std::move(q));
+      }
+      PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "tally queues"));
+    }
+    std::map<std::string, QueueTally> tallies;
+    for (const auto& [name, q] : queues) tallies.try_emplace(name);
+    rocksdb::WriteBatch wb;
+    rocksdb::ReadOptions scan;
+    scan.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(scan, cf(kTasks)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t,
+                               Decoded(DecodeTaskRecord(ToView(it->value())), "task"));
+      auto queue = queues.find(t.queue);
+      QueueTally& tally = tallies[t.queue];
+      ++tally.tasks;
+      tally.finished.Add(FinishedKindOf(t, queue == queues.end() ? nullptr : &queue->second));
+      if (IsLive(t)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), it->key(), rocksdb::Slice())));
+      if (wb.GetDataSize() >= kBulkBatchBytes) {
+        PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write({}, &wb), "write live index"));
+        wb.Clear();
+      }
+    }
+    PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "tally tasks"));
+    for (const auto& [name, tally] : tallies) {
+      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTallies), name, rocks::EncodeTally(tally))));
+    }
+    PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kCheckpoint), ToSlice(kTalliedKey), rocksdb::Slice())));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->db()->Write(wo, &wb), "write queue tallies");
   }
 
   // Adds to `wb` the deletion of every key of every family.
@@ -389,6 +555,7 @@ class RocksDbStateStore final : public StateStore {
   Status ClearAll() {
     rocksdb::WriteBatch wb;
     PIGTAIL_RETURN_IF_ERROR(AddClearAll(&wb));
+    PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kCheckpoint), ToSlice(kTalliedKey), rocksdb::Slice())));
     rocksdb::WriteOptions wo;
     wo.sync = true;
     PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &wb), "reset state"));

@@ -24,6 +24,7 @@ class MemoryStateStore final : public StateStore {
         queue_digests_[name] = digest;
       }
     }
+    for (const auto& [name, tally] : batch.queue_tallies) tallies_[name] = tally;
     total_ = batch.total_digest;
     checkpoint_ = batch.checkpoint;
     return Status::Ok();
@@ -82,15 +83,32 @@ class MemoryStateStore final : public StateStore {
     std::lock_guard lock(mu_);
     state->set_track_changes(false);
     for (const auto& [name, q] : queues_) state->PutQueue(q);
+    // A State that drops finished tasks gets the tallies, as from the
+    // other stores, and then every task (it keeps what it must).
+    if (state->evict_finished()) {
+      std::map<std::string, QueueTally> tallies = tallies_;
+      for (const auto& [name, digest] : queue_digests_) tallies.try_emplace(name);
+      for (const auto& [name, tally] : tallies) {
+        auto digest = queue_digests_.find(name);
+        state->PutStoredTally(name, digest == queue_digests_.end() ? Digest{} : digest->second,
+                              tally);
+      }
+    }
     uint64_t read = 0;
+    Status status;
     for (const auto& [key, t] : tasks_) {
-      state->PutStoredTask(t);
+      if (state->evict_finished()) {
+        status = state->PutTalliedTask(t);
+        if (!status.ok()) break;
+      } else {
+        state->PutStoredTask(t);
+      }
       if (++read % kLoadProgressTasks == 0 && progress) progress(read);
     }
     for (const auto& [id, reason] : rejected_) (void)state->PutRejected(id, reason);
     state->set_track_changes(true);
     state->SettleDigests();
-    return Status::Ok();
+    return status;
   }
 
   Status Reset() override {
@@ -99,6 +117,7 @@ class MemoryStateStore final : public StateStore {
     tasks_.clear();
     rejected_.clear();
     queue_digests_.clear();
+    tallies_.clear();
     total_ = Digest{};
     checkpoint_ = 0;
     return Status::Ok();
@@ -112,6 +131,7 @@ class MemoryStateStore final : public StateStore {
       if (slot.record) queues_[name] = *slot.record;
       for (const auto& [id, t] : slot.tasks) tasks_[{name, id}] = t;
       if (!slot.digest.IsZero()) queue_digests_[name] = slot.digest;
+      tallies_[name] = QueueTally{slot.task_count, slot.finished};
     }
     rejected_ = state.rejected();
     total_ = state.total_digest();
@@ -125,6 +145,7 @@ class MemoryStateStore final : public StateStore {
   std::map<std::pair<std::string, Uuid>, TaskRecord> tasks_;
   std::map<Uuid, std::string> rejected_;
   std::map<std::string, Digest> queue_digests_;
+  std::map<std::string, QueueTally> tallies_;
   Digest total_;
   uint64_t checkpoint_ = 0;
 };

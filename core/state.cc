@@ -100,9 +100,10 @@ void State::PutQueue(QueueRecord queue) {
   if (track_changes_) changed_queues_.insert(queue.name);
   // Leases of tasks without a timeout of their own run for the queue's.
   const bool timeout_changed = !slot.record || slot.record->timeout_ms != queue.timeout_ms;
-  std::optional<Stamp> last_delete_before = slot.record ? slot.record->last_delete : std::nullopt;
+  const bool visibility_changed = !slot.record || slot.record->alive != queue.alive ||
+                                  slot.record->last_delete != queue.last_delete;
   slot.record = std::move(queue);
-  OnQueueChanged(&slot, last_delete_before);
+  if (visibility_changed) RecountFinished(&slot);
   if (evict_finished_) {
     // Finished tasks kept for want of a queue register may go now.
     for (const auto& [id, entry] : slot.tasks) {
@@ -114,26 +115,35 @@ void State::PutQueue(QueueRecord queue) {
   if (claim_index_ && timeout_changed && !slot.leased.empty()) RebuildClaimIndexes(&slot);
 }
 
+void State::RecountFinished(QueueSlot* slot) {
+  slot->finished = FinishedCounts{};
+  for (const auto& [id, entry] : slot->tasks) slot->finished.Add(FinishedKindIn(*slot, entry));
+}
+
 void State::PutTask(TaskRecord task) {
   auto [slot_it, slot_inserted] = queues_.try_emplace(task.queue);
   QueueSlot& slot = slot_it->second;
   auto [it, inserted] = slot.tasks.try_emplace(task.id);
   TaskEntry& entry = it->second;
   IndexPlace before;
-  if (!inserted) before = PlaceOf(slot, entry);
+  FinishedKind finished_before = FinishedKind::kNone;
+  if (!inserted) {
+    before = PlaceOf(slot, entry);
+    finished_before = FinishedKindIn(slot, entry);
+  }
   static_cast<TaskRecord&>(entry) = std::move(task);
-  TaskChanged(&slot_it->first, &slot, &entry, inserted, before);
+  TaskChanged(&slot_it->first, &slot, &entry, inserted, before, finished_before);
 }
 
 void State::PutStoredTask(TaskRecord task) {
   if (evict_finished_) {
     QueueSlot& slot = queues_.try_emplace(task.queue).first->second;
-    bool counted = false;
-    if (Droppable(slot, task, &counted)) {
+    if (Droppable(slot, task)) {
       Digest digest = DigestOf(task);
       slot.digest.Add(digest);
       total_.Add(digest);
-      if (counted) ++*DroppedCounter(&slot, task);
+      slot.finished.Add(FinishedKindIn(slot, task));
+      ++slot.task_count;
       ++task_count_;
       ++dropped_count_;
       return;
@@ -142,38 +152,55 @@ void State::PutStoredTask(TaskRecord task) {
   PutTask(std::move(task));
 }
 
+void State::PutStoredTally(std::string_view queue, const Digest& digest, const QueueTally& tally) {
+  assert(evict_finished_);
+  QueueSlot& slot = queues_.try_emplace(std::string(queue)).first->second;
+  assert(slot.tasks.empty());
+  // The stored digest covers the queue register too.
+  total_.Subtract(slot.digest);
+  slot.digest = digest;
+  total_.Add(digest);
+  slot.task_count = tally.tasks;
+  slot.finished = tally.finished;
+  task_count_ += tally.tasks;
+  dropped_count_ += tally.tasks;
+}
+
+Status State::PutTalliedTask(TaskRecord task) {
+  auto slot = queues_.find(task.queue);
+  if (slot == queues_.end()) {
+    return Status::Corruption("stored task of queue " + task.queue + " has no tally");
+  }
+  if (!Droppable(slot->second, task) && !slot->second.tasks.contains(task.id)) {
+    PutCounted(&slot->second, std::move(task));
+  }
+  return Status::Ok();
+}
+
+State::TaskEntry& State::PutCounted(QueueSlot* slot, TaskRecord stored) {
+  TaskEntry& entry = slot->tasks.try_emplace(stored.id).first->second;
+  static_cast<TaskRecord&>(entry) = std::move(stored);
+  entry.digest = DigestOf(entry);  // already counted in the sums
+  if (dropped_count_ > 0) --dropped_count_;
+  IndexPlace place = PlaceOf(*slot, entry);
+  if (place.open) entry.open_it = slot->open.insert(*place.open).first;
+  if (place.leased) entry.leased_it = slot->leased.insert(*place.leased).first;
+  return entry;
+}
+
 Digest State::DigestOf(const TaskRecord& task) {
   scratch_.clear();
   AppendTaskRecord(task, &scratch_);
   return Digest::Of(scratch_);
 }
 
-bool State::Droppable(const QueueSlot& slot, const TaskRecord& task, bool* counted) {
-  *counted = false;
+bool State::Droppable(const QueueSlot& slot, const TaskRecord& task) {
   if (task.status.key.outcome == Outcome::kLive || !slot.record) return false;
-  if (TaskVisible(task, &*slot.record)) {
-    *counted = true;
-    return true;
-  }
+  if (TaskVisible(task, &*slot.record)) return true;
   // Invisible for good: no Add yet (it reads the task back when it comes),
   // or added before the queue's last Delete.
   const std::optional<Stamp>& last_delete = slot.record->last_delete;
   return !task.add || (last_delete && Stamp{task.add->hlc, task.id} <= *last_delete);
-}
-
-uint64_t* State::DroppedCounter(QueueSlot* slot, const TaskRecord& task) {
-  switch (task.status.key.outcome) {
-    case Outcome::kDone:
-      return &slot->dropped.done;
-    case Outcome::kDead:
-      return &slot->dropped.dead;
-    default:
-      return &slot->dropped.cancelled;  // a visible finished task is one of the three
-  }
-}
-
-void State::OnQueueChanged(QueueSlot* slot, const std::optional<Stamp>& last_delete_before) {
-  if (slot->record->last_delete != last_delete_before) slot->dropped = DroppedCounts{};
 }
 
 size_t State::EvictCommitted(uint64_t committed) {
@@ -186,9 +213,7 @@ size_t State::EvictCommitted(uint64_t committed) {
     TaskEntry& entry = it->second;
     // Changed or taken again since: a later candidate, if any, decides.
     if (entry.taken_at != c.checkpoint || entry.changed || entry.stale) continue;
-    bool counted = false;
-    if (!Droppable(*c.slot, entry, &counted)) continue;
-    if (counted) ++*DroppedCounter(c.slot, entry);
+    if (!Droppable(*c.slot, entry)) continue;
     c.slot->tasks.erase(it);  // finished: in no claim index
     ++dropped_count_;
     ++dropped;
@@ -203,22 +228,9 @@ size_t State::EvictCommitted(uint64_t committed) {
 }
 
 void State::Reinstate(TaskRecord stored) {
-  auto slot_it = queues_.try_emplace(stored.queue).first;
-  QueueSlot& slot = slot_it->second;
-  auto [it, inserted] = slot.tasks.try_emplace(stored.id);
-  if (!inserted) return;
-  TaskEntry& entry = it->second;
-  static_cast<TaskRecord&>(entry) = std::move(stored);
-  entry.digest = DigestOf(entry);  // already counted in the sums
-  bool counted = false;
-  if (Droppable(slot, entry, &counted) && counted) {
-    uint64_t* n = DroppedCounter(&slot, entry);
-    if (*n > 0) --*n;  // zero after a Delete (see DroppedCounts)
-  }
-  if (dropped_count_ > 0) --dropped_count_;
-  IndexPlace place = PlaceOf(slot, entry);
-  if (place.open) entry.open_it = slot.open.insert(*place.open).first;
-  if (place.leased) entry.leased_it = slot.leased.insert(*place.leased).first;
+  QueueSlot& slot = queues_.try_emplace(stored.queue).first->second;
+  if (slot.tasks.contains(stored.id)) return;
+  TaskEntry& entry = PutCounted(&slot, std::move(stored));
   // Leaves memory again at the next EvictCommitted unless it changes.
   eviction_queue_.push_front({0, &slot, entry.id});
 }
@@ -238,13 +250,14 @@ State::TaskHandle State::OpenTask(std::string_view queue, const Uuid& id) {
     h.entry->id = id;
   } else {
     h.place = PlaceOf(h.slot->second, *h.entry);
+    h.finished = FinishedKindIn(h.slot->second, *h.entry);
   }
   return h;
 }
 
 void State::CloseTask(const TaskHandle& h, bool changed) {
   if (changed) {
-    TaskChanged(&h.slot->first, &h.slot->second, h.entry, h.created, h.place);
+    TaskChanged(&h.slot->first, &h.slot->second, h.entry, h.created, h.place, h.finished);
     return;
   }
   if (h.created) {
@@ -254,8 +267,16 @@ void State::CloseTask(const TaskHandle& h, bool changed) {
 }
 
 void State::TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* entry, bool created,
-                        const IndexPlace& before) {
-  if (created) ++task_count_;
+                        const IndexPlace& before, FinishedKind finished_before) {
+  if (created) {
+    ++task_count_;
+    ++slot->task_count;
+  }
+  FinishedKind finished_now = FinishedKindIn(*slot, *entry);
+  if (finished_now != finished_before) {
+    slot->finished.Remove(finished_before);
+    slot->finished.Add(finished_now);
+  }
   if (!entry->stale) {
     entry->stale = true;
     stale_tasks_.emplace_back(slot, entry);
@@ -378,7 +399,12 @@ void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
   SettleDigests();  // tasks that are stale but not changed (tracking was off)
   batch->total_digest = total_;
   batch->queue_digests.clear();
-  for (const std::string& name : touched) batch->queue_digests[name] = QueueDigest(name);
+  batch->queue_tallies.clear();
+  for (const std::string& name : touched) {
+    const QueueSlot& slot = *FindSlot(name);
+    batch->queue_digests[name] = slot.digest;
+    batch->queue_tallies[name] = QueueTally{slot.task_count, slot.finished};
+  }
   batch->rejected.resize(changed_rejected_.size());
   for (size_t i = 0; i < changed_rejected_.size(); ++i) {
     const Uuid& id = changed_rejected_[i];

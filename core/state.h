@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "core/digest.h"
+#include "core/queue_tally.h"
 #include "core/registers.h"
 #include "core/state_batch.h"
 #include "core/status.h"
@@ -84,17 +85,6 @@ class State {
     bool stale = false;    // listed for the next SettleDigests()
     bool changed = false;  // listed among the changes since the last TakeChanges()
   };
-  // The finished tasks of a queue that are out of memory and were visible
-  // (TaskVisible) when dropped, by state. A Delete hides them all, so it
-  // zeroes them: a task added on another node after the Delete's stamp and
-  // dropped here before the Delete arrived is then no longer counted (its
-  // register and digest are unaffected).
-  struct DroppedCounts {
-    uint64_t done = 0;
-    uint64_t dead = 0;
-    uint64_t cancelled = 0;
-    bool operator==(const DroppedCounts&) const = default;
-  };
   // Everything stored under one queue name. The queue register may be absent
   // while tasks for it have arrived before its Create.
   struct QueueSlot {
@@ -106,8 +96,16 @@ class State {
     // leased tasks only when a lease has run out.
     OpenIndex open;
     LeaseIndex leased;
-    Digest digest;  // of the queue register and its tasks, dropped ones too (settled)
-    DroppedCounts dropped;
+    Digest digest;            // of the queue register and its tasks, dropped ones too (settled)
+    uint64_t task_count = 0;  // its task registers, dropped ones too
+    // Its visible finished tasks, dropped ones too. When what is visible
+    // changes (the queue register comes, or its `alive` or last Delete
+    // moves), they are counted again over the tasks in memory: every task
+    // that may turn visible then is in memory (Droppable), except one added
+    // on another node after a Delete's stamp and dropped here before that
+    // Delete arrived, which is no longer counted (its register and digest
+    // are unaffected).
+    FinishedCounts finished;
   };
   using QueueMap = std::map<std::string, QueueSlot, std::less<>>;
 
@@ -186,6 +184,17 @@ class State {
   // task_count(), dropped counts) and not kept in memory.
   // REQUIRES: its queue register, if stored, was put first.
   void PutStoredTask(TaskRecord task);
+  // A loader that reads a store's tallies (StateBatch::queue_tallies)
+  // instead of every task: puts the queue's stored digest (of its register
+  // and tasks) and tally, counting all of its tasks as dropped; PutTalliedTask then puts back each
+  // task the store holds that memory must (a live one, and every task of a queue without a register
+  // or not alive). REQUIRES: evict_finished(); the queue register, if stored, was put first; no
+  // task of the queue was put yet.
+  void PutStoredTally(std::string_view queue, const Digest& digest, const QueueTally& tally);
+  // A stored task register of a queue put by PutStoredTally: kept in memory
+  // unless it may be dropped, and not counted again. Corruption if its
+  // queue has no tally (nothing changes).
+  Status PutTalliedTask(TaskRecord task);
 
   // When on (off by default), TakeChanges lists the finished tasks it takes,
   // and EvictCommitted drops them from memory once the store holds them.
@@ -195,7 +204,7 @@ class State {
   // (the store's checkpoint after a commit) and unchanged since, which
   // are still finished; and those read back by Reinstate and left
   // unchanged. Returns how many it dropped.
-  // Not dropped, so that dropped counts stay exact: a task whose queue
+  // Not dropped, so that QueueSlot::finished stays exact: a task whose queue
   // register is absent, or whose Add comes after the queue's last Delete
   // while the queue is deleted (a Create would make it visible).
   size_t EvictCommitted(uint64_t committed);
@@ -267,26 +276,32 @@ class State {
   struct TaskHandle {
     QueueMap::iterator slot;
     TaskEntry* entry = nullptr;
-    bool created = false;       // the task was absent
-    bool slot_created = false;  // so was its queue slot
-    IndexPlace place;           // its claim index entries before the change
+    bool created = false;                         // the task was absent
+    bool slot_created = false;                    // so was its queue slot
+    IndexPlace place;                             // its claim index entries before the change
+    FinishedKind finished = FinishedKind::kNone;  // and how it counted
   };
   TaskHandle OpenTask(std::string_view queue, const Uuid& id);
   void CloseTask(const TaskHandle& h, bool changed);
-  // Updates digests, the claim indexes and change tracking after `entry`
-  // (in `slot`) changed; `before` is its place in the indexes before.
+  // Updates digests, the claim indexes, tallies and change tracking after
+  // `entry` (in `slot`) changed; `before` is its place in the indexes
+  // before and `finished_before` how it counted.
   // `queue` is the slot's key in queues_.
   void TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* entry, bool created,
-                   const IndexPlace& before);
+                   const IndexPlace& before, FinishedKind finished_before);
 
   // Of the task's encoding (reuses scratch_).
   Digest DigestOf(const TaskRecord& task);
   // Whether a finished `task` may leave memory, and if so whether it
   // counts in slot.dropped (*counted).
-  static bool Droppable(const QueueSlot& slot, const TaskRecord& task, bool* counted);
-  static uint64_t* DroppedCounter(QueueSlot* slot, const TaskRecord& task);
-  // Zeroes the dropped counts when the queue's last Delete moved.
-  static void OnQueueChanged(QueueSlot* slot, const std::optional<Stamp>& last_delete_before);
+  static bool Droppable(const QueueSlot& slot, const TaskRecord& task);
+  static FinishedKind FinishedKindIn(const QueueSlot& slot, const TaskRecord& task) {
+    return FinishedKindOf(task, slot.record ? &*slot.record : nullptr);
+  }
+  // Counts slot->finished again over the tasks in memory.
+  static void RecountFinished(QueueSlot* slot);
+  // Puts a stored register in memory whose digest is already counted.
+  TaskEntry& PutCounted(QueueSlot* slot, TaskRecord stored);
 
   QueueMap queues_;
   std::map<Uuid, std::string> rejected_;

@@ -12,6 +12,7 @@
 
 #include "core/codec.h"
 #include "core/digest.h"
+#include "core/queue_tally.h"
 #include "core/registers.h"
 #include "core/uuid.h"
 
@@ -26,6 +27,7 @@ struct StateBatch {
   std::vector<std::string> task_bytes;
   std::vector<std::pair<Uuid, std::string>> rejected;  // newly rejected ops
   std::map<std::string, Digest> queue_digests;         // new digests of the queues touched
+  std::map<std::string, QueueTally> queue_tallies;     // new tallies of the same queues
   Digest total_digest;                                 // digest of the whole state after
   uint64_t checkpoint = 0;                             // the last log sequence number applied
 

@@ -160,33 +160,17 @@ QueueCounts CountTasks(const State& state, std::string_view queue, uint64_t now_
   QueueCounts counts;
   const State::QueueSlot* slot = state.FindSlot(queue);
   if (slot == nullptr || !slot->record) return counts;
+  // Finished tasks are tallied (QueueSlot::finished): only live ones are
+  // looked at, the ones whose state moves with time.
   for (const auto& [id, task] : slot->tasks) {
-    if (!TaskVisible(task, &*slot->record)) continue;
+    if (task.status.key.outcome != Outcome::kLive || !TaskVisible(task, &*slot->record)) continue;
     TaskView v = ViewTask(task, *slot->record, now_ns);
     counts.claimable += v.claimable ? 1 : 0;
-    switch (v.state) {
-      case TaskState::kPending:
-        ++counts.pending;
-        break;
-      case TaskState::kWorking:
-        ++counts.working;
-        break;
-      case TaskState::kDone:
-        ++counts.done;
-        break;
-      case TaskState::kDead:
-        ++counts.dead;
-        break;
-      case TaskState::kCancelled:
-        ++counts.cancelled;
-        break;
-    }
+    ++(v.state == TaskState::kWorking ? counts.working : counts.pending);
   }
-  if (slot->record->alive) {
-    counts.done += slot->dropped.done;
-    counts.dead += slot->dropped.dead;
-    counts.cancelled += slot->dropped.cancelled;
-  }
+  counts.done = slot->finished.done;
+  counts.dead = slot->finished.dead;
+  counts.cancelled = slot->finished.cancelled;
   return counts;
 }
 

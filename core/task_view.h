@@ -65,7 +65,8 @@ TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now
 std::vector<const TaskRecord*> ClaimableTasks(const State& state, std::string_view queue,
                                               uint64_t now_ns, size_t limit);
 
-// Visible tasks of a queue by read-time state.
+// Visible tasks of a queue by read-time state: finished ones as tallied
+// (State::QueueSlot::finished), live ones counted over those in memory.
 struct QueueCounts {
   uint64_t pending = 0;
   uint64_t working = 0;

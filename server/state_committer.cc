@@ -46,6 +46,7 @@ void MergeNewerBatch(StateBatch* older, StateBatch&& newer) {
     if (rejected.insert(r.first).second) older->rejected.push_back(std::move(r));
   }
   for (auto& [name, digest] : newer.queue_digests) older->queue_digests[name] = digest;
+  for (auto& [name, tally] : newer.queue_tallies) older->queue_tallies[name] = tally;
   // The total digest goes with the later checkpoint (an empty offer, with
   // checkpoint 0, changes neither).
   if (newer.checkpoint >= older->checkpoint && newer.checkpoint != 0) {

@@ -12,6 +12,7 @@ add_executable(postgres_backend_test
 target_compile_definitions(postgres_backend_test PRIVATE
   PIGTAIL_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 target_link_libraries(postgres_backend_test PRIVATE
-  pigtail_backends pigtail_core PkgConfig::PIGTAIL_TEST_PQXX GTest::gtest_main)
+  pigtail_backends pigtail_backends_testing pigtail_core PkgConfig::PIGTAIL_TEST_PQXX
+  GTest::gtest_main)
 gtest_discover_tests(postgres_backend_test DISCOVERY_TIMEOUT 60
   PROPERTIES LABELS "postgres" TIMEOUT 300)

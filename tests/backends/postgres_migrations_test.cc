@@ -1,5 +1,6 @@
 // Schema migrations run at open: idempotent, safe when several opens race,
-// and refused when the schema is newer than the binary.
+// refused when the schema is newer than the binary, and a store written
+// before tallies were kept gets them at open.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,7 +10,10 @@
 
 #include "backends/postgres_migrations.h"
 #include "backends/postgres_store.h"
+#include "tests/backends/dropping_load.h"
 #include "tests/backends/postgres_test_env.h"
+#include "tests/backends/test_macros.h"
+#include "tests/backends/workload.h"
 #include "tests/core/test_events.h"
 
 namespace pigtail::testing {
@@ -53,6 +57,33 @@ TEST_F(PostgresMigrationsTest, ReopeningIsIdempotentAndKeepsData) {
     EXPECT_EQ(*last, 1u);
   }
   EXPECT_EQ(Versions(), Latest());
+}
+
+TEST_F(PostgresMigrationsTest, AStoreWithoutTalliesGetsThemAtOpen) {
+  QueueWorkload workload(11, 2);
+  State state;
+  {
+    Result<std::unique_ptr<StateStore>> store = OpenPostgresStateStore(uri_, options_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (uint64_t done = 0; done < 600; done += 100) {
+      ProjectAll(workload.Take(100), &state);
+      ASSERT_TRUE((*store)->Commit(state.TakeChanges(done + 100), true).ok());
+    }
+  }
+  // As the first schema version left it, before the store's first open
+  // after migrating.
+  const std::string schema = options_.postgres_schema;
+  ASSERT_TRUE(ExecSql(uri_, "UPDATE " + schema + ".tasks SET live = NULL").ok());
+  ASSERT_TRUE(ExecSql(uri_, "TRUNCATE " + schema + ".queue_tallies").ok());
+  ASSERT_TRUE(ExecSql(uri_, "UPDATE " + schema + ".state_summary SET tallied = false").ok());
+  Result<std::unique_ptr<StateStore>> store = OpenPostgresStateStore(uri_, options_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(MUST(QueryValue(uri_, "SELECT count(*) FROM " + schema + ".tasks WHERE live IS NULL")),
+            std::optional<std::string>("0"));
+  ExpectDroppingLoadMatches(store->get(), state);
+  ProjectAll(workload.Take(100), &state);
+  ASSERT_TRUE((*store)->Commit(state.TakeChanges(700), true).ok());
+  ExpectDroppingLoadMatches(store->get(), state);
 }
 
 TEST_F(PostgresMigrationsTest, ConcurrentOpensOfAFreshSchemaAllSucceed) {

@@ -1,6 +1,7 @@
 // RocksDB-specific behaviour the conformance suites cannot reach: a
-// BulkLoad that died half way is detected at open; the event store's `next`
-// family keeps only dangling prevs; a clean close leaves no write-ahead log.
+// BulkLoad that died half way is detected at open; a store written before
+// tallies were kept gets them at open; the event store's `next` family
+// keeps only dangling prevs; a clean close leaves no write-ahead log.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -12,6 +13,7 @@
 
 #include "backends/rocksdb_store.h"
 #include "tests/backends/backend_fixture.h"
+#include "tests/backends/dropping_load.h"
 #include "tests/backends/test_macros.h"
 #include "tests/backends/workload.h"
 
@@ -76,6 +78,44 @@ TEST(RocksDbStateStoreTest, InterruptedBulkLoadIsDiscardedAtOpen) {
   State again;
   ASSERT_OK(store->LoadInto(&again));
   EXPECT_TRUE(again.SameRegisters(state));
+}
+
+// Deletes every key of the raw `family`.
+void ClearRawFamily(const std::string& path, const std::string& family) {
+  WithRawFamily(path, "state", family, [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      EXPECT_TRUE(db->Delete({}, cf, it->key()).ok());
+    }
+    EXPECT_TRUE(it->status().ok());
+  });
+}
+
+TEST(RocksDbStateStoreTest, AStoreWithoutTalliesGetsThemAtOpen) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  const std::string path = backend.uri().substr(std::string("rocksdb:").size());
+  QueueWorkload workload(11, 2);
+  State state;
+  {
+    std::unique_ptr<StateStore> store = MUST(OpenRocksDbStateStore(path, backend.options()));
+    for (uint64_t done = 0; done < 600; done += 100) {
+      ProjectAll(workload.Take(100), &state);
+      ASSERT_OK(store->Commit(state.TakeChanges(done + 100), true));
+    }
+  }
+  // As an older version left it: no tallies, no live index, no marker.
+  ClearRawFamily(path, "tallies");
+  ClearRawFamily(path, "live");
+  WithRawFamily(path, "state", "checkpoint", [](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+    EXPECT_TRUE(db->Delete({}, cf, "tallied").ok());
+  });
+  std::unique_ptr<StateStore> store = MUST(OpenRocksDbStateStore(path, backend.options()));
+  ExpectDroppingLoadMatches(store.get(), state);
+  // And commits keep them up to date.
+  ProjectAll(workload.Take(100), &state);
+  ASSERT_OK(store->Commit(state.TakeChanges(700), true));
+  ExpectDroppingLoadMatches(store.get(), state);
 }
 
 TEST(RocksDbEventStoreTest, OpenFailsCleanlyOnAFile) {

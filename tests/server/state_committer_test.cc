@@ -217,6 +217,7 @@ TEST(StateCommitterTest, MergeKeepsTheNewerValueOfEachRegister) {
   older.task_bytes = {"t1@1", "t2@1"};
   older.rejected.emplace_back(t1.id, "bad");
   older.queue_digests["a"] = Digest();
+  older.queue_tallies["a"] = QueueTally{2, {}};
 
   StateBatch newer;
   newer.checkpoint = 9;
@@ -234,6 +235,8 @@ TEST(StateCommitterTest, MergeKeepsTheNewerValueOfEachRegister) {
   newer.rejected.emplace_back(t2.id, "worse");
   const Digest newer_total = Digest::Of("something");
   newer.total_digest = newer_total;
+  newer.queue_tallies["a"] = QueueTally{2, {.done = 1}};
+  newer.queue_tallies["b"] = QueueTally{1, {}};
 
   MergeNewerBatch(&older, std::move(newer));
   EXPECT_EQ(older.checkpoint, 9u);
@@ -247,6 +250,8 @@ TEST(StateCommitterTest, MergeKeepsTheNewerValueOfEachRegister) {
   EXPECT_EQ(older.task_bytes, (std::vector<std::string>{"t1@1", "t2@2", "t3@1"}));
   EXPECT_EQ(older.rejected.size(), 2u);
   EXPECT_EQ(older.queue_digests.size(), 1u);
+  EXPECT_EQ(older.queue_tallies,
+            (std::map<std::string, QueueTally>{{"a", {2, {.done = 1}}}, {"b", {1, {}}}}));
 
   EXPECT_EQ(older.total_digest, newer_total);
 
