@@ -88,6 +88,8 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
   return Status::Internal("unhandled backend scheme");
 }
 
+uint64_t RocksDbMemoryInUse() { return rocks::MemoryInUse(); }
+
 bool IsStoreLocked(const Status& status) {
   return status.code() == StatusCode::kUnavailable &&
          status.message().find(rocks::kLockedMessage) != std::string::npos;

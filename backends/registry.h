@@ -47,8 +47,11 @@ struct BackendOptions {
 
   // RocksDB memtable size per column family.
   size_t rocksdb_write_buffer_bytes = 64 << 20;
-  // RocksDB block cache shared by all column families.
-  size_t rocksdb_block_cache_bytes = 256 << 20;
+  // RocksDB's memory: one block cache, shared by every RocksDB database the
+  // process opens with the same value (pigtaild's log and state), with
+  // their memtables charged to it. Memtables take at most half: past that,
+  // the largest is flushed.
+  size_t rocksdb_memory_bytes = 512 << 20;
 };
 
 // Returns InvalidArgument for an unknown scheme or malformed URI; NotFound
@@ -60,6 +63,11 @@ Result<std::unique_ptr<EventStore>> OpenEventStore(std::string_view uri,
                                                    const BackendOptions& options = {});
 Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
                                                    const BackendOptions& options = {});
+
+// Bytes in use of the RocksDB memory of this process
+// (BackendOptions::rocksdb_memory_bytes, every value in use): cached blocks
+// and the memtables charged to the cache.
+uint64_t RocksDbMemoryInUse();
 
 // True for the error of opening a store that another process holds open
 // (RocksDB's LOCK file), so a caller can add a hint of its own.

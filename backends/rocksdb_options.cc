@@ -5,9 +5,12 @@
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <system_error>
 
 namespace pigtail::rocks {
@@ -36,6 +39,39 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
 }
 
 namespace {
+
+// The block cache and memtable accounting of one memory budget, shared by
+// every database open with it (each holds both), and forgotten when the
+// last closes.
+struct SharedMemory {
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> buffers;
+};
+
+struct MemoryBudgets {
+  std::mutex mu;
+  std::map<size_t, std::pair<std::weak_ptr<rocksdb::Cache>,
+                             std::weak_ptr<rocksdb::WriteBufferManager>>>
+      by_bytes;  // guarded by mu
+};
+
+MemoryBudgets& Budgets() {
+  static MemoryBudgets* budgets = new MemoryBudgets();  // never destroyed
+  return *budgets;
+}
+
+SharedMemory MemoryFor(size_t bytes) {
+  MemoryBudgets& budgets = Budgets();
+  std::lock_guard lock(budgets.mu);
+  auto& [weak_cache, weak_buffers] = budgets.by_bytes[bytes];
+  SharedMemory m{weak_cache.lock(), weak_buffers.lock()};
+  if (m.cache && m.buffers) return m;
+  m.cache = rocksdb::NewLRUCache(bytes);
+  m.buffers = std::make_shared<rocksdb::WriteBufferManager>(bytes / 2, m.cache);
+  weak_cache = m.cache;
+  weak_buffers = m.buffers;
+  return m;
+}
 
 rocksdb::ColumnFamilyOptions FamilyOptions(const BackendOptions& options,
                                            const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -138,8 +174,9 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
   PIGTAIL_ASSIGN_OR_RETURN(bool create, PrepareDirectory(path, subdir, what, options));
   const std::string dir = (StoreRoot(path) / std::string(subdir)).string();
 
-  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.rocksdb_block_cache_bytes);
+  const SharedMemory memory = MemoryFor(options.rocksdb_memory_bytes);
   rocksdb::DBOptions db_options;
+  db_options.write_buffer_manager = memory.buffers;
   db_options.create_if_missing = create;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
@@ -155,7 +192,7 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
     db_options.allow_concurrent_memtable_write = false;
   }
 
-  rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(options, cache);
+  rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(options, memory.cache);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   rocksdb::ColumnFamilyOptions point_options = PointFamilyOptions(cf_options);
@@ -200,6 +237,16 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
     (void)raw->DestroyColumnFamilyHandle(handles[i]);
   }
   return out;
+}
+
+uint64_t MemoryInUse() {
+  MemoryBudgets& budgets = Budgets();
+  std::lock_guard lock(budgets.mu);
+  uint64_t bytes = 0;
+  for (const auto& [budget, memory] : budgets.by_bytes) {
+    if (std::shared_ptr<rocksdb::Cache> cache = memory.first.lock()) bytes += cache->GetUsage();
+  }
+  return bytes;
 }
 
 }  // namespace pigtail::rocks

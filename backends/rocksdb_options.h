@@ -30,8 +30,13 @@
 //     family memtable (default 64 MiB), at most 3 memtables per family;
 //     write-ahead logs at most 4 write buffers in all, so rarely written
 //     families are flushed rather than keeping old logs alive.
-//   * block cache: BackendOptions::rocksdb_block_cache_bytes, an LRU cache
-//     shared by all the column families of one database (default 256 MiB).
+//   * memory: BackendOptions::rocksdb_memory_bytes (default 512 MiB), one
+//     LRU block cache shared by every database the process opens with the
+//     same value (pigtaild's log and state) and every column family, with
+//     the memtables charged to it by a WriteBufferManager of half its size
+//     (past which the largest memtable is flushed). So RocksDB's memory
+//     stays within it however large the stores grow (index and filter
+//     blocks are cached too).
 //   * compression: LZ4 for levels 0-5 and ZSTD for the bottommost level;
 //     event JSON compresses about 3x and LZ4 costs little on the hot path.
 //   * bloom filters: 10 bits per key, whole keys, on every family, so the
@@ -53,6 +58,9 @@
 #include "core/status.h"
 
 namespace pigtail::rocks {
+
+// Bytes in use of every memory budget in use (RocksDbMemoryInUse).
+uint64_t MemoryInUse();
 
 // Subdirectories of a rocksdb:PATH.
 inline constexpr std::string_view kLogSubdir = "log";

@@ -7,9 +7,11 @@
 #
 # Rounds of `pigtail-load --tasks BACKLOG --phases batch,process` (BACKLOG
 # tasks added in batches, then claimed and done by 8 workers) until each
-# checkpoint of lifecycles processed; at each: the node's RSS, then SIGTERM,
-# a restart timed until /ready, and the RSS after it. Prints the host, the
-# commit and one line per checkpoint. The node is started from --bin
+# checkpoint of lifecycles processed; at each: the node's RSS at once and
+# after 12 s idle, with RocksDB's share (pigtail_rocksdb_memory_bytes), then
+# SIGTERM, a restart timed until /ready, the RSS after it and the node's
+# `loaded` log line. Prints the host, the commit and one line per
+# checkpoint. The node is started from --bin
 # (default build/bin) on 127.0.0.1 and stopped by its PID; PostgreSQL is a
 # throwaway cluster (scripts/pg_cluster.sh), stopped at the end.
 set -euo pipefail
@@ -84,13 +86,17 @@ for mark in "${marks[@]}"; do
     rate_sum=$(python3 -c "print($rate_sum + $rate)")
   done
   rss=$(rss_mb)
+  sleep 12  # the node gives freed memory back 10 s after its last trim
+  rss_idle=$(rss_mb)
+  rocks=$(curl -sf "$url/metrics" | awk '/^pigtail_rocksdb_memory_bytes / {printf "%.0f", $2 / 1048576}')
   t0=$(date +%s.%N)
   kill "$pid"
   wait "$pid" || true
   t1=$(date +%s.%N)
   start_node
   t2=$(date +%s.%N)
-  printf '%s lifecycles: rss %s MB; stop %.2f s; restart to /ready %.2f s; rss after restart %s MB; mean rate of the last %d rounds %.0f lifecycles/s\n' \
-    "$done_total" "$rss" "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($t2 - $t1)")" \
-    "$(rss_mb)" "$rounds" "$(python3 -c "print($rate_sum / $rounds)")"
+  printf '%s lifecycles: rss %s MB, %s MB after 12 s idle (rocksdb %s MB); stop %.2f s; restart to /ready %.2f s; rss after restart %s MB; mean rate of the last %d rounds %.0f lifecycles/s\n' \
+    "$done_total" "$rss" "$rss_idle" "${rocks:-?}" "$(python3 -c "print($t1 - $t0)")" \
+    "$(python3 -c "print($t2 - $t1)")" "$(rss_mb)" "$rounds" "$(python3 -c "print($rate_sum / $rounds)")"
+  grep ' loaded ' "$work/pigtaild.log" | tail -1 | sed 's/^/  restart: /'
 done

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backends/registry.h"
 #include "core/redact.h"
 #include "core/task_view.h"
 #include "server/api_call.h"
@@ -262,6 +263,11 @@ void Api::MetricsText(Call& call) {
         std::to_string(state.task_count() - state.dropped_count()) + "\n";
     return 0;
   });
+  text +=
+      "# HELP pigtail_rocksdb_memory_bytes RocksDB memory in use: cached blocks and memtables "
+      "(within --rocksdb-memory-mb).\n# TYPE pigtail_rocksdb_memory_bytes gauge\n"
+      "pigtail_rocksdb_memory_bytes " +
+      std::to_string(RocksDbMemoryInUse()) + "\n";
   text += ReadinessMetrics();
   counter("pigtail_state_commit_failures_total",
           "State store commits that failed (their changes are committed again).",

@@ -48,6 +48,10 @@ po::options_description Describe(ServerConfig* c) {
       ("finished-tasks", text(&c->finished_tasks, "store|memory")->default_value(d.finished_tasks),
        "store: a finished task (done, dead, cancelled, purged) leaves memory once the state "
        "store holds it, so memory holds the live tasks; memory: every task stays in memory")
+      ("rocksdb-memory-mb",
+       po::value(&c->rocksdb_memory_mb)->value_name("MB")->default_value(d.rocksdb_memory_mb),
+       "RocksDB's memory for the log and the state together: a block cache with the memtables "
+       "charged to it (they take at most half)")
       ("max-clock-offset-ms",
        po::value(&c->max_clock_offset_ms)->value_name("MS")->default_value(d.max_clock_offset_ms),
        "defer (do not store now; fetch again later) peer entries stamped further ahead of our "
@@ -142,6 +146,10 @@ Status Finish(ServerConfig* c) {
     return Status::InvalidArgument("--threads must be 1 to 256");
   }
   if (c->max_batch < 1) return Status::InvalidArgument("--max-batch must be at least 1");
+  if (c->rocksdb_memory_mb < 8 || c->rocksdb_memory_mb > (size_t{1} << 30)) {
+    return Status::InvalidArgument("--rocksdb-memory-mb must be at least 8, got " +
+                                   std::to_string(c->rocksdb_memory_mb));
+  }
   if (c->anti_entropy_ms < 10) return Status::InvalidArgument("--anti-entropy-ms must be >= 10");
   if (c->replication_timeout_ms < 10) {
     return Status::InvalidArgument("--replication-timeout-ms must be >= 10");

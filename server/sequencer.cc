@@ -177,6 +177,11 @@ void Sequencer::Run() {
         Clock::time_point due = last_state_commit_ + options_.state_commit_interval;
         wake = wake ? std::min(*wake, due) : due;
       }
+      if (dropped_since_trim_ > 0) {
+        // An idle node gives back what a burst of dropped tasks left.
+        Clock::time_point due = last_trim_ + kTrimInterval;
+        wake = wake ? std::min(*wake, due) : due;
+      }
       if (committer_) {
         if (std::optional<Clock::time_point> retry = committer_->retry_at()) {
           // Failed commits are retried even when nothing new arrives.

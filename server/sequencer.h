@@ -196,7 +196,8 @@ class Sequencer {
   uint64_t uncommitted_seq_ = 0;  // last applied sequence not yet committed; 0: none
   std::chrono::steady_clock::time_point last_state_commit_;
   // Tasks dropped from memory since the allocator was last trimmed, and
-  // when that was (ReleaseFreeMemory, at most every kTrimInterval).
+  // when that was (ReleaseFreeMemory: kTrimInterval after the last trim
+  // once tasks were dropped since, busy or idle).
   uint64_t dropped_since_trim_ = 0;
   std::chrono::steady_clock::time_point last_trim_;
   LeaseStormDetector lease_storm_;

@@ -16,6 +16,7 @@ ServerOptions ServerOptionsFromConfig(const ServerConfig& config) {
   o.log_uri = config.EffectiveLogUri();
   o.state_uri = config.EffectiveStateUri();
   o.backend.postgres_schema = config.postgres_schema;
+  o.backend.rocksdb_memory_bytes = config.rocksdb_memory_mb << 20;
   o.backend.on_created = [](const std::string& where) {
     log::Info("created a new store at " + where);
   };

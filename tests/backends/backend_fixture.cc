@@ -26,7 +26,7 @@ std::string BackendName(BackendKind kind) {
 TestBackend::TestBackend(BackendKind kind) : kind_(kind) {
   // Small buffers: tests open many databases.
   options_.rocksdb_write_buffer_bytes = 4 << 20;
-  options_.rocksdb_block_cache_bytes = 8 << 20;
+  options_.rocksdb_memory_bytes = 8 << 20;
 }
 
 TestBackend::~TestBackend() {

@@ -37,7 +37,7 @@ int Run(int argc, char** argv) {
   BackendOptions options;
   options.postgres_schema = argv[3];
   options.rocksdb_write_buffer_bytes = 4 << 20;
-  options.rocksdb_block_cache_bytes = 8 << 20;
+  options.rocksdb_memory_bytes = 8 << 20;
   const uint64_t seed = std::strtoull(argv[4], nullptr, 10);
 
   Result<std::unique_ptr<EventStore>> log = OpenEventStore(argv[1], options);

@@ -93,7 +93,7 @@ class BlackBoxTest : public ::testing::TestWithParam<std::string> {
 TEST_P(BlackBoxTest, EndpointsRestartAndSigterm) {
   const std::string worker = Uuid::Random().ToString();
   const std::string wbody = "{\"worker_id\":\"" + worker + "\"}";
-  std::string node_id, digest, done_id, pending_id, log_head;
+  std::string node_id, digest, done_id, pending_id, log_head, stats;
   {
     Server s;
     ASSERT_TRUE(s.Start(Args()));
@@ -142,6 +142,7 @@ TEST_P(BlackBoxTest, EndpointsRestartAndSigterm) {
     EXPECT_EQ(s.Call("POST", "/nodes", R"({"url":"http://127.0.0.1:2"})").status, 201);
     EXPECT_EQ(s.Call("POST", "/create", "{oops").status, 400);
     digest = s.Call("GET", "/digest").body;
+    stats = s.Call("GET", "/queue/jobs/stats").body;
     EXPECT_EQ(s.Stop(), 0);  // SIGTERM: clean exit
   }
   {
@@ -149,6 +150,12 @@ TEST_P(BlackBoxTest, EndpointsRestartAndSigterm) {
     ASSERT_TRUE(s.Start(Args()));
     EXPECT_EQ(Json(s.Call("GET", "/health")).at("node_id").as_string(), node_id);
     EXPECT_EQ(s.Call("GET", "/digest").body, digest);
+    // The restart read the live tasks and the queue's tally, not the done
+    // one, and counts the same.
+    boost::json::value health = Json(s.Call("GET", "/health"));
+    EXPECT_EQ(health.at("tasks").to_number<uint64_t>(), 3u);
+    EXPECT_EQ(health.at("tasks_in_memory").to_number<uint64_t>(), 2u);
+    EXPECT_EQ(s.Call("GET", "/queue/jobs/stats").body, stats);
     EXPECT_EQ(Json(s.Call("GET", "/queue/jobs/" + done_id)).at("state").as_string(), "done");
     EXPECT_EQ(Json(s.Call("GET", "/queue/jobs")).as_object().size(), 2u);
     EXPECT_EQ(Json(s.Call("GET", "/log")).at(node_id).as_string(), log_head);
@@ -229,7 +236,8 @@ class RocksDbBlackBoxTest : public ::testing::Test {
 TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
   Server s;
   ASSERT_TRUE(s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/data",
-                       "--max-body-bytes", "2048", "--read-timeout-ms", "300"}));
+                       "--max-body-bytes", "2048", "--read-timeout-ms", "300",
+                       "--rocksdb-memory-mb", "16"}));
   ASSERT_EQ(s.Call("POST", "/create", R"({"name":"q","timeout_ms":1000})").status, 201);
   std::string digest = s.Call("GET", "/digest").body;
   std::string big = R"({"task_name":"t","info":")" + std::string(4096, 'x') + "\"}";
@@ -260,6 +268,14 @@ TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
 
   EXPECT_EQ(s.Call("GET", "/digest").body, digest);  // nothing changed
   EXPECT_EQ(s.Call("GET", "/health").status, 200);   // still serving
+  // RocksDB's memory in use, for the log and the state, within the budget.
+  const std::string metrics = s.Call("GET", "/metrics").body;
+  const std::string gauge = "\npigtail_rocksdb_memory_bytes ";
+  const size_t at = metrics.find(gauge);
+  ASSERT_NE(at, std::string::npos) << metrics;
+  const uint64_t bytes = std::stoull(metrics.substr(at + gauge.size()));
+  EXPECT_GT(bytes, 0u);
+  EXPECT_LE(bytes, uint64_t{16} << 20);
   EXPECT_EQ(s.Stop(), 0);
 }
 
@@ -287,6 +303,7 @@ TEST_F(RocksDbBlackBoxTest, HelpAndBadFlags) {
   Server s;
   EXPECT_FALSE(s.Start({"--listen", "nonsense"}));
   EXPECT_FALSE(s.Start({"--backend", "mysql://x"}));
+  EXPECT_FALSE(s.Start({"--rocksdb-memory-mb", "1"}));
 }
 
 size_t CountOf(const std::string& text, std::string_view what) {

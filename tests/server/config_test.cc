@@ -99,6 +99,8 @@ TEST(ServerConfigTest, OverridesAndErrors) {
   EXPECT_FALSE(Parse({"--listen", "127.0.0.1:99999"}).ok());
   EXPECT_FALSE(Parse({"--sync", "sometimes"}).ok());
   EXPECT_FALSE(Parse({"--threads", "x"}).ok());
+  EXPECT_FALSE(Parse({"--rocksdb-memory-mb", "4"}).ok());
+  EXPECT_EQ(Parse({"--rocksdb-memory-mb", "64"})->rocksdb_memory_mb, 64u);
   EXPECT_FALSE(Parse({"--bogus", "1"}).ok());
   EXPECT_FALSE(Parse({"--listen"}).ok());
   EXPECT_FALSE(Parse({"--config", "/nonexistent/pigtail.conf"}).ok());
