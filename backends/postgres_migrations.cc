@@ -75,11 +75,25 @@ INSERT INTO state_summary (one, total_digest, checkpoint)
   VALUES (true, '00000000000000000000000000000000', 0);
 )sql"},
     {2, R"sql(
--- What lets a node read only the live tasks at start (core/queue_tally.h).
--- tasks.live: the task's outcome is live (it may still run). Rows written
--- before this migration hold NULL until the store's next open fills them
--- and the tallies, and sets state_summary.tallied.
-ALTER TABLE tasks ADD COLUMN live boolean;
+-- Each task's register decoded into columns an operator can query
+-- (docs/postgres_schema.md; `value` stays the register), and what lets a
+-- node read only the live tasks at start (core/queue_tally.h): tasks.live,
+-- the task may still run, and the queue tallies. Rows written before this
+-- migration hold NULL in the new columns until the store's next open
+-- fills them and the tallies, and sets state_summary.tallied.
+ALTER TABLE tasks
+  ADD COLUMN live boolean,
+  ADD COLUMN queue_name text,
+  ADD COLUMN task_name text,
+  ADD COLUMN state text,
+  ADD COLUMN lease bigint,
+  ADD COLUMN attempts bigint,
+  ADD COLUMN added_ns bigint,
+  ADD COLUMN updated_ns bigint,
+  ADD COLUMN added_at timestamptz
+    GENERATED ALWAYS AS (to_timestamp(added_ns::double precision / 1e9)) STORED,
+  ADD COLUMN updated_at timestamptz
+    GENERATED ALWAYS AS (to_timestamp(updated_ns::double precision / 1e9)) STORED;
 CREATE INDEX tasks_live ON tasks (queue, id) WHERE live;
 CREATE TABLE queue_tallies (
   queue bytea PRIMARY KEY,

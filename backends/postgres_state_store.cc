@@ -20,6 +20,7 @@
 #include "backends/postgres_store.h"
 #include "backends/postgres_values.h"
 #include "core/codec.h"
+#include "core/task_view.h"
 
 namespace pigtail {
 namespace {
@@ -35,12 +36,19 @@ std::vector<PgStatement> StateStatements() {
       {"st_put_queues",
        "INSERT INTO queues (name, value) SELECT * FROM unnest($1::bytea[], $2::bytea[]) "
        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"},
-      // $4: 1 for a live task, else 0.
+      // The columns of AddTaskRow. Text travels as bytea (DisplayText).
       {"st_put_tasks",
-       "INSERT INTO tasks (queue, id, value, live) "
-       "SELECT q, i, v, l <> 0 FROM unnest($1::bytea[], $2::uuid[], $3::bytea[], $4::bigint[]) "
-       "AS u(q, i, v, l) "
-       "ON CONFLICT (queue, id) DO UPDATE SET value = EXCLUDED.value, live = EXCLUDED.live"},
+       "INSERT INTO tasks (queue, id, value, live, queue_name, task_name, state, lease, "
+       "attempts, added_ns, updated_ns) "
+       "SELECT q, i, v, l <> 0, convert_from(qn, 'UTF8'), convert_from(tn, 'UTF8'), "
+       "convert_from(st, 'UTF8'), le, at, an, un "
+       "FROM unnest($1::bytea[], $2::uuid[], $3::bytea[], $4::bigint[], $5::bytea[], "
+       "$6::bytea[], $7::bytea[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[]) "
+       "AS u(q, i, v, l, qn, tn, st, le, at, an, un) "
+       "ON CONFLICT (queue, id) DO UPDATE SET value = EXCLUDED.value, live = EXCLUDED.live, "
+       "queue_name = EXCLUDED.queue_name, task_name = EXCLUDED.task_name, "
+       "state = EXCLUDED.state, lease = EXCLUDED.lease, attempts = EXCLUDED.attempts, "
+       "added_ns = EXCLUDED.added_ns, updated_ns = EXCLUDED.updated_ns"},
       {"st_put_tallies",
        "INSERT INTO queue_tallies (queue, tasks, done, dead, cancelled) "
        "SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[], "
@@ -49,10 +57,6 @@ std::vector<PgStatement> StateStatements() {
       {"st_tallies", "SELECT queue, tasks, done, dead, cancelled FROM queue_tallies"},
       {"st_tallied", "SELECT tallied FROM state_summary WHERE one FOR UPDATE"},
       {"st_set_tallied", "UPDATE state_summary SET tallied = true WHERE one"},
-      {"st_mark_live",
-       "UPDATE tasks SET live = true FROM unnest($1::bytea[], $2::uuid[]) AS u(q, i) "
-       "WHERE queue = u.q AND id = u.i"},
-      {"st_mark_rest_finished", "UPDATE tasks SET live = false WHERE live IS NULL"},
       {"st_queue_tasks", "SELECT value FROM tasks WHERE queue = $1"},
       {"st_page_live_first",
        "SELECT queue, id, value FROM tasks WHERE live ORDER BY queue, id LIMIT $1"},
@@ -124,6 +128,33 @@ bool IsLive(const TaskRecord& t) { return t.status.key.outcome == Outcome::kLive
 
 int64_t SqlCount(uint64_t n) {
   return static_cast<int64_t>(std::min<uint64_t>(n, std::numeric_limits<int64_t>::max()));
+}
+
+// A tasks row in the columns of st_put_tasks: the key, the register
+// (`value`, its encoding) and what operators read of it.
+constexpr size_t kTaskColumns = 11;
+using TaskColumns = std::array<PgArrayBuilder, kTaskColumns>;
+
+void AddTaskRow(const TaskRecord& t, std::string_view value, TaskColumns& c) {
+  c[0].AddBytea(t.queue);
+  c[1].AddUuid(t.id);
+  c[2].AddBytea(value);
+  c[3].AddInt(IsLive(t) ? 1 : 0);
+  c[4].AddBytea(DisplayText(t.queue));
+  if (t.add) {
+    c[5].AddBytea(DisplayText(t.add->task_name));
+  } else {
+    c[5].AddNull();
+  }
+  c[6].AddBytea(StoredStateName(t));
+  c[7].AddInt(SqlCount(t.status.key.lease));
+  c[8].AddInt(SqlCount(AttemptsStarted(t)));
+  if (t.add) {
+    c[9].AddInt(SqlCount(t.add->hlc.time));
+  } else {
+    c[9].AddNull();
+  }
+  c[10].AddInt(SqlCount(t.status.key.hlc.time));
 }
 
 // Calls `row` for each row of (queue, id, value) pages from `first` and
@@ -203,12 +234,8 @@ class PostgresStateStore final : public StateStore {
       std::vector<size_t> tv;
       for (const auto& [k, i] : tasks) tv.push_back(i);
       std::string scratch;
-      ExecChunked<4>(txn, "st_put_tasks", tv.size(), [&](size_t i, auto& c) {
-        const TaskRecord& t = batch.tasks[tv[i]];
-        c[0].AddBytea(t.queue);
-        c[1].AddUuid(t.id);
-        c[2].AddBytea(batch.TaskEncoding(tv[i], &scratch));
-        c[3].AddInt(IsLive(t) ? 1 : 0);
+      ExecChunked<kTaskColumns>(txn, "st_put_tasks", tv.size(), [&](size_t i, auto& c) {
+        AddTaskRow(batch.tasks[tv[i]], batch.TaskEncoding(tv[i], &scratch), c);
       });
       std::vector<std::pair<std::string_view, QueueTally>> tallies(batch.queue_tallies.begin(),
                                                                    batch.queue_tallies.end());
@@ -401,12 +428,26 @@ class PostgresStateStore final : public StateStore {
         out.complete();
       }
       {
-        pqxx::stream_to out(txn, "tasks", std::vector<std::string>{"queue", "id", "value", "live"});
+        pqxx::stream_to out(
+            txn, "tasks",
+            std::vector<std::string>{"queue", "id", "value", "live", "queue_name", "task_name",
+                                     "state", "lease", "attempts", "added_ns", "updated_ns"});
         for (const auto& [name, slot] : state.queues()) {
           const std::string queue_hex = ByteaHexLiteral(name);
+          const std::string queue_name = DisplayText(name);
           for (const auto& [id, task] : slot.tasks) {
-            out << std::make_tuple(queue_hex, id.ToString(),
-                                   ByteaHexLiteral(EncodeTaskRecord(task)), IsLive(task));
+            // Null for a task without an Add (a const char* nullptr is NULL).
+            std::string task_name, added;
+            if (task.add) {
+              task_name = DisplayText(task.add->task_name);
+              added = std::to_string(SqlCount(task.add->hlc.time));
+            }
+            out << std::make_tuple(
+                queue_hex, id.ToString(), ByteaHexLiteral(EncodeTaskRecord(task)), IsLive(task),
+                queue_name, task.add ? task_name.c_str() : nullptr,
+                std::string(StoredStateName(task)), SqlCount(task.status.key.lease),
+                SqlCount(AttemptsStarted(task)), task.add ? added.c_str() : nullptr,
+                SqlCount(task.status.key.hlc.time));
           }
         }
         out.complete();
@@ -453,26 +494,27 @@ class PostgresStateStore final : public StateStore {
       }
       std::map<std::string, QueueTally> tallies;
       for (const auto& [name, q] : queues) tallies.try_emplace(name);
-      std::array<PgArrayBuilder, 2> live;
-      auto mark_live = [&] {
-        if (live[0].size() > 0) txn.exec_prepared("st_mark_live", live[0].Take(), live[1].Take());
+      // Every row is written again, with its columns filled.
+      TaskColumns task_rows;
+      auto put_rows = [&] {
+        if (task_rows[0].size() == 0) return;
+        std::apply([&](auto&... c) { txn.exec_prepared("st_put_tasks", c.Take()...); }, task_rows);
       };
       PIGTAIL_RETURN_IF_ERROR(PageTasks(
           txn, "st_page_tasks_first", "st_page_tasks", [&](const pqxx::row& row) -> Status {
-            PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(row[2]));
-            auto queue = queues.find(t.queue);
-            QueueTally& tally = tallies[t.queue];
+            const std::string value = ByteaField(row[2]);
+            Result<TaskRecord> t = DecodeTaskRecord(value);
+            if (!t.ok()) return t.status().WithContext("stored task register");
+            auto queue = queues.find(t->queue);
+            QueueTally& tally = tallies[t->queue];
             ++tally.tasks;
-            tally.finished.Add(FinishedKindOf(t, queue == queues.end() ? nullptr : &queue->second));
-            if (IsLive(t)) {
-              live[0].AddBytea(t.queue);
-              live[1].AddUuid(t.id);
-              if (live[0].size() >= kChunkRows) mark_live();
-            }
+            tally.finished.Add(
+                FinishedKindOf(*t, queue == queues.end() ? nullptr : &queue->second));
+            AddTaskRow(*t, value, task_rows);
+            if (task_rows[0].size() >= kChunkRows) put_rows();
             return Status::Ok();
           }));
-      mark_live();
-      txn.exec_prepared("st_mark_rest_finished");
+      put_rows();
       std::vector<std::pair<std::string_view, QueueTally>> rows(tallies.begin(), tallies.end());
       PutTallies(txn, rows);
       txn.exec_prepared("st_set_tallied");

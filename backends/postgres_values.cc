@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "core/json_fields.h"
+
 namespace pigtail {
 namespace {
 
@@ -17,6 +19,20 @@ void AppendHex(std::string* out, std::string_view bytes) {
 }
 
 }  // namespace
+
+std::string DisplayText(std::string_view s) {
+  std::string valid = json_fields::ValidUtf8(std::string(s));
+  std::string out;
+  out.reserve(valid.size());
+  for (char c : valid) {
+    if (c == '\0') {
+      out += "\xef\xbf\xbd";  // U+FFFD
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 void PgArrayBuilder::Separate() {
   if (count_++ > 0) text_.push_back(',');
@@ -49,6 +65,11 @@ void PgArrayBuilder::AddInt(int64_t v) {
 void PgArrayBuilder::AddHexText(std::string_view hex) {
   Separate();
   text_ += hex;
+}
+
+void PgArrayBuilder::AddNull() {
+  Separate();
+  text_ += "NULL";
 }
 
 std::string PgArrayBuilder::Take() {

@@ -29,6 +29,7 @@ class PgArrayBuilder {
   void AddUuidOrNull(const std::optional<Uuid>& id);
   void AddInt(int64_t v);                 // element of a bigint[]
   void AddHexText(std::string_view hex);  // REQUIRES: only [0-9a-f]; element of a text[]
+  void AddNull();
 
   size_t size() const { return count_; }
   // The literal. The builder is empty afterwards.
@@ -40,6 +41,11 @@ class PgArrayBuilder {
   std::string text_;
   size_t count_ = 0;
 };
+
+// `s` as PostgreSQL text can hold it: valid UTF-8 (invalid bytes become
+// U+FFFD, as ValidUtf8 does), without NUL (also U+FFFD). For columns
+// meant for reading; the exact bytes stay in the registers.
+std::string DisplayText(std::string_view s);
 
 // The text input form of a bytea: \x followed by lower-case hex digits.
 std::string ByteaHexLiteral(std::string_view bytes);

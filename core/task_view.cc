@@ -78,6 +78,22 @@ uint64_t AttemptsStarted(const TaskRecord& task) {
   return key.phase == Phase::kWorking ? AttemptNumber(key.lease) : key.lease;
 }
 
+std::string_view StoredStateName(const TaskRecord& task) {
+  switch (task.status.key.outcome) {
+    case Outcome::kDone:
+      return "done";
+    case Outcome::kDead:
+      return "dead";
+    case Outcome::kCancelled:
+      return "cancelled";
+    case Outcome::kPurged:
+      return "purged";
+    case Outcome::kLive:
+      break;
+  }
+  return task.status.key.phase == Phase::kWorking ? "working" : "pending";
+}
+
 TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns) {
   TaskView v;
   const StatusKey& key = task.status.key;

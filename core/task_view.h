@@ -39,6 +39,11 @@ struct TaskView {
 // taken. For a cancelled task, the attempts known to have failed.
 uint64_t AttemptsStarted(const TaskRecord& task);
 
+// The state the register records, without a clock (unlike ViewTask, a
+// Working task past its lease is still "working"): "pending", "working",
+// "done", "dead", "cancelled" or "purged".
+std::string_view StoredStateName(const TaskRecord& task);
+
 // `ms` in nanoseconds, saturating at UINT64_MAX.
 uint64_t MillisToNanos(uint64_t ms);
 

@@ -73,12 +73,18 @@ TEST_F(PostgresMigrationsTest, AStoreWithoutTalliesGetsThemAtOpen) {
   // As the first schema version left it, before the store's first open
   // after migrating.
   const std::string schema = options_.postgres_schema;
-  ASSERT_TRUE(ExecSql(uri_, "UPDATE " + schema + ".tasks SET live = NULL").ok());
+  ASSERT_TRUE(ExecSql(uri_, "UPDATE " + schema +
+                                ".tasks SET live = NULL, queue_name = NULL, task_name = NULL, "
+                                "state = NULL, lease = NULL, attempts = NULL, added_ns = NULL, "
+                                "updated_ns = NULL")
+                  .ok());
   ASSERT_TRUE(ExecSql(uri_, "TRUNCATE " + schema + ".queue_tallies").ok());
   ASSERT_TRUE(ExecSql(uri_, "UPDATE " + schema + ".state_summary SET tallied = false").ok());
   Result<std::unique_ptr<StateStore>> store = OpenPostgresStateStore(uri_, options_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ(MUST(QueryValue(uri_, "SELECT count(*) FROM " + schema + ".tasks WHERE live IS NULL")),
+  EXPECT_EQ(MUST(QueryValue(uri_, "SELECT count(*) FROM " + schema +
+                                      ".tasks WHERE live IS NULL OR state IS NULL OR "
+                                      "updated_at IS NULL")),
             std::optional<std::string>("0"));
   ExpectDroppingLoadMatches(store->get(), state);
   ProjectAll(workload.Take(100), &state);

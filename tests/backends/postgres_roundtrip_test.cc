@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "backends/postgres_store.h"
+#include "backends/postgres_values.h"
 #include "core/codec.h"
 #include "core/state.h"
+#include "core/task_view.h"
 #include "tests/backends/postgres_test_env.h"
 #include "tests/core/test_events.h"
 
@@ -129,6 +131,31 @@ void FillHostileState(State* state) {
   ASSERT_TRUE(state->PutRejected(TestId(9), "reason with \0 and 'quotes' and \\"s));
 }
 
+// Every task row of `state`'s tasks shows what its register says in the
+// columns for operators (docs/postgres_schema.md).
+void ExpectTaskColumns(const std::string& uri, const std::string& schema, State& state) {
+  for (const auto& [name, slot] : state.queues()) {
+    for (const auto& [id, t] : slot.tasks) {
+      const std::string want =
+          DisplayText(name) + "|" + (t.add ? DisplayText(t.add->task_name) : "<null>") + "|" +
+          std::string(StoredStateName(t)) + "|" +
+          (t.status.key.outcome == Outcome::kLive ? "true" : "false") + "|" +
+          std::to_string(t.status.key.lease) + "|" + std::to_string(AttemptsStarted(t)) + "|" +
+          (t.add ? std::to_string(t.add->hlc.time) : "<null>") + "|" +
+          std::to_string(t.status.key.hlc.time);
+      Result<std::optional<std::string>> got =
+          QueryValue(uri,
+                     "SELECT queue_name || '|' || coalesce(task_name, '<null>') || '|' || state || "
+                     "'|' || live || '|' || lease || '|' || attempts || '|' || "
+                     "coalesce(added_ns::text, '<null>') || '|' || updated_ns FROM " +
+                         schema + ".tasks WHERE queue = '" + ByteaHexLiteral(name) +
+                         "'::bytea AND id = '" + id.ToString() + "'");
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(*got, std::optional<std::string>(want)) << id.ToString();
+    }
+  }
+}
+
 TEST_F(PostgresRoundTripTest, RegistersWithHostileNamesRoundTrip) {
   Result<std::unique_ptr<StateStore>> store = OpenPostgresStateStore(uri_, options_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -172,6 +199,7 @@ TEST_F(PostgresRoundTripTest, RegistersWithHostileNamesRoundTrip) {
   ASSERT_TRUE((*store)->LoadInto(&loaded).ok());
   EXPECT_TRUE(loaded.SameRegisters(state));
   EXPECT_EQ(loaded.total_digest(), state.total_digest());
+  ExpectTaskColumns(uri_, options_.postgres_schema, state);
 }
 
 TEST_F(PostgresRoundTripTest, BulkLoadCopiesHostileRegistersExactly) {
@@ -190,6 +218,7 @@ TEST_F(PostgresRoundTripTest, BulkLoadCopiesHostileRegistersExactly) {
   EXPECT_EQ(digests->checkpoint, 77u);
   EXPECT_EQ(digests->total, state.total_digest());
   EXPECT_EQ(digests->queues.size(), HostileNames().size());
+  ExpectTaskColumns(uri_, options_.postgres_schema, state);
 }
 
 TEST_F(PostgresRoundTripTest, SchemaNamesAreValidated) {
