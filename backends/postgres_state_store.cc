@@ -506,10 +506,7 @@ class PostgresStateStore final : public StateStore {
             Result<TaskRecord> t = DecodeTaskRecord(value);
             if (!t.ok()) return t.status().WithContext("stored task register");
             auto queue = queues.find(t->queue);
-            QueueTally& tally = tallies[t->queue];
-            ++tally.tasks;
-            tally.finished.Add(
-                FinishedKindOf(*t, queue == queues.end() ? nullptr : &queue->second));
+            tallies[t->queue].Count(*t, queue == queues.end() ? nullptr : &queue->second);
             AddTaskRow(*t, value, task_rows);
             if (task_rows[0].size() >= kChunkRows) put_rows();
             return Status::Ok();
@@ -553,18 +550,14 @@ class PostgresStateStore final : public StateStore {
       PIGTAIL_ASSIGN_OR_RETURN(t.finished.dead, U64Field(row[3]));
       PIGTAIL_ASSIGN_OR_RETURN(t.finished.cancelled, U64Field(row[4]));
     }
-    for (const auto& [name, digest] : digests) tallies.try_emplace(name);
-    for (const auto& [name, tally] : tallies) {
-      auto digest = digests.find(name);
-      state->PutStoredTally(name, digest == digests.end() ? Digest{} : digest->second, tally);
-    }
+    const std::vector<std::string> queues = PutStoredTallies(state, digests, tallies);
     auto put = [&](const pqxx::field& value) -> Status {
       PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, TaskField(value));
       PIGTAIL_RETURN_IF_ERROR(state->PutTalliedTask(std::move(t)));
       counted();
       return Status::Ok();
     };
-    for (const auto& [name, tally] : tallies) {
+    for (const std::string& name : queues) {
       const QueueRecord* queue = state->FindQueue(name);
       if (queue != nullptr && queue->alive) continue;
       for (const pqxx::row& row : txn.exec_prepared("st_queue_tasks", Bytes(name))) {

@@ -439,11 +439,7 @@ class RocksDbStateStore final : public StateStore {
     PIGTAIL_RETURN_IF_ERROR(LoadQueues(ro, state));
     PIGTAIL_ASSIGN_OR_RETURN(auto digests, ReadQueueDigests(ro));
     PIGTAIL_ASSIGN_OR_RETURN(auto tallies, ReadTallies(ro));
-    for (const auto& [name, digest] : digests) tallies.try_emplace(name);
-    for (const auto& [name, tally] : tallies) {
-      auto digest = digests.find(name);
-      state->PutStoredTally(name, digest == digests.end() ? Digest{} : digest->second, tally);
-    }
+    const std::vector<std::string> queues = PutStoredTallies(state, digests, tallies);
     uint64_t read = 0;
     auto put = [&](std::string_view value) -> Status {
       PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t, Decoded(DecodeTaskRecord(value), "task"));
@@ -451,7 +447,7 @@ class RocksDbStateStore final : public StateStore {
       if (++read % kLoadProgressTasks == 0 && progress) progress(read);
       return Status::Ok();
     };
-    for (const auto& [name, tally] : tallies) {
+    for (const std::string& name : queues) {
       const QueueRecord* queue = state->FindQueue(name);
       if (queue != nullptr && queue->alive) continue;
       const std::string prefix = rocks::TaskKeyPrefix(name);
@@ -512,9 +508,7 @@ class RocksDbStateStore final : public StateStore {
       PIGTAIL_ASSIGN_OR_RETURN(TaskRecord t,
                                Decoded(DecodeTaskRecord(ToView(it->value())), "task"));
       auto queue = queues.find(t.queue);
-      QueueTally& tally = tallies[t.queue];
-      ++tally.tasks;
-      tally.finished.Add(FinishedKindOf(t, queue == queues.end() ? nullptr : &queue->second));
+      tallies[t.queue].Count(t, queue == queues.end() ? nullptr : &queue->second);
       if (IsLive(t)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), it->key(), rocksdb::Slice())));
       if (wb.GetDataSize() >= kBulkBatchBytes) {
         PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write({}, &wb), "write live index"));

@@ -85,15 +85,7 @@ class MemoryStateStore final : public StateStore {
     for (const auto& [name, q] : queues_) state->PutQueue(q);
     // A State that drops finished tasks gets the tallies, as from the
     // other stores, and then every task (it keeps what it must).
-    if (state->evict_finished()) {
-      std::map<std::string, QueueTally> tallies = tallies_;
-      for (const auto& [name, digest] : queue_digests_) tallies.try_emplace(name);
-      for (const auto& [name, tally] : tallies) {
-        auto digest = queue_digests_.find(name);
-        state->PutStoredTally(name, digest == queue_digests_.end() ? Digest{} : digest->second,
-                              tally);
-      }
-    }
+    if (state->evict_finished()) (void)PutStoredTallies(state, queue_digests_, tallies_);
     uint64_t read = 0;
     Status status;
     for (const auto& [key, t] : tasks_) {

@@ -34,6 +34,13 @@ struct QueueTally {
   uint64_t tasks = 0;       // task registers of the queue, whatever their state
   FinishedCounts finished;  // its visible finished tasks
   bool operator==(const QueueTally&) const = default;
+
+  // Counts one more task register of the queue (`queue`: its register, or
+  // nullptr).
+  void Count(const TaskRecord& task, const QueueRecord* queue) {
+    ++tasks;
+    finished.Add(FinishedKindOf(task, queue));
+  }
 };
 
 }  // namespace pigtail

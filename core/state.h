@@ -181,15 +181,17 @@ class State {
   }
   // A task register read from the state store by a loader: as PutTask,
   // except that with evict_finished() a finished task is counted (digests,
-  // task_count(), dropped counts) and not kept in memory.
+  // task_count(), tally) and not kept in memory.
   // REQUIRES: its queue register, if stored, was put first.
   void PutStoredTask(TaskRecord task);
   // A loader that reads a store's tallies (StateBatch::queue_tallies)
   // instead of every task: puts the queue's stored digest (of its register
-  // and tasks) and tally, counting all of its tasks as dropped; PutTalliedTask then puts back each
-  // task the store holds that memory must (a live one, and every task of a queue without a register
-  // or not alive). REQUIRES: evict_finished(); the queue register, if stored, was put first; no
-  // task of the queue was put yet.
+  // and tasks) and tally, counting all of its tasks as dropped;
+  // PutTalliedTask then puts back each task the store holds that memory
+  // must (a live one, and every task of a queue without a register or not
+  // alive).
+  // REQUIRES: evict_finished(); the queue register, if stored, was put
+  // first; no task of the queue was put yet.
   void PutStoredTally(std::string_view queue, const Digest& digest, const QueueTally& tally);
   // A stored task register of a queue put by PutStoredTally: kept in memory
   // unless it may be dropped, and not counted again. Corruption if its

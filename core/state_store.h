@@ -85,6 +85,13 @@ class StateStore {
   virtual Status BulkLoad(const State& state, uint64_t checkpoint) = 0;
 
  protected:
+  // For LoadInto into a State that drops finished tasks: State::
+  // PutStoredTally of each queue with a stored tally or digest (a queue
+  // with no tally stored gets a zero one). Returns the queues, in order.
+  static std::vector<std::string> PutStoredTallies(
+      State* state, const std::map<std::string, Digest>& digests,
+      const std::map<std::string, QueueTally>& tallies);
+
   // GetTasks of sorted keys without repeats, at least one. The default
   // reads them one by one; backends read them in one go.
   virtual Result<std::vector<TaskRecord>> ReadTasks(const std::vector<TaskKey>& keys);

@@ -373,12 +373,11 @@ std::vector<const Event*> ShuffledWithDuplicates(const std::vector<Event>& event
 // finished) equal a count of its tasks.
 void ExpectTalliesMatchScan(const State& state) {
   for (const auto& [name, slot] : state.queues()) {
-    FinishedCounts scanned;
+    QueueTally scanned;
     for (const auto& [id, task] : slot.tasks) {
-      scanned.Add(FinishedKindOf(task, slot.record ? &*slot.record : nullptr));
+      scanned.Count(task, slot.record ? &*slot.record : nullptr);
     }
-    ASSERT_EQ(slot.finished, scanned) << name;
-    ASSERT_EQ(slot.task_count, slot.tasks.size()) << name;
+    ASSERT_EQ((QueueTally{slot.task_count, slot.finished}), scanned) << name;
   }
 }
 
