@@ -31,15 +31,18 @@ function token() {
 // instead) and a token is already set.
 async function api(method, path, { peer = false } = {}) {
   const headers = {};
-  if (token()) headers.Authorization = 'Bearer ' + token();
+  const sent = token();
+  if (sent) headers.Authorization = 'Bearer ' + sent;
   const response = await fetch(path, { method, headers });
   const text = await response.text();
   let body = text;
   if ((response.headers.get('Content-Type') || '').startsWith('application/json')) {
     body = text ? JSON.parse(text) : null;
   }
-  if (response.status === 401 && !(peer && token())) {
-    askToken(token() ? 'The token was refused; enter the client token again.' : null);
+  // A refusal of a token replaced since the request was sent (a poll in
+  // flight while one was entered) says nothing of the new one.
+  if (response.status === 401 && !(peer && sent) && sent === token()) {
+    askToken(sent ? 'The token was refused; enter the client token again.' : null);
   }
   if (!response.ok) {
     const message = body && body.error ? body.error : response.statusText;
