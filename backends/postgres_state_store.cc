@@ -124,8 +124,6 @@ Result<TaskRecord> TaskField(const pqxx::field& f) {
   return t;
 }
 
-bool IsLive(const TaskRecord& t) { return t.status.key.outcome == Outcome::kLive; }
-
 int64_t SqlCount(uint64_t n) {
   return static_cast<int64_t>(std::min<uint64_t>(n, std::numeric_limits<int64_t>::max()));
 }
@@ -139,7 +137,7 @@ void AddTaskRow(const TaskRecord& t, std::string_view value, TaskColumns& c) {
   c[0].AddBytea(t.queue);
   c[1].AddUuid(t.id);
   c[2].AddBytea(value);
-  c[3].AddInt(IsLive(t) ? 1 : 0);
+  c[3].AddInt(Live(t) ? 1 : 0);
   c[4].AddBytea(DisplayText(t.queue));
   if (t.add) {
     c[5].AddBytea(DisplayText(t.add->task_name));
@@ -443,7 +441,7 @@ class PostgresStateStore final : public StateStore {
               added = std::to_string(SqlCount(task.add->hlc.time));
             }
             out << std::make_tuple(
-                queue_hex, id.ToString(), ByteaHexLiteral(EncodeTaskRecord(task)), IsLive(task),
+                queue_hex, id.ToString(), ByteaHexLiteral(EncodeTaskRecord(task)), Live(task),
                 queue_name, task.add ? task_name.c_str() : nullptr,
                 std::string(StoredStateName(task)), SqlCount(task.status.key.lease),
                 SqlCount(AttemptsStarted(task)), task.add ? added.c_str() : nullptr,

@@ -76,12 +76,10 @@ using rocks::ToView;
 
 Status Check(const rocksdb::Status& s) { return FromRocks(s, "build write batch"); }
 
-bool IsLive(const TaskRecord& t) { return t.status.key.outcome == Outcome::kLive; }
-
 // Adds a task's entry in the live index, or its removal.
 Status PutLiveness(rocksdb::WriteBatch* batch, Database* db, const TaskRecord& t,
                    const rocksdb::Slice& key) {
-  if (IsLive(t)) return Check(batch->Put(db->cf(kLive), key, rocksdb::Slice()));
+  if (Live(t)) return Check(batch->Put(db->cf(kLive), key, rocksdb::Slice()));
   return Check(batch->Delete(db->cf(kLive), key));
 }
 
@@ -303,7 +301,7 @@ class RocksDbStateStore final : public StateStore {
       for (const auto& [id, task] : slot.tasks) {
         const std::string key = rocks::TaskKey(name, id);
         PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTasks), key, EncodeTaskRecord(task))));
-        if (IsLive(task)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), key, rocksdb::Slice())));
+        if (Live(task)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), key, rocksdb::Slice())));
         PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
       }
       PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
@@ -509,7 +507,7 @@ class RocksDbStateStore final : public StateStore {
                                Decoded(DecodeTaskRecord(ToView(it->value())), "task"));
       auto queue = queues.find(t.queue);
       tallies[t.queue].Count(t, queue == queues.end() ? nullptr : &queue->second);
-      if (IsLive(t)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), it->key(), rocksdb::Slice())));
+      if (Live(t)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), it->key(), rocksdb::Slice())));
       if (wb.GetDataSize() >= kBulkBatchBytes) {
         PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write({}, &wb), "write live index"));
         wb.Clear();

@@ -136,6 +136,9 @@ inline const TaskHistory& History(const TaskRecord& task) {
 // A Purge won the task's status register: the record holds only its key.
 inline bool Purged(const TaskRecord& task) { return task.status.key.outcome == Outcome::kPurged; }
 
+// The task may still run: no Done, Dead, Cancel or Purge won its status.
+inline bool Live(const TaskRecord& task) { return task.status.key.outcome == Outcome::kLive; }
+
 // Merges a status, written with `result_json` (a Done's result, else
 // empty), into the task: the status register keeps the greater key, and the
 // result comes with it. When a Purge wins, everything else of the task is
