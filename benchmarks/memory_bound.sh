@@ -88,15 +88,18 @@ for mark in "${marks[@]}"; do
   rss=$(rss_mb)
   sleep 12  # the node gives freed memory back 10 s after its last trim
   rss_idle=$(rss_mb)
-  rocks=$(curl -sf "$url/metrics" | awk '/^pigtail_rocksdb_memory_bytes / {printf "%.0f", $2 / 1048576}')
+  metrics=$(curl -sf "$url/metrics")
+  rocks=$(awk '/^pigtail_rocksdb_memory_bytes / {printf "%.0f", $2 / 1048576}' <<<"$metrics")
+  heap=$(awk '/^pigtail_heap_bytes/ {split($1, k, "\""); a = k[2]; h = h sep k[4] " " int($2 / 1048576 + 0.5) " MB"; sep = ", "}
+              END {print a ": " h}' <<<"$metrics")
   t0=$(date +%s.%N)
   kill "$pid"
   wait "$pid" || true
   t1=$(date +%s.%N)
   start_node
   t2=$(date +%s.%N)
-  printf '%s lifecycles: rss %s MB, %s MB after 12 s idle (rocksdb %s MB); stop %.2f s; restart to /ready %.2f s; rss after restart %s MB; mean rate of the last %d rounds %.0f lifecycles/s\n' \
-    "$done_total" "$rss" "$rss_idle" "${rocks:-?}" "$(python3 -c "print($t1 - $t0)")" \
+  printf '%s lifecycles: rss %s MB, %s MB after 12 s idle (rocksdb %s MB; heap of %s); stop %.2f s; restart to /ready %.2f s; rss after restart %s MB; mean rate of the last %d rounds %.0f lifecycles/s\n' \
+    "$done_total" "$rss" "$rss_idle" "${rocks:-?}" "${heap:-?}" "$(python3 -c "print($t1 - $t0)")" \
     "$(python3 -c "print($t2 - $t1)")" "$(rss_mb)" "$rounds" "$(python3 -c "print($rate_sum / $rounds)")"
   grep ' loaded ' "$work/pigtaild.log" | tail -1 | sed 's/^/  restart: /'
 done

@@ -11,6 +11,7 @@
 #include "core/task_view.h"
 #include "server/api_call.h"
 #include "server/log.h"
+#include "server/memory_trim.h"
 
 namespace pigtail {
 namespace {
@@ -268,6 +269,14 @@ void Api::MetricsText(Call& call) {
       "(within --rocksdb-memory-mb).\n# TYPE pigtail_rocksdb_memory_bytes gauge\n"
       "pigtail_rocksdb_memory_bytes " +
       std::to_string(RocksDbMemoryInUse()) + "\n";
+  const HeapUsage heap = ReadHeapUsage();
+  text +=
+      "# HELP pigtail_heap_bytes The C library heap: bytes allocated and not freed (in_use), "
+      "and bytes the allocator holds beyond them (free).\n# TYPE pigtail_heap_bytes gauge\n"
+      "pigtail_heap_bytes{allocator=\"" +
+      std::string(AllocatorName()) + "\",kind=\"in_use\"} " + std::to_string(heap.in_use) +
+      "\npigtail_heap_bytes{allocator=\"" + AllocatorName() + "\",kind=\"free\"} " +
+      std::to_string(heap.free) + "\n";
   text += ReadinessMetrics();
   counter("pigtail_state_commit_failures_total",
           "State store commits that failed (their changes are committed again).",

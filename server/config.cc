@@ -147,7 +147,7 @@ Status Finish(ServerConfig* c) {
   }
   if (c->max_batch < 1) return Status::InvalidArgument("--max-batch must be at least 1");
   if (c->rocksdb_memory_mb < 8 || c->rocksdb_memory_mb > (size_t{1} << 30)) {
-    return Status::InvalidArgument("--rocksdb-memory-mb must be at least 8, got " +
+    return Status::InvalidArgument("--rocksdb-memory-mb must be 8 to 1073741824, got " +
                                    std::to_string(c->rocksdb_memory_mb));
   }
   if (c->anti_entropy_ms < 10) return Status::InvalidArgument("--anti-entropy-ms must be >= 10");

@@ -276,6 +276,14 @@ TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
   const uint64_t bytes = std::stoull(metrics.substr(at + gauge.size()));
   EXPECT_GT(bytes, 0u);
   EXPECT_LE(bytes, uint64_t{16} << 20);
+  // The heap, as the allocator the build links counts it.
+  const std::string heap =
+      "\npigtail_heap_bytes{allocator=\"" PIGTAILD_ALLOCATOR "\",kind=\"in_use\"} ";
+  const size_t heap_at = metrics.find(heap);
+  ASSERT_NE(heap_at, std::string::npos) << metrics;
+  if (std::string_view(PIGTAILD_ALLOCATOR) == "jemalloc") {
+    EXPECT_GT(std::stoull(metrics.substr(heap_at + heap.size())), 0u);
+  }
   EXPECT_EQ(s.Stop(), 0);
 }
 
