@@ -18,12 +18,34 @@ constexpr size_t kMinBucketsToShrink = 1024;
 State::IndexPlace State::PlaceIn(const QueueSlot& slot, const TaskRecord& t) {
   IndexPlace place;
   if (!t.add || t.status.key.outcome != Outcome::kLive) return place;
+  place.visible = TaskVisible(t, slot.record ? &*slot.record : nullptr);
   if (t.status.key.phase == Phase::kWorking) {
     place.leased = LeaseOrder{LeaseExpiresAtNs(t, slot.record ? slot.record->timeout_ms : 0), t.id};
   } else {
     place.open = ClaimOrder{t.add->priority, t.add->hlc, t.id};
+    const uint64_t ready_ns = ReadyAtNs(t);
+    if (place.visible && ready_ns > t.status.key.hlc.time)
+      place.delayed = ReadyOrder{ready_ns, t.id};
   }
   return place;
+}
+
+void State::CountPlace(QueueSlot* slot, const IndexPlace& place, bool enter) {
+  if (place.visible) {
+    uint64_t& count = place.leased ? slot->live.working : slot->live.pending;
+    if (enter) {
+      ++count;
+    } else {
+      --count;
+    }
+  }
+  if (place.delayed) {
+    if (enter) {
+      slot->delayed.insert(*place.delayed);
+    } else {
+      slot->delayed.erase(*place.delayed);
+    }
+  }
 }
 
 State::IndexPlace State::PlaceOf(const QueueSlot& slot, const TaskRecord& t) const {
@@ -33,10 +55,13 @@ State::IndexPlace State::PlaceOf(const QueueSlot& slot, const TaskRecord& t) con
 void State::RebuildClaimIndexes(QueueSlot* slot) {
   slot->open.clear();
   slot->leased.clear();
+  slot->live = LiveCounts{};
+  slot->delayed.clear();
   std::vector<std::pair<ClaimOrder, TaskEntry*>> open;
   std::vector<std::pair<LeaseOrder, TaskEntry*>> leased;
   for (auto& [id, entry] : slot->tasks) {
     IndexPlace place = PlaceIn(*slot, entry);
+    CountPlace(slot, place, true);
     if (place.open) open.emplace_back(*place.open, &entry);
     if (place.leased) leased.emplace_back(*place.leased, &entry);
   }
@@ -112,7 +137,10 @@ void State::PutQueue(QueueRecord queue) {
       }
     }
   }
-  if (claim_index_ && timeout_changed && !slot.leased.empty()) RebuildClaimIndexes(&slot);
+  // What the indexes count (visible tasks) changes with visibility.
+  if (claim_index_ && (visibility_changed || (timeout_changed && !slot.leased.empty()))) {
+    RebuildClaimIndexes(&slot);
+  }
 }
 
 void State::RecountFinished(QueueSlot* slot) {
@@ -185,6 +213,7 @@ State::TaskEntry& State::PutCounted(QueueSlot* slot, TaskRecord stored) {
   IndexPlace place = PlaceOf(*slot, entry);
   if (place.open) entry.open_it = slot->open.insert(*place.open).first;
   if (place.leased) entry.leased_it = slot->leased.insert(*place.leased).first;
+  CountPlace(slot, place, true);
   return entry;
 }
 
@@ -282,6 +311,8 @@ void State::TaskChanged(const std::string* queue, QueueSlot* slot, TaskEntry* en
     stale_tasks_.emplace_back(slot, entry);
   }
   IndexPlace now = PlaceOf(*slot, *entry);
+  CountPlace(slot, before, false);
+  CountPlace(slot, now, true);
   if (before.open != now.open) {
     if (before.open) slot->open.erase(entry->open_it);
     // New Adds mostly carry the newest time: try the end first.
@@ -334,6 +365,8 @@ void State::set_claim_index(bool on) {
     } else {
       slot.open.clear();
       slot.leased.clear();
+      slot.live = LiveCounts{};
+      slot.delayed.clear();
     }
   }
 }

@@ -62,6 +62,22 @@ struct LeaseOrder {
   auto operator<=>(const LeaseOrder& o) const = default;
 };
 
+// A Pending task that is not claimable when its status is written (a
+// delayed Add, a retry after a backoff): when it becomes claimable, then
+// the task id.
+struct ReadyOrder {
+  uint64_t ready_ns = 0;  // ReadyAtNs
+  Uuid id;
+  auto operator<=>(const ReadyOrder& o) const = default;
+};
+
+// How many of a queue's tasks are visible and live, by their phase.
+struct LiveCounts {
+  uint64_t pending = 0;  // of these, the delayed ones are in QueueSlot::delayed
+  uint64_t working = 0;  // whose lease may have run out since (QueueSlot::leased says)
+  bool operator==(const LiveCounts&) const = default;
+};
+
 class State {
  public:
   // Pending tasks of one queue, in claim order.
@@ -96,6 +112,11 @@ class State {
     // leased tasks only when a lease has run out.
     OpenIndex open;
     LeaseIndex leased;
+    // Kept with the claim indexes, for counts without a scan (CountTasks):
+    // the visible live tasks by phase, and the visible Pending ones whose
+    // status made them wait, by when they may be claimed.
+    LiveCounts live;
+    std::set<ReadyOrder> delayed;
     Digest digest;            // of the queue register and its tasks, dropped ones too (settled)
     uint64_t task_count = 0;  // its task registers, dropped ones too
     // Its visible finished tasks, dropped ones too. When what is visible
@@ -267,12 +288,17 @@ class State {
   struct IndexPlace {
     std::optional<ClaimOrder> open;
     std::optional<LeaseOrder> leased;
+    bool visible = false;  // counted in QueueSlot::live (with open or leased)
+    std::optional<ReadyOrder> delayed;
   };
   static IndexPlace PlaceIn(const QueueSlot& slot, const TaskRecord& task);
   // PlaceIn, or nowhere while the claim indexes are off.
   IndexPlace PlaceOf(const QueueSlot& slot, const TaskRecord& task) const;
   // Puts every task of `slot` in its claim index from scratch.
   static void RebuildClaimIndexes(QueueSlot* slot);
+  // Counts a task at `place` in `slot`'s live counts and delayed set
+  // (`enter`), or stops counting it.
+  static void CountPlace(QueueSlot* slot, const IndexPlace& place, bool enter);
 
   // A task opened for a change by UpdateTask.
   struct TaskHandle {

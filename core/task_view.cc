@@ -94,6 +94,15 @@ std::string_view StoredStateName(const TaskRecord& task) {
   return task.status.key.phase == Phase::kWorking ? "working" : "pending";
 }
 
+uint64_t ReadyAtNs(const TaskRecord& task) {
+  const StatusKey& key = task.status.key;
+  if (key.event_id != task.id) {  // not the Add's status: a Fail's retry
+    return SaturatingAdd(key.hlc.time, MillisToNanos(task.status.retry_in_ms));
+  }
+  const uint64_t delayed = SaturatingAdd(task.add->hlc.time, MillisToNanos(task.add->delay_ms));
+  return std::max(delayed, MillisToNanos(task.add->run_at_ms));  // 0: none
+}
+
 TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns) {
   TaskView v;
   const StatusKey& key = task.status.key;
@@ -122,13 +131,7 @@ TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now
     return v;
   }
   v.state = TaskState::kPending;
-  bool from_add = key.event_id == task.id;
-  if (from_add) {
-    v.ready_at_ns = SaturatingAdd(task.add->hlc.time, MillisToNanos(task.add->delay_ms));
-    v.ready_at_ns = std::max(v.ready_at_ns, MillisToNanos(task.add->run_at_ms));  // 0: none
-  } else {
-    v.ready_at_ns = SaturatingAdd(key.hlc.time, MillisToNanos(task.status.retry_in_ms));
-  }
+  v.ready_at_ns = ReadyAtNs(task);
   v.claimable = now_ns >= v.ready_at_ns;
   v.next_lease = key.lease;
   return v;
@@ -176,17 +179,40 @@ QueueCounts CountTasks(const State& state, std::string_view queue, uint64_t now_
   QueueCounts counts;
   const State::QueueSlot* slot = state.FindSlot(queue);
   if (slot == nullptr || !slot->record) return counts;
-  // Finished tasks are tallied (QueueSlot::finished): only live ones are
-  // looked at, the ones whose state moves with time.
-  for (const auto& [id, task] : slot->tasks) {
-    if (task.status.key.outcome != Outcome::kLive || !TaskVisible(task, &*slot->record)) continue;
-    TaskView v = ViewTask(task, *slot->record, now_ns);
-    counts.claimable += v.claimable ? 1 : 0;
-    ++(v.state == TaskState::kWorking ? counts.working : counts.pending);
-  }
+  const QueueRecord& record = *slot->record;
+  // Finished tasks are tallied (QueueSlot::finished).
   counts.done = slot->finished.done;
   counts.dead = slot->finished.dead;
   counts.cancelled = slot->finished.cancelled;
+  if (!state.claim_index()) {  // no live counts either: look at the live tasks
+    for (const auto& [id, task] : slot->tasks) {
+      if (task.status.key.outcome != Outcome::kLive || !TaskVisible(task, &record)) continue;
+      TaskView v = ViewTask(task, record, now_ns);
+      counts.claimable += v.claimable ? 1 : 0;
+      ++(v.state == TaskState::kWorking ? counts.working : counts.pending);
+    }
+    return counts;
+  }
+  // Live ones are counted by phase; what time changed since is looked up in
+  // the indexes: leases that ran out (the front of `leased`) and delayed
+  // tasks not ready yet (the back of `delayed`).
+  uint64_t expired = 0;
+  uint64_t expired_claimable = 0;
+  for (const LeaseOrder& lease : slot->leased) {
+    if (lease.expires_ns > now_ns) break;
+    const TaskRecord& task = slot->tasks.at(lease.id);
+    if (!TaskVisible(task, &record)) continue;
+    ++expired;
+    expired_claimable += ViewTask(task, record, now_ns).claimable ? 1 : 0;
+  }
+  uint64_t waiting = 0;
+  for (auto it = slot->delayed.rbegin(); it != slot->delayed.rend() && it->ready_ns > now_ns;
+       ++it) {
+    ++waiting;
+  }
+  counts.pending = slot->live.pending + expired;
+  counts.working = slot->live.working - expired;
+  counts.claimable = slot->live.pending - waiting + expired_claimable;
   return counts;
 }
 

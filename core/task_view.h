@@ -62,6 +62,11 @@ uint64_t LeaseExpiresAtNs(uint64_t from_ns, uint64_t timeout_ms);
 // length (its own timeout_ms, else `queue_timeout_ms`), saturating.
 uint64_t LeaseExpiresAtNs(const TaskRecord& task, uint64_t queue_timeout_ms);
 
+// When a live Pending task may be claimed: its Add's time plus its delay
+// (or its run_at, if later), or, after a Fail, the Fail's time plus its
+// retry_in_ms. REQUIRES: task.add is present.
+uint64_t ReadyAtNs(const TaskRecord& task);
+
 // REQUIRES: task.add is present.
 TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now_ns);
 
@@ -70,8 +75,12 @@ TaskView ViewTask(const TaskRecord& task, const QueueRecord& queue, uint64_t now
 std::vector<const TaskRecord*> ClaimableTasks(const State& state, std::string_view queue,
                                               uint64_t now_ns, size_t limit);
 
-// Visible tasks of a queue by read-time state: finished ones as tallied
-// (State::QueueSlot::finished), live ones counted over those in memory.
+// Visible tasks of a queue by read-time state, without a scan: finished
+// ones as tallied (State::QueueSlot::finished), live ones from the live
+// counts and the claim indexes (State::QueueSlot::live), or, while the
+// indexes are off, counted over the tasks in memory. A task stamped ahead
+// of `now_ns` without a delay (from a peer whose clock runs ahead) counts as
+// claimable a little before a claim takes it.
 struct QueueCounts {
   uint64_t pending = 0;
   uint64_t working = 0;
