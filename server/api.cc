@@ -72,7 +72,10 @@ Api::Api(Node* node, Sequencer* sequencer, Notifier* notifier, Metrics* metrics,
       sequencer_(sequencer),
       notifier_(notifier),
       metrics_(metrics),
-      options_(options) {}
+      options_(options),
+      store_reads_(std::make_unique<SerialExecutor>("store-reads")) {}
+
+void Api::Stop() { store_reads_.reset(); }  // runs what was posted, then joins
 
 void Api::Handle(HttpRequest request, HttpResponder respond) {
   Call call;

@@ -13,6 +13,7 @@
 #define PIGTAIL_SERVER_API_H_
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "server/notifier.h"
 #include "server/replicator.h"
 #include "server/sequencer.h"
+#include "server/serial_executor.h"
 
 namespace pigtail {
 
@@ -54,6 +56,11 @@ class Api {
       const ApiOptions& options);
 
   void Handle(HttpRequest request, HttpResponder respond);
+
+  // Answers the store reads still queued and stops taking requests. Call
+  // after the HTTP server stopped dispatching (HttpServer::Shutdown) and
+  // before it is destroyed: the answers go to its connections.
+  void Stop();
 
   // Serves GET /replication and the per-peer metrics from `replicator`, and
   // tells it when /nodes changes. May stay unset (no replication). Call
@@ -112,6 +119,9 @@ class Api {
   Metrics* const metrics_;
   const ApiOptions options_;
   Replicator* replicator_ = nullptr;
+  // Runs the reads that need the state store (a finished task by id, a
+  // listing of finished tasks) off the HTTP I/O threads. Null after Stop().
+  std::unique_ptr<SerialExecutor> store_reads_;
 };
 
 }  // namespace pigtail

@@ -283,6 +283,17 @@ struct TaskListing {
   std::optional<Uuid> next_after;  // as TaskPage::next_after
 };
 
+// Whether a page of GET /queue/{name} reads the state store: when the node
+// drops finished tasks and the page lists them, or starts after a task not
+// in memory.
+bool ListingReadsStore(Node* node, const std::string& name, TaskFilter filter,
+                       const std::optional<Uuid>& after) {
+  return node->Read([&](const State& state) {
+    return state.evict_finished() &&
+           (ListsFinished(filter) || (after && state.FindTask(name, *after) == nullptr));
+  });
+}
+
 // A page of GET /queue/{name}; NotFound names an unknown `after`.
 Result<TaskListing> ListQueueTasks(Node* node, const std::string& name, TaskFilter filter,
                                    const std::optional<Uuid>& after, size_t limit, uint64_t now) {
@@ -365,27 +376,35 @@ void Api::QueueGet(Call& call, const std::string& name) {
     }
   }
   const uint64_t now = node_->NowNanos();
-  Result<TaskListing> listing = ListQueueTasks(node_, name, filter, after, limit, now);
-  if (!listing.ok()) {
-    if (listing.status().code() == StatusCode::kNotFound) {
-      return call.reply(api::Error(404, listing.status().message(), "unknown_after"));
+  Replier reply = call.reply;
+  auto list_and_reply = [node = node_, reply, name, filter, after, limit, now] {
+    Result<TaskListing> listing = ListQueueTasks(node, name, filter, after, limit, now);
+    if (!listing.ok()) {
+      if (listing.status().code() == StatusCode::kNotFound) {
+        return reply(api::Error(404, listing.status().message(), "unknown_after"));
+      }
+      return reply(api::FromStatus(listing.status()));
     }
-    return call.reply(api::FromStatus(listing.status()));
+    // The original shape: {"<id>":{"task_name","state"},...}, in listing order.
+    std::string out = "{";
+    for (const TaskCopy& listed : listing->tasks) {
+      if (out.size() > 1) out += ",";
+      out += "\"" + listed.task.id.ToString() +
+             "\":{\"task_name\":" + api::Quote(listed.task.add->task_name) + ",\"state\":\"" +
+             std::string(TaskStateName(listed.view.state)) + "\"}";
+    }
+    out += "}";
+    HttpResponse response = api::Json(200, std::move(out));
+    if (listing->next_after) {
+      response.headers.emplace_back(kNextAfterHeader, listing->next_after->ToString());
+    }
+    reply(std::move(response));
+  };
+  if (ListingReadsStore(node_, name, filter, after)) {
+    store_reads_->Post(std::move(list_and_reply));
+  } else {
+    list_and_reply();
   }
-  // The original shape: {"<id>":{"task_name","state"},...}, in listing order.
-  std::string out = "{";
-  for (const TaskCopy& listed : listing->tasks) {
-    if (out.size() > 1) out += ",";
-    out += "\"" + listed.task.id.ToString() +
-           "\":{\"task_name\":" + api::Quote(listed.task.add->task_name) + ",\"state\":\"" +
-           std::string(TaskStateName(listed.view.state)) + "\"}";
-  }
-  out += "}";
-  HttpResponse response = api::Json(200, std::move(out));
-  if (listing->next_after) {
-    response.headers.emplace_back(kNextAfterHeader, listing->next_after->ToString());
-  }
-  call.reply(std::move(response));
 }
 
 void Api::QueueAdd(Call& call, const std::string& name, bool batch) {
@@ -711,17 +730,22 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
     in_store_only = task == nullptr && state.evict_finished();
     return TaskJson(state.FindQueue(name), task, now);
   });
-  if (in_store_only) {
-    // A finished task leaves memory once the state store holds it.
-    Result<std::optional<TaskRecord>> stored = node_->state_store()->GetTask(name, *id);
-    if (!stored.ok()) return call.reply(api::FromStatus(stored.status()));
+  if (!in_store_only) {
+    if (!body) return call.reply(api::Error(404, "no task " + id_text + " in queue " + name));
+    return call.reply(api::Json(200, std::move(*body)));
+  }
+  // A finished task leaves memory once the state store holds it.
+  store_reads_->Post([node = node_, reply = call.reply, name, id = *id, id_text, now] {
+    Result<std::optional<TaskRecord>> stored = node->state_store()->GetTask(name, id);
+    if (!stored.ok()) return reply(api::FromStatus(stored.status()));
+    std::optional<std::string> json;
     if (*stored) {
-      body = node_->Read(
+      json = node->Read(
           [&](const State& state) { return TaskJson(state.FindQueue(name), &**stored, now); });
     }
-  }
-  if (!body) return call.reply(api::Error(404, "no task " + id_text + " in queue " + name));
-  call.reply(api::Json(200, std::move(*body)));
+    if (!json) return reply(api::Error(404, "no task " + id_text + " in queue " + name));
+    reply(api::Json(200, std::move(*json)));
+  });
 }
 
 namespace {

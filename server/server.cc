@@ -162,6 +162,7 @@ void Server::Stop(std::chrono::milliseconds drain) {
   if (replicator_) replicator_->Stop();
   if (sequencer_) sequencer_->Stop();
   if (notifier_) notifier_->Stop();
+  if (api_) api_->Stop();
   http_.reset();
   api_.reset();
   replicator_.reset();
