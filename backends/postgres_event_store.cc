@@ -24,6 +24,13 @@ namespace {
 #define PIGTAIL_PG_NEXT_OF_E \
   "(SELECT n.id FROM events n WHERE n.prev = e.id ORDER BY n.seq DESC LIMIT 1)"
 
+// The log's owners, as `owners(owner)` with a NULL last, one index probe
+// each (a loose index scan of events_owner_when).
+#define PIGTAIL_PG_OWNERS                                                      \
+  "WITH RECURSIVE owners(owner) AS ((SELECT owner FROM events ORDER BY owner " \
+  "LIMIT 1) UNION ALL SELECT (SELECT e.owner FROM events e WHERE e.owner > "   \
+  "o.owner ORDER BY e.owner LIMIT 1) FROM owners o WHERE o.owner IS NOT NULL) "
+
 std::vector<PgStatement> EventStatements() {
   return {
       {"ev_lock", "SELECT last_seq FROM event_counter WHERE one FOR UPDATE"},
@@ -35,12 +42,17 @@ std::vector<PgStatement> EventStatements() {
        "SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING"},
       {"ev_get", "SELECT e.seq, e.raw, " PIGTAIL_PG_NEXT_OF_E " FROM events e WHERE e.id = $1"},
       {"ev_contains", "SELECT 1 FROM events WHERE id = $1"},
-      {"ev_heads",
-       "SELECT DISTINCT ON (owner) owner, id FROM events "
-       "ORDER BY owner, when_hlc DESC, id DESC"},
-      {"ev_firsts",
-       "SELECT DISTINCT ON (owner) owner, id FROM events WHERE prev IS NULL "
-       "ORDER BY owner, when_hlc, id"},
+      // Heads and firsts: one probe of events_owner_when per owner (the
+      // owners are walked with a recursive query, as PostgreSQL has no
+      // skip scan), not a pass over the log as with DISTINCT ON: a node's
+      // start reads its head, and took 1.1 s for it at 1M entries.
+      {"ev_heads", PIGTAIL_PG_OWNERS
+       "SELECT o.owner, (SELECT e.id FROM events e WHERE e.owner = o.owner "
+       "ORDER BY e.when_hlc DESC, e.id DESC LIMIT 1) FROM owners o WHERE o.owner IS NOT NULL"},
+      {"ev_firsts", PIGTAIL_PG_OWNERS
+       "SELECT * FROM (SELECT o.owner, (SELECT e.id FROM events e WHERE e.owner = o.owner "
+       "AND e.prev IS NULL ORDER BY e.when_hlc, e.id LIMIT 1) AS id FROM owners o "
+       "WHERE o.owner IS NOT NULL) f WHERE f.id IS NOT NULL ORDER BY f.owner"},
       {"ev_scan_owner", "SELECT e.seq, e.raw, " PIGTAIL_PG_NEXT_OF_E
                         " FROM events e WHERE e.owner = $1 ORDER BY e.when_hlc, e.id LIMIT $2"},
       {"ev_scan_owner_after", "SELECT e.seq, e.raw, " PIGTAIL_PG_NEXT_OF_E
