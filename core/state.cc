@@ -242,8 +242,12 @@ size_t State::EvictCommitted(uint64_t committed) {
     TaskEntry& entry = it->second;
     // Changed or taken again since: a later candidate, if any, decides.
     if (entry.taken_at != c.checkpoint || entry.changed || entry.stale) continue;
-    if (!Droppable(*c.slot, entry)) continue;
-    c.slot->tasks.erase(it);  // finished: in no claim index
+    if (entry.status.key.outcome == Outcome::kLive) {
+      if (!evict_live_ || task_count_ - dropped_count_ <= keep_in_memory_) continue;
+    } else if (!Droppable(*c.slot, entry)) {
+      continue;
+    }
+    c.slot->tasks.erase(it);  // finished, or the claim indexes are off: in no index
     ++dropped_count_;
     ++dropped;
     // A map keeps its buckets when emptied: give back those of a drained
@@ -357,6 +361,7 @@ Status State::CheckSettled() const {
 }
 
 void State::set_claim_index(bool on) {
+  assert(!on || !evict_live_);
   if (on == claim_index_) return;
   claim_index_ = on;
   for (auto& [name, slot] : queues_) {
@@ -423,7 +428,7 @@ void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
     AppendTaskRecord(*entry, &bytes);
     if (entry->stale) SetDigest(keys[i].slot, entry, bytes);
     entry->taken_at = checkpoint;
-    if (evict_finished_ && entry->status.key.outcome != Outcome::kLive) {
+    if (evict_finished_ && (evict_live_ || entry->status.key.outcome != Outcome::kLive)) {
       eviction_queue_.push_back({checkpoint, keys[i].slot, entry->id});
     }
     if (last_queue != keys[i].queue) touched.insert(*keys[i].queue);

@@ -151,6 +151,9 @@ class State {
   const std::map<Uuid, std::string>& rejected() const { return rejected_; }
   // Every task register, in memory or dropped.
   size_t task_count() const { return task_count_; }
+  // The task registers changed since the last TakeChanges (0 while change
+  // tracking is off): what the next commit writes.
+  size_t changed_task_count() const { return changed_tasks_.size(); }
   // The task registers dropped from memory (in the state store only).
   size_t dropped_count() const { return dropped_count_; }
 
@@ -223,6 +226,17 @@ class State {
   // and EvictCommitted drops them from memory once the store holds them.
   void set_evict_finished(bool on) { evict_finished_ = on; }
   bool evict_finished() const { return evict_finished_; }
+  // With evict_finished(): live tasks leave memory too once committed, while
+  // more than `keep` task registers are in memory, and are read back like
+  // finished ones. For a replay, where nothing claims (the claim indexes
+  // are off) and memory should not grow with the tasks live at once.
+  // REQUIRES: !claim_index() while on; the State holds no live task it
+  // dropped when the indexes are turned back on.
+  void set_evict_live(bool on, size_t keep = 0) {
+    assert(!on || !claim_index_);
+    evict_live_ = on;
+    keep_in_memory_ = keep;
+  }
   // Drops from memory the listed tasks taken at a checkpoint <= `committed`
   // (the store's checkpoint after a commit) and unchanged since, which
   // are still finished; and those read back by Reinstate and left
@@ -336,6 +350,8 @@ class State {
   size_t task_count_ = 0;
   size_t dropped_count_ = 0;
   bool evict_finished_ = false;
+  bool evict_live_ = false;
+  size_t keep_in_memory_ = 0;  // see set_evict_live
   // Tasks to drop once the store holds the checkpoint they were taken at.
   struct EvictionCandidate {
     uint64_t checkpoint;

@@ -127,7 +127,10 @@ po::options_description Describe() {
       ("corrupt", text("POLICY")->default_value("stop"),
        "unreadable records: stop (fail with their position) or skip (and count them)")
       ("memory-budget-mb", number(replay.memory_budget_bytes >> 20),
-       "bound on the log bytes held at once")
+       "bound on the log bytes held at once, and on the changed registers held between commits")
+      ("rocksdb-memory-mb", number(BackendOptions().rocksdb_memory_bytes >> 20),
+       "RocksDB's memory for rocksdb: sources and targets: a block cache with the memtables "
+       "charged to it (as pigtaild's flag)")
       ("batch", number(replay.batch_events), "events per batch")
       ("read-ahead", number(read_ahead),
        "batches read and parsed ahead on a second thread while one is applied; 0 reads on the "
@@ -296,6 +299,12 @@ class Command {
     limits_.max_events = options_.batch_events;
     limits_.max_bytes = options_.memory_budget_bytes;
     if (std::optional<std::string> schema = Option("pg-schema")) backend_.postgres_schema = *schema;
+    const uint64_t rocksdb_mb = Number("rocksdb-memory-mb");
+    if (rocksdb_mb < 8 || rocksdb_mb > (uint64_t{1} << 30)) {
+      throw UsageError{"--rocksdb-memory-mb must be 8 to 1073741824, not " +
+                       std::to_string(rocksdb_mb)};
+    }
+    backend_.rocksdb_memory_bytes = rocksdb_mb << 20;
     report_["command"] = args_.command;
     report_["ok"] = true;
   }
@@ -397,7 +406,7 @@ class Command {
     options_.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     options_.commit_every_events = Number("commit-every");
     // --blue-green compares every register of the State with the target.
-    options_.drop_finished = !blue_green;
+    options_.drop_committed = !blue_green;
     std::string target_uri = into;
     BackendOptions target_backend = backend_;
     const StateLocation live{into, backend_.postgres_schema};
@@ -722,7 +731,7 @@ class Command {
   }
 
   inline static const std::set<std::string> kCommonOptions = {
-      "corrupt", "memory-budget-mb", "batch",      "pg-schema", "read-ahead",
+      "corrupt", "memory-budget-mb", "rocksdb-memory-mb", "batch", "pg-schema", "read-ahead",
       "json",    "progress",         "no-progress"};
 
   Args args_;

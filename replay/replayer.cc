@@ -27,16 +27,24 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   Timer timer;
   ReplayReport report;
   const bool commit_batches = target != nullptr && options.write_mode == WriteMode::kCommitBatches;
-  const bool drop_finished = commit_batches && options.drop_finished;
-  state->set_evict_finished(drop_finished);
+  const bool drop_committed = commit_batches && options.drop_committed;
+  state->set_evict_finished(drop_committed);
 
   // Nothing reads the claim indexes during a replay: they are built once
-  // at the end (on every path out).
+  // at the end (on every path out), over the tasks the State still holds.
   struct ClaimIndexGuard {
     State* state;
-    ~ClaimIndexGuard() { state->set_claim_index(true); }
+    ~ClaimIndexGuard() {
+      state->set_evict_live(false);
+      state->set_claim_index(true);
+    }
   } claim_index_guard{state};
   state->set_claim_index(false);
+  // The changed registers between two commits, and the tasks kept in
+  // memory beyond them, within the budget (kChangedTaskBytes each).
+  const size_t max_changed_tasks =
+      std::max<size_t>(1, options.memory_budget_bytes / kChangedTaskBytes);
+  state->set_evict_live(drop_committed, max_changed_tasks);
 
   if (commit_batches) {
     PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, target->Checkpoint());
@@ -69,7 +77,7 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   auto commit = [&](bool sync) -> Status {
     state->TakeChangesInto(position, &changes);
     PIGTAIL_RETURN_IF_ERROR(target->Commit(changes, sync));
-    if (drop_finished) state->EvictCommitted(position);
+    if (drop_committed) state->EvictCommitted(position);
     ++report.commits;
     since_commit = 0;
     return Status::Ok();
@@ -82,8 +90,8 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
       position = batch->position;
       source_progress = batch->progress;
       if (batch->events.empty()) break;
-      if (drop_finished) {
-        // The finished tasks the batch names, back from the target.
+      if (drop_committed) {
+        // The tasks the batch names that left memory, back from the target.
         std::vector<TaskKey> absent;
         for (const SourcedEvent& e : batch->events) {
           AppendAbsentTasks(*state, e.event, /*fresh=*/false, &absent);
@@ -95,7 +103,8 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
       for (const SourcedEvent& e : batch->events) report.stats.Count(ApplyEvent(e.event, state));
       report.events += batch->events.size();
       since_commit += batch->events.size();
-      if (commit_batches && since_commit >= options.commit_every_events) {
+      if (commit_batches && (since_commit >= options.commit_every_events ||
+                             state->changed_task_count() >= max_changed_tasks)) {
         PIGTAIL_RETURN_IF_ERROR(commit(options.sync_each_commit));
       }
       if (progress != nullptr) progress->Update(snapshot());
@@ -119,6 +128,7 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
     }
   }
   state->set_track_changes(true);
+  state->set_evict_live(false);
   state->set_claim_index(true);
   report.seconds = timer.Seconds();
   if (progress != nullptr) progress->Finish(snapshot());

@@ -5,11 +5,12 @@
 //
 // Memory: the log is never loaded whole; at most one batch of events
 // (ReplayOptions::memory_budget_bytes) is held at a time, plus the changed
-// registers between two commits. The State holds the queue registers and
-// the live tasks; with ReplayOptions::drop_finished (kCommitBatches) a
-// finished task leaves it once a commit has written it to the target, and
-// is read back from the target when a later event names it, so that part
-// grows with the tasks live at once, not with the log. Without it (and in
+// registers between two commits. With ReplayOptions::drop_committed
+// (kCommitBatches) a finished task leaves the State once a commit has
+// written it to the target, and so does a live one once the State holds
+// more tasks than the memory budget allows; either is read back from the
+// target when a later event names it. So the State's memory grows neither
+// with the log nor with the tasks live at once. Without it (and in
 // kBulkLoad mode) the State holds every task.
 //
 // Resuming: in kCommitBatches mode each commit stores the source position of
@@ -54,15 +55,19 @@ struct ReplayOptions {
   // Sync every commit; the final commit or bulk load is always durable.
   // Default: false.
   bool sync_each_commit = false;
-  // kCommitBatches: finished tasks leave the State once committed (State::
-  // set_evict_finished), so the State passed in ends without them. Off for
-  // a caller that reads every register from it afterwards. Default: true.
-  bool drop_finished = true;
+  // kCommitBatches: tasks leave the State once committed (State::
+  // set_evict_finished and set_evict_live), so the State passed in ends
+  // without them. Off for a caller that reads every register from it
+  // afterwards. Default: true.
+  bool drop_committed = true;
 
   // --- Performance ---
 
   // Bound on the raw bytes of the events held at once (one batch). The
-  // parsed copies roughly double it. Default: 64 MiB.
+  // parsed copies roughly double it. kCommitBatches also commits once the
+  // changed task registers would take about as much (kChangedTaskBytes
+  // each, their copies in the commit included), whatever the entries hold:
+  // one Batch entry may change a thousand tasks. Default: 64 MiB.
   size_t memory_budget_bytes = 64 << 20;
   // Events per batch read from the source. Default: 4096.
   size_t batch_events = 4096;
@@ -74,6 +79,11 @@ struct ReplayOptions {
   // only with a spare core. Default: 0.
   size_t read_ahead_batches = 0;
 };
+
+// What one changed task register costs until its commit is written: the
+// State's entry, the StateBatch's copy and encoding, and the store's write
+// batch (about 1.6 KB measured, for a task of ~200 bytes of info).
+inline constexpr size_t kChangedTaskBytes = 2048;
 
 struct ReplayReport {
   ApplyStats stats;            // outcomes of the events applied

@@ -461,9 +461,15 @@ TEST(ConvergenceModelTest, RandomHistoriesConvergeInAnyOrderWithDuplicates) {
 // (`every_event`) or at random points.
 class DroppingReplica {
  public:
-  DroppingReplica(bool every_event, uint64_t seed)
+  // `drop_live`: as a replay runs one, with the claim indexes off and live
+  // tasks dropped too.
+  DroppingReplica(bool every_event, uint64_t seed, bool drop_live = false)
       : store_(NewMemoryStateStore()), every_event_(every_event), rng_(seed) {
     state_.set_evict_finished(true);
+    if (drop_live) {
+      state_.set_claim_index(false);
+      state_.set_evict_live(true);
+    }
   }
 
   void Apply(const Event& event) {
@@ -577,6 +583,44 @@ TEST(ConvergenceModelTest, DroppingFinishedTasksChangesNothing) {
         }
       });
   std::printf("dropping model: %llu tasks dropped from memory\n",
+              static_cast<unsigned long long>(dropped));
+}
+
+// Dropping live tasks too, as a replay does (State::set_evict_live), changes
+// no register or digest either, and leaves nothing in memory once all is
+// committed.
+TEST(ConvergenceModelTest, DroppingLiveTasksInAReplayChangesNothing) {
+  const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000) / 5;
+  uint64_t dropped = 0;
+  ForEachHistory(
+      "replay dropping model", histories,
+      [&](uint64_t history_seed, const std::vector<Event>& events) {
+        State reference;
+        for (const Event& e : events) ApplyEvent(e, &reference);
+        std::mt19937_64 order_rng(history_seed);
+        for (bool every_event : {true, false}) {
+          std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
+          DroppingReplica replica(every_event, order_rng(), /*drop_live=*/true);
+          for (const Event* e : order) ASSERT_NO_FATAL_FAILURE(replica.Apply(*e));
+          ASSERT_NO_FATAL_FAILURE(replica.CommitAndDrop());
+          dropped += replica.dropped();
+          State& got = replica.state();
+          ASSERT_EQ(got.total_digest(), reference.total_digest()) << "every_event " << every_event;
+          ASSERT_EQ(got.task_count(), reference.task_count());
+          for (const char* q : kQueues) {
+            ASSERT_EQ(got.QueueDigest(q), reference.QueueDigest(q));
+            if (const State::QueueSlot* slot = got.FindSlot(q)) {
+              for (const auto& [id, task] : slot->tasks) {
+                ASSERT_NE(task.status.key.outcome, Outcome::kLive) << "a live task stayed";
+              }
+            }
+          }
+          State loaded;
+          ASSERT_TRUE(replica.store().LoadInto(&loaded).ok());
+          ASSERT_TRUE(loaded.SameRegisters(reference)) << "every_event " << every_event;
+        }
+      });
+  std::printf("replay dropping model: %llu tasks dropped from memory\n",
               static_cast<unsigned long long>(dropped));
 }
 

@@ -198,6 +198,11 @@ TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
   EXPECT_NE(err.find("maybe"), std::string::npos);
   EXPECT_EQ(Run({"verify", "--log", "memory:", "--state", "memory:", "--bogus"}, nullptr, &err), 2);
   EXPECT_EQ(Run({"compare", "memory:"}, nullptr, &err), 2);
+  EXPECT_EQ(Run({"rebuild", "--from", "memory:", "--into", "memory:", "--rocksdb-memory-mb", "4"},
+                nullptr, &err),
+            2);
+  EXPECT_NE(err.find("--rocksdb-memory-mb must be 8 to 1073741824, not 4"), std::string::npos)
+      << err;
   std::string out;
   EXPECT_EQ(Run({"help"}, &out), 0);
   EXPECT_NE(out.find("rebuild"), std::string::npos);

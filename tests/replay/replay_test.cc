@@ -127,45 +127,76 @@ TEST_F(ReplayTest, MemoryAndRocksDbGiveEqualDigests) {
 // A committing rebuild keeps the live tasks only: finished ones leave its
 // State once committed and are read back from the target when a later
 // entry names them; the target still ends with every register.
-TEST_F(ReplayTest, CommittingRebuildKeepsOnlyLiveTasksInMemory) {
+TEST_F(ReplayTest, CommittingRebuildKeepsWhatTheBudgetHolds) {
   std::vector<Event> events = GenerateLog({.events = 5000, .seed = 13});
   State full;
   for (const Event& e : events) ApplyEvent(e, &full);
   full.SettleDigests();
+  size_t live = 0;
+  for (const auto& [name, slot] : full.queues()) {
+    for (const auto& [id, task] : slot.tasks) live += task.status.key.outcome == Outcome::kLive;
+  }
+  constexpr size_t kKept = 100;  // tasks the budget holds
+  ASSERT_GT(live, 5 * kKept);    // so live tasks leave memory too
 
   auto rocks = OpenStateStore("rocksdb:" + dir_ + "/dropping");
   ASSERT_TRUE(rocks.ok()) << rocks.status().ToString();
   auto log = StoreWith(events);
   CorruptionReporter reporter(CorruptionPolicy::kStop);
   auto source = NewStoreSource(log.get(), &reporter);
+  ReplayOptions options = SmallBatches();
+  options.memory_budget_bytes = kKept * kChangedTaskBytes;
   State state;
-  Result<ReplayReport> r = Replay(source.get(), &state, rocks->get(), SmallBatches(), nullptr);
+  Result<ReplayReport> r = Replay(source.get(), &state, rocks->get(), options, nullptr);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->digest, full.total_digest());
-  EXPECT_GT(state.dropped_count(), 100u);
+  // After the last commit, at most kKept live tasks stayed in memory (and
+  // the finished ones whose visibility could change: State::Droppable).
   EXPECT_EQ(state.task_count(), full.task_count());
+  size_t live_kept = 0;
   for (const auto& [name, slot] : state.queues()) {
-    for (const auto& [id, task] : slot.tasks) {
-      EXPECT_FALSE(task.status.key.outcome != Outcome::kLive && slot.record &&
-                   TaskVisible(task, &*slot.record))
-          << name << " " << id.ToString() << ": a finished task stayed in memory";
-    }
+    for (const auto& [id, task] : slot.tasks)
+      live_kept += task.status.key.outcome == Outcome::kLive;
   }
+  EXPECT_LE(live_kept, kKept);
+  EXPECT_GT(state.dropped_count(), live - kKept);
   Result<StateDiff> diff = DiffStateWithStore(full, rocks->get());
   ASSERT_TRUE(diff.ok()) << diff.status().ToString();
   EXPECT_EQ(diff->total, 0u);
   EXPECT_GT(diff->registers_compared, 1000u);
 
-  // drop_finished off keeps every task.
+  // drop_committed off keeps every task.
   auto memory = NewMemoryStateStore();
   auto log2 = StoreWith(events);
   auto source2 = NewStoreSource(log2.get(), &reporter);
   ReplayOptions keep = SmallBatches();
-  keep.drop_finished = false;
+  keep.drop_committed = false;
   State kept;
   ASSERT_TRUE(Replay(source2.get(), &kept, memory.get(), keep, nullptr).ok());
   EXPECT_EQ(kept.dropped_count(), 0u);
   EXPECT_TRUE(kept.SameRegisters(full));
+}
+
+// Commits come once the changed registers would fill the memory budget,
+// however few events changed them.
+TEST_F(ReplayTest, CommitsOnceTheChangedRegistersFillTheBudget) {
+  std::vector<Event> events = GenerateLog({.events = 3000, .seed = 27});
+  State full;
+  for (const Event& e : events) ApplyEvent(e, &full);
+  full.SettleDigests();
+  ReplayOptions options = SmallBatches();
+  options.commit_every_events = uint64_t{1} << 40;  // never by count
+  options.memory_budget_bytes = 50 * kChangedTaskBytes;
+  auto store = NewMemoryStateStore();
+  Result<ReplayReport> r = ReplayInto(events, store.get(), options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->digest, full.total_digest());
+  // At most 50 changed tasks plus one batch's (97 events) per commit.
+  EXPECT_GE(r->commits, full.task_count() / (50 + 97));
+  EXPECT_GT(r->commits, 3u);
+  Result<StateDiff> diff = DiffStateWithStore(full, store.get());
+  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+  EXPECT_EQ(diff->total, 0u);
 }
 
 TEST_F(ReplayTest, PostgresGivesEqualDigest) {
@@ -218,7 +249,8 @@ void ExpectReusedBatchesRoundTrip(const std::vector<Event>& events, StateStore* 
   EXPECT_EQ(diff->total, 0u);
 }
 
-// Replay leaves the claim indexes off while it works and rebuilds them.
+// Replay leaves the claim indexes off while it works and rebuilds them over
+// the tasks the State keeps (all of them without drop_committed).
 TEST_F(ReplayTest, ReplayLeavesTheClaimIndexesComplete) {
   std::vector<Event> events = GenerateLog({.events = 3000, .seed = 25});
   auto log = StoreWith(events);
@@ -226,7 +258,9 @@ TEST_F(ReplayTest, ReplayLeavesTheClaimIndexesComplete) {
   auto source = NewStoreSource(log.get(), &reporter);
   State state;
   auto store = NewMemoryStateStore();
-  ASSERT_TRUE(Replay(source.get(), &state, store.get(), SmallBatches(), nullptr).ok());
+  ReplayOptions keep = SmallBatches();
+  keep.drop_committed = false;
+  ASSERT_TRUE(Replay(source.get(), &state, store.get(), keep, nullptr).ok());
   EXPECT_TRUE(state.claim_index());
   State direct;
   for (const Event& e : events) ApplyEvent(e, &direct);
