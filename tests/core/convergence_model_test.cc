@@ -485,6 +485,12 @@ class DroppingReplica {
     }
   }
 
+  // Applies `order`, then commits and drops what is left.
+  void ApplyAll(const std::vector<const Event*>& order) {
+    for (const Event* e : order) ASSERT_NO_FATAL_FAILURE(Apply(*e));
+    ASSERT_NO_FATAL_FAILURE(CommitAndDrop());
+  }
+
   void CommitAndDrop() {
     ASSERT_TRUE(store_->Commit(state_.TakeChanges(seq_), false).ok());
     dropped_ += state_.EvictCommitted(seq_);
@@ -518,8 +524,7 @@ TEST(ConvergenceModelTest, DroppingFinishedTasksChangesNothing) {
         for (bool every_event : {true, false}) {
           std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
           DroppingReplica replica(every_event, order_rng());
-          for (const Event* e : order) ASSERT_NO_FATAL_FAILURE(replica.Apply(*e));
-          ASSERT_NO_FATAL_FAILURE(replica.CommitAndDrop());
+          ASSERT_NO_FATAL_FAILURE(replica.ApplyAll(order));
           dropped += replica.dropped();
           State& got = replica.state();
           ASSERT_EQ(got.total_digest(), reference.total_digest()) << "every_event " << every_event;
@@ -587,8 +592,8 @@ TEST(ConvergenceModelTest, DroppingFinishedTasksChangesNothing) {
 }
 
 // Dropping live tasks too, as a replay does (State::set_evict_live), changes
-// no register or digest either, and leaves nothing in memory once all is
-// committed.
+// no register or digest either, and leaves no live task in memory once all
+// is committed.
 TEST(ConvergenceModelTest, DroppingLiveTasksInAReplayChangesNothing) {
   const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000) / 5;
   uint64_t dropped = 0;
@@ -601,8 +606,7 @@ TEST(ConvergenceModelTest, DroppingLiveTasksInAReplayChangesNothing) {
         for (bool every_event : {true, false}) {
           std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
           DroppingReplica replica(every_event, order_rng(), /*drop_live=*/true);
-          for (const Event* e : order) ASSERT_NO_FATAL_FAILURE(replica.Apply(*e));
-          ASSERT_NO_FATAL_FAILURE(replica.CommitAndDrop());
+          ASSERT_NO_FATAL_FAILURE(replica.ApplyAll(order));
           dropped += replica.dropped();
           State& got = replica.state();
           ASSERT_EQ(got.total_digest(), reference.total_digest()) << "every_event " << every_event;
