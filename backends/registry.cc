@@ -90,6 +90,10 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
 
 uint64_t RocksDbMemoryInUse() { return rocks::MemoryInUse(); }
 
+std::vector<std::pair<std::string, uint64_t>> RocksDbMemoryByRole() {
+  return rocks::MemoryByRole();
+}
+
 bool IsStoreLocked(const Status& status) {
   return status.code() == StatusCode::kUnavailable &&
          status.message().find(rocks::kLockedMessage) != std::string::npos;

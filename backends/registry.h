@@ -15,10 +15,13 @@
 #define PIGTAIL_BACKENDS_REGISTRY_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/event_store.h"
 #include "core/state_store.h"
@@ -68,6 +71,13 @@ Result<std::unique_ptr<StateStore>> OpenStateStore(std::string_view uri,
 // (BackendOptions::rocksdb_memory_bytes, every value in use): cached blocks
 // and the memtables charged to the cache.
 uint64_t RocksDbMemoryInUse();
+
+// The same memory by what holds it, in RocksDB's names for the roles of
+// cache entries ("data-block", "filter-block", "index-block",
+// "write-buffer" for the memtables' charge, ...), roles holding nothing
+// left out. RocksDB rescans the cache only every few seconds, so the
+// figures may lag and need not add up to RocksDbMemoryInUse.
+std::vector<std::pair<std::string, uint64_t>> RocksDbMemoryByRole();
 
 // True for the error of opening a store that another process holds open
 // (RocksDB's LOCK file), so a caller can add a hint of its own.

@@ -32,6 +32,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 #include <type_traits>
@@ -577,9 +578,17 @@ class RocksDbEventStore final : public EventStore {
 
 Result<std::unique_ptr<EventStore>> OpenRocksDbEventStore(std::string_view path,
                                                           const BackendOptions& options) {
+  // `ids` is probed for every appended id; the events, owners and next
+  // pointers grow by an entry each per event and are scanned, or read by
+  // sequence numbers that are there.
+  const std::vector<std::string>& names = FamilyNames();
+  const std::map<std::string, rocks::FamilyUse> uses = {
+      {names[kIds], rocks::FamilyUse::kPoint},
+      {names[kEvents], rocks::FamilyUse::kScanned},
+      {names[kOwners], rocks::FamilyUse::kScanned},
+      {names[kNextBySeq], rocks::FamilyUse::kScanned}};
   PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<rocks::Database> db,
-                           rocks::Database::Open(path, rocks::kLogSubdir, FamilyNames(), options,
-                                                 {FamilyNames()[kIds]}));
+                           rocks::Database::Open(path, rocks::kLogSubdir, names, options, uses));
   auto store = std::make_unique<RocksDbEventStore>(std::move(db));
   PIGTAIL_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<EventStore>(std::move(store));

@@ -39,8 +39,12 @@
 //     blocks are cached too).
 //   * compression: LZ4 for levels 0-5 and ZSTD for the bottommost level;
 //     event JSON compresses about 3x and LZ4 costs little on the hot path.
-//   * bloom filters: 10 bits per key, whole keys, on every family, so the
-//     point lookups Append makes (dedup, next pointers) rarely touch disk.
+//   * filters: whole keys, about a 1% false positive rate (Bloom for level
+//     0, Ribbon below), on every family read by keys that may be missing,
+//     so the point lookups Append makes (dedup, next pointers) rarely touch
+//     disk; none on families only scanned (FamilyUse), whose filters would
+//     fill the block cache in step with the log and spare no read.
+//   * blocks: 4 KiB, 16 KiB in families only scanned.
 //   * background jobs: 2 (the target machine has 2 cores).
 #ifndef PIGTAIL_BACKENDS_ROCKSDB_OPTIONS_H_
 #define PIGTAIL_BACKENDS_ROCKSDB_OPTIONS_H_
@@ -49,9 +53,11 @@
 #include <rocksdb/options.h>
 #include <rocksdb/status.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "backends/registry.h"
@@ -61,6 +67,8 @@ namespace pigtail::rocks {
 
 // Bytes in use of every memory budget in use (RocksDbMemoryInUse).
 uint64_t MemoryInUse();
+// RocksDbMemoryByRole.
+std::vector<std::pair<std::string, uint64_t>> MemoryByRole();
 
 // Subdirectories of a rocksdb:PATH.
 inline constexpr std::string_view kLogSubdir = "log";
@@ -79,6 +87,26 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context);
 inline rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
 inline std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
+// How a column family is read and written, which decides its memtable and
+// its table format.
+enum class FamilyUse {
+  // Read by key and by scans: a skiplist memtable, a filter, 4 KiB blocks.
+  kMixed,
+  // Read only by key (Get, MultiGet), never iterated, most lookups missing:
+  // its 16-byte-prefixed keys go into a hashed memtable, which makes
+  // random-key inserts and lookups cheap. A filter, 4 KiB blocks.
+  kPoint,
+  // Read by scans, or by keys that are there: no filter (it would never
+  // spare a read, yet fill the block cache as the family grows) and 16 KiB
+  // blocks (a quarter of the index).
+  kScanned,
+  // kScanned, and written in large batches: the memtable is a vector (an
+  // insert is an append; it is sorted once, at flush or when an iterator
+  // or a Get needs it, which then copies it), so random-key inserts cost no
+  // search.
+  kAppended,
+};
+
 // An open database and its column families, in the order requested.
 // Closing (the destructor) releases the handles and the DB.
 class Database {
@@ -94,21 +122,15 @@ class Database {
 
   // Opens the database in PATH/`subdir` of the store rocksdb:`path`, with
   // the column families `families` (besides "default", which is opened and
-  // unused). Creates it as the header comment says and then calls
+  // unused), each configured for its FamilyUse in `uses` (kMixed when not
+  // named there). Creates it as the header comment says and then calls
   // options.on_created. Returns NotFound for a missing database that may not
   // be created, Unavailable (kLockedMessage) if another process has it open,
   // IOError if a directory cannot be created.
-  // Families named in `point_families` are only ever read by key (Get,
-  // MultiGet), never iterated: their 16-byte-prefixed keys go into a hashed
-  // memtable, which makes random-key inserts and lookups cheap.
-  // Families named in `append_families` are written in large batches and
-  // read mostly by scans: their memtable is a vector (an insert is an
-  // append; it is sorted once, at flush or when an iterator or a Get
-  // needs it, which then copies it), so random-key inserts cost no search.
-  static Result<std::unique_ptr<Database>> Open(
-      std::string_view path, std::string_view subdir, const std::vector<std::string>& families,
-      const BackendOptions& options, const std::vector<std::string>& point_families = {},
-      const std::vector<std::string>& append_families = {});
+  static Result<std::unique_ptr<Database>> Open(std::string_view path, std::string_view subdir,
+                                                const std::vector<std::string>& families,
+                                                const BackendOptions& options,
+                                                const std::map<std::string, FamilyUse>& uses = {});
 
  private:
   std::unique_ptr<rocksdb::DB> db_;

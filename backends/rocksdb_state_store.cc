@@ -565,13 +565,15 @@ class RocksDbStateStore final : public StateStore {
 Result<std::unique_ptr<StateStore>> OpenRocksDbStateStore(std::string_view path,
                                                           const BackendOptions& options) {
   // The live index is written on most task ops and read only by scans (at
-  // start), so its memtable is a vector: an insert is an append. Every
+  // start), so it is kAppended: no filter, and its memtable is a vector
+  // (an insert is an append). Every
   // other family in the default (skiplist) memtable: a node that drops
   // finished tasks reads them back by key (ReadTasks), and a vector
   // memtable sorts itself on every read.
-  PIGTAIL_ASSIGN_OR_RETURN(std::unique_ptr<rocks::Database> db,
-                           rocks::Database::Open(path, rocks::kStateSubdir, FamilyNames(), options,
-                                                 {}, {FamilyNames()[kLive]}));
+  PIGTAIL_ASSIGN_OR_RETURN(
+      std::unique_ptr<rocks::Database> db,
+      rocks::Database::Open(path, rocks::kStateSubdir, FamilyNames(), options,
+                            {{FamilyNames()[kLive], rocks::FamilyUse::kAppended}}));
   auto store = std::make_unique<RocksDbStateStore>(std::move(db));
   PIGTAIL_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<StateStore>(std::move(store));

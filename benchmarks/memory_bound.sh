@@ -8,7 +8,8 @@
 # Rounds of `pigtail-load --tasks BACKLOG --phases batch,process` (BACKLOG
 # tasks added in batches, then claimed and done by 8 workers) until each
 # checkpoint of lifecycles processed; at each: the node's RSS at once and
-# after 12 s idle, with RocksDB's share (pigtail_rocksdb_memory_bytes), then
+# after 12 s idle, with RocksDB's share (pigtail_rocksdb_memory_bytes) and
+# what holds it (pigtail_rocksdb_memory_role_bytes, MB by role), then
 # SIGTERM, a restart timed until /ready, the RSS after it and the node's
 # `loaded` log line. Prints the host, the commit and one line per
 # checkpoint. The node is started from --bin
@@ -90,6 +91,8 @@ for mark in "${marks[@]}"; do
   rss_idle=$(rss_mb)
   metrics=$(curl -sf "$url/metrics")
   rocks=$(awk '/^pigtail_rocksdb_memory_bytes / {printf "%.0f", $2 / 1048576}' <<<"$metrics")
+  roles=$(awk '/^pigtail_rocksdb_memory_role_bytes/ {split($1, k, "\""); r = r sep k[2] " " int($2 / 1048576 + 0.5); sep = ", "}
+               END {print r}' <<<"$metrics")
   heap=$(awk '/^pigtail_heap_bytes/ {split($1, k, "\""); a = k[2]; h = h sep k[4] " " int($2 / 1048576 + 0.5) " MB"; sep = ", "}
               END {print a ": " h}' <<<"$metrics")
   t0=$(date +%s.%N)
@@ -98,8 +101,8 @@ for mark in "${marks[@]}"; do
   t1=$(date +%s.%N)
   start_node
   t2=$(date +%s.%N)
-  printf '%s lifecycles: rss %s MB, %s MB after 12 s idle (rocksdb %s MB; heap of %s); stop %.2f s; restart to /ready %.2f s; rss after restart %s MB; mean rate of the last %d rounds %.0f lifecycles/s\n' \
-    "$done_total" "$rss" "$rss_idle" "${rocks:-?}" "${heap:-?}" "$(python3 -c "print($t1 - $t0)")" \
+  printf '%s lifecycles: rss %s MB, %s MB after 12 s idle (rocksdb %s MB: %s; heap of %s); stop %.2f s; restart to /ready %.2f s; rss after restart %s MB; mean rate of the last %d rounds %.0f lifecycles/s\n' \
+    "$done_total" "$rss" "$rss_idle" "${rocks:-?}" "${roles:-?}" "${heap:-?}" "$(python3 -c "print($t1 - $t0)")" \
     "$(python3 -c "print($t2 - $t1)")" "$(rss_mb)" "$rounds" "$(python3 -c "print($rate_sum / $rounds)")"
   grep ' loaded ' "$work/pigtaild.log" | tail -1 | sed 's/^/  restart: /'
 done

@@ -272,6 +272,17 @@ void Api::MetricsText(Call& call) {
       "(within --rocksdb-memory-mb).\n# TYPE pigtail_rocksdb_memory_bytes gauge\n"
       "pigtail_rocksdb_memory_bytes " +
       std::to_string(RocksDbMemoryInUse()) + "\n";
+  const auto roles = RocksDbMemoryByRole();
+  if (!roles.empty()) {
+    text +=
+        "# HELP pigtail_rocksdb_memory_role_bytes The same by what holds it (RocksDB's cache "
+        "entry roles; write-buffer is the memtables), as of RocksDB's last scan of its cache.\n"
+        "# TYPE pigtail_rocksdb_memory_role_bytes gauge\n";
+    for (const auto& [role, bytes] : roles) {
+      text += "pigtail_rocksdb_memory_role_bytes{role=\"" + role + "\"} " + std::to_string(bytes) +
+              "\n";
+    }
+  }
   const HeapUsage heap = ReadHeapUsage();
   text +=
       "# HELP pigtail_heap_bytes The C library heap: bytes allocated and not freed (in_use), "

@@ -6,11 +6,13 @@
 #include <rocksdb/db.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "backends/registry.h"
 #include "backends/rocksdb_store.h"
 #include "tests/backends/backend_fixture.h"
 #include "tests/backends/dropping_load.h"
@@ -224,6 +226,72 @@ TEST(RocksDbStoreTest, ACleanCloseLeavesNothingToReplay) {
   EXPECT_EQ(WalBytes(path, "state"), 0u);
   std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, backend.options()));
   EXPECT_EQ(MUST(log->Count()), events.size());
+}
+
+// The families only scanned carry no filter (it would only fill the block
+// cache); the ones probed by keys that may be missing do.
+TEST(RocksDbStoreTest, FiltersOnlyWhereLookupsMayMiss) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  const std::string path = backend.uri().substr(std::string("rocksdb:").size());
+  QueueWorkload workload(3, 2);
+  std::vector<Event> events = workload.Take(500);
+  {
+    std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, backend.options()));
+    std::unique_ptr<StateStore> state = MUST(OpenRocksDbStateStore(path, backend.options()));
+    MUST(log->Append(events, true));
+    State projected;
+    ProjectAll(events, &projected);
+    ASSERT_OK(state->Commit(projected.TakeChanges(events.size()), true));
+  }  // closing flushes every family to a table
+  auto filter_bytes = [&](const std::string& subdir, const std::string& family) {
+    uint64_t bytes = 0;
+    size_t tables = 0;
+    WithRawFamily(path, subdir, family, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+      rocksdb::TablePropertiesCollection properties;
+      ASSERT_TRUE(db->GetPropertiesOfAllTables(cf, &properties).ok());
+      for (const auto& [file, table] : properties) bytes += table->filter_size;
+      tables = properties.size();
+    });
+    EXPECT_GT(tables, 0u) << subdir << "/" << family;
+    return bytes;
+  };
+  EXPECT_GT(filter_bytes("log", "ids"), 0u);
+  EXPECT_GT(filter_bytes("state", "tasks"), 0u);
+  EXPECT_EQ(filter_bytes("log", "events"), 0u);
+  EXPECT_EQ(filter_bytes("log", "owners"), 0u);
+  EXPECT_EQ(filter_bytes("log", "next_by_seq"), 0u);
+  EXPECT_EQ(filter_bytes("state", "live"), 0u);
+}
+
+// RocksDbMemoryByRole names what holds the cache of the open stores, and
+// nothing once they are closed.
+TEST(RocksDbStoreTest, MemoryByRoleNamesTheMemtablesAndTheTableBlocks) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  const std::string path = backend.uri().substr(std::string("rocksdb:").size());
+  BackendOptions options = backend.options();
+  options.rocksdb_memory_bytes = 24 << 20;  // a budget of this test's own
+  QueueWorkload workload(3, 2);
+  std::vector<Event> first = workload.Take(300);
+  std::vector<Event> second = workload.Take(300);
+  {
+    std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, options));
+    MUST(log->Append(first, true));
+  }  // flushed to a level-0 table, whose index and filter stay cached
+  std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, options));
+  MUST(log->Append(second, true));  // in the memtable
+  ASSERT_TRUE(MUST(log->Get(first[0].id)).has_value());
+  std::map<std::string, uint64_t> roles;
+  for (const auto& [role, bytes] : RocksDbMemoryByRole()) {
+    EXPECT_GT(bytes, 0u) << role;
+    roles[role] = bytes;
+  }
+  EXPECT_GT(roles["write-buffer"], 0u);
+  EXPECT_GT(roles["index-block"], 0u);
+  EXPECT_GT(roles["filter-block"], 0u);
+  log.reset();
+  EXPECT_TRUE(RocksDbMemoryByRole().empty());
 }
 
 }  // namespace

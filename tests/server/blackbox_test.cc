@@ -276,6 +276,10 @@ TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
   const uint64_t bytes = std::stoull(metrics.substr(at + gauge.size()));
   EXPECT_GT(bytes, 0u);
   EXPECT_LE(bytes, uint64_t{16} << 20);
+  // The same by role: the memtables, at least, are charged to it.
+  EXPECT_NE(metrics.find("\npigtail_rocksdb_memory_role_bytes{role=\"write-buffer\"} "),
+            std::string::npos)
+      << metrics;
   // The heap, as the allocator the build links counts it.
   const std::string heap =
       "\npigtail_heap_bytes{allocator=\"" PIGTAILD_ALLOCATOR "\",kind=\"in_use\"} ";
