@@ -1,9 +1,11 @@
 // pigtail-load: drives a running pigtaild over HTTP keep-alive with
 // concurrent providers and workers, and prints adds/s (single and batch),
 // full task lifecycles/s (add -> claim -> done, batched claim and done) and
-// add -> claimed latency percentiles with long poll.
+// add -> claimed latency percentiles with long poll; and, over the nodes of
+// a cluster, how many tasks more than one worker claimed.
 //
 //   pigtail-load --url http://127.0.0.1:8000 --providers 8 --workers 8 --tasks 20000
+//   pigtail-load --url URL1 --peers URL2,URL3 --phases duplicates --tasks 2000
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
@@ -13,6 +15,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +44,8 @@ struct Options {
   int claim_max = 100;  // tasks per claim-next
   int latency_tasks = 2'000;
   std::string phases = "single,batch,process,latency";
+  std::string peers;             // the other nodes of --url's cluster (duplicates)
+  std::string add_to = "first";  // duplicates: adds to "first" (--url) or "spread"
 };
 
 [[noreturn]] void Die(const std::string& message) {
@@ -117,18 +123,128 @@ double Percentile(std::vector<double>& v, double p) {
   return v[i];
 }
 
+// The duplicates phase: W long-polling workers on every node of `nodes`
+// (claim one, wait up to 1 s, done on the same node) while P providers add
+// `total` tasks one at a time, to the first node or spread over all. Ends
+// once every task is done, or after 2 minutes. Prints how many tasks more
+// than one worker claimed, the add -> first claim latency and the rate.
+// Returns false if some task was not done.
+bool Duplicates(const Options& o, const std::vector<pigtail::HttpUrl>& nodes,
+                const std::string& queue, int total) {
+  // The queue was created on the first node; wait until every node has it.
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (const pigtail::HttpUrl& node : nodes) {
+    HttpConnection c(node.host, node.port);
+    while (true) {
+      Result<HttpResponse> r = c.Send("GET", "/queue/" + queue + "?limit=1", "");
+      if (r.ok() && r->status == 200) break;
+      if (Clock::now() > deadline)
+        Die("queue " + queue + " did not reach " + node.host + ":" + node.port);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  std::mutex mu;
+  std::map<std::string, Clock::time_point> sent;         // guarded by mu
+  std::map<std::string, Clock::time_point> first_claim;  // guarded by mu
+  std::map<std::string, int> claims;                     // guarded by mu
+  std::set<std::string> finished;                        // guarded by mu
+  std::atomic<bool> stop{false};
+  const auto start = Clock::now();
+  Clock::time_point last_done = start;  // guarded by mu
+  std::vector<std::thread> workers;
+  for (const pigtail::HttpUrl& node : nodes) {
+    for (int w = 0; w < o.workers; ++w) {
+      workers.emplace_back([&, node] {
+        HttpConnection conn(node.host, node.port);
+        const std::string worker = pigtail::Uuid::Random().ToString();
+        const std::string claim = R"({"worker_id":")" + worker + R"(","max":1,"wait_ms":1000})";
+        while (!stop.load()) {
+          HttpResponse r = Must(conn, "POST", "/queue/" + queue + "/claim", claim, 200);
+          const Clock::time_point now = Clock::now();
+          const boost::json::value claimed = boost::json::parse(r.body);
+          for (const auto& task : claimed.at("tasks").as_array()) {
+            const std::string id(task.at("id").as_string());
+            {
+              std::lock_guard lock(mu);
+              first_claim.try_emplace(id, now);
+              ++claims[id];
+            }
+            const std::string done = R"({"worker_id":")" + worker + R"(","tasks":[{"id":")" + id +
+                                     R"(","lease":)" +
+                                     std::to_string(task.at("lease").to_number<uint64_t>()) + "}]}";
+            HttpResponse d = Must(conn, "POST", "/queue/" + queue + "/done", done, 200);
+            if (boost::json::parse(d.body).at("done").to_number<int64_t>() > 0) {
+              std::lock_guard lock(mu);
+              if (finished.insert(id).second) last_done = Clock::now();
+            }
+          }
+        }
+      });
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // workers start polling
+  const int per = total / o.providers;
+  RunThreads(o.providers, [&](int p) {
+    const pigtail::HttpUrl& node = o.add_to == "spread" ? nodes[p % nodes.size()] : nodes[0];
+    HttpConnection conn(node.host, node.port);
+    for (int i = 0; i < per; ++i) {
+      const Clock::time_point at = Clock::now();
+      HttpResponse r = Must(conn, "POST", "/queue/" + queue, TaskJson(p * per + i), 201);
+      std::string id(boost::json::parse(r.body).at("id").as_string());
+      std::lock_guard lock(mu);
+      sent[id] = at;
+    }
+  });
+  deadline = Clock::now() + std::chrono::minutes(2);
+  while (Clock::now() < deadline) {
+    {
+      std::lock_guard lock(mu);
+      if (finished.size() >= sent.size()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop = true;
+  for (std::thread& w : workers) w.join();
+  size_t twice = 0;
+  size_t claim_count = 0;
+  std::vector<double> ms;
+  for (const auto& [id, at] : sent) {
+    auto n = claims.find(id);
+    if (n == claims.end()) continue;
+    claim_count += static_cast<size_t>(n->second);
+    if (n->second > 1) ++twice;
+    ms.push_back(std::max(0.0, Seconds(first_claim.at(id) - at) * 1000));
+  }
+  const double seconds = Seconds(last_done - start);
+  const double p50 = Percentile(ms, 0.50);
+  const double p99 = Percentile(ms, 0.99);
+  std::printf(
+      "duplicates:   %8zu tasks, %zu nodes x %d workers, adds to %s: claimed more than once "
+      "%zu (%.3f%%), claims %zu; add->claimed p50 %.3f ms, p99 %.3f ms; %zu done in %.2f s = "
+      "%.0f lifecycles/s\n",
+      sent.size(), nodes.size(), o.workers, o.add_to.c_str(), twice,
+      sent.empty() ? 0.0 : 100.0 * static_cast<double>(twice) / static_cast<double>(sent.size()),
+      claim_count, p50, p99, finished.size(), seconds,
+      seconds > 0 ? static_cast<double>(finished.size()) / seconds : 0.0);
+  return finished.size() == sent.size();
+}
+
 namespace po = boost::program_options;
 
 constexpr char kUsage[] =
     "usage: pigtail-load [--url URL] [--providers P] [--workers W] [--tasks N]\n"
     "                    [--batch B] [--claim-max M] [--latency-tasks L]\n"
-    "                    [--phases single,batch,process,latency]\n"
+    "                    [--phases single,batch,process,latency,duplicates]\n"
+    "                    [--peers URL,URL] [--add-to first|spread]\n"
     "Creates fresh queues on a running pigtaild and measures: single adds/s (P\n"
     "providers, one task per request), batch adds/s (B tasks per request),\n"
     "lifecycles/s (W workers, claim-next of up to M with long poll, batched done),\n"
     "and add->claimed latency of L tasks added one at a time with W long-polling\n"
     "workers. --phases picks which of these run (process works through what\n"
-    "the add phases queued).\n";
+    "the add phases queued). duplicates (not run unless named) adds N tasks one at\n"
+    "a time while W long-polling workers on --url and on each of --peers (nodes of\n"
+    "one cluster) claim one task at a time and finish it on the same node, and\n"
+    "counts the tasks more than one worker claimed.\n";
 constexpr char kEnvPrefix[] = "PIGTAIL_LOAD_";
 
 po::options_description Describe(Options* o) {
@@ -155,10 +271,27 @@ po::options_description Describe(Options* o) {
        "tasks of the latency phase")
       ("phases", po::value(&o->phases)->value_name("LIST")->default_value(d.phases),
        "which phases run, comma-separated")
+      ("peers", po::value(&o->peers)->value_name("URLS")->default_value(d.peers),
+       "duplicates: the other nodes of --url's cluster, comma-separated")
+      ("add-to", po::value(&o->add_to)->value_name("WHERE")->default_value(d.add_to),
+       "duplicates: add every task to --url (first) or spread over the nodes (spread)")
       ("help,h", po::bool_switch(), "print this text")
       ("version", po::bool_switch(), "print the version and the commit it was built from");
   // clang-format on
   return flags;
+}
+
+// The URLs of --peers: comma-separated, none when empty.
+Result<std::vector<pigtail::HttpUrl>> PeerUrls(const std::string& peers) {
+  std::vector<pigtail::HttpUrl> urls;
+  std::istringstream list(peers);
+  std::string url;
+  while (std::getline(list, url, ',')) {
+    Result<pigtail::HttpUrl> parsed = pigtail::ParseHttpUrl(url);
+    if (!parsed.ok()) return parsed.status().WithContext(url.empty() ? "an empty URL" : url);
+    urls.push_back(*parsed);
+  }
+  return urls;
 }
 
 // Parses the flags into *o; returns an exit code when the program should
@@ -175,6 +308,11 @@ std::optional<int> ParseOptions(int argc, char** argv, Options* o) {
     parsed = pigtail::Status::InvalidArgument("counts must be positive");
   }
   if (parsed.ok()) parsed = pigtail::ParseHttpUrl(o->url).status().WithContext("--url");
+  if (parsed.ok()) parsed = PeerUrls(o->peers).status().WithContext("--peers");
+  if (parsed.ok() && o->add_to != "first" && o->add_to != "spread") {
+    parsed = pigtail::Status::InvalidArgument("--add-to must be first or spread, got \"" +
+                                              o->add_to + "\"");
+  }
   if (!parsed.ok()) {
     std::fprintf(stderr, "pigtail-load: %s\n(run `pigtail-load --help` for usage)\n",
                  pigtail::RedactSecrets(parsed.message()).c_str());
@@ -220,6 +358,14 @@ int main(int argc, char** argv) {
     return o.phases.find("," + std::string(name) + ",") != std::string::npos;
   };
   if (o.phases.front() != ',') o.phases = "," + o.phases + ",";
+
+  // 0. Duplicates over the nodes of a cluster, on a queue of its own.
+  if (phase("duplicates")) {
+    std::vector<pigtail::HttpUrl> nodes = {*url};
+    Result<std::vector<pigtail::HttpUrl>> peers = PeerUrls(o.peers);  // checked by ParseOptions
+    nodes.insert(nodes.end(), peers->begin(), peers->end());
+    if (!Duplicates(o, nodes, NewQueue("duplicates"), o.tasks)) return 1;
+  }
 
   // 1. Single adds.
   std::string queue = NewQueue("load");

@@ -117,5 +117,35 @@ TEST_F(ToolsTest, EnvironmentAndConfigFileSetFlags) {
   EXPECT_NE(r.err.find("--threads must be 1 to 256"), std::string::npos) << r.err;
 }
 
+// pigtail-load's duplicates phase over two peered nodes: every task added
+// is done once, and the line counts the tasks and the claims. Bad --peers
+// and --add-to are usage errors.
+TEST_F(ToolsTest, LoadCountsDuplicatesOverTheNodesOfACluster) {
+  const Tool& load = Tools()[2];
+  ExitResult r = Run(load, {"--phases", "duplicates", "--peers", "http://127.0.0.1:1,nope"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--peers"), std::string::npos) << r.err;
+  r = Run(load, {"--phases", "duplicates", "--add-to", "everywhere"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--add-to must be first or spread"), std::string::npos) << r.err;
+
+  testing::PigtaildProcess a(PIGTAILD_PATH);
+  testing::PigtaildProcess b(PIGTAILD_PATH);
+  ASSERT_TRUE(a.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/a"}).ok());
+  ASSERT_TRUE(b.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_ + "/b"}).ok());
+  ASSERT_EQ(a.Call("POST", "/nodes", "{\"url\":\"" + b.url() + "\"}").status, 201);
+  ASSERT_EQ(b.Call("POST", "/nodes", "{\"url\":\"" + a.url() + "\"}").status, 201);
+  r = Run(load, {"--url", a.url(), "--peers", b.url(), "--add-to", "spread", "--phases",
+                 "duplicates", "--tasks", "40", "--providers", "2", "--workers", "1"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const size_t line = r.out.find("duplicates:");
+  ASSERT_NE(line, std::string::npos) << r.out;
+  const std::string text = r.out.substr(line, r.out.find('\n', line) - line);
+  EXPECT_NE(text.find(" 40 tasks, 2 nodes x 1 workers, adds to spread"), std::string::npos) << text;
+  EXPECT_NE(text.find(" 40 done in "), std::string::npos) << text;
+  EXPECT_EQ(a.Stop(), 0);
+  EXPECT_EQ(b.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace pigtail
