@@ -490,6 +490,9 @@ class RocksDbEventStore final : public EventStore {
     if (limit == 0 || after_seq == UINT64_MAX) return out;
     rocksdb::ReadOptions ro = snap.options();
     ro.readahead_size = 2 << 20;
+    // A scan (a replay, a peer catching up) reads each block once: caching
+    // it would cost an insert per block and push out what point reads use.
+    ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, cf(kEvents)));
     std::unique_ptr<rocksdb::Iterator> nx(db_->db()->NewIterator(ro, cf(kNextBySeq)));
     const std::string start = SeqKey(after_seq + 1);

@@ -294,5 +294,28 @@ TEST(RocksDbStoreTest, MemoryByRoleNamesTheMemtablesAndTheTableBlocks) {
   EXPECT_TRUE(RocksDbMemoryByRole().empty());
 }
 
+// A scan of the log (a replay, a peer catching up) reads each block once and
+// leaves none in the block cache.
+TEST(RocksDbStoreTest, ScansLeaveNoDataBlocksInTheCache) {
+  TestBackend backend(BackendKind::kRocksDb);
+  ASSERT_OK(backend.Prepare());
+  const std::string path = backend.uri().substr(std::string("rocksdb:").size());
+  QueueWorkload workload(3, 2);
+  std::vector<Event> events = workload.Take(5000);
+  size_t bytes = 0;
+  for (const Event& e : events) bytes += e.raw.size();
+  ASSERT_GT(bytes, size_t{1} << 20);
+  {
+    std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, backend.options()));
+    MUST(log->Append(events, true));
+  }  // flushed to a table
+  std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, backend.options()));
+  const uint64_t before = RocksDbMemoryInUse();
+  EXPECT_EQ(MUST(log->Scan(0, events.size())).size(), events.size());
+  EXPECT_EQ(MUST(log->ScanRaw(0, events.size())).size(), events.size());
+  // Caching the blocks read would have grown the cache by about `bytes`.
+  EXPECT_LT(RocksDbMemoryInUse(), before + bytes / 8);
+}
+
 }  // namespace
 }  // namespace pigtail::testing
