@@ -205,6 +205,14 @@ uintmax_t WalBytes(const std::string& path, const std::string& subdir) {
   return bytes;
 }
 
+// Appends `events` to the log and commits their projection to the state.
+void StoreAndProject(EventStore* log, StateStore* state, const std::vector<Event>& events) {
+  MUST(log->Append(events, true));
+  State projected;
+  ProjectAll(events, &projected);
+  ASSERT_OK(state->Commit(projected.TakeChanges(events.size()), true));
+}
+
 // A clean close flushes: the next open has no write-ahead log to replay.
 TEST(RocksDbStoreTest, ACleanCloseLeavesNothingToReplay) {
   TestBackend backend(BackendKind::kRocksDb);
@@ -215,10 +223,7 @@ TEST(RocksDbStoreTest, ACleanCloseLeavesNothingToReplay) {
   {
     std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, backend.options()));
     std::unique_ptr<StateStore> state = MUST(OpenRocksDbStateStore(path, backend.options()));
-    MUST(log->Append(events, true));
-    State projected;
-    ProjectAll(events, &projected);
-    ASSERT_OK(state->Commit(projected.TakeChanges(events.size()), true));
+    StoreAndProject(log.get(), state.get(), events);
     EXPECT_GT(WalBytes(path, "log"), 0u);
     EXPECT_GT(WalBytes(path, "state"), 0u);
   }
@@ -239,10 +244,7 @@ TEST(RocksDbStoreTest, FiltersOnlyWhereLookupsMayMiss) {
   {
     std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, backend.options()));
     std::unique_ptr<StateStore> state = MUST(OpenRocksDbStateStore(path, backend.options()));
-    MUST(log->Append(events, true));
-    State projected;
-    ProjectAll(events, &projected);
-    ASSERT_OK(state->Commit(projected.TakeChanges(events.size()), true));
+    StoreAndProject(log.get(), state.get(), events);
   }  // closing flushes every family to a table
   auto filter_bytes = [&](const std::string& subdir, const std::string& family) {
     uint64_t bytes = 0;
