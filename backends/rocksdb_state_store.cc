@@ -565,9 +565,8 @@ class RocksDbStateStore final : public StateStore {
 Result<std::unique_ptr<StateStore>> OpenRocksDbStateStore(std::string_view path,
                                                           const BackendOptions& options) {
   // The live index is written on most task ops and read only by scans (at
-  // start), so it is kAppended: no filter, and its memtable is a vector
-  // (an insert is an append). Every
-  // other family in the default (skiplist) memtable: a node that drops
+  // start), so it is kAppended: no filter, and its memtable is a vector (an
+  // insert is an append). Every other family is kMixed: a node that drops
   // finished tasks reads them back by key (ReadTasks), and a vector
   // memtable sorts itself on every read.
   PIGTAIL_ASSIGN_OR_RETURN(
