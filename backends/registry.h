@@ -57,6 +57,11 @@ struct BackendOptions {
   size_t rocksdb_memory_bytes = 512 << 20;
 };
 
+// The values the flags that set rocksdb_memory_bytes in MiB accept
+// (pigtaild's and pigtail-replay's --rocksdb-memory-mb).
+inline constexpr uint64_t kMinRocksDbMemoryMb = 8;
+inline constexpr uint64_t kMaxRocksDbMemoryMb = uint64_t{1} << 30;
+
 // Returns InvalidArgument for an unknown scheme or malformed URI; NotFound
 // for a store that does not exist and may not be created (see above);
 // Unavailable, with a message IsStoreLocked recognizes, for a RocksDB store

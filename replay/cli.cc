@@ -300,8 +300,9 @@ class Command {
     limits_.max_bytes = options_.memory_budget_bytes;
     if (std::optional<std::string> schema = Option("pg-schema")) backend_.postgres_schema = *schema;
     const uint64_t rocksdb_mb = Number("rocksdb-memory-mb");
-    if (rocksdb_mb < 8 || rocksdb_mb > (uint64_t{1} << 30)) {
-      throw UsageError{"--rocksdb-memory-mb must be 8 to 1073741824, not " +
+    if (rocksdb_mb < kMinRocksDbMemoryMb || rocksdb_mb > kMaxRocksDbMemoryMb) {
+      throw UsageError{"--rocksdb-memory-mb must be " + std::to_string(kMinRocksDbMemoryMb) +
+                       " to " + std::to_string(kMaxRocksDbMemoryMb) + ", not " +
                        std::to_string(rocksdb_mb)};
     }
     backend_.rocksdb_memory_bytes = rocksdb_mb << 20;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "backends/registry.h"
 #include "cli/flags.h"
 #include "core/redact.h"
 #include "server/http_client.h"
@@ -146,9 +147,10 @@ Status Finish(ServerConfig* c) {
     return Status::InvalidArgument("--threads must be 1 to 256");
   }
   if (c->max_batch < 1) return Status::InvalidArgument("--max-batch must be at least 1");
-  if (c->rocksdb_memory_mb < 8 || c->rocksdb_memory_mb > (size_t{1} << 30)) {
-    return Status::InvalidArgument("--rocksdb-memory-mb must be 8 to 1073741824, got " +
-                                   std::to_string(c->rocksdb_memory_mb));
+  if (c->rocksdb_memory_mb < kMinRocksDbMemoryMb || c->rocksdb_memory_mb > kMaxRocksDbMemoryMb) {
+    return Status::InvalidArgument(
+        "--rocksdb-memory-mb must be " + std::to_string(kMinRocksDbMemoryMb) + " to " +
+        std::to_string(kMaxRocksDbMemoryMb) + ", got " + std::to_string(c->rocksdb_memory_mb));
   }
   if (c->anti_entropy_ms < 10) return Status::InvalidArgument("--anti-entropy-ms must be >= 10");
   if (c->replication_timeout_ms < 10) {

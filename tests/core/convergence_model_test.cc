@@ -454,6 +454,14 @@ TEST(ConvergenceModelTest, RandomHistoriesConvergeInAnyOrderWithDuplicates) {
               static_cast<unsigned long long>(events_applied), kOrders);
 }
 
+// The digests of `got` are those of `reference`: in all, per queue, and
+// over as many task registers. Non-const: reading a digest settles it.
+void ExpectSameDigests(State& got, State& reference) {
+  ASSERT_EQ(got.total_digest(), reference.total_digest());
+  ASSERT_EQ(got.task_count(), reference.task_count());
+  for (const char* q : kQueues) ASSERT_EQ(got.QueueDigest(q), reference.QueueDigest(q)) << q;
+}
+
 // A State that drops finished tasks (State::set_evict_finished) over a
 // memory state store, as a node runs one: before each event the tasks it
 // names that are out of memory are read back (core/cold_tasks.h), and
@@ -527,10 +535,9 @@ TEST(ConvergenceModelTest, DroppingFinishedTasksChangesNothing) {
           ASSERT_NO_FATAL_FAILURE(replica.ApplyAll(order));
           dropped += replica.dropped();
           State& got = replica.state();
-          ASSERT_EQ(got.total_digest(), reference.total_digest()) << "every_event " << every_event;
-          ASSERT_EQ(got.task_count(), reference.task_count());
+          ASSERT_NO_FATAL_FAILURE(ExpectSameDigests(got, reference))
+              << "every_event " << every_event;
           for (const char* q : kQueues) {
-            ASSERT_EQ(got.QueueDigest(q), reference.QueueDigest(q)) << q;
             const State::QueueSlot* a = got.FindSlot(q);
             const State::QueueSlot* b = reference.FindSlot(q);
             if (a != nullptr && b != nullptr) {
@@ -597,33 +604,32 @@ TEST(ConvergenceModelTest, DroppingFinishedTasksChangesNothing) {
 TEST(ConvergenceModelTest, DroppingLiveTasksInAReplayChangesNothing) {
   const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000) / 5;
   uint64_t dropped = 0;
-  ForEachHistory(
-      "replay dropping model", histories,
-      [&](uint64_t history_seed, const std::vector<Event>& events) {
-        State reference;
-        for (const Event& e : events) ApplyEvent(e, &reference);
-        std::mt19937_64 order_rng(history_seed);
-        for (bool every_event : {true, false}) {
-          std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
-          DroppingReplica replica(every_event, order_rng(), /*drop_live=*/true);
-          ASSERT_NO_FATAL_FAILURE(replica.ApplyAll(order));
-          dropped += replica.dropped();
-          State& got = replica.state();
-          ASSERT_EQ(got.total_digest(), reference.total_digest()) << "every_event " << every_event;
-          ASSERT_EQ(got.task_count(), reference.task_count());
-          for (const char* q : kQueues) {
-            ASSERT_EQ(got.QueueDigest(q), reference.QueueDigest(q));
-            if (const State::QueueSlot* slot = got.FindSlot(q)) {
-              for (const auto& [id, task] : slot->tasks) {
-                ASSERT_NE(task.status.key.outcome, Outcome::kLive) << "a live task stayed";
-              }
-            }
-          }
-          State loaded;
-          ASSERT_TRUE(replica.store().LoadInto(&loaded).ok());
-          ASSERT_TRUE(loaded.SameRegisters(reference)) << "every_event " << every_event;
-        }
-      });
+  ForEachHistory("replay dropping model", histories,
+                 [&](uint64_t history_seed, const std::vector<Event>& events) {
+                   State reference;
+                   for (const Event& e : events) ApplyEvent(e, &reference);
+                   std::mt19937_64 order_rng(history_seed);
+                   for (bool every_event : {true, false}) {
+                     std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
+                     DroppingReplica replica(every_event, order_rng(), /*drop_live=*/true);
+                     ASSERT_NO_FATAL_FAILURE(replica.ApplyAll(order));
+                     dropped += replica.dropped();
+                     State& got = replica.state();
+                     ASSERT_NO_FATAL_FAILURE(ExpectSameDigests(got, reference))
+                         << "every_event " << every_event;
+                     for (const char* q : kQueues) {
+                       if (const State::QueueSlot* slot = got.FindSlot(q)) {
+                         for (const auto& [id, task] : slot->tasks) {
+                           ASSERT_NE(task.status.key.outcome, Outcome::kLive)
+                               << "a live task stayed";
+                         }
+                       }
+                     }
+                     State loaded;
+                     ASSERT_TRUE(replica.store().LoadInto(&loaded).ok());
+                     ASSERT_TRUE(loaded.SameRegisters(reference)) << "every_event " << every_event;
+                   }
+                 });
   std::printf("replay dropping model: %llu tasks dropped from memory\n",
               static_cast<unsigned long long>(dropped));
 }
