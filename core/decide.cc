@@ -1,7 +1,10 @@
 #include "core/decide.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/registers.h"
 #include "core/task_view.h"
@@ -203,12 +206,45 @@ Decision Decide(const BatchView& view, const ClaimNextRequest& request, const De
   }
   if (QueuePaused(*queue)) return decision;  // a long poll waits for a resume
   EntryBuilder builder(ctx, &decision);
-  for (const TaskRecord* task :
-       ClaimableTasks(state, request.queue, ctx.now_ns, request.max + view.written_count())) {
+  auto claim = [&](const TaskRecord& task) {
+    Claim(task, *queue, ViewTask(task, *queue, ctx.now_ns), request.worker, false, {}, &builder,
+          &decision);
+  };
+  if (!request.candidates.empty()) {
+    for (const Uuid& id : request.candidates) {
+      if (decision.reply.claimed.size() >= request.max) break;
+      const TaskRecord* task = state.FindTask(request.queue, id);
+      if (task == nullptr || view.Written(id) || !TaskVisible(*task, queue) ||
+          !ViewTask(*task, *queue, ctx.now_ns).claimable) {
+        continue;
+      }
+      if (request.route && RemoteHome(*request.route, id)) continue;
+      claim(*task);
+    }
+    builder.Finish();
+    return decision;
+  }
+  // With a route, the walk passes over up to kMaxRoutedSkips tasks left to
+  // their homes; tasks of this node's home further on are claimed by the
+  // other nodes' forwarded claims, or by a later walk.
+  const size_t walk = request.max + view.written_count() + (request.route ? kMaxRoutedSkips : 0);
+  const bool quiet = ctx.now_ns < request.quiet_until_ns;
+  for (const TaskRecord* task : ClaimableTasks(state, request.queue, ctx.now_ns, walk)) {
     if (decision.reply.claimed.size() >= request.max) break;
     if (view.Written(task->id)) continue;
-    Claim(*task, *queue, ViewTask(*task, *queue, ctx.now_ns), request.worker, false, {}, &builder,
-          &decision);
+    if (request.route) {
+      if (std::optional<Uuid> home = RemoteHome(*request.route, task->id)) {
+        if (quiet && std::ranges::find(request.quiet_homes, *home) != request.quiet_homes.end()) {
+          continue;
+        }
+        std::vector<HomeTasks>& to = decision.reply.forward_to;
+        auto it = std::ranges::find(to, *home, &HomeTasks::home);
+        if (it == to.end()) it = to.insert(to.end(), HomeTasks{*home, {}});
+        if (it->tasks.size() < request.max) it->tasks.push_back(task->id);
+        continue;
+      }
+    }
+    claim(*task);
   }
   builder.Finish();
   return decision;

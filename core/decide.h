@@ -39,6 +39,10 @@ struct DecideContext {
   bool batch_ops = true;
 };
 
+// How many claimable tasks left to their homes one routed claim-next walks
+// past before it stops looking for tasks of its own node.
+inline constexpr size_t kMaxRoutedSkips = 256;
+
 // One entry to write: its op and its timestamp.
 struct DecidedEntry {
   QueueOp op;
@@ -91,7 +95,9 @@ CreateOp QueueSettings(const QueueRecord& queue);
 Decision Decide(const BatchView& view, const CreateRequest& request, const DecideContext& ctx);
 // Claims up to `max` tasks claimable at ctx.now_ns, in claim order. NotFound
 // without a live queue; no tasks is not an error, nor is a paused queue (no
-// tasks either).
+// tasks either). With request.route, tasks another reachable home decides
+// are passed over (at most kMaxRoutedSkips of them) and their homes named
+// in reply.forward_to.
 Decision Decide(const BatchView& view, const ClaimNextRequest& request, const DecideContext& ctx);
 // A claim of one task, or a heartbeat when the worker holds its lease.
 // NotFound; Conflict kDone, kDoneByAnotherWorker, kDead, kCancelled, kBusy,

@@ -5,11 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "core/claim_route.h"
 #include "core/conflict_reason.h"
 #include "core/event.h"
 #include "core/queue_op.h"
@@ -45,6 +47,20 @@ struct ClaimNextRequest {
   Uuid worker;
   size_t max = 1;
   uint64_t wait_ms = 0;  // wait this long for work when there is none
+  // Null: every claimable task is claimed here. Otherwise a task whose home
+  // (core/claim_route.h) is another reachable member is left to it, and
+  // its home goes in WriteResult::forward_to.
+  std::shared_ptr<const ClaimRoute> route{};
+  // Homes not named in forward_to before quiet_until_ns (ctx.now_ns): they
+  // had nothing for this request a moment ago.
+  std::vector<Uuid> quiet_homes{};
+  uint64_t quiet_until_ns = 0;
+  // Answer with the entries written (WriteResult::entries): a claim that
+  // another node forwarded here stores them before its worker sees a task.
+  bool return_entries = false;
+  // When not empty, only these tasks are claimed, in this order: the ones a
+  // forwarding node knows (it holds their Adds, so its worker can finish them).
+  std::vector<Uuid> candidates{};
 };
 
 // PUT /queue/{name}/{id}: a claim, or a heartbeat of the worker's lease.
@@ -143,6 +159,12 @@ struct ItemResult {
   bool changed = false;  // Ok: a Done was written
 };
 
+// Claimable tasks of one home (core/claim_route.h).
+struct HomeTasks {
+  Uuid home;
+  std::vector<Uuid> tasks;
+};
+
 struct WriteResult {
   Status status;  // NotFound / Conflict / InvalidArgument / Unavailable ...
   // With a Conflict, why (ConflictReason::kSuperseded for a LocalRequest: a
@@ -157,6 +179,12 @@ struct WriteResult {
   std::optional<RetryOp> retry;         // RetryRequest: the op written
   size_t purged = 0;                    // PurgeRequest: tasks purged
   bool more = false;                    // PurgeRequest: matching tasks remain
+  // ClaimNextRequest with a route: the homes of claimable tasks left to
+  // them, in claim order of their first such task, with up to `max` of
+  // those tasks each, in claim order.
+  std::vector<HomeTasks> forward_to;
+  // ClaimNextRequest with return_entries: the entries written, as stored.
+  std::vector<std::string> entries;
   // CreateRequest: with Ok the settings written; with a Conflict
   // kQueueExists the queue's current ones.
   std::optional<CreateOp> queue;

@@ -75,7 +75,20 @@ Api::Api(Node* node, Sequencer* sequencer, Notifier* notifier, Metrics* metrics,
       options_(options),
       store_reads_(std::make_unique<SerialExecutor>("store-reads")) {}
 
-void Api::Stop() { store_reads_.reset(); }  // runs what was posted, then joins
+void Api::set_replicator(Replicator* replicator) {
+  replicator_ = replicator;
+  if (!options_.claim_routing) return;
+  ClaimRouterOptions router;
+  router.peer_token = options_.peer_token;
+  router.forward_timeout = options_.forward_timeout;
+  claim_router_ = std::make_unique<ClaimRouter>(
+      node_->id(), [replicator] { return replicator->Peers(); }, router);
+}
+
+void Api::Stop() {
+  store_reads_.reset();  // runs what was posted, then joins
+  if (claim_router_) claim_router_->Stop();
+}
 
 void Api::Handle(HttpRequest request, HttpResponder respond) {
   Call call;
@@ -137,7 +150,7 @@ void Api::Route(Call& call) {
        [](Api* a, Call& c, P p) { a->QueuePause(c, p[0], false); }},
       {"POST", "/queue/{name}/purge", Auth::kClient,
        [](Api* a, Call& c, P p) { a->QueuePurge(c, p[0]); }},
-      {"POST", "/queue/{name}/claim", Auth::kClient,
+      {"POST", "/queue/{name}/claim", Auth::kClientOrPeer,
        [](Api* a, Call& c, P p) { a->QueueClaim(c, p[0]); }},
       {"POST", "/queue/{name}/done", Auth::kClient,
        [](Api* a, Call& c, P p) { a->QueueDoneBatch(c, p[0]); }},
@@ -245,6 +258,14 @@ void Api::MetricsText(Call& call) {
   counter("pigtail_duplicate_events_total", "Events received that were already stored.",
           c.duplicate_events.load());
   counter("pigtail_claims_total", "Leases granted.", c.claims.load());
+  if (claim_router_) {
+    counter("pigtail_claims_forwarded_total",
+            "Claim-next requests this node forwarded to a task's home.",
+            claim_router_->forwarded());
+    counter("pigtail_claim_forward_failures_total",
+            "Forwarded claims that failed; the home then counts as unreachable.",
+            claim_router_->forward_failures());
+  }
   counter("pigtail_lease_expiries_total", "Claims that took over an expired lease.",
           c.lease_expiries.load());
   counter("pigtail_rejected_ops_total", "Malformed queue operations stored and rejected.",

@@ -12,11 +12,13 @@
 #ifndef PIGTAIL_SERVER_API_H_
 #define PIGTAIL_SERVER_API_H_
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "server/claim_router.h"
 #include "server/http_message.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -47,6 +49,10 @@ struct ApiOptions {
   // GET /log/range stops a page before its entries exceed this many bytes
   // (it always holds one entry) and says so with "Pigtail-Truncated: true".
   size_t max_range_bytes = 4 << 20;
+  // With a replicator: claim-next requests go through a ClaimRouter
+  // (server/claim_router.h), so each task is claimed by its home node.
+  bool claim_routing = true;
+  std::chrono::milliseconds forward_timeout{1'000};
 };
 
 class Api {
@@ -65,7 +71,7 @@ class Api {
   // Serves GET /replication and the per-peer metrics from `replicator`, and
   // tells it when /nodes changes. May stay unset (no replication). Call
   // before the first Handle.
-  void set_replicator(Replicator* replicator) { replicator_ = replicator; }
+  void set_replicator(Replicator* replicator);
 
  private:
   struct Call;  // one request being handled
@@ -92,6 +98,7 @@ class Api {
   void QueueAdd(Call& call, const std::string& name, bool batch);
   void QueueDelete(Call& call, const std::string& name);
   void QueueStats(Call& call, const std::string& name);
+  // api_claim.cc
   void QueueClaim(Call& call, const std::string& name);
   void QueueDoneBatch(Call& call, const std::string& name);
   void TaskGet(Call& call, const std::string& name, const std::string& id);
@@ -119,6 +126,7 @@ class Api {
   Metrics* const metrics_;
   const ApiOptions options_;
   Replicator* replicator_ = nullptr;
+  std::unique_ptr<ClaimRouter> claim_router_;  // with a replicator and claim_routing
   // Runs the reads that need the state store (a finished task by id, a
   // listing of finished tasks) off the HTTP I/O threads. Null after Stop().
   std::unique_ptr<SerialExecutor> store_reads_;

@@ -10,6 +10,7 @@
 #include "core/task_view.h"
 #include "server/api.h"
 #include "server/api_call.h"
+#include "server/routed_claim.h"
 
 namespace pigtail {
 namespace {
@@ -143,6 +144,43 @@ std::string ClaimedJson(const ClaimedTask& t, bool put) {
          ",\"attempt\":" + std::to_string(t.attempt);
   if (put)
     out += std::string(",\"heartbeat\":") + (t.heartbeat ? "true" : "false") + ",\"changed\":true";
+  return out + "}";
+}
+
+// A forwarded claim's "candidates": 1 to `max` task ids.
+Status ParseCandidates(const boost::json::object& obj, size_t max, std::vector<Uuid>* out) {
+  const boost::json::value* v = obj.if_contains("candidates");
+  const boost::json::array* ids = v != nullptr ? v->if_array() : nullptr;
+  if (ids == nullptr || ids->empty() || ids->size() > max) {
+    return Status::InvalidArgument("\"candidates\" must be an array of 1 to " +
+                                   std::to_string(max) + " task ids");
+  }
+  for (const boost::json::value& id : *ids) {
+    Result<Uuid> task = json_fields::ToUuid(id, "candidates[]");
+    if (!task.ok()) return task.status();
+    out->push_back(*task);
+  }
+  return Status::Ok();
+}
+
+// {"tasks":[...]}, with "entries" (each entry's stored bytes as a string)
+// when `entries` is given.
+std::string ClaimedTasksJson(const std::vector<std::string>& tasks,
+                             const std::vector<std::string>* entries) {
+  std::string out = "{\"tasks\":[";
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (i > 0) out += ",";
+    out += tasks[i];
+  }
+  out += "]";
+  if (entries != nullptr) {
+    out += ",\"entries\":[";
+    for (size_t i = 0; i < entries->size(); ++i) {
+      if (i > 0) out += ",";
+      out += api::Quote((*entries)[i]);
+    }
+    out += "]";
+  }
   return out + "}";
 }
 
@@ -560,7 +598,14 @@ void Api::QueueClaim(Call& call, const std::string& name) {
   Status s = ValidateApiQueueName(name);
   Result<boost::json::object> obj = api::ParseObject(call.request.body);
   if (s.ok()) s = obj.status();
-  if (s.ok()) s = api::CheckFields(*obj, {"worker_id", "max", "wait_ms"});
+  // Another node's worker, asking this node as the home of tasks
+  // (server/claim_router.h): no wait, only the candidates named, and the
+  // entries go with the tasks.
+  const bool forwarded = call.request.Header(kForwardedClaimHeader) == "true";
+  if (s.ok()) {
+    s = forwarded ? api::CheckFields(*obj, {"worker_id", "max", "wait_ms", "candidates"})
+                  : api::CheckFields(*obj, {"worker_id", "max", "wait_ms"});
+  }
   ClaimNextRequest req;
   req.queue = name;
   if (s.ok()) {
@@ -577,17 +622,32 @@ void Api::QueueClaim(Call& call, const std::string& name) {
   if (s.ok() && req.wait_ms > options_.max_wait_ms) {
     s = Status::InvalidArgument("wait_ms must be at most " + std::to_string(options_.max_wait_ms));
   }
+  if (s.ok() && forwarded) s = ParseCandidates(*obj, options_.max_claim, &req.candidates);
   if (!s.ok()) return call.reply(api::FromStatus(s));
   req.max = max;
-  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
+  if (claim_router_) req.route = claim_router_->Route();
+  if (forwarded) {
+    req.wait_ms = 0;
+    req.return_entries = true;
+  }
+  if (!forwarded && claim_router_) {
+    RoutedClaimOptions routed;
+    routed.sequencer = sequencer_;
+    routed.router = claim_router_.get();
+    routed.now_ns = [node = node_] { return node->NowNanos(); };
+    routed.render = [](const ClaimedTask& t) { return ClaimedJson(t, false); };
+    return StartRoutedClaim(routed, std::move(req),
+                            [reply = call.reply](WriteResult r, std::vector<std::string> tasks) {
+                              if (!r.status.ok()) return reply(ConflictOrError(r));
+                              reply(api::Json(200, ClaimedTasksJson(tasks, nullptr)));
+                            });
+  }
+  sequencer_->Submit(std::move(req), [reply = call.reply, forwarded](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));
-    std::string out = "{\"tasks\":[";
-    for (size_t i = 0; i < r.claimed.size(); ++i) {
-      if (i > 0) out += ",";
-      out += ClaimedJson(r.claimed[i], false);
-    }
-    out += "]}";
-    reply(api::Json(200, std::move(out)));
+    std::vector<std::string> tasks;
+    tasks.reserve(r.claimed.size());
+    for (const ClaimedTask& t : r.claimed) tasks.push_back(ClaimedJson(t, false));
+    reply(api::Json(200, ClaimedTasksJson(tasks, forwarded ? &r.entries : nullptr)));
   });
 }
 

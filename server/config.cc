@@ -46,6 +46,10 @@ po::options_description Describe(ServerConfig* c) {
        "on: the claims of one claim-next, or the dones of one batched done, are one Batch log "
        "entry; off: one entry per op, as the original Pigtail writes them (attached mode always "
        "writes one per op)")
+      ("claim-routing", text(&c->claim_routing, "home|local")->default_value(d.claim_routing),
+       "home: with replication peers, a task is claimed by its home node while that node is "
+       "reachable, and claims on other nodes ask it (no duplicate runs in a healthy cluster); "
+       "local: every node hands out every task it knows (docs/replication.md)")
       ("finished-tasks", text(&c->finished_tasks, "store|memory")->default_value(d.finished_tasks),
        "store: a finished task (done, dead, cancelled, purged) leaves memory once the state "
        "store holds it, so memory holds the live tasks; memory: every task stays in memory")
@@ -142,6 +146,10 @@ Status Finish(ServerConfig* c) {
   }
   if (c->batch_ops != "on" && c->batch_ops != "off") {
     return Status::InvalidArgument("--batch-ops must be on or off, got \"" + c->batch_ops + "\"");
+  }
+  if (c->claim_routing != "home" && c->claim_routing != "local") {
+    return Status::InvalidArgument("--claim-routing must be home or local, got \"" +
+                                   c->claim_routing + "\"");
   }
   if (c->threads < 1 || c->threads > 256) {
     return Status::InvalidArgument("--threads must be 1 to 256");

@@ -26,6 +26,7 @@ struct ServerConfig {
   std::string sync = "batch";            // "batch" or "none"
   std::string batch_ops = "on";          // "on" or "off": SequencerOptions::batch_ops
   std::string finished_tasks = "store";  // "store" or "memory": NodeOptions::drop_finished
+  std::string claim_routing = "home";    // "home" or "local": ApiOptions::claim_routing
   size_t rocksdb_memory_mb = 512;        // BackendOptions::rocksdb_memory_bytes
   uint64_t max_clock_offset_ms = 60'000;
   std::string client_token;

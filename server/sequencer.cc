@@ -417,7 +417,10 @@ WriteResult Sequencer::DecideRequest(const Pending& pending, BatchView* view,
   view->Accept(decision);
   NoteDecision(decision, facts);
   if (const auto* claim = std::get_if<ClaimNextRequest>(&request)) {
-    *park = decision.reply.claimed.empty() && claim->wait_ms > 0 && !stopping_batch_ &&
+    // A claim that found tasks for other homes answers now, so that its
+    // caller asks them (server/claim_router.h).
+    *park = decision.reply.claimed.empty() && decision.reply.forward_to.empty() &&
+            claim->wait_ms > 0 && !stopping_batch_ &&
             std::chrono::steady_clock::now() < pending.deadline;
   }
   return std::move(decision.reply);
@@ -631,6 +634,11 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
           }
         }
       }
+    }
+    if (const auto* claim = std::get_if<ClaimNextRequest>(&batch[i].request);
+        claim != nullptr && claim->return_entries && slot.result.status.ok()) {
+      const size_t end = i + 1 < batch.size() ? slots[i + 1].first_event : events.size();
+      for (size_t e = slot.first_event; e < end; ++e) slot.result.entries.push_back(events[e].raw);
     }
     reply_items += slot.result.claimed.size() + slot.result.items.size();
     replies.emplace_back(std::move(batch[i].done), std::move(slot.result));

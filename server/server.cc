@@ -27,6 +27,7 @@ ServerOptions ServerOptionsFromConfig(const ServerConfig& config) {
   o.sequencer.batch_ops = config.batch_ops == "on";
   o.api.client_token = config.client_token;
   o.api.peer_token = config.peer_token;
+  o.api.claim_routing = config.claim_routing == "home";
   // Peers are told this node's URL: --advertise-url, else http://<listen>
   // when the port is fixed and the host is not a wildcard.
   ReplicatorOptions& replication = o.replication.emplace();

@@ -118,7 +118,8 @@ TEST_F(ToolsTest, EnvironmentAndConfigFileSetFlags) {
 }
 
 // pigtail-load's duplicates phase over two peered nodes: every task added
-// is done once, and the line counts the tasks and the claims. Bad --peers
+// is done, none is claimed twice, and the line counts the tasks and the
+// claims. Bad --peers
 // and --add-to are usage errors.
 TEST_F(ToolsTest, LoadCountsDuplicatesOverTheNodesOfACluster) {
   const Tool& load = Tools()[2];
@@ -143,6 +144,8 @@ TEST_F(ToolsTest, LoadCountsDuplicatesOverTheNodesOfACluster) {
   const std::string text = r.out.substr(line, r.out.find('\n', line) - line);
   EXPECT_NE(text.find(" 40 tasks, 2 nodes x 1 workers, adds to spread"), std::string::npos) << text;
   EXPECT_NE(text.find(" 40 done in "), std::string::npos) << text;
+  // Each task's home decides its claims (--claim-routing home, the default).
+  EXPECT_NE(text.find("claimed more than once 0 ("), std::string::npos) << text;
   EXPECT_EQ(a.Stop(), 0);
   EXPECT_EQ(b.Stop(), 0);
 }

@@ -228,6 +228,8 @@ class Workload {
     std::lock_guard lock(mu_);
     return acked_[i].size();
   }
+  // Tasks node i's worker has claimed so far.
+  size_t ClaimedCount(int i) { return claimed_[i].load(); }
 
  private:
   std::unique_ptr<HttpConnection> Connect(int i) {
@@ -273,6 +275,7 @@ class Workload {
       for (const boost::json::value& t : v.at("tasks").as_array()) {
         std::string id(t.at("id").as_string());
         history_->Claimed(id, worker);
+        claimed_[i]++;
         ids.push_back(id);
         done.push_back(boost::json::object{{"id", id}, {"lease", t.at("lease")}});
       }
@@ -296,6 +299,7 @@ class Workload {
   Cluster* const cluster_;
   History* const history_;
   std::atomic<bool> stop_{false};
+  std::atomic<size_t> claimed_[kNodes] = {};
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::map<int, std::vector<std::string>> acked_;
@@ -396,11 +400,17 @@ class ClusterTest : public ::testing::Test {
     std::this_thread::sleep_for(Scaled(1000ms));  // in-flight pushes settle
     size_t from0 = workload_->AckedCount(0);
     size_t from2 = workload_->AckedCount(2);
+    const size_t claimed0 = workload_->ClaimedCount(0) + workload_->ClaimedCount(1);
+    const size_t claimed2 = workload_->ClaimedCount(2);
     std::this_thread::sleep_for(Scaled(3000ms));
     std::vector<std::string> side0 = workload_->AckedBy(0, from0);
     std::vector<std::string> side2 = workload_->AckedBy(2, from2);
     EXPECT_FALSE(side0.empty()) << "the majority side stopped accepting writes";
     EXPECT_FALSE(side2.empty()) << "the minority side stopped accepting writes";
+    // Claim routing leaves a home's tasks to the others once it is unreachable.
+    EXPECT_GT(workload_->ClaimedCount(0) + workload_->ClaimedCount(1), claimed0)
+        << "the majority side stopped handing out work";
+    EXPECT_GT(workload_->ClaimedCount(2), claimed2) << "the minority side stopped handing out work";
     EXPECT_TRUE(NoneVisible(2, side0)) << "the cut did not hold";
     EXPECT_TRUE(NoneVisible(0, side2)) << "the cut did not hold";
     // Within a side, replication goes on.
@@ -432,11 +442,17 @@ TEST_F(ClusterTest, FullSplitOneOneOne) {
   ASSERT_TRUE(cluster_.net().Isolate({1}).ok());
   std::this_thread::sleep_for(Scaled(1000ms));
   size_t from[kNodes];
-  for (int i = 0; i < kNodes; ++i) from[i] = workload_->AckedCount(i);
+  size_t claimed[kNodes];
+  for (int i = 0; i < kNodes; ++i) {
+    from[i] = workload_->AckedCount(i);
+    claimed[i] = workload_->ClaimedCount(i);
+  }
   std::this_thread::sleep_for(Scaled(3000ms));
   for (int i = 0; i < kNodes; ++i) {
     std::vector<std::string> mine = workload_->AckedBy(i, from[i]);
     EXPECT_FALSE(mine.empty()) << "node " << i << " stopped accepting writes";
+    EXPECT_GT(workload_->ClaimedCount(i), claimed[i])
+        << "node " << i << " stopped handing out work";
     EXPECT_TRUE(NoneVisible((i + 1) % kNodes, mine)) << "the cut did not hold";
   }
   // SIGTERM while both its peers are unreachable: the replicator's workers

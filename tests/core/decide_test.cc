@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/claim_route.h"
 #include "core/projector.h"
 #include "core/task_view.h"
 #include "tests/core/test_events.h"
@@ -240,6 +243,88 @@ TEST_F(DecideTest, ClaimOneCountsAttemptsAcrossFailsAndHeartbeats) {
   ASSERT_TRUE(heartbeat.reply.status.ok()) << heartbeat.reply.status.ToString();
   EXPECT_TRUE(heartbeat.reply.claimed.at(0).heartbeat);
   EXPECT_EQ(heartbeat.reply.claimed[0].attempt, 2u);
+}
+
+// ---- claim next under claim routing (core/claim_route.h)
+
+const Uuid kSelf = TestId(601);
+const Uuid kPeer = TestId(602);
+
+std::shared_ptr<const ClaimRoute> TwoNodeRoute(bool peer_reachable = true) {
+  auto route = std::make_shared<ClaimRoute>();
+  route->self = kSelf;
+  route->members = {kSelf, kPeer};
+  std::ranges::sort(route->members);
+  if (!peer_reachable) route->unreachable = {kPeer};
+  return route;
+}
+
+TEST_F(DecideTest, RoutedClaimNextLeavesTasksOfAReachableHomeToIt) {
+  auto route = TwoNodeRoute();
+  std::vector<uint64_t> own;
+  std::vector<uint64_t> peers;
+  for (uint64_t id = 1; id <= 20; ++id) {
+    Add(id, id);
+    (HomeOf(TestId(id), route->members) == kSelf ? own : peers).push_back(id);
+  }
+  ASSERT_FALSE(own.empty());
+  ASSERT_FALSE(peers.empty());
+  ClaimNextRequest request{"q", kWorker, 20};
+  request.route = route;
+  Decision d = Run(request);
+  ASSERT_TRUE(d.reply.status.ok());
+  ASSERT_EQ(d.reply.claimed.size(), own.size());
+  for (size_t i = 0; i < own.size(); ++i) EXPECT_EQ(d.reply.claimed[i].id, TestId(own[i]));
+  ASSERT_EQ(d.reply.forward_to.size(), 1u);
+  EXPECT_EQ(d.reply.forward_to[0].home, kPeer);
+  ASSERT_EQ(d.reply.forward_to[0].tasks.size(), peers.size());
+  for (size_t i = 0; i < peers.size(); ++i) {
+    EXPECT_EQ(d.reply.forward_to[0].tasks[i], TestId(peers[i]));
+  }
+
+  // A quiet home is not named until its quiet time is over.
+  request.quiet_homes = {kPeer};
+  request.quiet_until_ns = (now_ms_ + 1) * kMs;
+  EXPECT_TRUE(Run(request).reply.forward_to.empty());
+  now_ms_ += 1;
+  EXPECT_EQ(Run(request).reply.forward_to.size(), 1u);
+
+  // Unreachable, the peer decides nothing: every task is claimed here.
+  request.route = TwoNodeRoute(/*peer_reachable=*/false);
+  Decision alone = Run(request);
+  EXPECT_EQ(alone.reply.claimed.size(), 20u);
+  EXPECT_TRUE(alone.reply.forward_to.empty());
+}
+
+TEST_F(DecideTest, ClaimOfCandidatesTakesOnlyThoseStillClaimableAndHomedHere) {
+  auto route = TwoNodeRoute();
+  std::vector<uint64_t> own;
+  uint64_t peers_task = 0;
+  for (uint64_t id = 1; id <= 12; ++id) {
+    Add(id, id);
+    if (HomeOf(TestId(id), route->members) == kSelf) {
+      own.push_back(id);
+    } else {
+      peers_task = id;
+    }
+  }
+  ASSERT_GE(own.size(), 3u);
+  ASSERT_NE(peers_task, 0u);
+  Claimed(own[0], kOther, 0, 990);  // leased until 1090 ms, not claimable
+  ClaimNextRequest request{"q", kWorker, 10};
+  request.route = route;
+  request.return_entries = true;
+  // Named out of claim order, with a task of the other home and an unknown one.
+  request.candidates = {TestId(own[2]), TestId(peers_task), TestId(own[0]), TestId(999),
+                        TestId(own[1])};
+  Decision d = Run(request);
+  ASSERT_TRUE(d.reply.status.ok());
+  ASSERT_EQ(d.reply.claimed.size(), 2u);
+  EXPECT_EQ(d.reply.claimed[0].id, TestId(own[2]));
+  EXPECT_EQ(d.reply.claimed[1].id, TestId(own[1]));
+  EXPECT_TRUE(d.reply.forward_to.empty());
+  request.max = 1;
+  EXPECT_EQ(Run(request).reply.claimed.size(), 1u);
 }
 
 // ---- claim one (PUT)
