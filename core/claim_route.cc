@@ -15,6 +15,11 @@ uint64_t Score(const Uuid& task, const Uuid& member) {
   return XXH3_64bits_withSeed(task.Bytes().data(), task.Bytes().size(), seed);
 }
 
+// Whether `member` with `score` beats `best` with `best_score`.
+bool Wins(uint64_t score, const Uuid& member, uint64_t best_score, const Uuid& best) {
+  return score > best_score || (score == best_score && member < best);
+}
+
 }  // namespace
 
 Uuid HomeOf(const Uuid& task, std::span<const Uuid> members) {
@@ -22,7 +27,7 @@ Uuid HomeOf(const Uuid& task, std::span<const Uuid> members) {
   uint64_t best_score = Score(task, *best);
   for (const Uuid& member : members.subspan(1)) {
     const uint64_t score = Score(task, member);
-    if (score > best_score || (score == best_score && member < *best)) {
+    if (Wins(score, member, best_score, *best)) {
       best = &member;
       best_score = score;
     }
@@ -31,13 +36,21 @@ Uuid HomeOf(const Uuid& task, std::span<const Uuid> members) {
 }
 
 std::optional<Uuid> RemoteHome(const ClaimRoute& route, const Uuid& task) {
-  if (route.members.size() < 2) return std::nullopt;
-  const Uuid home = HomeOf(task, route.members);
-  if (home == route.self) return std::nullopt;
-  if (std::binary_search(route.unreachable.begin(), route.unreachable.end(), home)) {
-    return std::nullopt;
+  const Uuid* best = nullptr;
+  uint64_t best_score = 0;
+  for (const Uuid& member : route.members) {
+    const bool reachable =
+        member == route.self ||
+        !std::binary_search(route.unreachable.begin(), route.unreachable.end(), member);
+    if (!reachable) continue;
+    const uint64_t score = Score(task, member);
+    if (best == nullptr || Wins(score, member, best_score, *best)) {
+      best = &member;
+      best_score = score;
+    }
   }
-  return home;
+  if (best == nullptr || *best == route.self) return std::nullopt;
+  return *best;
 }
 
 }  // namespace pigtail

@@ -5,9 +5,11 @@
 //
 // The home is the member with the highest rendezvous score for the task id,
 // so every node that knows the same members picks the same home, and a
-// member joining or leaving moves only the tasks it gains or held. A home
-// this node cannot reach decides nothing: the node claims the task itself,
-// as every node did before routing (availability under a partition).
+// member joining or leaving moves only the tasks it gains or held. Members
+// this node cannot reach decide nothing: their tasks are homed among the
+// members it can reach, by the same rule, so every side of a partition
+// keeps handing out all the work it knows, and the nodes of one side, seeing
+// the same members gone, still hand each task out once.
 #ifndef PIGTAIL_CORE_CLAIM_ROUTE_H_
 #define PIGTAIL_CORE_CLAIM_ROUTE_H_
 
@@ -29,8 +31,9 @@ struct ClaimRoute {
 // empty. Depends on the set only, not on its order.
 Uuid HomeOf(const Uuid& task, std::span<const Uuid> members);
 
-// The home that must decide `task`'s claims instead of route.self: none
-// when route.self is the home or the home is unreachable.
+// The home that must decide `task`'s claims instead of route.self: the
+// task's home among the reachable members (route.members but
+// route.unreachable), or none when that is route.self.
 std::optional<Uuid> RemoteHome(const ClaimRoute& route, const Uuid& task);
 
 }  // namespace pigtail

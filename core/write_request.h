@@ -70,6 +70,7 @@ struct ClaimOneRequest {
   Uuid worker;
   std::optional<uint64_t> lease;  // when given, the lease the worker expects
   std::string progress_json{};    // reported progress (JSON text), empty if none
+  bool return_entries = false;    // as ClaimNextRequest::return_entries
 };
 
 struct DoneItem {
@@ -183,7 +184,8 @@ struct WriteResult {
   // them, in claim order of their first such task, with up to `max` of
   // those tasks each, in claim order.
   std::vector<HomeTasks> forward_to;
-  // ClaimNextRequest with return_entries: the entries written, as stored.
+  // ClaimNextRequest, ClaimOneRequest with return_entries: the entries
+  // written, as stored.
   std::vector<std::string> entries;
   // CreateRequest: with Ok the settings written; with a Conflict
   // kQueueExists the queue's current ones.

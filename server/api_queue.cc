@@ -163,8 +163,18 @@ Status ParseCandidates(const boost::json::object& obj, size_t max, std::vector<U
   return Status::Ok();
 }
 
-// {"tasks":[...]}, with "entries" (each entry's stored bytes as a string)
-// when `entries` is given.
+// Appends ,"entries":[...] (each entry's stored bytes as a string) to the
+// members of a JSON object being written, for a forwarded claim's answer.
+void AppendEntries(const std::vector<std::string>& entries, std::string* out) {
+  *out += ",\"entries\":[";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) *out += ",";
+    *out += api::Quote(entries[i]);
+  }
+  *out += "]";
+}
+
+// {"tasks":[...]}, with "entries" when `entries` is given.
 std::string ClaimedTasksJson(const std::vector<std::string>& tasks,
                              const std::vector<std::string>* entries) {
   std::string out = "{\"tasks\":[";
@@ -173,15 +183,25 @@ std::string ClaimedTasksJson(const std::vector<std::string>& tasks,
     out += tasks[i];
   }
   out += "]";
-  if (entries != nullptr) {
-    out += ",\"entries\":[";
-    for (size_t i = 0; i < entries->size(); ++i) {
-      if (i > 0) out += ",";
-      out += api::Quote((*entries)[i]);
-    }
-    out += "]";
-  }
+  if (entries != nullptr) AppendEntries(*entries, &out);
   return out + "}";
+}
+
+// The home that decides `request` when it is a claim (not a heartbeat) of
+// a live task this node knows: docs/replication.md, "Claim routing".
+std::optional<Uuid> ClaimOneHome(Node* node, const ClaimRoute& route,
+                                 const ClaimOneRequest& request) {
+  return node->Read([&](const State& state) -> std::optional<Uuid> {
+    const QueueRecord* queue = state.FindQueue(request.queue);
+    const TaskRecord* task = state.FindTask(request.queue, request.task);
+    if (queue == nullptr || task == nullptr) return std::nullopt;
+    const TaskView view = ViewTask(*task, *queue, node->NowNanos());
+    if (IsFinished(view.state)) return std::nullopt;
+    if (view.state == TaskState::kWorking && task->status.worker == request.worker) {
+      return std::nullopt;  // a heartbeat
+    }
+    return RemoteHome(route, request.task);
+  });
 }
 
 // Whether a done wrote anything: {"changed":true}, or {"changed":false,
@@ -857,10 +877,37 @@ void Api::TaskPut(Call& call, const std::string& name, const std::string& id) {
   }
   if (s.ok()) s = OptionalJsonText(obj, "progress", kMaxProgressBytes, &req.progress_json);
   if (!s.ok()) return call.reply(api::FromStatus(s));
-  sequencer_->Submit(std::move(req), [reply = call.reply](WriteResult r) {
-    if (!r.status.ok()) return reply(ConflictOrError(r));
-    reply(api::Json(200, ClaimedJson(r.claimed.at(0), true)));
-  });
+  // A claim forwarded by another node answers with its entries too.
+  const bool forwarded = call.request.Header(kForwardedClaimHeader) == "true";
+  req.return_entries = forwarded;
+  auto decide_here = [sequencer = sequencer_, req, reply = call.reply, forwarded] {
+    sequencer->Submit(req, [reply, forwarded](WriteResult r) {
+      if (!r.status.ok()) return reply(ConflictOrError(r));
+      std::string out = ClaimedJson(r.claimed.at(0), true);
+      if (forwarded) {
+        out.pop_back();  // the closing brace
+        AppendEntries(r.entries, &out);
+        out += "}";
+      }
+      reply(api::Json(200, std::move(out)));
+    });
+  };
+  std::shared_ptr<const ClaimRoute> route = claim_router_ ? claim_router_->Route() : nullptr;
+  std::optional<Uuid> home;
+  if (!forwarded && route) home = ClaimOneHome(node_, *route, req);
+  if (!home) return decide_here();
+  RoutedClaimOptions routed;
+  routed.sequencer = sequencer_;
+  routed.router = claim_router_.get();
+  ForwardClaimOne(
+      routed, *home, call.request,
+      [reply = call.reply](HttpResponse r) {
+        if (r.status != 404) return reply(std::move(r));
+        // This node knows the task; its home does not, yet.
+        reply(ErrorReply(Status::Conflict("the task's home node has not received it yet; retry"),
+                         ConflictReason::kBusy));
+      },
+      std::move(decide_here));
 }
 
 void Api::TaskDelete(Call& call, const std::string& name, const std::string& id) {

@@ -115,38 +115,6 @@ void ClaimRouter::MarkFailed(const Uuid& home) {
 
 void ClaimRouter::Forward(const Uuid& home, const std::string& queue, const Uuid& worker,
                           size_t max, std::vector<Uuid> candidates, ForwardDone done) {
-  std::string url;
-  {
-    std::lock_guard lock(mu_);
-    auto it = urls_.find(home);
-    if (it != urls_.end()) url = it->second;
-  }
-  After(std::chrono::milliseconds(0), [this, home, url, queue, worker, max,
-                                       candidates = std::move(candidates), done = std::move(done)] {
-    bool stopping = false;
-    {
-      std::lock_guard lock(mu_);
-      stopping = stopping_;
-      if (!stopping && !url.empty()) ++forwarded_;
-    }
-    if (stopping) return done(Status::Unavailable("the node is stopping"));
-    if (url.empty()) return done(Status::NotFound("no URL for home " + home.ToString()));
-    Result<ForwardedClaim> answer = Send(url, queue, worker, max, candidates);
-    if (!answer.ok() && answer.status().code() == StatusCode::kUnavailable) MarkFailed(home);
-    done(std::move(answer));
-  });
-}
-
-Result<ForwardedClaim> ClaimRouter::Send(const std::string& url, const std::string& queue,
-                                         const Uuid& worker, size_t max,
-                                         const std::vector<Uuid>& candidates) {
-  // One keep-alive connection per router thread and peer.
-  thread_local std::map<std::string, std::unique_ptr<HttpConnection>> connections;
-  std::unique_ptr<HttpConnection>& conn = connections[url];
-  PIGTAIL_ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
-  if (!conn) conn = std::make_unique<HttpConnection>(parsed.host, parsed.port);
-  std::string base = parsed.target == "/" ? std::string() : parsed.target;
-  while (base.ends_with("/")) base.pop_back();
   boost::json::object body;
   body["worker_id"] = worker.ToString();
   body["max"] = max;
@@ -154,23 +122,63 @@ Result<ForwardedClaim> ClaimRouter::Send(const std::string& url, const std::stri
   boost::json::array ids;
   for (const Uuid& id : candidates) ids.emplace_back(id.ToString());
   body["candidates"] = std::move(ids);
+  Exchange(home, "POST", "/queue/" + queue + "/claim", boost::json::serialize(body),
+           [done = std::move(done)](Result<HttpResponse> r) {
+             if (!r.ok()) return done(r.status());
+             if (r->status != 200) {
+               return done(Status::FailedPrecondition("the home answered a forwarded claim with " +
+                                                      std::to_string(r->status) + " " + r->body));
+             }
+             done(ParseForwarded(r->body));
+           });
+}
+
+void ClaimRouter::Exchange(const Uuid& home, std::string method, std::string target,
+                           std::string body, ExchangeDone done) {
+  std::string url;
+  {
+    std::lock_guard lock(mu_);
+    auto it = urls_.find(home);
+    if (it != urls_.end()) url = it->second;
+  }
+  After(std::chrono::milliseconds(0),
+        [this, home, url, method = std::move(method), target = std::move(target),
+         body = std::move(body), done = std::move(done)] {
+          bool stopping = false;
+          {
+            std::lock_guard lock(mu_);
+            stopping = stopping_;
+            if (!stopping && !url.empty()) ++forwarded_;
+          }
+          if (stopping) return done(Status::Unavailable("the node is stopping"));
+          if (url.empty()) return done(Status::NotFound("no URL for home " + home.ToString()));
+          Result<HttpResponse> answer = Send(url, method, target, body);
+          if (!answer.ok()) MarkFailed(home);
+          done(std::move(answer));
+        });
+}
+
+Result<HttpResponse> ClaimRouter::Send(const std::string& url, const std::string& method,
+                                       const std::string& target, const std::string& body) {
+  // One keep-alive connection per router thread and peer.
+  thread_local std::map<std::string, std::unique_ptr<HttpConnection>> connections;
+  std::unique_ptr<HttpConnection>& conn = connections[url];
+  PIGTAIL_ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
+  if (!conn) conn = std::make_unique<HttpConnection>(parsed.host, parsed.port);
+  std::string base = parsed.target == "/" ? std::string() : parsed.target;
+  while (base.ends_with("/")) base.pop_back();
   HttpHeaders headers;
   headers.emplace_back(std::string(kForwardedClaimHeader), "true");
   if (!options_.peer_token.empty()) {
     headers.emplace_back("Authorization", "Bearer " + options_.peer_token);
   }
   Result<HttpResponse> r =
-      conn->Send("POST", base + "/queue/" + queue + "/claim", boost::json::serialize(body), headers,
-                 options_.forward_timeout);
+      conn->Send(method, base + target, body, headers, options_.forward_timeout);
   if (!r.ok()) {
     conn.reset();  // a late answer must not be read as the next one's
     return r.status().WithContext("forwarding a claim to " + url);
   }
-  if (r->status != 200) {
-    return Status::FailedPrecondition("forwarding a claim to " + url + ": HTTP " +
-                                      std::to_string(r->status) + " " + r->body);
-  }
-  return ParseForwarded(r->body);
+  return r;
 }
 
 void ClaimRouter::After(std::chrono::milliseconds delay, std::function<void()> work) {

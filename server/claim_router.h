@@ -34,6 +34,7 @@
 #include "core/claim_route.h"
 #include "core/status.h"
 #include "core/uuid.h"
+#include "server/http_message.h"
 #include "server/replicator.h"
 
 namespace pigtail {
@@ -75,11 +76,19 @@ class ClaimRouter {
 
   using ForwardDone = std::function<void(Result<ForwardedClaim>)>;
   // Asks `home` to claim up to `max` of `candidates` (tasks of `queue`
-  // this node knows) for `worker`, on a router thread; `done` runs there. A home that cannot be
-  // asked (no URL, no answer in time, an answer other than 200) is an error, and counts as
-  // unreachable from then on until replication reaches it again.
+  // this node knows) for `worker`, through Exchange; an answer other than
+  // 200 is an error too.
   void Forward(const Uuid& home, const std::string& queue, const Uuid& worker, size_t max,
                std::vector<Uuid> candidates, ForwardDone done);
+
+  using ExchangeDone = std::function<void(Result<HttpResponse>)>;
+  // Sends METHOD `target` (path and query) with `body` to `home` as a
+  // forwarded claim (the header, the peer token), on a router thread;
+  // `done` runs there with the answer, whatever its status. A home that
+  // does not answer is an error and counts as unreachable from then on,
+  // until replication reaches it again.
+  void Exchange(const Uuid& home, std::string method, std::string target, std::string body,
+                ExchangeDone done);
 
   // Runs `work` on a router thread after `delay`.
   void After(std::chrono::milliseconds delay, std::function<void()> work);
@@ -93,8 +102,8 @@ class ClaimRouter {
 
  private:
   void Run();
-  Result<ForwardedClaim> Send(const std::string& url, const std::string& queue, const Uuid& worker,
-                              size_t max, const std::vector<Uuid>& candidates);
+  Result<HttpResponse> Send(const std::string& url, const std::string& method,
+                            const std::string& target, const std::string& body);
   void MarkFailed(const Uuid& home);
 
   const Uuid self_;

@@ -1,16 +1,38 @@
 #include "server/routed_claim.h"
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <memory>
 #include <utility>
 
 #include "core/event.h"
+#include "server/api_util.h"
 #include "server/log.h"
 
 namespace pigtail {
 namespace {
 
 constexpr std::chrono::milliseconds kSettlePoll{20};
+
+// Stores the entries a home answered a forwarded claim with (each as
+// stored), then runs `then`. An entry that does not parse is left to
+// replication.
+void StoreEntries(Sequencer* sequencer, const Uuid& home, std::vector<std::string> entries,
+                  std::function<void()> then) {
+  ExternalRequest store;
+  for (std::string& raw : entries) {
+    Result<Event> event = ParseEvent(std::move(raw));
+    if (event.ok()) {
+      store.events.push_back(std::move(event).value());
+    } else {
+      log::Warn("a forwarded claim's entry does not parse; replication brings it",
+                {{"home", home.ToString()}, {"error", event.status().ToString()}});
+    }
+  }
+  if (store.events.empty()) return then();
+  sequencer->Submit(std::move(store), [then = std::move(then)](WriteResult) { then(); });
+}
 
 class RoutedClaim : public std::enable_shared_from_this<RoutedClaim> {
  public:
@@ -78,24 +100,13 @@ class RoutedClaim : public std::enable_shared_from_this<RoutedClaim> {
       answered_empty_.push_back(home);
       return Next();
     }
-    ExternalRequest store;
-    for (std::string& raw : answer->entries) {
-      Result<Event> event = ParseEvent(std::move(raw));
-      if (event.ok()) {
-        store.events.push_back(std::move(event).value());
-      } else {
-        log::Warn("a forwarded claim's entry does not parse; replication brings it",
-                  {{"home", home.ToString()}, {"error", event.status().ToString()}});
-      }
-    }
     for (std::string& task : answer->tasks) {
       if (tasks_.size() < request_.max) tasks_.push_back(std::move(task));
     }
-    if (store.events.empty()) return Next();
     // The worker's heartbeats and dones are decided here against the
     // home's lease, so its entries are stored before the worker sees it.
-    options_.sequencer->Submit(std::move(store),
-                               [self = shared_from_this()](WriteResult) { self->Next(); });
+    StoreEntries(options_.sequencer, home, std::move(answer->entries),
+                 [self = shared_from_this()] { self->Next(); });
   }
 
   void Finish(WriteResult status) {
@@ -119,6 +130,34 @@ class RoutedClaim : public std::enable_shared_from_this<RoutedClaim> {
 void StartRoutedClaim(const RoutedClaimOptions& options, ClaimNextRequest request,
                       RoutedClaimDone done) {
   std::make_shared<RoutedClaim>(options, std::move(request), std::move(done))->Decide();
+}
+
+void ForwardClaimOne(const RoutedClaimOptions& options, const Uuid& home,
+                     const HttpRequest& request, std::function<void(HttpResponse)> reply,
+                     std::function<void()> decide_here) {
+  Sequencer* sequencer = options.sequencer;
+  options.router->Exchange(
+      home, request.method, request.target, request.body,
+      [sequencer, home, reply = std::move(reply),
+       decide_here = std::move(decide_here)](Result<HttpResponse> answer) {
+        if (!answer.ok()) return decide_here();
+        if (answer->status != 200) return reply(api::Json(answer->status, answer->body));
+        boost::system::error_code ec;
+        boost::json::value doc = boost::json::parse(answer->body, ec);
+        boost::json::object* obj = ec ? nullptr : doc.if_object();
+        const boost::json::value* listed = obj != nullptr ? obj->if_contains("entries") : nullptr;
+        if (listed == nullptr || !listed->is_array()) {
+          return reply(
+              api::Error(502, "the task's home answered a forwarded claim without its entries"));
+        }
+        std::vector<std::string> entries;
+        for (const boost::json::value& entry : listed->as_array()) {
+          if (entry.is_string()) entries.emplace_back(entry.as_string());
+        }
+        obj->erase("entries");
+        StoreEntries(sequencer, home, std::move(entries),
+                     [reply, body = boost::json::serialize(doc)] { reply(api::Json(200, body)); });
+      });
 }
 
 }  // namespace pigtail

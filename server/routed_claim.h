@@ -18,6 +18,7 @@
 
 #include "core/write_request.h"
 #include "server/claim_router.h"
+#include "server/http_message.h"
 #include "server/sequencer.h"
 
 namespace pigtail {
@@ -28,7 +29,8 @@ struct RoutedClaimOptions {
   Sequencer* sequencer = nullptr;
   ClaimRouter* router = nullptr;
   std::function<uint64_t()> now_ns;  // the clock decisions read (Node::NowNanos)
-  // A task claimed here, as JSON text (the form the homes answer with).
+  // A task claimed here, as JSON text (the form the homes answer with);
+  // StartRoutedClaim only.
   std::function<std::string(const ClaimedTask&)> render;
 };
 
@@ -40,6 +42,15 @@ using RoutedClaimDone = std::function<void(WriteResult status, std::vector<std::
 
 void StartRoutedClaim(const RoutedClaimOptions& options, ClaimNextRequest request,
                       RoutedClaimDone done);
+
+// A claim of one named task (PUT /queue/{name}/{id}, not a heartbeat) whose
+// home is another reachable node: `request` goes to the home as it is.
+// Its answer goes to `reply`: a 200 without its "entries", which are stored
+// here first; any other status as the home gave it. A home that does not
+// answer leaves the claim to `decide_here` (it is unreachable now).
+void ForwardClaimOne(const RoutedClaimOptions& options, const Uuid& home,
+                     const HttpRequest& request, std::function<void(HttpResponse)> reply,
+                     std::function<void()> decide_here);
 
 }  // namespace pigtail
 

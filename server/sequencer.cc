@@ -15,6 +15,14 @@
 namespace pigtail {
 namespace {
 
+// Whether the request's reply carries the entries it wrote (a claim
+// forwarded by another node, server/claim_router.h).
+bool ReturnsEntries(const WriteRequest& request) {
+  if (const auto* next = std::get_if<ClaimNextRequest>(&request)) return next->return_entries;
+  if (const auto* one = std::get_if<ClaimOneRequest>(&request)) return one->return_entries;
+  return false;
+}
+
 // Batches whose replies hold at least this many claimed tasks and done
 // items are answered on the replies thread.
 constexpr size_t kRepliesHandedOff = 64;
@@ -635,8 +643,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
         }
       }
     }
-    if (const auto* claim = std::get_if<ClaimNextRequest>(&batch[i].request);
-        claim != nullptr && claim->return_entries && slot.result.status.ok()) {
+    if (ReturnsEntries(batch[i].request) && slot.result.status.ok()) {
       const size_t end = i + 1 < batch.size() ? slots[i + 1].first_event : events.size();
       for (size_t e = slot.first_event; e < end; ++e) slot.result.entries.push_back(events[e].raw);
     }

@@ -3,6 +3,7 @@
 // poll; a home that is gone leaves its tasks to the others.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -70,6 +71,17 @@ uint64_t MetricValue(const std::string& metrics, const std::string& name) {
   size_t at = metrics.find("\n" + name + " ");
   if (at == std::string::npos) return 0;
   return std::stoull(metrics.substr(at + name.size() + 2));
+}
+
+// Whether the last entry `node` wrote holds every one of `texts`.
+bool LastEntryNames(TestNode& node, const std::vector<std::string>& texts) {
+  auto own = node.node()->log()->ScanOwner(node.node()->id(), std::nullopt, 1'000'000);
+  if (!own.ok() || own->empty()) return false;
+  const std::string& raw = own->back().event.raw;
+  for (const std::string& text : texts) {
+    if (raw.find(text) == std::string::npos) return false;
+  }
+  return true;
 }
 
 TEST(ClaimRoutingTest, AHealthyClusterHandsEachTaskOutOnce) {
@@ -169,6 +181,55 @@ TEST(ClaimRoutingTest, TheTasksOfAHomeThatIsGoneAreClaimedByTheOthers) {
     }
   }
   EXPECT_EQ(claimed.size(), ids.size()) << "b did not take over the tasks of a home gone";
+}
+
+// PUT /queue/{name}/{id} claims (as original Pigtail workers make them)
+// go to the task's home too; heartbeats and dones stay on the worker's node.
+TEST(ClaimRoutingTest, AClaimOfANamedTaskIsDecidedByItsHome) {
+  const ReplicatorOptions options = FastReplication();
+  TestNode a(&options);
+  TestNode b(&options);
+  Peer({&a, &b});
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(a.Call("POST", "/create", R"({"name":"q","timeout_ms":60000})").status, 201);
+  const std::vector<Uuid> members = {std::min(a.node()->id(), b.node()->id()),
+                                     std::max(a.node()->id(), b.node()->id())};
+  std::string homed_at_a;
+  std::string homed_at_b;
+  for (int i = 0; i < 64 && (homed_at_a.empty() || homed_at_b.empty()); ++i) {
+    HttpResponse r = a.Call("POST", "/queue/q", R"({"task_name":"t","info":null})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::string id(Json(r).at("id").as_string());
+    (HomeOf(*Uuid::Parse(id), members) == a.node()->id() ? homed_at_a : homed_at_b) = id;
+  }
+  ASSERT_FALSE(homed_at_a.empty());
+  ASSERT_FALSE(homed_at_b.empty());
+  for (const std::string& id : {homed_at_a, homed_at_b}) {
+    ASSERT_TRUE(Eventually([&] { return b.Call("GET", "/queue/q/" + id).status == 200; }));
+  }
+  const std::string w1 = Uuid::Random().ToString();
+  const std::string w2 = Uuid::Random().ToString();
+  const std::string claim1 = "{\"worker_id\":\"" + w1 + "\"}";
+  const std::string claim2 = "{\"worker_id\":\"" + w2 + "\"}";
+  // Claimed through b, decided by a: the claim is a's last entry, and a
+  // refuses a second worker.
+  HttpResponse first = b.Call("PUT", "/queue/q/" + homed_at_a, claim1);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_FALSE(Json(first).as_object().contains("entries"));
+  EXPECT_TRUE(LastEntryNames(a, {homed_at_a, w1}));
+  HttpResponse second = a.Call("PUT", "/queue/q/" + homed_at_a, claim2);
+  EXPECT_EQ(second.status, 409) << second.body;
+  EXPECT_EQ(Json(second).at("reason").as_string(), "leased_by_another_worker");
+  // The heartbeat and the done are decided on b, which holds a's claim.
+  HttpResponse beat = b.Call("PUT", "/queue/q/" + homed_at_a, claim1);
+  ASSERT_EQ(beat.status, 200) << beat.body;
+  EXPECT_TRUE(Json(beat).at("heartbeat").as_bool());
+  EXPECT_EQ(b.Call("DELETE", "/queue/q/" + homed_at_a, claim1).status, 200);
+  // And the other way round: b's task, claimed through a.
+  ASSERT_EQ(a.Call("PUT", "/queue/q/" + homed_at_b, claim2).status, 200);
+  EXPECT_TRUE(LastEntryNames(b, {homed_at_b, w2}));
+  HttpResponse late = b.Call("PUT", "/queue/q/" + homed_at_b, claim1);
+  EXPECT_EQ(late.status, 409) << late.body;
 }
 
 TEST(ClaimRoutingTest, AForwardedClaimNamesItsCandidatesAndGetsTheEntries) {

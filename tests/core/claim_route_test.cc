@@ -57,26 +57,40 @@ TEST(ClaimRouteTest, AMemberLeavingMovesOnlyItsTasks) {
   EXPECT_GT(moved, 0);
 }
 
-TEST(ClaimRouteTest, RemoteHomeIsNoneForOwnUnreachableAndLoneNodes) {
-  ClaimRoute route{TestId(1), {TestId(1), TestId(2), TestId(3)}, {TestId(3)}};
+TEST(ClaimRouteTest, TasksOfAnUnreachableMemberAreHomedAmongTheReachableOnes) {
+  const ClaimRoute route{TestId(1), {TestId(1), TestId(2), TestId(3)}, {TestId(3)}};
+  const std::vector<Uuid> reachable = {TestId(1), TestId(2)};
   int own = 0;
   int remote = 0;
+  int taken_over = 0;
   for (const Uuid& task : Tasks(300)) {
     const Uuid home = HomeOf(task, route.members);
+    const Uuid reachable_home = HomeOf(task, reachable);
+    if (home != TestId(3)) {
+      EXPECT_EQ(reachable_home, home) << "a reachable member's task moved";
+    } else {
+      ++taken_over;
+    }
     std::optional<Uuid> decided_by = RemoteHome(route, task);
-    if (home == TestId(2)) {
+    if (reachable_home == TestId(2)) {
       ASSERT_TRUE(decided_by.has_value());
       EXPECT_EQ(*decided_by, TestId(2));
       ++remote;
     } else {
-      EXPECT_FALSE(decided_by.has_value()) << "own or unreachable home " << home.ToString();
+      EXPECT_FALSE(decided_by.has_value()) << "decided here: " << task.ToString();
       ++own;
     }
   }
   EXPECT_GT(own, 0);
   EXPECT_GT(remote, 0);
+  EXPECT_GT(taken_over, 0);
+  // Alone, or with every peer unreachable, a node decides every task.
   const ClaimRoute alone{TestId(1), {TestId(1)}, {}};
-  EXPECT_FALSE(RemoteHome(alone, Uuid::Random()).has_value());
+  const ClaimRoute cut_off{TestId(1), {TestId(1), TestId(2), TestId(3)}, {TestId(2), TestId(3)}};
+  for (const Uuid& task : Tasks(50)) {
+    EXPECT_FALSE(RemoteHome(alone, task).has_value());
+    EXPECT_FALSE(RemoteHome(cut_off, task).has_value());
+  }
 }
 
 }  // namespace
