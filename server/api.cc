@@ -259,8 +259,7 @@ void Api::MetricsText(Call& call) {
           c.duplicate_events.load());
   counter("pigtail_claims_total", "Leases granted.", c.claims.load());
   if (claim_router_) {
-    counter("pigtail_claims_forwarded_total",
-            "Claim-next requests this node forwarded to a task's home.",
+    counter("pigtail_claims_forwarded_total", "Claims this node forwarded to a task's home.",
             claim_router_->forwarded());
     counter("pigtail_claim_forward_failures_total",
             "Forwarded claims that failed; the home then counts as unreachable.",

@@ -110,7 +110,7 @@ void ClaimRouter::MarkFailed(const Uuid& home) {
   std::lock_guard lock(mu_);
   failed_ms_[home] = NowUnixMillis();
   ++forward_failures_;
-  route_at_ = {};  // the next Route() leaves the home's tasks to this node
+  route_at_ = {};  // the next Route() homes its tasks among the reachable members
 }
 
 void ClaimRouter::Forward(const Uuid& home, const std::string& queue, const Uuid& worker,
@@ -153,7 +153,7 @@ void ClaimRouter::Exchange(const Uuid& home, std::string method, std::string tar
           if (stopping) return done(Status::Unavailable("the node is stopping"));
           if (url.empty()) return done(Status::NotFound("no URL for home " + home.ToString()));
           Result<HttpResponse> answer = Send(url, method, target, body);
-          if (!answer.ok()) MarkFailed(home);
+          if (!answer.ok() && answer.status().code() == StatusCode::kUnavailable) MarkFailed(home);
           done(std::move(answer));
         });
 }

@@ -94,9 +94,10 @@ class RoutedClaim : public std::enable_shared_from_this<RoutedClaim> {
 
   void Forwarded(const Uuid& home, Result<ForwardedClaim> answer) {
     if (!answer.ok() || answer->tasks.empty()) {
-      // A home that failed to answer is unreachable now (the route leaves
-      // its tasks to this node); one that answered an error is asked
-      // again only after the quiet time, as one that had nothing.
+      // A home that failed to answer is unreachable now (the next route
+      // homes its tasks among the reachable members); one that answered an
+      // error is asked again only after the quiet time, as one that had
+      // nothing.
       answered_empty_.push_back(home);
       return Next();
     }

@@ -55,13 +55,6 @@ void Peer(const std::vector<TestNode*>& nodes) {
   }
 }
 
-boost::json::value Json(const HttpResponse& r) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(r.body, ec);
-  EXPECT_FALSE(ec) << "not JSON: " << r.body;
-  return v;
-}
-
 std::string ClaimBody(const std::string& worker, int max, int wait_ms) {
   return boost::json::serialize(
       boost::json::object{{"worker_id", worker}, {"max", max}, {"wait_ms", wait_ms}});

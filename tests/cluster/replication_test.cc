@@ -19,13 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-boost::json::value Json(const HttpResponse& r) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(r.body, ec);
-  EXPECT_FALSE(ec) << "not JSON: " << r.body;
-  return v;
-}
-
 // Creates queue "q" and adds `n` tasks through the node's API.
 void Fill(TestNode& node, int n, const std::string& prefix = "t") {
   ASSERT_EQ(node.Call("POST", "/create", R"({"name":"q","timeout_ms":60000})").status, 201);

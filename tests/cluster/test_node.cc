@@ -1,5 +1,7 @@
 #include "tests/cluster/test_node.h"
 
+#include <gtest/gtest.h>
+
 #include <boost/json.hpp>
 #include <stdexcept>
 
@@ -49,6 +51,13 @@ std::string TestNode::Digest() {
   boost::json::value v = boost::json::parse(r.body, ec);
   if (ec || !v.is_object() || !v.as_object().contains("total")) return "error: " + r.body;
   return std::string(v.at("total").as_string());
+}
+
+boost::json::value Json(const HttpResponse& r) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.body, ec);
+  EXPECT_FALSE(ec) << "not JSON: " << r.body;
+  return v;
 }
 
 }  // namespace pigtail::testing

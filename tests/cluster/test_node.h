@@ -4,6 +4,8 @@
 #ifndef PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
 #define PIGTAIL_TESTS_CLUSTER_TEST_NODE_H_
 
+#include <boost/json.hpp>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -45,6 +47,9 @@ class TestNode {
   std::unique_ptr<Server> server_;
   std::string url_;
 };
+
+// The body of `r` as JSON; a test failure, and null, when it is not.
+boost::json::value Json(const HttpResponse& r);
 
 // Polls `condition` every 20 ms until it holds (true) or `limit` has passed
 // (false).
