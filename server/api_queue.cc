@@ -645,8 +645,8 @@ void Api::QueueClaim(Call& call, const std::string& name) {
   if (s.ok() && forwarded) s = ParseCandidates(*obj, options_.max_claim, &req.candidates);
   if (!s.ok()) return call.reply(api::FromStatus(s));
   req.max = max;
-  if (claim_router_) req.route = claim_router_->Route();
   if (forwarded) {
+    if (claim_router_) req.route = claim_router_->Route();
     req.wait_ms = 0;
     req.return_entries = true;
   }

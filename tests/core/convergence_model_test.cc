@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -517,121 +518,114 @@ class DroppingReplica {
   size_t dropped_ = 0;
 };
 
+// Replays every model history, shuffled with duplicates, into a
+// DroppingReplica (`drop_live`: live tasks are dropped too), once dropping
+// after every event and once at random points. Each replica must give the
+// reference's digests, then `check` it; finally every register it stored
+// must equal the reference's. Prints the tasks dropped from memory.
+void ForEachDroppingReplay(
+    const char* name, bool drop_live,
+    const std::function<void(DroppingReplica& replica, const State& reference)>& check) {
+  const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000) / 5;
+  uint64_t dropped = 0;
+  ForEachHistory(name, histories, [&](uint64_t history_seed, const std::vector<Event>& events) {
+    State reference;
+    for (const Event& e : events) ApplyEvent(e, &reference);
+    std::mt19937_64 order_rng(history_seed);
+    for (bool every_event : {true, false}) {
+      std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
+      DroppingReplica replica(every_event, order_rng(), drop_live);
+      ASSERT_NO_FATAL_FAILURE(replica.ApplyAll(order));
+      dropped += replica.dropped();
+      ASSERT_NO_FATAL_FAILURE(ExpectSameDigests(replica.state(), reference))
+          << "every_event " << every_event;
+      ASSERT_NO_FATAL_FAILURE(check(replica, reference)) << "every_event " << every_event;
+      State loaded;
+      ASSERT_TRUE(replica.store().LoadInto(&loaded).ok());
+      ASSERT_TRUE(loaded.SameRegisters(reference)) << "every_event " << every_event;
+    }
+  });
+  std::printf("%s: %llu tasks dropped from memory\n", name,
+              static_cast<unsigned long long>(dropped));
+}
+
 // Dropping finished tasks from memory changes no register, digest or
 // count: the store (every register) equals the reference, and so do the
 // digests and counts the dropping State reports.
 TEST(ConvergenceModelTest, DroppingFinishedTasksChangesNothing) {
-  const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000) / 5;
-  uint64_t dropped = 0;
-  ForEachHistory(
-      "dropping model", histories, [&](uint64_t history_seed, const std::vector<Event>& events) {
-        State reference;
-        for (const Event& e : events) ApplyEvent(e, &reference);
-
-        std::mt19937_64 order_rng(history_seed);
-        for (bool every_event : {true, false}) {
-          std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
-          DroppingReplica replica(every_event, order_rng());
-          ASSERT_NO_FATAL_FAILURE(replica.ApplyAll(order));
-          dropped += replica.dropped();
-          State& got = replica.state();
-          ASSERT_NO_FATAL_FAILURE(ExpectSameDigests(got, reference))
-              << "every_event " << every_event;
-          for (const char* q : kQueues) {
-            const State::QueueSlot* a = got.FindSlot(q);
-            const State::QueueSlot* b = reference.FindSlot(q);
-            if (a != nullptr && b != nullptr) {
-              ASSERT_EQ(a->open, b->open) << q;
-              ASSERT_EQ(a->leased, b->leased) << q;
-            }
-            // Finished counts are exact unless a Delete arrived after tasks
-            // added after it were dropped (State::QueueSlot::finished).
-            const uint64_t now = 1;
-            QueueCounts counted = CountTasks(got, q, now);
-            QueueCounts want = CountTasks(reference, q, now);
-            const QueueRecord* record = reference.FindQueue(q);
-            if (record == nullptr || !record->last_delete) {
-              ASSERT_EQ(counted, want) << q;
+  ForEachDroppingReplay(
+      "dropping model", /*drop_live=*/false, [](DroppingReplica& replica, const State& reference) {
+        State& got = replica.state();
+        for (const char* q : kQueues) {
+          const State::QueueSlot* a = got.FindSlot(q);
+          const State::QueueSlot* b = reference.FindSlot(q);
+          if (a != nullptr && b != nullptr) {
+            ASSERT_EQ(a->open, b->open) << q;
+            ASSERT_EQ(a->leased, b->leased) << q;
+          }
+          // Finished counts are exact unless a Delete arrived after tasks
+          // added after it were dropped (State::QueueSlot::finished).
+          const uint64_t now = 1;
+          QueueCounts counted = CountTasks(got, q, now);
+          QueueCounts want = CountTasks(reference, q, now);
+          const QueueRecord* record = reference.FindQueue(q);
+          if (record == nullptr || !record->last_delete) {
+            ASSERT_EQ(counted, want) << q;
+          }
+        }
+        // A restart reads the tallies and what memory holds, and goes on
+        // as the node did: same digests, counts and claim indexes. It
+        // holds the same tasks, or more after the Delete edge above (a
+        // task dropped while visible that a late Delete made invisible
+        // only while the queue is deleted).
+        State restarted;
+        restarted.set_evict_finished(true);
+        ASSERT_TRUE(replica.store().LoadInto(&restarted).ok());
+        ASSERT_EQ(restarted.total_digest(), got.total_digest());
+        ASSERT_EQ(restarted.task_count(), got.task_count());
+        ASSERT_LE(restarted.dropped_count(), got.dropped_count());
+        for (const char* q : kQueues) {
+          ASSERT_EQ(restarted.QueueDigest(q), got.QueueDigest(q)) << q;
+          ASSERT_EQ(CountTasks(restarted, q, 1), CountTasks(got, q, 1)) << q;
+          const State::QueueSlot* a = restarted.FindSlot(q);
+          const State::QueueSlot* b = got.FindSlot(q);
+          ASSERT_EQ(a == nullptr, b == nullptr) << q;
+          if (a != nullptr) {
+            ASSERT_EQ(a->open, b->open) << q;
+            ASSERT_EQ(a->leased, b->leased) << q;
+            ASSERT_EQ(a->finished, b->finished) << q;
+            ASSERT_GE(a->tasks.size(), b->tasks.size()) << q;
+            if (!a->record || !a->record->last_delete) {
+              ASSERT_EQ(a->tasks.size(), b->tasks.size()) << q;
             }
           }
-          // A restart reads the tallies and what memory holds, and goes on
-          // as the node did: same digests, counts and claim indexes. It
-          // holds the same tasks, or more after the Delete edge above (a
-          // task dropped while visible that a late Delete made invisible
-          // only while the queue is deleted).
-          State restarted;
-          restarted.set_evict_finished(true);
-          ASSERT_TRUE(replica.store().LoadInto(&restarted).ok());
-          ASSERT_EQ(restarted.total_digest(), got.total_digest());
-          ASSERT_EQ(restarted.task_count(), got.task_count());
-          ASSERT_LE(restarted.dropped_count(), got.dropped_count());
-          for (const char* q : kQueues) {
-            ASSERT_EQ(restarted.QueueDigest(q), got.QueueDigest(q)) << q;
-            ASSERT_EQ(CountTasks(restarted, q, 1), CountTasks(got, q, 1)) << q;
-            const State::QueueSlot* a = restarted.FindSlot(q);
-            const State::QueueSlot* b = got.FindSlot(q);
-            ASSERT_EQ(a == nullptr, b == nullptr) << q;
-            if (a != nullptr) {
-              ASSERT_EQ(a->open, b->open) << q;
-              ASSERT_EQ(a->leased, b->leased) << q;
-              ASSERT_EQ(a->finished, b->finished) << q;
-              ASSERT_GE(a->tasks.size(), b->tasks.size()) << q;
-              if (!a->record || !a->record->last_delete) {
-                ASSERT_EQ(a->tasks.size(), b->tasks.size()) << q;
-              }
-            }
+        }
+        // What is in memory is what is live, and every register is stored.
+        for (const auto& [name, slot] : got.queues()) {
+          for (const auto& [id, task] : slot.tasks) {
+            bool droppable = task.status.key.outcome != Outcome::kLive && slot.record &&
+                             TaskVisible(task, &*slot.record);
+            ASSERT_FALSE(droppable) << name << " " << id.ToString() << " stayed in memory";
           }
-          // What is in memory is what is live, and every register is stored.
-          for (const auto& [name, slot] : got.queues()) {
-            for (const auto& [id, task] : slot.tasks) {
-              bool droppable = task.status.key.outcome != Outcome::kLive && slot.record &&
-                               TaskVisible(task, &*slot.record);
-              ASSERT_FALSE(droppable) << name << " " << id.ToString() << " stayed in memory";
-            }
-          }
-          State loaded;
-          ASSERT_TRUE(replica.store().LoadInto(&loaded).ok());
-          ASSERT_TRUE(loaded.SameRegisters(reference)) << "every_event " << every_event;
         }
       });
-  std::printf("dropping model: %llu tasks dropped from memory\n",
-              static_cast<unsigned long long>(dropped));
 }
 
 // Dropping live tasks too, as a replay does (State::set_evict_live), changes
 // no register or digest either, and leaves no live task in memory once all
 // is committed.
 TEST(ConvergenceModelTest, DroppingLiveTasksInAReplayChangesNothing) {
-  const uint64_t histories = EnvOr("PIGTAIL_MODEL_HISTORIES", 10000) / 5;
-  uint64_t dropped = 0;
-  ForEachHistory("replay dropping model", histories,
-                 [&](uint64_t history_seed, const std::vector<Event>& events) {
-                   State reference;
-                   for (const Event& e : events) ApplyEvent(e, &reference);
-                   std::mt19937_64 order_rng(history_seed);
-                   for (bool every_event : {true, false}) {
-                     std::vector<const Event*> order = ShuffledWithDuplicates(events, &order_rng);
-                     DroppingReplica replica(every_event, order_rng(), /*drop_live=*/true);
-                     ASSERT_NO_FATAL_FAILURE(replica.ApplyAll(order));
-                     dropped += replica.dropped();
-                     State& got = replica.state();
-                     ASSERT_NO_FATAL_FAILURE(ExpectSameDigests(got, reference))
-                         << "every_event " << every_event;
-                     for (const char* q : kQueues) {
-                       if (const State::QueueSlot* slot = got.FindSlot(q)) {
-                         for (const auto& [id, task] : slot->tasks) {
-                           ASSERT_NE(task.status.key.outcome, Outcome::kLive)
-                               << "a live task stayed";
-                         }
-                       }
-                     }
-                     State loaded;
-                     ASSERT_TRUE(replica.store().LoadInto(&loaded).ok());
-                     ASSERT_TRUE(loaded.SameRegisters(reference)) << "every_event " << every_event;
-                   }
-                 });
-  std::printf("replay dropping model: %llu tasks dropped from memory\n",
-              static_cast<unsigned long long>(dropped));
+  ForEachDroppingReplay(
+      "replay dropping model", /*drop_live=*/true, [](DroppingReplica& replica, const State&) {
+        State& got = replica.state();
+        for (const char* q : kQueues) {
+          if (const State::QueueSlot* slot = got.FindSlot(q)) {
+            for (const auto& [id, task] : slot->tasks) {
+              ASSERT_NE(task.status.key.outcome, Outcome::kLive) << "a live task stayed";
+            }
+          }
+        }
+      });
 }
 
 // Admission (docs/registers.md, "Hostile clocks"): each node admits an entry
