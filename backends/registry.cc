@@ -94,6 +94,8 @@ std::vector<std::pair<std::string, uint64_t>> RocksDbMemoryByRole() {
   return rocks::MemoryByRole();
 }
 
+uint64_t RocksDbCacheSweeps() { return rocks::CacheSweeps(); }
+
 bool IsStoreLocked(const Status& status) {
   return status.code() == StatusCode::kUnavailable &&
          status.message().find(rocks::kLockedMessage) != std::string::npos;

@@ -84,6 +84,11 @@ uint64_t RocksDbMemoryInUse();
 // figures may lag and need not add up to RocksDbMemoryInUse.
 std::vector<std::pair<std::string, uint64_t>> RocksDbMemoryByRole();
 
+// Times this process has dropped from RocksDB's cache the blocks of tables
+// compaction deleted (backends/rocksdb_cache_sweeper.h), every budget
+// still in use.
+uint64_t RocksDbCacheSweeps();
+
 // True for the error of opening a store that another process holds open
 // (RocksDB's LOCK file), so a caller can add a hint of its own.
 bool IsStoreLocked(const Status& status);

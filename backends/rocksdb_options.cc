@@ -14,6 +14,8 @@
 #include <mutex>
 #include <system_error>
 
+#include "backends/rocksdb_cache_sweeper.h"
+
 namespace pigtail::rocks {
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
@@ -41,19 +43,20 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
 
 namespace {
 
-// The block cache and memtable accounting of one memory budget, shared by
-// every database open with it (each holds both), and forgotten when the
-// last closes.
-struct SharedMemory {
-  std::shared_ptr<rocksdb::Cache> cache;
-  std::shared_ptr<rocksdb::WriteBufferManager> buffers;
+// The block cache, memtable accounting and cache sweeper of one memory
+// budget, shared by every database open with it (each holds all three), and
+// forgotten when the last closes.
+template <template <typename> class Pointer>
+struct Memory {
+  Pointer<rocksdb::Cache> cache;
+  Pointer<rocksdb::WriteBufferManager> buffers;
+  Pointer<CacheSweeper> sweeper;
 };
+using SharedMemory = Memory<std::shared_ptr>;
 
 struct MemoryBudgets {
   std::mutex mu;
-  std::map<size_t, std::pair<std::weak_ptr<rocksdb::Cache>,
-                             std::weak_ptr<rocksdb::WriteBufferManager>>>
-      by_bytes;  // guarded by mu
+  std::map<size_t, Memory<std::weak_ptr>> by_bytes;  // guarded by mu
   // The open databases, by the budget they share; one is enough to read
   // that budget's cache statistics. A database leaves before it closes, so
   // a reader holding mu never sees a closed one.
@@ -65,16 +68,20 @@ MemoryBudgets& Budgets() {
   return *budgets;
 }
 
+// The cache is swept once the deleted tables' index and filter blocks could
+// fill this fraction of it (16 MiB of the default 512 MiB).
+constexpr size_t kSweepFraction = 32;
+
 SharedMemory MemoryFor(size_t bytes) {
   MemoryBudgets& budgets = Budgets();
   std::lock_guard lock(budgets.mu);
-  auto& [weak_cache, weak_buffers] = budgets.by_bytes[bytes];
-  SharedMemory m{weak_cache.lock(), weak_buffers.lock()};
-  if (m.cache && m.buffers) return m;
+  Memory<std::weak_ptr>& weak = budgets.by_bytes[bytes];
+  SharedMemory m{weak.cache.lock(), weak.buffers.lock(), weak.sweeper.lock()};
+  if (m.cache && m.buffers && m.sweeper) return m;
   m.cache = rocksdb::NewLRUCache(bytes);
   m.buffers = std::make_shared<rocksdb::WriteBufferManager>(bytes / 2, m.cache);
-  weak_cache = m.cache;
-  weak_buffers = m.buffers;
+  m.sweeper = std::make_shared<CacheSweeper>(m.cache, bytes / kSweepFraction);
+  weak = {m.cache, m.buffers, m.sweeper};
   return m;
 }
 
@@ -208,6 +215,10 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
   const SharedMemory memory = MemoryFor(options.rocksdb_memory_bytes);
   rocksdb::DBOptions db_options;
   db_options.write_buffer_manager = memory.buffers;
+  db_options.listeners.push_back(memory.sweeper);
+  // Deleting obsolete tables (and so sweeping the cache) is left to the
+  // background threads, never to a reader releasing the last iterator.
+  db_options.avoid_unnecessary_blocking_io = true;
   db_options.create_if_missing = create;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
@@ -277,9 +288,19 @@ uint64_t MemoryInUse() {
   std::lock_guard lock(budgets.mu);
   uint64_t bytes = 0;
   for (const auto& [budget, memory] : budgets.by_bytes) {
-    if (std::shared_ptr<rocksdb::Cache> cache = memory.first.lock()) bytes += cache->GetUsage();
+    if (std::shared_ptr<rocksdb::Cache> cache = memory.cache.lock()) bytes += cache->GetUsage();
   }
   return bytes;
+}
+
+uint64_t CacheSweeps() {
+  MemoryBudgets& budgets = Budgets();
+  std::lock_guard lock(budgets.mu);
+  uint64_t sweeps = 0;
+  for (const auto& [budget, memory] : budgets.by_bytes) {
+    if (std::shared_ptr<CacheSweeper> sweeper = memory.sweeper.lock()) sweeps += sweeper->sweeps();
+  }
+  return sweeps;
 }
 
 std::vector<std::pair<std::string, uint64_t>> MemoryByRole() {

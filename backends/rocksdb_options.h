@@ -36,7 +36,11 @@
 //     the memtables charged to it by a WriteBufferManager of half its size
 //     (past which the largest memtable is flushed). So RocksDB's memory
 //     stays within it however large the stores grow (index and filter
-//     blocks are cached too).
+//     blocks are cached too). A CacheSweeper (rocksdb_cache_sweeper.h)
+//     drops the blocks of deleted tables once they could fill 1/32 of the
+//     budget, so the cache holds what live tables use rather than filling
+//     with what compaction replaced. Obsolete tables are deleted by the
+//     background threads (avoid_unnecessary_blocking_io).
 //   * compression: LZ4 for levels 0-5 and ZSTD for the bottommost level;
 //     event JSON compresses about 3x and LZ4 costs little on the hot path.
 //   * filters: whole keys, about a 1% false positive rate (Bloom for level
@@ -69,6 +73,8 @@ namespace pigtail::rocks {
 uint64_t MemoryInUse();
 // RocksDbMemoryByRole.
 std::vector<std::pair<std::string, uint64_t>> MemoryByRole();
+// RocksDbCacheSweeps.
+uint64_t CacheSweeps();
 
 // Subdirectories of a rocksdb:PATH.
 inline constexpr std::string_view kLogSubdir = "log";

@@ -292,6 +292,11 @@ void Api::MetricsText(Call& call) {
       "(within --rocksdb-memory-mb).\n# TYPE pigtail_rocksdb_memory_bytes gauge\n"
       "pigtail_rocksdb_memory_bytes " +
       std::to_string(RocksDbMemoryInUse()) + "\n";
+  text +=
+      "# HELP pigtail_rocksdb_cache_sweeps_total Times RocksDB's cache was cleared of the "
+      "blocks of tables compaction deleted.\n# TYPE pigtail_rocksdb_cache_sweeps_total counter\n"
+      "pigtail_rocksdb_cache_sweeps_total " +
+      std::to_string(RocksDbCacheSweeps()) + "\n";
   const auto roles = RocksDbMemoryByRole();
   if (!roles.empty()) {
     text +=
