@@ -281,8 +281,7 @@ TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
             std::string::npos)
       << metrics;
   // The sweeps of the blocks of deleted tables: none yet in so short a run.
-  EXPECT_NE(metrics.find("\npigtail_rocksdb_cache_sweeps_total 0\n"), std::string::npos)
-      << metrics;
+  EXPECT_NE(metrics.find("\npigtail_rocksdb_cache_sweeps_total 0\n"), std::string::npos) << metrics;
   // The heap, as the allocator the build links counts it.
   const std::string heap =
       "\npigtail_heap_bytes{allocator=\"" PIGTAILD_ALLOCATOR "\",kind=\"in_use\"} ";
