@@ -10,7 +10,8 @@
 # checkpoint of lifecycles processed; at each: the node's RSS at once and
 # after 12 s idle, with RocksDB's share (pigtail_rocksdb_memory_bytes) and
 # what holds it (pigtail_rocksdb_memory_role_bytes, MB by role) and the
-# cache sweeps so far (pigtail_rocksdb_cache_sweeps_total), then
+# cache sweeps so far (pigtail_rocksdb_cache_sweeps_total) and the task
+# registers in memory (pigtail_tasks_in_memory), then
 # SIGTERM, a restart timed until /ready, the RSS after it and the node's
 # `loaded` log line. Prints the host, the commit and one line per
 # checkpoint. The node is started from --bin
@@ -95,6 +96,7 @@ for mark in "${marks[@]}"; do
   roles=$(awk '/^pigtail_rocksdb_memory_role_bytes/ {split($1, k, "\""); r = r sep k[2] " " int($2 / 1048576 + 0.5); sep = ", "}
                END {print r}' <<<"$metrics")
   sweeps=$(awk '/^pigtail_rocksdb_cache_sweeps_total / {print $2}' <<<"$metrics")
+  in_memory=$(awk '/^pigtail_tasks_in_memory / {print $2}' <<<"$metrics")
   heap=$(awk '/^pigtail_heap_bytes/ {split($1, k, "\""); a = k[2]; h = h sep k[4] " " int($2 / 1048576 + 0.5) " MB"; sep = ", "}
               END {print a ": " h}' <<<"$metrics")
   t0=$(date +%s.%N)
@@ -103,8 +105,8 @@ for mark in "${marks[@]}"; do
   t1=$(date +%s.%N)
   start_node
   t2=$(date +%s.%N)
-  printf '%s lifecycles: rss %s MB, %s MB after 12 s idle (rocksdb %s MB: %s; %s cache sweeps; heap of %s); stop %.2f s; restart to /ready %.2f s; rss after restart %s MB; mean rate of the last %d rounds %.0f lifecycles/s\n' \
-    "$done_total" "$rss" "$rss_idle" "${rocks:-?}" "${roles:-?}" "${sweeps:-?}" "${heap:-?}" "$(python3 -c "print($t1 - $t0)")" \
+  printf '%s lifecycles: rss %s MB, %s MB after 12 s idle (rocksdb %s MB: %s; %s cache sweeps; heap of %s; %s tasks in memory); stop %.2f s; restart to /ready %.2f s; rss after restart %s MB; mean rate of the last %d rounds %.0f lifecycles/s\n' \
+    "$done_total" "$rss" "$rss_idle" "${rocks:-?}" "${roles:-?}" "${sweeps:-?}" "${heap:-?}" "${in_memory:-?}" "$(python3 -c "print($t1 - $t0)")" \
     "$(python3 -c "print($t2 - $t1)")" "$(rss_mb)" "$rounds" "$(python3 -c "print($rate_sum / $rounds)")"
   grep ' loaded ' "$work/pigtaild.log" | tail -1 | sed 's/^/  restart: /'
 done

@@ -1,6 +1,7 @@
 // Schema migrations run at open: idempotent, safe when several opens race,
-// refused when the schema is newer than the binary, and a store written
-// before tallies were kept gets them at open.
+// refused when the schema is newer than the binary. A store written before
+// tallies were kept gets them at open; live_tasks follows the tasks' live
+// flags, in a store migrated from the partial index on them too.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -34,6 +35,35 @@ class PostgresMigrationsTest : public PostgresSchemaTest {
     const std::string n = std::to_string(LatestPgSchemaVersion());
     return n + "," + n;  // one row per migration, numbered from 1
   }
+
+  std::string Count(const std::string& from_where) {
+    Result<std::optional<std::string>> v =
+        QueryValue(uri_, "SELECT count(*) FROM " + options_.postgres_schema + "." + from_where);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? v->value_or("NULL") : "error";
+  }
+
+  // live_tasks holds the keys of the tasks whose rows say live, no others,
+  // and there are live and finished tasks.
+  void ExpectLiveTasksMatch() {
+    EXPECT_EQ(Count("tasks t FULL JOIN " + options_.postgres_schema +
+                    ".live_tasks l USING (queue, id) "
+                    "WHERE t.live IS DISTINCT FROM (l.id IS NOT NULL)"),
+              "0");
+    EXPECT_NE(Count("live_tasks"), "0");
+    EXPECT_NE(Count("tasks WHERE NOT live"), "0");
+  }
+
+  // Writes 600 ops of `workload` through a state store, projected into
+  // `state` too.
+  void CommitSome(QueueWorkload& workload, State& state) {
+    Result<std::unique_ptr<StateStore>> store = OpenPostgresStateStore(uri_, options_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    for (uint64_t done = 0; done < 600; done += 100) {
+      ProjectAll(workload.Take(100), &state);
+      ASSERT_TRUE((*store)->Commit(state.TakeChanges(done + 100), true).ok());
+    }
+  }
 };
 
 TEST_F(PostgresMigrationsTest, ReopeningIsIdempotentAndKeepsData) {
@@ -62,14 +92,8 @@ TEST_F(PostgresMigrationsTest, ReopeningIsIdempotentAndKeepsData) {
 TEST_F(PostgresMigrationsTest, AStoreWithoutTalliesGetsThemAtOpen) {
   QueueWorkload workload(11, 2);
   State state;
-  {
-    Result<std::unique_ptr<StateStore>> store = OpenPostgresStateStore(uri_, options_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    for (uint64_t done = 0; done < 600; done += 100) {
-      ProjectAll(workload.Take(100), &state);
-      ASSERT_TRUE((*store)->Commit(state.TakeChanges(done + 100), true).ok());
-    }
-  }
+  ASSERT_NO_FATAL_FAILURE(CommitSome(workload, state));
+  ExpectLiveTasksMatch();
   // As the first schema version left it, before the store's first open
   // after migrating.
   const std::string schema = options_.postgres_schema;
@@ -87,8 +111,29 @@ TEST_F(PostgresMigrationsTest, AStoreWithoutTalliesGetsThemAtOpen) {
                                       "updated_at IS NULL")),
             std::optional<std::string>("0"));
   ExpectDroppingLoadMatches(store->get(), state);
+  ExpectLiveTasksMatch();
   ProjectAll(workload.Take(100), &state);
   ASSERT_TRUE((*store)->Commit(state.TakeChanges(700), true).ok());
+  ExpectDroppingLoadMatches(store->get(), state);
+  ExpectLiveTasksMatch();
+}
+
+TEST_F(PostgresMigrationsTest, AStoreWithTheLiveIndexGetsLiveTasksAtOpen) {
+  QueueWorkload workload(12, 2);
+  State state;
+  ASSERT_NO_FATAL_FAILURE(CommitSome(workload, state));
+  // As migration 2 left it: live tasks found by a partial index on tasks.
+  const std::string schema = options_.postgres_schema;
+  ASSERT_TRUE(ExecSql(uri_, "DROP TABLE " + schema + ".live_tasks; CREATE INDEX tasks_live ON " +
+                                schema + ".tasks (queue, id) WHERE live; DELETE FROM " + schema +
+                                ".schema_version WHERE version = 3")
+                  .ok());
+  Result<std::unique_ptr<StateStore>> store = OpenPostgresStateStore(uri_, options_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(Versions(), Latest());
+  EXPECT_EQ(MUST(QueryValue(uri_, "SELECT to_regclass('" + schema + ".tasks_live') IS NULL")),
+            std::optional<std::string>("t"));
+  ExpectLiveTasksMatch();
   ExpectDroppingLoadMatches(store->get(), state);
 }
 

@@ -11,6 +11,7 @@
 #include "core/codec.h"
 #include "core/state.h"
 #include "core/task_view.h"
+#include "tests/backends/dropping_load.h"
 #include "tests/backends/postgres_test_env.h"
 #include "tests/core/test_events.h"
 
@@ -219,6 +220,8 @@ TEST_F(PostgresRoundTripTest, BulkLoadCopiesHostileRegistersExactly) {
   EXPECT_EQ(digests->total, state.total_digest());
   EXPECT_EQ(digests->queues.size(), HostileNames().size());
   ExpectTaskColumns(uri_, options_.postgres_schema, state);
+  // A start reads the live tasks through live_tasks, which BulkLoad fills.
+  ExpectDroppingLoadMatches(store->get(), state);
 }
 
 TEST_F(PostgresRoundTripTest, SchemaNamesAreValidated) {
