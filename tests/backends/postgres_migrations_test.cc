@@ -22,13 +22,17 @@ namespace {
 
 class PostgresMigrationsTest : public PostgresSchemaTest {
  protected:
-  // "count,max" of the schema's schema_version rows.
-  std::string Versions() {
-    Result<std::optional<std::string>> v =
-        QueryValue(uri_, "SELECT count(*) || ',' || max(version) FROM " + options_.postgres_schema +
-                             ".schema_version");
+  // The value `sql` selects, "NULL" or "error".
+  std::string Value(const std::string& sql) {
+    Result<std::optional<std::string>> v = QueryValue(uri_, sql);
     EXPECT_TRUE(v.ok()) << v.status().ToString();
     return v.ok() ? v->value_or("NULL") : "error";
+  }
+
+  // "count,max" of the schema's schema_version rows.
+  std::string Versions() {
+    return Value("SELECT count(*) || ',' || max(version) FROM " + options_.postgres_schema +
+                 ".schema_version");
   }
 
   std::string Latest() {
@@ -37,10 +41,7 @@ class PostgresMigrationsTest : public PostgresSchemaTest {
   }
 
   std::string Count(const std::string& from_where) {
-    Result<std::optional<std::string>> v =
-        QueryValue(uri_, "SELECT count(*) FROM " + options_.postgres_schema + "." + from_where);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? v->value_or("NULL") : "error";
+    return Value("SELECT count(*) FROM " + options_.postgres_schema + "." + from_where);
   }
 
   // live_tasks holds the keys of the tasks whose rows say live, no others,
