@@ -30,6 +30,9 @@ void AppendAbsentTasks(const State& state, const Event& event, bool fresh,
   };
   if (const auto* batch = std::get_if<BatchOp>(op)) {
     for (const TaskOp& t : batch->ops) std::visit(task_op, t);
+    for (size_t k = 0; k < batch->adds.size() && !fresh; ++k) {
+      AppendIfAbsent(state, batch->adds[k].queue_name, BatchTaskId(event.id, k), keys);
+    }
   } else {
     std::visit(task_op, *op);
   }

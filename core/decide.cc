@@ -457,6 +457,28 @@ Decision Decide(const BatchView& view, const PurgeRequest& request, const Decide
   return decision;
 }
 
+Decision Decide(const BatchView& view, const AddRequest& request, const DecideContext& ctx) {
+  Decision decision;
+  const size_t per_entry = ctx.batch_ops ? kMaxBatchOps : 1;
+  for (size_t first = 0; first < request.tasks.size(); first += per_entry) {
+    const size_t count = std::min(per_entry, request.tasks.size() - first);
+    const Hlc when = ctx.stamp();
+    for (size_t i = first; i < first + count; ++i) {
+      const std::string& name = request.tasks[i].queue_name;
+      const QueueRecord* queue = view.state().FindQueue(name);
+      if (queue != nullptr && queue->last_delete && !(when > queue->last_delete->hlc)) {
+        Superseded(&decision.reply, name, queue->last_delete->hlc, when);
+        decision.entries.clear();
+        return decision;
+      }
+    }
+    auto begin = request.tasks.begin() + static_cast<ptrdiff_t>(first);
+    QueueOp op = count == 1 ? QueueOp(*begin) : QueueOp(BatchOp{{}, {begin, begin + count}});
+    decision.entries.push_back({std::move(op), when});
+  }
+  return decision;
+}
+
 Decision Decide(const BatchView& view, const PauseRequest& request, const DecideContext& ctx) {
   Decision decision;
   const QueueRecord* queue = LiveQueue(view.state(), request.queue);

@@ -93,6 +93,13 @@ CreateOp QueueSettings(const QueueRecord& queue);
 // after the new entry. Across nodes Creates still merge last-writer-wins
 // (docs/registers.md): the Conflict is decided against this node's state.
 Decision Decide(const BatchView& view, const CreateRequest& request, const DecideContext& ctx);
+// Writes the tasks' Adds: in Batch entries of up to kMaxBatchOps (a task
+// alone stays a plain Add) with ctx.batch_ops, else one entry each. The
+// reply's ids are the tasks', which the entries' ids decide: the caller
+// fills them in once it mints the entries (AppendAddedTaskIds). Conflict
+// kSuperseded when the queue was deleted at or after the new entries'
+// timestamp (an entry stamped ahead of the clocks), which would hide them.
+Decision Decide(const BatchView& view, const AddRequest& request, const DecideContext& ctx);
 // Claims up to `max` tasks claimable at ctx.now_ns, in claim order. NotFound
 // without a live queue; no tasks is not an error, nor is a paused queue (no
 // tasks either). With request.route, tasks another reachable home decides

@@ -142,8 +142,9 @@ inline constexpr auto kRules = []<size_t... I>(std::index_sequence<I...>) {
 (std::make_index_sequence<std::variant_size_v<QueueOp>>());
 
 bool Batchable(int tag) {
-  return tag == g::kIndexOf<ProgressOp> || tag == g::kIndexOf<DoneOp> ||
-         tag == g::kIndexOf<FailOp> || tag == g::kIndexOf<CancelOp> || tag == g::kIndexOf<PurgeOp>;
+  return tag == g::kIndexOf<AddOp> || tag == g::kIndexOf<ProgressOp> ||
+         tag == g::kIndexOf<DoneOp> || tag == g::kIndexOf<FailOp> || tag == g::kIndexOf<CancelOp> ||
+         tag == g::kIndexOf<PurgeOp>;
 }
 
 const std::string& TaskQueue(const TaskOp& op) {
@@ -634,6 +635,7 @@ class Handler {
     if (t->tag == g::kIndexOf<BatchOp>) {
       if (v.kind == Kind::kArray) {
         batch_.ops.clear();
+        batch_.adds.clear();
         batch_items_ = 0;
         batch_error_ = Status::Ok();
         Push(Ctx::kBatch);
@@ -682,10 +684,13 @@ class Handler {
     } else if (element_.tag < 0 || !Batchable(element_.tag)) {
       error = Status::InvalidArgument(
                   "\"" + std::string(element_.First()) +
-                  "\" cannot be batched (only Progress, Done, Fail, Cancel and Purge)")
+                  "\" cannot be batched (only Add, Progress, Done, Fail, Cancel and Purge)")
                   .WithContext(element_.First());
     } else if (!element_.status.ok()) {
       error = element_.status.WithContext(element_.First());
+    } else if (element_.tag == g::kIndexOf<AddOp>) {
+      batch_.adds.push_back(std::get<AddOp>(std::move(op_)));
+      return;
     } else {
       batch_.ops.push_back(ToTaskOp(std::move(op_)));
       return;
@@ -702,6 +707,10 @@ class Handler {
     }
     if (!batch_error_.ok()) {
       r = batch_error_;
+      return;
+    }
+    if (!batch_.adds.empty() && !batch_.ops.empty()) {
+      r = Status::InvalidArgument("a Batch holds Adds or other ops, not both");
       return;
     }
     std::set<std::pair<std::string_view, Uuid>> tasks;

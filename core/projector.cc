@@ -42,19 +42,7 @@ class OpApplier {
     return Changed();
   }
 
-  ApplyOutcome operator()(const AddOp& op) const {
-    bool changed = state_->UpdateTask(op.queue_name, event_.id, [&](TaskRecord& t, bool) {
-      bool c = false;
-      if (!t.add && !Purged(t)) {
-        t.add = TaskAdd{event_.when, op.task_name,    op.info_json,  op.priority,
-                        op.delay_ms, op.max_attempts, op.timeout_ms, op.run_at_ms};
-        c = true;
-      }
-      c |= MergeTaskStatus(&t, Status(0, Outcome::kLive, 0, Phase::kPending, Uuid()));
-      return c;
-    });
-    return changed ? Changed() : Unchanged();
-  }
+  ApplyOutcome operator()(const AddOp& op) const { return ApplyAdd(op, event_.id); }
 
   ApplyOutcome operator()(const ProgressOp& op) const {
     TaskStatus s = Status(op.round, Outcome::kLive, op.lease, Phase::kWorking, op.worker_id);
@@ -113,11 +101,17 @@ class OpApplier {
                      Status(op.round, Outcome::kLive, 0, Phase::kPending, Uuid()));
   }
 
-  // Each op as if it were an entry of its own with the batch's stamp; the
-  // ops name distinct tasks, so their order does not matter. Rejected if
-  // any op is (the others still apply), else changed if any op changed.
+  // Each op as if it were an entry of its own with the batch's stamp (an
+  // Add: with its task's id); the ops name distinct tasks, so their order
+  // does not matter. Rejected if any op is (the others still apply), else
+  // changed if any op changed.
   ApplyOutcome operator()(const BatchOp& batch) const {
     ApplyOutcome outcome = Unchanged();
+    for (size_t k = 0; k < batch.adds.size(); ++k) {
+      if (ApplyAdd(batch.adds[k], BatchTaskId(event_.id, k)).kind == ApplyKind::kChanged) {
+        outcome = Changed();
+      }
+    }
     for (const TaskOp& op : batch.ops) {
       ApplyOutcome one = std::visit(*this, op);
       if (outcome.kind == ApplyKind::kRejected) continue;
@@ -133,6 +127,27 @@ class OpApplier {
 
  private:
   pigtail::Stamp Stamp() const { return pigtail::Stamp{event_.when, event_.id}; }
+
+  // Adds task `id`, as an entry with that id would. The task keeps the
+  // least Add (TaskAdd's order): ids are unique to an entry, but a Batch's
+  // derived ones could meet another's, and the least wins on every replica
+  // whatever the order it applies them in.
+  ApplyOutcome ApplyAdd(const AddOp& op, const Uuid& id) const {
+    bool changed = state_->UpdateTask(op.queue_name, id, [&](TaskRecord& t, bool) {
+      bool c = false;
+      TaskAdd add{event_.when, op.task_name,    op.info_json,  op.priority,
+                  op.delay_ms, op.max_attempts, op.timeout_ms, op.run_at_ms};
+      if (!Purged(t) && (!t.add || add < *t.add)) {
+        t.add = std::move(add);
+        c = true;
+      }
+      TaskStatus pending = Status(0, Outcome::kLive, 0, Phase::kPending, Uuid());
+      pending.key.event_id = id;
+      c |= MergeTaskStatus(&t, pending);
+      return c;
+    });
+    return changed ? Changed() : Unchanged();
+  }
 
   TaskStatus Status(uint32_t round, Outcome outcome, uint64_t lease, Phase phase,
                     const Uuid& worker) const {

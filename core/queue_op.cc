@@ -1,7 +1,9 @@
 #include "core/queue_op.h"
 
+#include <array>
 #include <boost/json.hpp>
 #include <charconv>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -76,12 +78,16 @@ void AppendOp(const Op& op, std::string* out) {
 }
 
 void AppendOp(const BatchOp& batch, std::string* out) {
-  out->reserve(out->size() + 16 + 120 * batch.ops.size());
+  out->reserve(out->size() + 16 + 120 * (batch.ops.size() + batch.adds.size()));
   *out += "{\"";
   *out += g::Grammar<BatchOp>::kTag;
   *out += "\":[";
-  for (size_t i = 0; i < batch.ops.size(); ++i) {
+  for (size_t i = 0; i < batch.adds.size(); ++i) {
     if (i > 0) *out += ',';
+    AppendOp(batch.adds[i], out);
+  }
+  for (size_t i = 0; i < batch.ops.size(); ++i) {
+    if (i > 0 || !batch.adds.empty()) *out += ',';
     std::visit([out](const auto& op) { AppendOp(op, out); }, batch.ops[i]);
   }
   *out += "]}";
@@ -98,6 +104,28 @@ std::string SerializeQueueOp(const QueueOp& op) {
   out.reserve(160);
   std::visit([&out](const auto& o) { AppendOp(o, &out); }, op);
   return out;
+}
+
+Uuid BatchTaskId(const Uuid& entry, size_t k) {
+  std::array<uint8_t, Uuid::kSize> bytes;
+  std::memcpy(bytes.data(), entry.Bytes().data(), Uuid::kSize);
+  uint64_t low = 0;
+  for (size_t i = 8; i < Uuid::kSize; ++i) low = (low << 8) | bytes[i];
+  constexpr uint64_t kLow62 = (uint64_t{1} << 62) - 1;
+  low = (low & ~kLow62) | ((low + k) & kLow62);
+  for (size_t i = Uuid::kSize; i-- > 8;) {
+    bytes[i] = static_cast<uint8_t>(low);
+    low >>= 8;
+  }
+  return Uuid(bytes);
+}
+
+void AppendAddedTaskIds(const QueueOp& op, const Uuid& entry, std::vector<Uuid>* ids) {
+  if (std::holds_alternative<AddOp>(op)) {
+    ids->push_back(entry);
+  } else if (const auto* batch = std::get_if<BatchOp>(&op)) {
+    for (size_t k = 0; k < batch->adds.size(); ++k) ids->push_back(BatchTaskId(entry, k));
+  }
 }
 
 QueueOp ToQueueOp(TaskOp op) {

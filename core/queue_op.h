@@ -37,7 +37,7 @@ struct DeleteOp {
 
 // {"Add":{"queue_name","task_name","info",["priority"],["delay_ms"],
 //         ["max_attempts"],["timeout_ms"],["run_at_ms"]}}. The task id is the
-// event id.
+// event id (in a Batch: BatchTaskId).
 struct AddOp {
   std::string queue_name;
   std::string task_name;
@@ -128,17 +128,27 @@ struct PurgeOp {
 // The ops that change one task's status register: the ones a Batch holds.
 using TaskOp = std::variant<ProgressOp, DoneOp, FailOp, CancelOp, PurgeOp>;
 
-// Extension {"Batch":[op,...]}: 1 to kMaxBatchOps task ops in one log entry,
-// e.g. the claims of one claim-next or the dones of one batched done. Each
-// op is applied as if it were an entry of its own with the batch's id and
-// `when`. So that every register key stays unique, a batch names each
-// (queue, task) at most once; a repeat, or any malformed op, rejects the
-// whole batch.
+// Extension {"Batch":[op,...]}: 1 to kMaxBatchOps ops in one log entry, e.g.
+// the tasks of one batch add, the claims of one claim-next or the dones of
+// one batched done. A batch holds Adds (`adds`) or task ops (`ops`), never
+// both. Each task op is applied as if it were an entry of its own with the
+// batch's id and `when`; so that every register key stays unique, a batch
+// names each (queue, task) at most once. The Add at index k is applied as
+// if it were an entry of its own with the batch's `when` and the id
+// BatchTaskId(batch id, k), which is its task's id. A repeat, a mix of Adds
+// and task ops, or any malformed op rejects the whole batch.
 struct BatchOp {
   std::vector<TaskOp> ops;
+  std::vector<AddOp> adds{};
   bool operator==(const BatchOp&) const = default;
 };
 inline constexpr size_t kMaxBatchOps = 1000;
+
+// The id of the task that the Add at index `k` of the Batch entry `entry`
+// adds: `entry` with k added to its last 62 bits (modulo 2^62; the variant
+// bits stay). The first is the entry's id, as a plain Add's task is, and
+// the tasks of one batch sort by id in the order added.
+Uuid BatchTaskId(const Uuid& entry, size_t k);
 
 // Extension {"Pause":{"queue_name","paused"}}: an operator pauses (true) or
 // resumes (false) claims of a queue. Last writer wins, on its own register
@@ -154,6 +164,11 @@ using QueueOp = std::variant<CreateOp, DeleteOp, AddOp, ProgressOp, DoneOp, Fail
 
 // The task op as a QueueOp of its own.
 QueueOp ToQueueOp(TaskOp op);
+
+// Appends the ids of the tasks that an entry with id `entry` and op `op`
+// adds: its own id for an Add, BatchTaskId(entry, k) for each Add of a
+// Batch, none for any other op.
+void AppendAddedTaskIds(const QueueOp& op, const Uuid& entry, std::vector<Uuid>* ids);
 
 // `data` that is not a queue operation: it belongs to another application
 // sharing the log.

@@ -66,7 +66,8 @@ struct TaskAdd {
   std::optional<uint32_t> max_attempts;
   std::optional<uint64_t> timeout_ms;
   uint64_t run_at_ms = 0;  // 0: none
-  bool operator==(const TaskAdd&) const = default;
+  // Field by field: a total order, so a task keeps the least of two Adds.
+  auto operator<=>(const TaskAdd&) const = default;
 };
 
 // Which attempt an op was written for, and by which event: (round, lease,

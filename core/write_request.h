@@ -21,10 +21,18 @@
 namespace pigtail {
 
 // New entries owned by this node, one per `data` (POST /log, and the queue
-// ops Create, Delete and Add).
+// ops Create and Delete).
 struct LocalRequest {
   std::vector<std::string> data;  // JSON texts
   std::vector<Uuid> dependencies;
+};
+
+// POST /queue/{name} and /queue/{name}/batch: new tasks, answered with
+// their ids in WriteResult::ids.
+// REQUIRES: each op reads back unchanged from SerializeQueueOp (an info_json
+// that json::serialize wrote).
+struct AddRequest {
+  std::vector<AddOp> tasks;
 };
 
 // Entries from elsewhere, stored verbatim (POST /log/other, /log/batch,
@@ -125,9 +133,9 @@ struct PurgeRequest {
   size_t max = 0;
 };
 
-using WriteRequest =
-    std::variant<LocalRequest, ExternalRequest, CreateRequest, ClaimNextRequest, ClaimOneRequest,
-                 DoneRequest, FailRequest, CancelRequest, RetryRequest, PauseRequest, PurgeRequest>;
+using WriteRequest = std::variant<LocalRequest, ExternalRequest, AddRequest, CreateRequest,
+                                  ClaimNextRequest, ClaimOneRequest, DoneRequest, FailRequest,
+                                  CancelRequest, RetryRequest, PauseRequest, PurgeRequest>;
 
 struct ClaimedTask {
   Uuid id;
@@ -171,7 +179,7 @@ struct WriteResult {
   // With a Conflict, why (ConflictReason::kSuperseded for a LocalRequest: a
   // Create, Delete or Add that would lose to a write stamped after it).
   ConflictReason reason = ConflictReason::kNone;
-  std::vector<Uuid> ids;                // LocalRequest: new event ids, in order
+  std::vector<Uuid> ids;                // LocalRequest: new event ids; AddRequest: task ids
   std::vector<bool> stored;             // ExternalRequest: per event, true if it was new
   std::vector<DeferredEntry> deferred;  // ExternalRequest: the events not stored, in order
   std::vector<ClaimedTask> claimed;     // ClaimNextRequest, ClaimOneRequest

@@ -471,7 +471,7 @@ void Api::QueueAdd(Call& call, const std::string& name, bool batch) {
   boost::system::error_code ec;
   boost::json::value body = boost::json::parse(call.request.body, ec);
   if (ec) return call.reply(api::Error(400, "malformed JSON body: " + ec.message()));
-  LocalRequest req;
+  AddRequest req;
   if (batch) {
     const boost::json::array* items = body.if_array();
     if (items == nullptr && body.is_object() && body.as_object().if_contains("tasks")) {
@@ -485,19 +485,19 @@ void Api::QueueAdd(Call& call, const std::string& name, bool batch) {
       return call.reply(api::Error(
           400, "a batch holds 1 to " + std::to_string(options_.max_batch_tasks) + " tasks"));
     }
-    req.data.reserve(items->size());
+    req.tasks.reserve(items->size());
     for (size_t i = 0; i < items->size(); ++i) {
       Result<AddOp> op = ParseAdd((*items)[i], name);
       if (!op.ok()) {
         return call.reply(
             api::Error(400, "task " + std::to_string(i) + ": " + op.status().message()));
       }
-      req.data.push_back(SerializeQueueOp(*op));
+      req.tasks.push_back(std::move(*op));
     }
   } else {
     Result<AddOp> op = ParseAdd(body, name);
     if (!op.ok()) return call.reply(api::FromStatus(op.status()));
-    req.data.push_back(SerializeQueueOp(*op));
+    req.tasks.push_back(std::move(*op));
   }
   sequencer_->Submit(std::move(req), [reply = call.reply, name, batch](WriteResult r) {
     if (!r.status.ok()) return reply(ConflictOrError(r));

@@ -51,6 +51,11 @@ void AddQueuesToWake(const Event& event, std::vector<std::string>* queues) {
     for (const TaskOp& t : batch->ops) {
       if (const auto* fail = std::get_if<FailOp>(&t)) wake(fail->queue_name);
     }
+    const std::string* last = nullptr;
+    for (const AddOp& add : batch->adds) {
+      if (last == nullptr || *last != add.queue_name) wake(add.queue_name);
+      last = &add.queue_name;
+    }
   }
 }
 
@@ -421,6 +426,15 @@ WriteResult Sequencer::DecideRequest(const Pending& pending, BatchView* view,
     WriteResult failed;
     failed.status = std::move(written);
     return failed;
+  }
+  if (std::holds_alternative<AddRequest>(request)) {
+    // The tasks' ids come from the entries' ids, minted just now.
+    const std::vector<Event>& events = writer->events();
+    for (size_t k = events.size() - decision.entries.size(); k < events.size(); ++k) {
+      if (const auto* op = std::get_if<QueueOp>(&events[k].op)) {
+        AppendAddedTaskIds(*op, events[k].id, &decision.reply.ids);
+      }
+    }
   }
   view->Accept(decision);
   NoteDecision(decision, facts);

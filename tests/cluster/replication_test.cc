@@ -19,15 +19,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Creates queue "q" and adds `n` tasks through the node's API.
+// Creates queue "q" and adds `n` tasks through the node's API, one request
+// each, so the node's log holds n + 1 entries.
 void Fill(TestNode& node, int n, const std::string& prefix = "t") {
   ASSERT_EQ(node.Call("POST", "/create", R"({"name":"q","timeout_ms":60000})").status, 201);
-  boost::json::array tasks;
   for (int i = 0; i < n; ++i) {
-    tasks.push_back(boost::json::object{{"task_name", prefix + std::to_string(i)}, {"info", i}});
+    boost::json::object task{{"task_name", prefix + std::to_string(i)}, {"info", i}};
+    HttpResponse r = node.Call("POST", "/queue/q", boost::json::serialize(task));
+    ASSERT_EQ(r.status, 201) << r.body;
   }
-  HttpResponse r = node.Call("POST", "/queue/q/batch", boost::json::serialize(tasks));
-  ASSERT_EQ(r.status, 201) << r.body;
 }
 
 std::vector<StoredEvent> OwnEntries(TestNode& node) {

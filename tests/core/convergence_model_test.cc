@@ -84,19 +84,15 @@ class HistoryGenerator {
       return OpEvent(id, owner, when, DeleteOp{Queue()});
     }
     if (roll < 9 + 22 || tasks_.empty()) {
-      const char* queue = Queue();
-      tasks_.push_back({queue, id});
-      uint64_t run_at_ms = 0;
-      if (Pick(0, 4) == 0) run_at_ms = static_cast<uint64_t>(Pick(0, 40));
-      return OpEvent(id, owner, when,
-                     AddOp{queue,
-                           "task " + std::to_string(serial_),
-                           "{\"n\":" + std::to_string(serial_) + "}",
-                           Pick(-1, 1),
-                           static_cast<uint64_t>(Pick(0, 2)) * 5,
-                           {},
-                           {},
-                           run_at_ms});
+      if (Pick(0, 4) > 0) return OpEvent(id, owner, when, Add(id));
+      // A Batch of Adds. Test ids are consecutive, so its tasks' ids
+      // (BatchTaskId) are those of the next entries: some name a task that
+      // a later Add names too.
+      BatchOp batch;
+      for (int k = Pick(1, 3) - 1; k >= 0; --k) {
+        batch.adds.push_back(Add(BatchTaskId(id, batch.adds.size())));
+      }
+      return OpEvent(id, owner, when, batch);
     }
     if (roll < 84 && Pick(0, 7) == 0) {
       // A Batch of status ops, usually on distinct tasks; one that names a
@@ -127,6 +123,22 @@ class HistoryGenerator {
         R"({"Progress":{"queue_name":"alpha","id":"nope","worker_id":"x"}})",
         R"({"Delete":"bad name!"})", R"({"Done":7})"};
     return testing::DataEvent(id, owner, when, kMalformed[Pick(0, 4)]);
+  }
+
+  // An Add of task `task` (listed for later ops) to a random queue.
+  AddOp Add(const Uuid& task) {
+    const char* queue = Queue();
+    tasks_.push_back({queue, task});
+    uint64_t run_at_ms = 0;
+    if (Pick(0, 4) == 0) run_at_ms = static_cast<uint64_t>(Pick(0, 40));
+    return AddOp{queue,
+                 "task " + std::to_string(serial_),
+                 "{\"n\":" + std::to_string(serial_) + "}",
+                 Pick(-1, 1),
+                 static_cast<uint64_t>(Pick(0, 2)) * 5,
+                 {},
+                 {},
+                 run_at_ms};
   }
 
   // A stamp from a clock that is off: a few seconds ahead (admissible
@@ -206,7 +218,7 @@ struct Model {
   std::map<TaskKey, TaskProgress> progress;
   // Every failed attempt: per (round, lease), the Fail with the greatest stamp.
   std::map<TaskKey, std::map<std::pair<uint32_t, uint64_t>, FailedAttempt>> failures;
-  std::map<std::pair<std::string, Uuid>, Hlc> added;
+  std::map<std::pair<std::string, Uuid>, TaskAdd> added;  // the least Add of each task
   std::map<Uuid, bool> rejected;
 
   explicit Model(const std::vector<Event>& events) {
@@ -215,8 +227,14 @@ struct Model {
       const QueueOp* op = std::get_if<QueueOp>(&e.op);
       if (op == nullptr) continue;
       if (const auto* batch = std::get_if<BatchOp>(op)) {
-        // Each op as an entry of its own with the batch's id and time.
+        // Each op as an entry of its own with the batch's id and time, each
+        // Add with its task's id.
         for (const TaskOp& t : batch->ops) Apply(e, ToQueueOp(t));
+        for (size_t k = 0; k < batch->adds.size(); ++k) {
+          Event as_entry = e;
+          as_entry.id = BatchTaskId(e.id, k);
+          Apply(as_entry, batch->adds[k]);
+        }
       } else {
         Apply(e, *op);
       }
@@ -253,7 +271,10 @@ struct Model {
         q.paused = pause->paused;
       }
     } else if (const auto* a = std::get_if<AddOp>(op)) {
-      added[{a->queue_name, e.id}] = e.when;
+      TaskAdd add{e.when,      a->task_name,    a->info_json,  a->priority,
+                  a->delay_ms, a->max_attempts, a->timeout_ms, a->run_at_ms};
+      auto [it, inserted] = added.try_emplace({a->queue_name, e.id}, add);
+      if (!inserted && add < it->second) it->second = std::move(add);
       Max({a->queue_name, e.id}, key(0, Outcome::kLive, 0, Phase::kPending));
     } else if (const auto* p = std::get_if<ProgressOp>(op)) {
       Max({p->queue_name, p->id}, key(p->round, Outcome::kLive, p->lease, Phase::kWorking));
@@ -316,7 +337,7 @@ void ExpectMatchesModel(const State& state, const Model& model) {
     auto added = model.added.find(task);
     EXPECT_EQ(got->add.has_value(), added != model.added.end() && !purged);
     if (got->add && added != model.added.end()) {
-      EXPECT_EQ(got->add->hlc, added->second);
+      EXPECT_EQ(*got->add, added->second);
     }
     EXPECT_EQ(History(*got).result_json, model.result.at(task));
     auto progress = model.progress.find(task);

@@ -19,6 +19,7 @@ namespace {
 
 using testing::AtMs;
 using testing::OpEvent;
+using testing::PlainAdd;
 using testing::TestId;
 
 using testing::kMs;
@@ -801,6 +802,61 @@ TEST_F(DecideTest, LocalAddBehindALaterDeleteIsSuperseded) {
   Event add = OpEvent(TestId(10), kOwner, AtMs(now_ms_), AddOp{"q", "t", "{}", 0, 0, {}, {}});
   WriteResult r = DecideLocal(view, std::span(&add, 1));
   EXPECT_EQ(r.reason, ConflictReason::kSuperseded);
+}
+
+// ---- add
+
+TEST_F(DecideTest, AddsGoInBatchEntriesOfAtMostMaxBatchOps) {
+  AddRequest request;
+  for (size_t i = 0; i < 2 * kMaxBatchOps + 5; ++i) {
+    request.tasks.push_back(PlainAdd("q", "t" + std::to_string(i), "{}"));
+  }
+  Decision d = Run(request);
+  ASSERT_TRUE(d.reply.status.ok()) << d.reply.status.ToString();
+  ASSERT_EQ(d.entries.size(), 3u);
+  size_t next = 0;
+  for (const DecidedEntry& e : d.entries) {
+    const BatchOp& batch = std::get<BatchOp>(e.op);
+    EXPECT_TRUE(batch.ops.empty());
+    for (const AddOp& add : batch.adds) EXPECT_EQ(add, request.tasks[next++]);
+  }
+  EXPECT_EQ(next, request.tasks.size());
+  EXPECT_EQ(std::get<BatchOp>(d.entries[2].op).adds.size(), 5u);
+  EXPECT_LT(d.entries[0].when, d.entries[1].when);  // one stamp per entry
+  EXPECT_TRUE(d.written.empty());                   // new tasks: no other request can name them
+  EXPECT_TRUE(d.reply.ids.empty());                 // the caller fills them in from the minted ids
+
+  // A task alone stays a plain Add, as the original Pigtail writes it.
+  Decision one = Run(AddRequest{{PlainAdd("q", "solo", "1")}});
+  ASSERT_EQ(one.entries.size(), 1u);
+  EXPECT_EQ(std::get<AddOp>(one.entries[0].op), (PlainAdd("q", "solo", "1")));
+
+  // Committed, the batch entries' tasks are claimable in the order added.
+  Commit(d);
+  ClaimNextRequest claim{"q", kWorker, 3};
+  Decision claimed = Run(claim);
+  ASSERT_EQ(claimed.reply.claimed.size(), 3u);
+  EXPECT_EQ(claimed.reply.claimed[0].task_name, "t0");
+  EXPECT_EQ(claimed.reply.claimed[2].task_name, "t2");
+}
+
+TEST_F(DecideTest, AddsWithoutBatchOpsAreAnEntryEach) {
+  batch_ops_ = false;
+  Decision d = Run(AddRequest{{PlainAdd("q", "a", "1"), PlainAdd("q", "b", "2")}});
+  ASSERT_EQ(d.entries.size(), 2u);
+  EXPECT_EQ(std::get<AddOp>(d.entries[1].op).task_name, "b");
+  EXPECT_LT(d.entries[0].when, d.entries[1].when);
+}
+
+TEST_F(DecideTest, AddsBehindALaterDeleteAreSuperseded) {
+  Apply(901, AtMs(1'000'000), DeleteOp{"q"});
+  Apply(902, AtMs(1'000'001), CreateOp{"q", 100, {}, {}});
+  Decision d = Run(AddRequest{{PlainAdd("q", "a", "1"), PlainAdd("q", "b", "2")}});
+  ExpectConflict(d, ConflictReason::kSuperseded);
+  now_ms_ = 1'000'002;
+  Decision later = Run(AddRequest{{PlainAdd("q", "a", "1"), PlainAdd("q", "b", "2")}});
+  ASSERT_TRUE(later.reply.status.ok()) << later.reply.status.ToString();
+  EXPECT_EQ(later.entries.size(), 1u);
 }
 
 // ---- create and settings

@@ -10,8 +10,12 @@
 #include <variant>
 #include <vector>
 
+#include "tests/core/test_events.h"
+
 namespace pigtail {
 namespace {
+
+using testing::PlainAdd;
 
 const char kTask[] = "7f9c1a52-3e8b-4c2d-9a1f-0b6d5e4c3a21";
 const char kWorker[] = "0d4f9a3c-1b2e-4f5a-8c7d-6e5f4a3b2c1d";
@@ -226,10 +230,19 @@ TEST(QueueOpTest, MalformedBatchesAreRejectedWhole) {
                    R"(,{"Progress":{"queue_name":"q","id":"nope","worker_id":"x"}}]})");
   EXPECT_NE(reason.find("Batch: op 1: Progress:"), std::string::npos) << reason;
   EXPECT_NE(reason.find("UUID"), std::string::npos) << reason;
-  // Ops that are not about one task's status cannot be batched.
-  reason = RejectReason(R"({"Batch":[{"Add":{"queue_name":"q","task_name":"t","info":1}}]})");
-  EXPECT_NE(reason.find("\"Add\" cannot be batched"), std::string::npos) << reason;
+  // Queue ops cannot be batched.
+  reason = RejectReason(R"({"Batch":[{"Create":{"name":"q","timeout_ms":1}}]})");
+  EXPECT_NE(reason.find("\"Create\" cannot be batched"), std::string::npos) << reason;
   EXPECT_NE(RejectReason(R"({"Batch":[{"Set":1}]})").find("cannot be batched"), std::string::npos);
+  // Adds and task ops do not mix, in either order.
+  const std::string add = R"({"Add":{"queue_name":"q","task_name":"t","info":1}})";
+  EXPECT_EQ(RejectReason(R"({"Batch":[)" + add + "," + Progress("q", kTask, 1) + "]}"),
+            "Batch: a Batch holds Adds or other ops, not both");
+  EXPECT_EQ(RejectReason(R"({"Batch":[)" + Progress("q", kTask, 1) + "," + add + "]}"),
+            "Batch: a Batch holds Adds or other ops, not both");
+  reason = RejectReason(R"({"Batch":[)" + add + R"(,{"Add":{"queue_name":"q","info":1}}]})");
+  EXPECT_NE(reason.find("Batch: op 1: Add:"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("task_name"), std::string::npos) << reason;
   EXPECT_NE(RejectReason(R"({"Batch":[7]})").find("one member"), std::string::npos);
   EXPECT_NE(RejectReason(R"({"Batch":[{"Done":{},"Progress":{}}]})").find("one member"),
             std::string::npos);
@@ -265,6 +278,59 @@ TEST(QueueOpTest, BatchTextIsCanonicalAndRoundTrips) {
     ASSERT_EQ(boost::json::serialize(boost::json::parse(json)), json);
     ASSERT_EQ(MustParse(json), op) << json;
   }
+}
+
+TEST(QueueOpTest, BatchOfAddsRoundTrips) {
+  std::mt19937_64 rng(37);
+  for (int i = 0; i < 200; ++i) {
+    BatchOp batch;
+    for (uint64_t n = 1 + rng() % 40; n > 0; --n) {
+      AddOp add = PlainAdd(i % 2 ? "q" : "emails", "t\"" + std::to_string(rng() % 100),
+                           R"({"k":[1,"x"],"n":null})");
+      if (rng() % 2) add.priority = -static_cast<int64_t>(rng() % 9);
+      if (rng() % 3 == 0) add.max_attempts = 3;
+      if (rng() % 3 == 0) add.run_at_ms = rng() % 1'000'000;
+      batch.adds.push_back(std::move(add));
+    }
+    const QueueOp op = batch;
+    std::string json = SerializeQueueOp(op);
+    ASSERT_EQ(boost::json::serialize(boost::json::parse(json)), json);
+    ASSERT_EQ(MustParse(json), op) << json;
+  }
+  // Any JSON as an Add's info, kept as its compact text.
+  auto batch = std::get<BatchOp>(MustParse(
+      R"({"Batch":[{"Add":{"queue_name":"q","task_name":"a","info":{ "x" : [1, {"y":null}] }}},)"
+      R"({"Add":{"queue_name":"r","task_name":"b","info":"s","priority":2}}]})"));
+  ASSERT_EQ(batch.adds.size(), 2u);
+  EXPECT_TRUE(batch.ops.empty());
+  EXPECT_EQ(batch.adds[0].info_json, R"({"x":[1,{"y":null}]})");
+  EXPECT_EQ(batch.adds[1].queue_name, "r");
+  EXPECT_EQ(batch.adds[1].priority, 2);
+}
+
+TEST(QueueOpTest, BatchTaskIdsFollowTheEntryId) {
+  const Uuid entry = *Uuid::Parse("0190a1b2-c3d4-7e5f-8a6b-7c8d9e0fa1b2");
+  EXPECT_EQ(BatchTaskId(entry, 0), entry);
+  EXPECT_EQ(BatchTaskId(entry, 1).ToString(), "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0fa1b3");
+  EXPECT_EQ(BatchTaskId(entry, 999).ToString(), "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0fa599");
+  // The tasks of one batch sort in the order added.
+  for (size_t k = 1; k < kMaxBatchOps; ++k) {
+    ASSERT_LT(BatchTaskId(entry, k - 1), BatchTaskId(entry, k)) << k;
+  }
+  // The last 62 bits wrap; the variant bits (10 in the 9th byte) stay.
+  const Uuid top = *Uuid::Parse("0190a1b2-c3d4-7e5f-bfff-ffffffffffff");
+  EXPECT_EQ(BatchTaskId(top, 1).ToString(), "0190a1b2-c3d4-7e5f-8000-000000000000");
+  EXPECT_EQ(BatchTaskId(top, 2).ToString(), "0190a1b2-c3d4-7e5f-8000-000000000001");
+  // A version 4 id from another writer works the same way.
+  const Uuid v4 = *Uuid::Parse("9f0c1d2e-3a4b-4c5d-9e6f-708192a3b4c5");
+  EXPECT_EQ(BatchTaskId(v4, 16).ToString(), "9f0c1d2e-3a4b-4c5d-9e6f-708192a3b4d5");
+
+  std::vector<Uuid> ids;
+  AppendAddedTaskIds(QueueOp(PlainAdd("q", "t", "1")), entry, &ids);
+  AppendAddedTaskIds(QueueOp(BatchOp{{}, {PlainAdd("q", "a", "1"), PlainAdd("q", "b", "2")}}), v4,
+                     &ids);
+  AppendAddedTaskIds(QueueOp(CancelOp{"q", entry}), entry, &ids);
+  EXPECT_EQ(ids, (std::vector<Uuid>{entry, v4, BatchTaskId(v4, 1)}));
 }
 
 TEST(QueueOpTest, QueueNameRules) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "core/event.h"
 #include "core/queue_op.h"
@@ -20,6 +21,12 @@ Event OpEvent(const Uuid& id, const Uuid& owner, Hlc when, const QueueOp& op);
 
 // The same with arbitrary data JSON.
 Event DataEvent(const Uuid& id, const Uuid& owner, Hlc when, const std::string& data_json);
+
+// An Add of `task_name` to `queue` with `info_json`, every other field at
+// its default.
+inline AddOp PlainAdd(std::string queue, std::string task_name, std::string info_json) {
+  return AddOp{std::move(queue), std::move(task_name), std::move(info_json), 0, 0, {}, {}};
+}
 
 // Nanoseconds per millisecond.
 inline constexpr uint64_t kMs = 1'000'000;

@@ -415,6 +415,48 @@ TEST_F(ApiTest, TheClaimsAndDonesOfOneRequestAreOneBatchEntry) {
   }
 }
 
+TEST_F(ApiTest, TheTasksOfOneBatchAddAreOneEntryPerThousand) {
+  for (bool batch_ops : {true, false}) {
+    SCOPED_TRACE(batch_ops ? "--batch-ops on" : "--batch-ops off");
+    Reopen(batch_ops);
+    CreateQueue("q");
+    const size_t n = kMaxBatchOps + 2;
+    boost::json::array tasks;
+    for (size_t i = 0; i < n; ++i) {
+      tasks.push_back(boost::json::object{{"task_name", "t" + std::to_string(i)}, {"info", i}});
+    }
+    const uint64_t before = Events();
+    HttpResponse added = Call("POST", "/queue/q/batch", boost::json::serialize(tasks));
+    ASSERT_EQ(added.status, 201) << added.body;
+    EXPECT_EQ(Events(), before + (batch_ops ? 2 : n));
+    const boost::json::array ids = Body(added).at("ids").as_array();
+    ASSERT_EQ(ids.size(), n);
+    if (batch_ops) {
+      // The first entry's tasks are BatchTaskId(entry, k); the last entry
+      // holds the two tasks left.
+      Event last = HeadEntry();
+      EXPECT_EQ(std::get<BatchOp>(std::get<QueueOp>(last.op)).adds.size(), 2u);
+      EXPECT_EQ(ids[n - 2].as_string(), last.id.ToString());
+      EXPECT_EQ(ids[n - 1].as_string(), BatchTaskId(last.id, 1).ToString());
+    }
+    // Each id names its task, and they are claimed in the order added.
+    for (size_t i : {size_t{0}, size_t{999}, n - 1}) {
+      HttpResponse get = Call("GET", "/queue/q/" + std::string(ids[i].as_string()));
+      ASSERT_EQ(get.status, 200) << get.body;
+      EXPECT_EQ(Body(get).at("task_name").as_string(), "t" + std::to_string(i));
+    }
+    HttpResponse claim = Call("POST", "/queue/q/claim",
+                              std::string(R"({"max":1000,"worker_id":")") + kWorkerA + R"("})");
+    ASSERT_EQ(claim.status, 200) << claim.body;
+    const boost::json::array claimed = Body(claim).at("tasks").as_array();
+    ASSERT_EQ(claimed.size(), 1000u);
+    for (size_t i = 0; i < claimed.size(); ++i) {
+      ASSERT_EQ(claimed[i].at("id").as_string(), ids[i].as_string()) << i;
+    }
+    EXPECT_EQ(Body(Call("GET", "/queue/q/stats")).at("pending").as_int64(), 2);
+  }
+}
+
 TEST_F(ApiTest, ConcurrentClaimsNeverDoubleGrant) {
   CreateQueue("q");
   constexpr int kTasks = 400;
