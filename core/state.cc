@@ -415,14 +415,22 @@ void State::TakeChangesInto(uint64_t checkpoint, StateBatch* batch) {
     return a.id < b.id;
   });
   // Copy-assigning into the previous batch's records (and encodings)
-  // reuses their strings. The encoding also settles a stale digest.
-  batch->tasks.resize(keys.size());
+  // reuses their strings; records beyond them are copy-constructed, not
+  // default-constructed first. The encoding also settles a stale digest.
+  const size_t reused = std::min(batch->tasks.size(), keys.size());
+  batch->tasks.resize(reused);
+  batch->tasks.reserve(keys.size());
   batch->task_bytes.resize(keys.size());
   const std::string* last_queue = nullptr;
   for (size_t i = 0; i < keys.size(); ++i) {
     TaskEntry* entry = keys[i].entry;
     entry->changed = false;
-    batch->tasks[i] = static_cast<const TaskRecord&>(*entry);
+    const TaskRecord& record = *entry;
+    if (i < reused) {
+      batch->tasks[i] = record;
+    } else {
+      batch->tasks.push_back(record);
+    }
     std::string& bytes = batch->task_bytes[i];
     bytes.clear();
     AppendTaskRecord(*entry, &bytes);
