@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -51,6 +52,25 @@ struct Options {
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "pigtail-load: %s\n", pigtail::RedactSecrets(message).c_str());
   std::exit(1);
+}
+
+// The terminate handler: an exception no one caught (a reply that is not
+// what the API promises, as from a node stopped in the middle of a phase)
+// ends the run, from whichever thread read it, with a message and exit
+// code 1 instead of an abort.
+[[noreturn]] void DieOfUncaughtException() {
+  std::string what = "unknown exception";
+  try {
+    if (std::exception_ptr e = std::current_exception()) std::rethrow_exception(e);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  std::fprintf(stderr,
+               "pigtail-load: the node's reply is not what the API promises (%s); is the node "
+               "still running?\n",
+               what.c_str());
+  std::_Exit(1);
 }
 
 std::string host_;
@@ -333,6 +353,7 @@ std::optional<int> ParseOptions(int argc, char** argv, Options* o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::set_terminate(DieOfUncaughtException);
   Options o;
   if (std::optional<int> exit_code = ParseOptions(argc, argv, &o)) return *exit_code;
   Result<pigtail::HttpUrl> url = pigtail::ParseHttpUrl(o.url);

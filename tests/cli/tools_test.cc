@@ -2,12 +2,18 @@
 // usage errors exit 2 with a message naming the flag, --version prints the
 // commit, --help shows the defaults, and the environment and a config file
 // set flags.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/server/pigtaild_process.h"
@@ -148,6 +154,66 @@ TEST_F(ToolsTest, LoadCountsDuplicatesOverTheNodesOfACluster) {
   EXPECT_NE(text.find("claimed more than once 0 ("), std::string::npos) << text;
   EXPECT_EQ(a.Stop(), 0);
   EXPECT_EQ(b.Stop(), 0);
+}
+
+// A server on 127.0.0.1 that answers every request with 200 and the body
+// `{}`, one connection at a time, until it is destroyed.
+class EmptyObjectServer {
+ public:
+  EmptyObjectServer() {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        listen(listener_, 8) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~EmptyObjectServer() {
+    stop_ = true;
+    shutdown(listener_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    close(listener_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      const int conn = accept(listener_, nullptr, nullptr);
+      if (conn < 0) return;
+      char request[4096];
+      (void)!read(conn, request, sizeof(request));  // one request per connection
+      const std::string reply =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+          "Connection: close\r\n\r\n{}";
+      (void)!write(conn, reply.data(), reply.size());
+      close(conn);
+    }
+  }
+
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A node that answers what the API does not promise (here `{}` to /health,
+// which names the stores) ends pigtail-load with a message and exit code 1;
+// it aborted with an uncaught exception (exit 134).
+TEST_F(ToolsTest, LoadExitsOneOnRepliesItDoesNotExpect) {
+  EmptyObjectServer server;
+  ExitResult r = Run(Tools()[2], {"--url", server.url(), "--tasks", "8", "--phases", "batch"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("pigtail-load: the node's reply is not what the API promises"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace
