@@ -7,6 +7,7 @@
 #include <utility>
 #include <variant>
 
+#include "core/fresh_tasks.h"
 #include "core/projector.h"
 #include "server/log.h"
 #include "server/memory_trim.h"
@@ -487,7 +488,7 @@ Status Sequencer::AppendPurgeCandidates(const State& state, const PurgeRequest& 
   return Status::Ok();
 }
 
-Status Sequencer::ReinstateForEntries(const EntryWriter& writer) {
+Status Sequencer::ReinstateForEntries(const EntryWriter& writer, std::vector<TaskKey> fresh) {
   const State& state = node_->WriterView();
   if (!state.evict_finished()) return Status::Ok();
   std::vector<TaskKey> absent;
@@ -495,7 +496,64 @@ Status Sequencer::ReinstateForEntries(const EntryWriter& writer) {
   for (size_t i = 0; i < events.size(); ++i) {
     AppendAbsentTasks(state, events[i], /*fresh=*/!writer.external(i), &absent);
   }
+  if (!fresh.empty()) {
+    SortUnique(&fresh);
+    std::erase_if(absent,
+                  [&](const TaskKey& key) { return std::ranges::binary_search(fresh, key); });
+  }
   return node_->ReinstateTasks(std::move(absent));
+}
+
+void Sequencer::ClaimFreshTasks(std::vector<Pending>* batch, std::vector<Slot>* slots,
+                                BatchView* view, const DecideContext& ctx, EntryWriter* writer,
+                                BatchFacts* facts, std::vector<TaskKey>* claimed_fresh) {
+  auto added = [&](size_t i) {
+    return std::holds_alternative<AddRequest>((*batch)[i].request) &&
+           (*slots)[i].result.status.ok();
+  };
+  size_t first_add = 0;
+  while (first_add < batch->size() && !added(first_add)) ++first_add;
+  if (waiters_.empty() || first_add == batch->size()) return;
+  FreshTasks fresh(view->state());
+  for (const Pending& w : waiters_) {
+    const auto& claim = std::get<ClaimNextRequest>(w.request);
+    fresh.Want(claim.queue, claim.max);
+  }
+  const std::vector<Event>& events = writer->events();
+  for (size_t i = first_add; i < batch->size() && fresh.wants_any(); ++i) {
+    if (!added(i)) continue;
+    const size_t end = i + 1 < slots->size() ? (*slots)[i + 1].first_event : events.size();
+    for (size_t e = (*slots)[i].first_event; e < end; ++e) fresh.Take(events[e]);
+  }
+  if (fresh.taken() == 0) return;
+  BatchView fresh_view(fresh.state());
+  // Read after the Adds were stamped: a task is ready from its Add's time.
+  DecideContext fresh_ctx = ctx;
+  fresh_ctx.now_ns = node_->NowNanos();
+  std::vector<Pending> waiting;
+  for (Pending& w : waiters_) {
+    const auto& claim = std::get<ClaimNextRequest>(w.request);
+    Decision decision = Decide(fresh_view, claim, fresh_ctx);
+    if (decision.reply.claimed.empty()) {
+      waiting.push_back(std::move(w));
+      continue;
+    }
+    const size_t first_event = writer->Mark();
+    if (!writer->AddDecided(&decision).ok()) {
+      writer->Rollback();  // decided again later, against the State
+      waiting.push_back(std::move(w));
+      continue;
+    }
+    fresh_view.Accept(decision);
+    view->Accept(decision);
+    NoteDecision(decision, facts);
+    for (const ClaimedTask& task : decision.reply.claimed) {
+      claimed_fresh->push_back(TaskKey{claim.queue, task.id});
+    }
+    batch->push_back(std::move(w));
+    slots->push_back(Slot{first_event, std::move(decision.reply), false, true});
+  }
+  waiters_ = std::move(waiting);
 }
 
 void Sequencer::NoteDecision(const Decision& decision, BatchFacts* facts) {
@@ -570,12 +628,15 @@ void Sequencer::Apply(const std::vector<Event>& events, const std::vector<uint64
   if (added > 0 && on_applied_) on_applied_();
 }
 
+bool Sequencer::WaitAgain(Slot* slot, Pending* pending) {
+  if (slot->parked) return true;
+  if (!slot->fresh) return false;
+  waiters_.push_back(std::move(*pending));
+  slot->parked = true;
+  return true;
+}
+
 void Sequencer::ProcessBatch(std::vector<Pending> batch) {
-  struct Slot {
-    size_t first_event = 0;
-    WriteResult result;
-    bool parked = false;
-  };
   std::vector<Slot> slots(batch.size());
   EntryWriter writer(node_, options_);
   // Nothing is decided or written without the tasks it reads.
@@ -592,13 +653,19 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     slot.result = DecideRequest(batch[i], &view, ctx, &writer, &facts, &slot.parked);
     // A request that failed part way adds nothing.
     if (!slot.result.status.ok()) writer.Rollback();
+    if (slot.parked) waiters_.push_back(std::move(batch[i]));
   }
-  if (reinstated.ok()) reinstated = ReinstateForEntries(writer);
+  std::vector<TaskKey> claimed_fresh;
+  if (reinstated.ok()) {
+    ClaimFreshTasks(&batch, &slots, &view, ctx, &writer, &facts, &claimed_fresh);
+    reinstated = ReinstateForEntries(writer, std::move(claimed_fresh));
+  }
   if (!reinstated.ok()) {
     // A read: the probe brings the store back once it answers again.
     health_.Report(BackendHealth::kState, reinstated, /*probe=*/true);
-    for (Slot& slot : slots) {
-      slot.parked = false;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      Slot& slot = slots[i];
+      if (WaitAgain(&slot, &batch[i])) continue;
       slot.result = WriteResult();
       slot.result.status = reinstated;
     }
@@ -614,8 +681,9 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     health_.Report(BackendHealth::kLog, appended.status());
     if (!appended.ok()) {
       Status error = appended.status().WithContext("appending to the log");
-      for (Slot& slot : slots) {
-        if (slot.parked) continue;  // decided again later
+      for (size_t i = 0; i < slots.size(); ++i) {
+        Slot& slot = slots[i];
+        if (WaitAgain(&slot, &batch[i])) continue;
         slot.result = WriteResult();
         slot.result.status = error;
       }
@@ -631,10 +699,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
   size_t reply_items = 0;  // claimed tasks and done items to render
   for (size_t i = 0; i < batch.size(); ++i) {
     Slot& slot = slots[i];
-    if (slot.parked) {
-      waiters_.push_back(std::move(batch[i]));
-      continue;
-    }
+    if (slot.parked) continue;  // in waiters_
     if (const auto* external = std::get_if<ExternalRequest>(&batch[i].request)) {
       if (!slot.result.status.ok()) {
         static log::Every every(std::chrono::seconds(10));

@@ -25,7 +25,10 @@
 // Claim-next requests with wait_ms > 0 that find nothing wait inside the
 // sequencer (no polling by the caller): they are re-tried after a batch adds
 // or releases work on their queue, on a short tick (delays and expired
-// leases), and answered empty when wait_ms has passed.
+// leases), and answered empty when wait_ms has passed. A batch that adds
+// tasks to a queue with waiting claims decides those claims after its own
+// requests, against the tasks it adds (core/fresh_tasks.h): the add and the
+// claim that takes its task share the batch's one synced append.
 //
 // Thread safety: Submit() may be called from any thread. Callbacks run one
 // at a time, in the order their batches were processed, on the sequencer
@@ -48,6 +51,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/cold_tasks.h"
 #include "core/decide.h"
 #include "core/event.h"
 #include "core/queue_op.h"
@@ -141,6 +145,15 @@ class Sequencer {
   // Facts about the requests decided in a batch, counted once the batch is
   // in the log, for the requests that succeeded.
   struct BatchFacts;
+  // A request of the batch being processed, as decided.
+  struct Slot {
+    size_t first_event = 0;  // its first entry in the batch
+    WriteResult result;
+    bool parked = false;  // a claim-next moved to waiters_
+    // A waiting claim that took tasks the batch adds: it waits again if the
+    // batch is not written.
+    bool fresh = false;
+  };
   // The entries of one batch being built.
   class EntryWriter;
   void Run();
@@ -149,6 +162,16 @@ class Sequencer {
   // returns its reply. Sets *park for a claim-next to wait.
   WriteResult DecideRequest(const Pending& pending, BatchView* view, const DecideContext& ctx,
                             EntryWriter* writer, BatchFacts* facts, bool* park);
+  // Decides the waiting claim-nexts (waiters_) of the queues that the Adds
+  // of the batch's AddRequests write, against the tasks those Adds create;
+  // a claim that takes any joins the batch (`batch`, `slots`), the others
+  // go on waiting. Appends the tasks claimed to `claimed_fresh`.
+  void ClaimFreshTasks(std::vector<Pending>* batch, std::vector<Slot>* slots, BatchView* view,
+                       const DecideContext& ctx, EntryWriter* writer, BatchFacts* facts,
+                       std::vector<TaskKey>* claimed_fresh);
+  // For a batch that is not written: true for a claim that waits (again),
+  // in waiters_; false for a request to answer with the error.
+  bool WaitAgain(Slot* slot, Pending* pending);
   // Reads back from the state store the finished tasks dropped from memory
   // that the requests of `batch` are decided against (core/cold_tasks.h),
   // and those a purge may remove.
@@ -157,8 +180,9 @@ class Sequencer {
   // that `purge` removes.
   Status AppendPurgeCandidates(const State& state, const PurgeRequest& purge,
                                std::vector<TaskKey>* absent);
-  // The same for the tasks the entries of the batch write.
-  Status ReinstateForEntries(const EntryWriter& writer);
+  // The same for the tasks the entries of the batch write, but for
+  // `fresh`: tasks the batch adds.
+  Status ReinstateForEntries(const EntryWriter& writer, std::vector<TaskKey> fresh);
   // Notes the claim times and metrics of a decision taken into the batch.
   void NoteDecision(const Decision& decision, BatchFacts* facts);
   // Applies the appended `events` (with their sequences) to the State.

@@ -248,5 +248,110 @@ TEST_F(SequencerTest, ACreateRefusedAsQueueExistsIsNotWrittenToTheExternalLog) {
             5000u);
 }
 
+// Waiting claims of a queue that a batch adds tasks to are decided in that
+// batch, against the new tasks: the add and the claims that take its tasks
+// are one append (one sync), in the order the claims began to wait.
+class FreshClaimTest : public SequencerTest {
+ protected:
+  void SetUp() override {
+    Open();
+    ASSERT_TRUE(Write(LocalRequest{{R"({"Create":{"name":"q","timeout_ms":1000}})",
+                                    R"({"Create":{"name":"r","timeout_ms":1000}})"},
+                                   {}})
+                    .status.ok());
+  }
+  // Starts a claim-next that waits up to `wait`, and returns once the
+  // sequencer has decided it (a later request has been answered).
+  std::future<WriteResult> Wait(const std::string& queue, const Uuid& worker, size_t max,
+                                std::chrono::milliseconds wait) {
+    std::future<WriteResult> claim =
+        SubmitAsync(ClaimNextRequest{queue, worker, max, static_cast<uint64_t>(wait.count())});
+    EXPECT_TRUE(Write(LocalRequest{{R"({"not":"a queue op"})"}, {}}).status.ok());
+    EXPECT_EQ(claim.wait_for(0s), std::future_status::timeout) << "answered, not waiting";
+    return claim;
+  }
+  static AddRequest Tasks(const std::string& queue, int n) {
+    AddRequest add;
+    for (int i = 0; i < n; ++i) add.tasks.push_back(AddOp{queue, "t", "{}", 0, 0, {}, {}});
+    return add;
+  }
+};
+
+TEST_F(FreshClaimTest, AnAddAndTheWaitingClaimThatTakesItAreOneBatch) {
+  std::future<WriteResult> claim = Wait("q", kWorker1, 1, 10s);
+  const uint64_t batches = node_->counters().batches;
+  const uint64_t events = Events();
+  WriteResult added = Write(Tasks("q", 1));
+  ASSERT_TRUE(added.status.ok()) << added.status.ToString();
+  ASSERT_EQ(added.ids.size(), 1u);
+  WriteResult claimed = Get(claim);
+  ASSERT_TRUE(claimed.status.ok()) << claimed.status.ToString();
+  ASSERT_EQ(claimed.claimed.size(), 1u);
+  EXPECT_EQ(claimed.claimed[0].id, added.ids[0]);
+  EXPECT_EQ(claimed.claimed[0].attempt, 1u);
+  EXPECT_EQ(claimed.claimed[0].task_name, "t");
+  EXPECT_EQ(node_->counters().batches, batches + 1);
+  EXPECT_EQ(Events(), events + 2);  // the Add and the claim's Progress
+  EXPECT_EQ(node_->counters().claims, 1u);
+  EXPECT_EQ(TaskOf(added.ids[0]), std::make_pair(TaskState::kWorking, kWorker1));
+}
+
+TEST_F(FreshClaimTest, WaitingClaimsTakeTheNewTasksInTheOrderTheyWaited) {
+  std::future<WriteResult> first = Wait("q", kWorker1, 1, 10s);
+  std::future<WriteResult> second = Wait("q", kWorker2, 2, 10s);
+  std::future<WriteResult> other_queue = Wait("r", kWorker1, 1, 300ms);
+  const uint64_t batches = node_->counters().batches;
+  WriteResult added = Write(Tasks("q", 5));
+  ASSERT_TRUE(added.status.ok()) << added.status.ToString();
+  ASSERT_EQ(added.ids.size(), 5u);
+  WriteResult one = Get(first);
+  WriteResult two = Get(second);
+  ASSERT_EQ(one.claimed.size(), 1u);
+  EXPECT_EQ(one.claimed[0].id, added.ids[0]);
+  ASSERT_EQ(two.claimed.size(), 2u);
+  EXPECT_EQ(two.claimed[0].id, added.ids[1]);
+  EXPECT_EQ(two.claimed[1].id, added.ids[2]);
+  EXPECT_EQ(node_->counters().batches, batches + 1);
+  for (int k : {3, 4}) EXPECT_EQ(TaskOf(added.ids[k]).first, TaskState::kPending);
+  // A claim on another queue goes on waiting, and ends empty.
+  WriteResult none = Get(other_queue);
+  ASSERT_TRUE(none.status.ok()) << none.status.ToString();
+  EXPECT_TRUE(none.claimed.empty());
+}
+
+// A waiting claim does not take a new task that is not ready yet.
+TEST_F(FreshClaimTest, ATaskAddedWithADelayIsNotClaimedByAWaitingClaim) {
+  std::future<WriteResult> claim = Wait("q", kWorker1, 1, 300ms);
+  AddRequest delayed = Tasks("q", 1);
+  delayed.tasks[0].delay_ms = 60'000;
+  WriteResult added = Write(delayed);
+  ASSERT_TRUE(added.status.ok()) << added.status.ToString();
+  WriteResult none = Get(claim);
+  ASSERT_TRUE(none.status.ok()) << none.status.ToString();
+  EXPECT_TRUE(none.claimed.empty());
+  EXPECT_EQ(TaskOf(added.ids.at(0)).first, TaskState::kPending);
+}
+
+// When the batch's append fails, neither the add nor the claim taken with
+// it is written; the claim waits again and takes the next task added.
+TEST_F(FreshClaimTest, AFailedAppendWritesNeitherTheAddNorItsClaim) {
+  std::future<WriteResult> claim = Wait("q", kWorker1, 1, 10s);
+  const uint64_t events = Events();
+  store_->FailAppends(1);
+  WriteResult failed = Write(Tasks("q", 1));
+  EXPECT_EQ(failed.status.code(), StatusCode::kUnavailable) << failed.status.ToString();
+  EXPECT_EQ(Events(), events);
+  EXPECT_EQ(node_->counters().claims, 0u);
+  EXPECT_EQ(claim.wait_for(0s), std::future_status::timeout) << "answered, not waiting";
+
+  WriteResult added = Write(Tasks("q", 1));
+  ASSERT_TRUE(added.status.ok()) << added.status.ToString();
+  WriteResult claimed = Get(claim);
+  ASSERT_TRUE(claimed.status.ok()) << claimed.status.ToString();
+  ASSERT_EQ(claimed.claimed.size(), 1u);
+  EXPECT_EQ(claimed.claimed[0].id, added.ids.at(0));
+  EXPECT_EQ(Events(), events + 2);
+}
+
 }  // namespace
 }  // namespace pigtail
