@@ -9,7 +9,9 @@ namespace {
 
 void AppendIfAbsent(const State& state, const std::string& queue, const Uuid& id,
                     std::vector<TaskKey>* keys) {
-  if (state.FindTask(queue, id) == nullptr) keys->push_back(TaskKey{queue, id});
+  if (state.FindTask(queue, id) == nullptr && state.HoldsDropped(queue)) {
+    keys->push_back(TaskKey{queue, id});
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Which dropped task registers an op or a request needs back in memory
 // (State, "Dropping finished tasks"): the tasks it names that the State
-// does not hold. The caller reads them from the state store
+// does not hold, of queues it dropped tasks of (State::HoldsDropped; in any
+// other queue such a task is new). The caller reads them from the state store
 // (StateStore::GetTasks) and puts back what it finds with State::Reinstate
 // before deciding or applying; a task the store does not hold either is
 // new. Pure: the reading is the caller's.

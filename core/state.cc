@@ -87,6 +87,12 @@ const State::QueueSlot* State::FindSlot(std::string_view queue) const {
   return it == queues_.end() ? nullptr : &it->second;
 }
 
+bool State::HoldsDropped(std::string_view queue) const {
+  // Registers leave a slot's map only when dropped; task_count counts them all.
+  const QueueSlot* slot = FindSlot(queue);
+  return slot != nullptr && slot->task_count > slot->tasks.size();
+}
+
 const QueueRecord* State::FindQueue(std::string_view name) const {
   const QueueSlot* slot = FindSlot(name);
   return slot == nullptr || !slot->record ? nullptr : &*slot->record;

@@ -156,6 +156,10 @@ class State {
   size_t changed_task_count() const { return changed_tasks_.size(); }
   // The task registers dropped from memory (in the state store only).
   size_t dropped_count() const { return dropped_count_; }
+  // Whether the state store may hold a task register of `queue` that
+  // memory does not (dropped, or not loaded). When false, a task of the
+  // queue that FindTask does not find is new.
+  bool HoldsDropped(std::string_view queue) const;
 
   // REQUIRES: !digests_stale().
   Digest total_digest() const {

@@ -621,6 +621,22 @@ TEST(ConvergenceModelTest, DroppingFinishedTasksChangesNothing) {
             }
           }
         }
+        // A queue holds dropped tasks exactly when the store has a task of
+        // it that memory does not (core/cold_tasks.h reads no other queue).
+        for (const char* q : kQueues) {
+          Result<std::vector<TaskRecord>> stored =
+              replica.store().ListTasks(q, std::nullopt, 1'000'000);
+          ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+          const bool absent = std::ranges::any_of(
+              *stored, [&](const TaskRecord& t) { return got.FindTask(q, t.id) == nullptr; });
+          ASSERT_EQ(got.HoldsDropped(q), absent) << q;
+          ASSERT_EQ(restarted.HoldsDropped(q), std::ranges::any_of(*stored,
+                                                                   [&](const TaskRecord& t) {
+                                                                     return restarted.FindTask(
+                                                                                q, t.id) == nullptr;
+                                                                   }))
+              << q;
+        }
         // What is in memory is what is live, and every register is stored.
         for (const auto& [name, slot] : got.queues()) {
           for (const auto& [id, task] : slot.tasks) {
