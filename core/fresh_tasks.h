@@ -13,9 +13,9 @@
 #define PIGTAIL_CORE_FRESH_TASKS_H_
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
-#include <string_view>
 
 #include "core/event.h"
 #include "core/state.h"
