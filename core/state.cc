@@ -1,6 +1,7 @@
 #include "core/state.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "core/codec.h"
@@ -133,25 +134,41 @@ void State::PutQueue(QueueRecord queue) {
   const bool timeout_changed = !slot.record || slot.record->timeout_ms != queue.timeout_ms;
   const bool visibility_changed = !slot.record || slot.record->alive != queue.alive ||
                                   slot.record->last_delete != queue.last_delete;
+  // Only a queue absent or deleted keeps finished tasks (Droppable).
+  const bool kept_finished = !slot.record || !slot.record->alive;
   slot.record = std::move(queue);
-  if (visibility_changed) RecountFinished(&slot);
-  if (evict_finished_) {
-    // Finished tasks kept for want of a queue register may go now.
-    for (const auto& [id, entry] : slot.tasks) {
-      if (entry.status.key.outcome != Outcome::kLive && !entry.changed) {
-        eviction_queue_.push_back({entry.taken_at, &slot, id});
-      }
-    }
-  }
+  if (visibility_changed) ListForRecount(&slot, evict_finished_ && kept_finished);
   // What the indexes count (visible tasks) changes with visibility.
   if (claim_index_ && (visibility_changed || (timeout_changed && !slot.leased.empty()))) {
     RebuildClaimIndexes(&slot);
   }
 }
 
+void State::ListForRecount(QueueSlot* slot, bool offer_kept) {
+  slot->offer_kept |= offer_kept;
+  if (slot->recount) return;
+  slot->recount = true;
+  recount_slots_.push_back(slot);
+}
+
 void State::RecountFinished(QueueSlot* slot) {
+  if (!slot->recount) return;
+  slot->recount = false;
   slot->finished = FinishedCounts{};
-  for (const auto& [id, entry] : slot->tasks) slot->finished.Add(FinishedKindIn(*slot, entry));
+  const bool offer_kept = std::exchange(slot->offer_kept, false);
+  // A deleted queue shows no task, and keeps none that became droppable.
+  if (!offer_kept && (!slot->record || !slot->record->alive)) return;
+  for (const auto& [id, entry] : slot->tasks) {
+    slot->finished.Add(FinishedKindIn(*slot, entry));
+    if (offer_kept && entry.status.key.outcome != Outcome::kLive && !entry.changed) {
+      eviction_queue_.push_back({entry.taken_at, slot, id});
+    }
+  }
+}
+
+void State::RecountListed() {
+  for (QueueSlot* slot : recount_slots_) RecountFinished(slot);
+  recount_slots_.clear();
 }
 
 void State::PutTask(TaskRecord task) {
@@ -173,6 +190,7 @@ void State::PutStoredTask(TaskRecord task) {
   if (evict_finished_) {
     QueueSlot& slot = queues_.try_emplace(task.queue).first->second;
     if (Droppable(slot, task)) {
+      RecountFinished(&slot);  // before counting a task that is not in memory
       Digest digest = DigestOf(task);
       slot.digest.Add(digest);
       total_.Add(digest);
@@ -196,6 +214,8 @@ void State::PutStoredTally(std::string_view queue, const Digest& digest, const Q
   total_.Add(digest);
   slot.task_count = tally.tasks;
   slot.finished = tally.finished;
+  slot.recount = false;  // the stored tally counts its dropped tasks; memory holds none
+  slot.offer_kept = false;
   task_count_ += tally.tasks;
   dropped_count_ += tally.tasks;
 }
@@ -239,6 +259,9 @@ bool State::Droppable(const QueueSlot& slot, const TaskRecord& task) {
 }
 
 size_t State::EvictCommitted(uint64_t committed) {
+  // A recount sees only the tasks in memory, so it comes first; it may also
+  // list more candidates.
+  if (!recount_slots_.empty()) RecountListed();
   size_t dropped = 0;
   while (!eviction_queue_.empty() && eviction_queue_.front().checkpoint <= committed) {
     const EvictionCandidate c = eviction_queue_.front();
@@ -491,6 +514,7 @@ void State::Clear() {
   eviction_queue_.clear();
   total_ = Digest{};
   stale_tasks_.clear();
+  recount_slots_.clear();
   changed_queues_.clear();
   changed_tasks_.clear();
   changed_rejected_.clear();

@@ -127,6 +127,15 @@ class State {
     // Delete arrived, which is no longer counted (its register and digest
     // are unaffected).
     FinishedCounts finished;
+    // Set when what is visible changed: `finished` is counted again at the
+    // next SettleDigests() (or before a task of the slot leaves memory),
+    // once for any number of changes, so a log that deletes and re-creates
+    // a queue often costs one scan of its tasks per settle, not per change.
+    bool recount = false;
+    // With `recount`: the queue was absent or deleted, so finished tasks it
+    // kept in memory may have become droppable; the recount lists them for
+    // EvictCommitted.
+    bool offer_kept = false;
   };
   using QueueMap = std::map<std::string, QueueSlot, std::less<>>;
 
@@ -178,12 +187,14 @@ class State {
   }
 
   // Brings every stale task digest (and the queue and total digests) up to
-  // date. Cheap when nothing is stale.
+  // date, and counts the finished tasks of each queue whose visibility
+  // changed (QueueSlot::recount) again. Cheap when nothing is stale.
   void SettleDigests() {
     if (!stale_tasks_.empty()) SettleStale();
+    if (!recount_slots_.empty()) RecountListed();
   }
-  // True when some digest awaits SettleDigests().
-  bool digests_stale() const { return !stale_tasks_.empty(); }
+  // True when some digest or finished count awaits SettleDigests().
+  bool digests_stale() const { return !stale_tasks_.empty() || !recount_slots_.empty(); }
   // FailedPrecondition while digests_stale(): for readers that take a
   // const State and must not compare stale digests.
   Status CheckSettled() const;
@@ -344,8 +355,12 @@ class State {
   static FinishedKind FinishedKindIn(const QueueSlot& slot, const TaskRecord& task) {
     return FinishedKindOf(task, slot.record ? &*slot.record : nullptr);
   }
-  // Counts slot->finished again over the tasks in memory.
-  static void RecountFinished(QueueSlot* slot);
+  // Lists `slot` for a recount of its finished tasks (QueueSlot::recount).
+  void ListForRecount(QueueSlot* slot, bool offer_kept);
+  // Counts slot->finished again over the tasks in memory, if listed, and
+  // offers the kept finished tasks to EvictCommitted.
+  void RecountFinished(QueueSlot* slot);
+  void RecountListed();
   // Puts a stored register in memory whose digest is already counted.
   TaskEntry& PutCounted(QueueSlot* slot, TaskRecord stored);
 
@@ -368,6 +383,9 @@ class State {
   // (TakeChangesInto may settle some early: SettleStale skips them). Same
   // address stability argument as changed_tasks_.
   std::vector<std::pair<QueueSlot*, TaskEntry*>> stale_tasks_;
+  // Slots with `recount` set when listed, each listed once (slots of
+  // queues_, a std::map, keep their address).
+  std::vector<QueueSlot*> recount_slots_;
   std::string scratch_;  // reused encoding buffer
 
   bool track_changes_ = true;

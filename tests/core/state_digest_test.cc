@@ -20,6 +20,7 @@ namespace {
 
 using testing::AtMs;
 using testing::DigestFromScratch;
+using testing::kMs;
 using testing::OpEvent;
 using testing::TestId;
 
@@ -98,6 +99,8 @@ void ExpectSameDigests(State& lazy, State& eager) {
     }
     EXPECT_EQ(mine->open, open) << name;
     EXPECT_EQ(mine->leased, leased) << name;
+    EXPECT_EQ(mine->finished, slot.finished) << name;
+    EXPECT_FALSE(mine->recount) << name;
   }
   EXPECT_TRUE(lazy.SameRegisters(eager));
 }
@@ -136,6 +139,12 @@ TEST(StateDigestTest, LazyDigestsEqualEagerOnesAfterAnySequenceOfWrites) {
         case 1: {
           const char* queue = kQueues[rng() % 3];
           ASSERT_EQ(lazy.QueueDigest(queue), eager.QueueDigest(queue)) << "event " << i;
+          const State::QueueSlot* mine = lazy.FindSlot(queue);  // settles
+          const State::QueueSlot* theirs = eager.FindSlot(queue);
+          ASSERT_EQ(mine == nullptr, theirs == nullptr) << "event " << i;
+          if (mine != nullptr) {
+            ASSERT_EQ(mine->finished, theirs->finished) << "event " << i;
+          }
           break;
         }
         case 2: {
@@ -277,6 +286,68 @@ TEST(StateDigestTest, ClaimableTasksEqualsAScanOfEveryTask) {
       }
     }
   }
+}
+
+QueueOp Add(const std::string& queue) {
+  AddOp add;
+  add.queue_name = queue;
+  add.task_name = "t";
+  add.info_json = "{}";
+  return add;
+}
+
+// Deleting or creating a queue again changes which of its finished tasks
+// count; they are counted again once, at the next settle, and readers
+// sharing the State see the last settled counts until then.
+TEST(StateDigestTest, FinishedCountsOfAQueueDeletedAndCreatedAgainSettleOnce) {
+  State state;
+  const CreateOp create{"q", 1000, std::nullopt, std::nullopt};
+  const Uuid worker = TestId(7);
+  ApplyEvent(OpEvent(TestId(1), TestId(100), AtMs(1), create), &state);
+  ApplyEvent(OpEvent(TestId(2), TestId(100), AtMs(2), Add("q")), &state);
+  ApplyEvent(OpEvent(TestId(3), TestId(100), AtMs(3), ProgressOp{"q", TestId(2), worker, 1}),
+             &state);
+  ApplyEvent(OpEvent(TestId(4), TestId(100), AtMs(4), DoneOp{"q", TestId(2), worker, 1}), &state);
+  state.SettleDigests();
+  const State& reader = state;
+  ASSERT_EQ(reader.FindSlot("q")->finished.done, 1u);
+
+  ApplyEvent(OpEvent(TestId(5), TestId(100), AtMs(5), DeleteOp{"q"}), &state);
+  EXPECT_TRUE(state.digests_stale());
+  EXPECT_TRUE(reader.FindSlot("q")->recount);
+  EXPECT_EQ(reader.FindSlot("q")->finished.done, 1u);  // the last settled count
+  ApplyEvent(OpEvent(TestId(6), TestId(100), AtMs(6), create), &state);
+  state.SettleDigests();
+  EXPECT_FALSE(state.digests_stale());
+  EXPECT_FALSE(reader.FindSlot("q")->recount);
+  EXPECT_EQ(reader.FindSlot("q")->finished.done, 0u);  // added before the Delete: gone for good
+  EXPECT_EQ(CountTasks(state, "q", 10 * kMs), QueueCounts{});
+}
+
+// A task added after a Delete's stamp and finished while its queue is
+// deleted may not leave memory (a Create would show it). When the Create
+// comes and the task leaves memory before the next settle, the queue's
+// finished tasks are counted first, so the count still holds the task.
+TEST(StateDigestTest, FinishedTaskShownByACreateIsCountedBeforeItLeavesMemory) {
+  State state;
+  state.set_evict_finished(true);
+  const CreateOp create{"q", 1000, std::nullopt, std::nullopt};
+  const Uuid worker = TestId(7);
+  ApplyEvent(OpEvent(TestId(1), TestId(100), AtMs(1), create), &state);
+  ApplyEvent(OpEvent(TestId(2), TestId(100), AtMs(2), DeleteOp{"q"}), &state);
+  ApplyEvent(OpEvent(TestId(3), TestId(101), AtMs(3), Add("q")), &state);
+  ApplyEvent(OpEvent(TestId(4), TestId(101), AtMs(4), ProgressOp{"q", TestId(3), worker, 1}),
+             &state);
+  ApplyEvent(OpEvent(TestId(5), TestId(101), AtMs(5), DoneOp{"q", TestId(3), worker, 1}), &state);
+  (void)state.TakeChanges(1);  // settles
+  ASSERT_EQ(state.FindSlot("q")->finished.done, 0u);
+
+  ApplyEvent(OpEvent(TestId(6), TestId(100), AtMs(6), create), &state);
+  EXPECT_EQ(state.EvictCommitted(1), 1u);
+  EXPECT_EQ(state.dropped_count(), 1u);
+  state.SettleDigests();
+  EXPECT_EQ(state.FindSlot("q")->finished.done, 1u);
+  EXPECT_EQ(CountTasks(state, "q", 10 * kMs).done, 1u);
 }
 
 TEST(StateDigestTest, ClearDropsStaleDigests) {
