@@ -47,8 +47,9 @@ enum Order { kOrdered = 0, kShuffled = 1, kDuplicates = 2 };
 const char* kOrderNames[] = {"ordered", "shuffled", "dup10"};
 
 // The number in environment variable `name`, or `fallback` when unset.
-// PIGTAIL_REPLAY_BENCH_EVENTS: the log's size; PIGTAIL_REPLAY_READ_AHEAD
-// and PIGTAIL_REPLAY_COMMIT_EVERY: ReplayOptions for the BM_Replay rows.
+// PIGTAIL_REPLAY_BENCH_EVENTS: the log's size; PIGTAIL_REPLAY_READ_AHEAD,
+// PIGTAIL_REPLAY_COMMIT_EVERY and PIGTAIL_REPLAY_MEMORY_MB: ReplayOptions
+// for the BM_Replay rows.
 uint64_t EnvNumber(const char* name, uint64_t fallback) {
   const char* env = std::getenv(name);
   return env != nullptr ? std::strtoull(env, nullptr, 10) : fallback;
@@ -242,6 +243,8 @@ void BM_Replay(benchmark::State& st) {
     ro.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     ro.read_ahead_batches = EnvNumber("PIGTAIL_REPLAY_READ_AHEAD", 0);
     ro.commit_every_events = EnvNumber("PIGTAIL_REPLAY_COMMIT_EVERY", ro.commit_every_events);
+    ro.memory_budget_bytes = EnvNumber("PIGTAIL_REPLAY_MEMORY_MB", ro.memory_budget_bytes >> 20)
+                             << 20;
     State state;
     st.ResumeTiming();
     SectionTimer timer;
