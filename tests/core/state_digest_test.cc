@@ -22,6 +22,7 @@ using testing::AtMs;
 using testing::DigestFromScratch;
 using testing::kMs;
 using testing::OpEvent;
+using testing::PlainAdd;
 using testing::TestId;
 
 const char* const kQueues[] = {"alpha", "beta", "gamma"};
@@ -288,14 +289,6 @@ TEST(StateDigestTest, ClaimableTasksEqualsAScanOfEveryTask) {
   }
 }
 
-QueueOp Add(const std::string& queue) {
-  AddOp add;
-  add.queue_name = queue;
-  add.task_name = "t";
-  add.info_json = "{}";
-  return add;
-}
-
 // Deleting or creating a queue again changes which of its finished tasks
 // count; they are counted again once, at the next settle, and readers
 // sharing the State see the last settled counts until then.
@@ -304,7 +297,7 @@ TEST(StateDigestTest, FinishedCountsOfAQueueDeletedAndCreatedAgainSettleOnce) {
   const CreateOp create{"q", 1000, std::nullopt, std::nullopt};
   const Uuid worker = TestId(7);
   ApplyEvent(OpEvent(TestId(1), TestId(100), AtMs(1), create), &state);
-  ApplyEvent(OpEvent(TestId(2), TestId(100), AtMs(2), Add("q")), &state);
+  ApplyEvent(OpEvent(TestId(2), TestId(100), AtMs(2), PlainAdd("q", "t", "{}")), &state);
   ApplyEvent(OpEvent(TestId(3), TestId(100), AtMs(3), ProgressOp{"q", TestId(2), worker, 1}),
              &state);
   ApplyEvent(OpEvent(TestId(4), TestId(100), AtMs(4), DoneOp{"q", TestId(2), worker, 1}), &state);
@@ -335,7 +328,7 @@ TEST(StateDigestTest, FinishedTaskShownByACreateIsCountedBeforeItLeavesMemory) {
   const Uuid worker = TestId(7);
   ApplyEvent(OpEvent(TestId(1), TestId(100), AtMs(1), create), &state);
   ApplyEvent(OpEvent(TestId(2), TestId(100), AtMs(2), DeleteOp{"q"}), &state);
-  ApplyEvent(OpEvent(TestId(3), TestId(101), AtMs(3), Add("q")), &state);
+  ApplyEvent(OpEvent(TestId(3), TestId(101), AtMs(3), PlainAdd("q", "t", "{}")), &state);
   ApplyEvent(OpEvent(TestId(4), TestId(101), AtMs(4), ProgressOp{"q", TestId(3), worker, 1}),
              &state);
   ApplyEvent(OpEvent(TestId(5), TestId(101), AtMs(5), DoneOp{"q", TestId(3), worker, 1}), &state);
