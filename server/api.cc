@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <cstdio>
 #include <functional>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "server/api_call.h"
 #include "server/log.h"
 #include "server/memory_trim.h"
+#include "server/node_work.h"
 
 namespace pigtail {
 namespace {
@@ -249,9 +251,17 @@ void Api::Health(Call& call) {
 void Api::MetricsText(Call& call) {
   std::string text = metrics_ != nullptr ? metrics_->Render() : std::string();
   NodeCounters& c = node_->counters();
-  auto counter = [&](const char* name, const char* help, uint64_t value) {
+  auto counter_text = [&](const char* name, const char* help, const std::string& value) {
     text += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-            " " + std::to_string(value) + "\n";
+            " " + value + "\n";
+  };
+  auto counter = [&](const char* name, const char* help, uint64_t value) {
+    counter_text(name, help, std::to_string(value));
+  };
+  auto seconds = [&](const char* name, const char* help, double value) {
+    char formatted[32];
+    std::snprintf(formatted, sizeof formatted, "%.6f", value);
+    counter_text(name, help, formatted);
   };
   counter("pigtail_events_appended_total", "New events stored in the log.",
           c.events_appended.load());
@@ -276,6 +286,16 @@ void Api::MetricsText(Call& call) {
           c.future_events.load());
   counter("pigtail_sequencer_batches_total", "Batches written by the ingest sequencer.",
           c.batches.load());
+  counter("pigtail_sequencer_requests_total",
+          "Requests decided in the batches written (per batch: how many share a log append).",
+          c.batch_requests.load());
+  seconds("pigtail_log_append_seconds_total",
+          "Time in the sequencer's log appends, each with its sync.", c.log_append_ns.load() / 1e9);
+  seconds("pigtail_sequencer_busy_seconds_total",
+          "Time the sequencer spent on batches and state commits (not waiting for requests).",
+          c.sequencer_busy_ns.load() / 1e9);
+  seconds("process_cpu_seconds_total", "CPU time of this process, user and system.",
+          ProcessCpuSeconds());
   counter("pigtail_tasks_reinstated_total",
           "Finished tasks read back from the state store for an op on them.",
           c.tasks_reinstated.load());

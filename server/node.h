@@ -61,6 +61,15 @@ struct NodeCounters {
   // follow them). docs/registers.md, "Hostile clocks".
   std::atomic<uint64_t> future_events{0};
   std::atomic<uint64_t> batches{0};  // sequencer batches written
+  // Requests decided in the batches written; divided by `batches`, how many
+  // requests share one (synced) log append.
+  std::atomic<uint64_t> batch_requests{0};
+  // Time in the sequencer's log appends, each with its sync (--sync batch).
+  std::atomic<uint64_t> log_append_ns{0};
+  // Time the sequencer spent on batches and state commits, that is, not
+  // waiting for requests: near the time elapsed, the sequencer is the
+  // bottleneck of the writes.
+  std::atomic<uint64_t> sequencer_busy_ns{0};
   // Finished tasks read back from the state store for an op on them.
   std::atomic<uint64_t> tasks_reinstated{0};
 };

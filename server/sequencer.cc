@@ -34,6 +34,12 @@ constexpr std::chrono::seconds kProbeInterval{1};
 // How often at most memory freed by dropped tasks goes back to the system.
 constexpr std::chrono::seconds kTrimInterval{10};
 
+uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+}
+
 // Adds the queues whose waiting claims an applied op may satisfy.
 void AddQueuesToWake(const Event& event, std::vector<std::string>* queues) {
   const QueueOp* op = std::get_if<QueueOp>(&event.op);
@@ -248,6 +254,7 @@ void Sequencer::Run() {
       dropped_since_trim_ = 0;
       last_trim_ = Clock::now();
     }
+    node_->counters().sequencer_busy_ns += NanosSince(now);
     if (stop) break;
   }
 }
@@ -675,9 +682,11 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
   std::vector<uint64_t> seqs;
   if (!events.empty() && reinstated.ok()) {
     const bool sync = options_.sync == SyncMode::kBatch;
+    const auto append_start = std::chrono::steady_clock::now();
     Result<std::vector<uint64_t>> appended = writer.all_fresh()
                                                  ? node_->log()->AppendNew(events, sync)
                                                  : node_->log()->Append(events, sync);
+    node_->counters().log_append_ns += NanosSince(append_start);
     health_.Report(BackendHealth::kLog, appended.status());
     if (!appended.ok()) {
       Status error = appended.status().WithContext("appending to the log");
@@ -690,6 +699,7 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     } else {
       seqs = std::move(appended).value();
       if (writer.head()) node_->set_head(*writer.head());
+      node_->counters().batch_requests += batch.size();
       Apply(events, seqs, facts);
     }
   }

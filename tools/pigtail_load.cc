@@ -27,6 +27,7 @@
 #include "core/uuid.h"
 #include "core/version.h"
 #include "server/http_client.h"
+#include "server/node_work.h"
 
 namespace {
 
@@ -135,6 +136,40 @@ double Process(const Options& o, const std::string& queue, int total) {
     }
   });
 }
+
+// The node's work counters and this process's CPU time at the start of a
+// phase; Report() prints what the node did in the phase (server/node_work.h),
+// or nothing for a node that does not report its work.
+class PhaseMeter {
+ public:
+  PhaseMeter() : node_(SampleNode()), cpu_s_(pigtail::ProcessCpuSeconds()) {}
+
+  void Report(double wall_s, int items) const {
+    const double cpu_s = pigtail::ProcessCpuSeconds() - cpu_s_;
+    std::optional<pigtail::NodeWorkSample> now = SampleNode();
+    if (!node_ || !now) return;
+    pigtail::LoadPhase phase;
+    phase.wall_s = wall_s;
+    phase.items = items;
+    phase.client_cpu_s = cpu_s;
+    phase.cores = std::max(1u, std::thread::hardware_concurrency());
+    std::string text = pigtail::DescribeNodeWork(*node_, *now, phase);
+    // Indented under the phase's line.
+    for (size_t at = 0; at < text.size(); at = text.find('\n', at) + 1) text.insert(at, "  ");
+    std::fputs(text.c_str(), stdout);
+  }
+
+ private:
+  static std::optional<pigtail::NodeWorkSample> SampleNode() {
+    HttpConnection c(host_, port_);
+    Result<HttpResponse> r = c.Send("GET", "/metrics", "");
+    if (!r.ok() || r->status != 200) return std::nullopt;
+    return pigtail::ParseNodeWork(r->body);
+  }
+
+  std::optional<pigtail::NodeWorkSample> node_;
+  double cpu_s_;
+};
 
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
@@ -394,6 +429,7 @@ int main(int argc, char** argv) {
   double t = 0;
   int single = 0;
   if (phase("single")) {
+    PhaseMeter meter;
     t = RunThreads(o.providers, [&](int p) {
       HttpConnection conn(host_, port_);
       for (int i = 0; i < per; ++i) {
@@ -402,6 +438,7 @@ int main(int argc, char** argv) {
     });
     single = per * o.providers;
     std::printf("add single:   %8d tasks in %6.2f s = %9.0f adds/s\n", single, t, single / t);
+    meter.Report(t, single);
   }
 
   // 2. Batch adds.
@@ -409,6 +446,7 @@ int main(int argc, char** argv) {
   int batch_size = std::min(o.batch, per);
   int batched = 0;
   if (phase("batch")) {
+    PhaseMeter meter;
     t = RunThreads(o.providers, [&](int) {
       HttpConnection conn(host_, port_);
       for (int b = 0; b < batches_per; ++b) {
@@ -420,15 +458,18 @@ int main(int argc, char** argv) {
     });
     batched = batches_per * batch_size * o.providers;
     std::printf("add batch:    %8d tasks in %6.2f s = %9.0f adds/s\n", batched, t, batched / t);
+    meter.Report(t, batched);
   }
 
   // 3. Process everything queued: claim-next + batched done.
   int total = single + batched;
   if (phase("process") && total > 0) {
+    PhaseMeter meter;
     t = Process(o, queue, total);
     std::printf(
         "process:      %8d tasks in %6.2f s = %9.0f lifecycles/s (claim max %d + batched done)\n",
         total, t, total / t, o.claim_max);
+    meter.Report(t, total);
   }
   if (!phase("latency")) return 0;
 

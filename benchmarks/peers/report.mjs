@@ -54,6 +54,69 @@ function bestPeer(rows, c) {
   return best;
 }
 
+const WORK_PHASES = [
+  { key: 'single', title: 'single' },
+  { key: 'bulk', title: 'bulk' },
+  { key: 'processed', title: 'processed' },
+];
+const BOUNDS = [
+  { key: 'log_bound', title: 'log appends back to back' },
+  { key: 'sequencer_bound', title: 'sequencer never idle' },
+  { key: 'cpu_bound', title: 'every core busy' },
+];
+
+// For each Pigtail system whose rounds reported it: what the node did in
+// each throughput phase, and the rates that bound it (the "node:" and
+// "bounds:" lines of pigtail-load, server/node_work.h), medians over the
+// rounds. "rate ÷" is each round's rate over its bound.
+function renderWork(systems, results) {
+  const out = [];
+  for (const s of systems.filter((x) => isPigtail(x.id))) {
+    const runs = results.filter((r) => r.id === s.id && r.work);
+    if (runs.length === 0) continue;
+    if (out.length === 0) {
+      out.push(
+        "## Where Pigtail's time went",
+        '',
+        "From the node's GET /metrics before and after each phase (pigtail-load's `node:` and " +
+          '`bounds:` lines). A bound is the rate the phase would reach if that one resource were ' +
+          'the only limit, at the cost per item measured in the phase; the nearest one holds it.',
+        '',
+      );
+    }
+    out.push(`${s.label}:`, '');
+    out.push(
+      '| phase | rate/s | requests per append | append µs | sequencer busy | CPU µs per item, node + client | cores busy | ' +
+        BOUNDS.map((b) => `${b.title}/s (rate ÷)`).join(' | ') + ' |',
+    );
+    out.push(`| --- | ${Array(6 + BOUNDS.length).fill('---:').join(' | ')} |`);
+    for (const phase of WORK_PHASES) {
+      const with_ = runs.filter((r) => r.work[phase.key]);
+      if (with_.length === 0) continue;
+      const m = (field) => median(with_.map((r) => r.work[phase.key][field]));
+      const f = (x, digits = 0) => (x === null ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+      const cpuNode = m('cpu_node_us');
+      const cpuClient = m('cpu_client_us');
+      const cells = [
+        f(median(with_.map((r) => r[phase.key]))),
+        f(m('requests_per_batch'), 2),
+        f(m('append_us')),
+        m('busy_pct') === null ? '–' : `${f(m('busy_pct'))}%`,
+        cpuNode === null ? '–' : `${f(cpuNode, 1)} + ${f(cpuClient, 1)}`,
+        f(m('cores_busy'), 2),
+        ...BOUNDS.map((b) => {
+          const bound = m(b.key);
+          const share = median(with_.map((r) => (r.work[phase.key][b.key] ? r[phase.key] / r.work[phase.key][b.key] : null)));
+          return bound === null ? '–' : `${f(bound)} (${share === null ? '–' : share.toFixed(2)})`;
+        }),
+      ];
+      out.push(`| ${phase.title} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out;
+}
+
 export function renderReport(run) {
   const { env, systems, results, options } = run;
   const rows = summarize(systems, results);
@@ -103,6 +166,7 @@ export function renderReport(run) {
       'columns a ratio below 1 means Pigtail is faster.',
     '',
   );
+  out.push(...renderWork(systems, results));
   out.push('## Environment', '');
   out.push(`* date: ${env.date}; commit ${env.commit}`);
   out.push(`* CPU: ${env.cpu}, ${env.cores} cores; kernel ${env.kernel}; Node.js ${env.node}`);

@@ -49,6 +49,31 @@ result.processed = match(/^process: .* = +([\d.]+) lifecycles\/s/m);
 result.p50_ms = match(/^add->claimed: .* p50 ([\d.]+) ms/m);
 result.p99_ms = match(/^add->claimed: .* p99 ([\d.]+) ms/m);
 result.latency_started = match(/^add->claimed: +(\d+) tasks/m);
+// What the node did in each throughput phase: the "node:" and "bounds:"
+// lines pigtail-load prints under the phase's line (server/node_work.h).
+const lines = stdout.split('\n');
+const work = {};
+for (const [key, prefix] of [['single', 'add single:'], ['bulk', 'add batch:'], ['processed', 'process:']]) {
+  const at = lines.findIndex((line) => line.startsWith(prefix));
+  const text = at < 0 ? '' : lines.slice(at + 1, at + 3).join('\n');
+  const num = (re) => {
+    const m = re.exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const figures = {
+    requests_per_batch: num(/([\d.]+) requests\/batch/),
+    append_us: num(/log append ([\d.]+) us\/batch/),
+    busy_pct: num(/sequencer busy ([\d.]+)%/),
+    cpu_node_us: num(/cpu\/item node ([\d.]+) us/),
+    cpu_client_us: num(/\+ client ([\d.]+) us/),
+    cores_busy: num(/([\d.]+) of \d+ cores busy/),
+    log_bound: num(/log appends back to back ([\d.]+) items\/s/),
+    sequencer_bound: num(/sequencer never idle ([\d.]+) items\/s/),
+    cpu_bound: num(/every core busy ([\d.]+) items\/s/),
+  };
+  if (Object.values(figures).some((x) => x !== undefined)) work[key] = figures;
+}
+if (Object.keys(work).length > 0) result.work = work;
 if (code !== 0) {
   const why = stderr.trim().split('\n').pop() || `exit ${code}`;
   result.error = `pigtail-load: ${why}`;
