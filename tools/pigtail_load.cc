@@ -87,6 +87,23 @@ HttpResponse Must(HttpConnection& c, const char* method, const std::string& targ
   return *r;
 }
 
+// Waits until the node answers GET /ready with 200: a node that is still
+// loading its state answers 503 until it serves. Dies if it does not answer,
+// or is not ready within a minute.
+void WaitUntilReady(HttpConnection& c) {
+  const auto deadline = Clock::now() + std::chrono::minutes(1);
+  while (true) {
+    Result<HttpResponse> r = c.Send("GET", "/ready", "");
+    if (!r.ok()) Die("GET /ready: " + r.status().ToString() + "; is pigtaild running there?");
+    if (r->status == 200) return;
+    if (Clock::now() > deadline) {
+      Die("the node is not ready after a minute: HTTP " + std::to_string(r->status) + " " +
+          r->body);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 std::string TaskJson(int i) {
@@ -397,6 +414,7 @@ int main(int argc, char** argv) {
   port_ = url->port;
 
   HttpConnection c(host_, port_);
+  WaitUntilReady(c);
   boost::json::value health = boost::json::parse(Must(c, "GET", "/health", "", 200).body);
 #ifdef NDEBUG
   const char* build = "optimized (NDEBUG)";

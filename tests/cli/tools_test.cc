@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,11 +157,12 @@ TEST_F(ToolsTest, LoadCountsDuplicatesOverTheNodesOfACluster) {
   EXPECT_EQ(b.Stop(), 0);
 }
 
-// A server on 127.0.0.1 that answers every request with 200 and the body
+// A server on 127.0.0.1 that answers its first `not_ready` requests with
+// 503 and a loading node's body, and every later one with 200 and the body
 // `{}`, one connection at a time, until it is destroyed.
 class EmptyObjectServer {
  public:
-  EmptyObjectServer() {
+  explicit EmptyObjectServer(int not_ready = 0) : not_ready_(not_ready) {
     listener_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -182,6 +184,11 @@ class EmptyObjectServer {
     close(listener_);
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The request lines received so far.
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
 
  private:
   void Serve() {
@@ -189,15 +196,29 @@ class EmptyObjectServer {
       const int conn = accept(listener_, nullptr, nullptr);
       if (conn < 0) return;
       char request[4096];
-      (void)!read(conn, request, sizeof(request));  // one request per connection
+      const ssize_t n = read(conn, request, sizeof(request));  // one request per connection
+      bool ready = true;
+      {
+        std::lock_guard lock(mu_);
+        const std::string text(request, n > 0 ? static_cast<size_t>(n) : 0);
+        requests_.push_back(text.substr(0, text.find('\r')));
+        ready = static_cast<int>(requests_.size()) > not_ready_;
+      }
+      const std::string loading = R"({"ready":false,"reason":"loading"})";
       const std::string reply =
-          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-          "Connection: close\r\n\r\n{}";
+          ready ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                  "Connection: close\r\n\r\n{}"
+                : "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                  "Content-Length: " +
+                      std::to_string(loading.size()) + "\r\nConnection: close\r\n\r\n" + loading;
       (void)!write(conn, reply.data(), reply.size());
       close(conn);
     }
   }
 
+  const int not_ready_;
+  std::mutex mu_;
+  std::vector<std::string> requests_;  // guarded by mu_
   int listener_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -214,6 +235,22 @@ TEST_F(ToolsTest, LoadExitsOneOnRepliesItDoesNotExpect) {
   EXPECT_NE(r.err.find("pigtail-load: the node's reply is not what the API promises"),
             std::string::npos)
       << r.err;
+}
+
+// A node still loading its state answers 503 to everything: pigtail-load
+// asks GET /ready until it answers 200, and only then starts (here to find
+// `{}` where /health names the stores).
+TEST_F(ToolsTest, LoadWaitsUntilTheNodeIsReady) {
+  EmptyObjectServer server(/*not_ready=*/3);
+  ExitResult r = Run(Tools()[2], {"--url", server.url(), "--tasks", "8", "--phases", "batch"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("pigtail-load: the node's reply is not what the API promises"),
+            std::string::npos)
+      << r.err;
+  const std::vector<std::string> requests = server.requests();
+  ASSERT_GE(requests.size(), 5u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(requests[i], "GET /ready HTTP/1.1") << i;
+  EXPECT_EQ(requests[4], "GET /health HTTP/1.1");
 }
 
 }  // namespace
