@@ -42,6 +42,10 @@ po::options_description Describe(ServerConfig* c) {
        "HTTP I/O threads")
       ("sync", text(&c->sync, "MODE")->default_value(d.sync),
        "durability: batch (each write batch is synced before replies) or none")
+      ("group-commit", text(&c->group_commit, "adaptive|off")->default_value(d.group_commit),
+       "with --sync batch: adaptive: while syncs are most of a write batch's cost, a batch "
+       "waits (at most one sync's time) for the clients the previous batch answered, so more "
+       "requests share a sync; off: a batch takes what has queued and goes")
       ("batch-ops", text(&c->batch_ops, "on|off")->default_value(d.batch_ops),
        "on: the claims of one claim-next, or the dones of one batched done, are one Batch log "
        "entry; off: one entry per op, as the original Pigtail writes them (attached mode always "
@@ -139,6 +143,10 @@ Status Finish(ServerConfig* c) {
   PIGTAIL_RETURN_IF_ERROR(ParseNumber(c->listen.substr(colon + 1), "listen", &c->port));
   if (c->sync != "batch" && c->sync != "none") {
     return Status::InvalidArgument("--sync must be batch or none, got \"" + c->sync + "\"");
+  }
+  if (c->group_commit != "adaptive" && c->group_commit != "off") {
+    return Status::InvalidArgument("--group-commit must be adaptive or off, got \"" +
+                                   c->group_commit + "\"");
   }
   if (c->finished_tasks != "store" && c->finished_tasks != "memory") {
     return Status::InvalidArgument("--finished-tasks must be store or memory, got \"" +

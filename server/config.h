@@ -22,8 +22,10 @@ struct ServerConfig {
   std::string log_uri;                     // default: backend
   std::string state_uri;                   // default: backend
   std::string postgres_schema = "pigtail";
-  int threads = 2;                       // HTTP I/O threads
-  std::string sync = "batch";            // "batch" or "none"
+  int threads = 2;             // HTTP I/O threads
+  std::string sync = "batch";  // "batch" or "none"
+  // "adaptive" or "off": SequencerOptions::adaptive_group_commit
+  std::string group_commit = "adaptive";
   std::string batch_ops = "on";          // "on" or "off": SequencerOptions::batch_ops
   std::string finished_tasks = "store";  // "store" or "memory": NodeOptions::drop_finished
   std::string claim_routing = "home";    // "home" or "local": ApiOptions::claim_routing

@@ -167,6 +167,7 @@ void Sequencer::Submit(WriteRequest request, WriteCallback done) {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       queue_.push_back(std::move(p));
+      ++arrivals_;
       cv_.notify_one();
       return;
     }
@@ -214,6 +215,15 @@ void Sequencer::Run() {
         cv_.wait_until(lock, *wake, ready);
       } else {
         cv_.wait(lock, ready);
+      }
+      if (gather_want_ > 0 && !queue_.empty()) {
+        // The clients the last batch answered may share this batch's append.
+        cv_.wait_until(lock, gather_until_, [&] {
+          return arrivals_ - gather_base_ >= gather_want_ || stopping_ || draining_ ||
+                 queue_.size() >= options_.max_batch;
+        });
+        gather_window_.OnWait(std::chrono::steady_clock::now() - gather_from_);
+        gather_want_ = 0;
       }
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
@@ -644,6 +654,8 @@ bool Sequencer::WaitAgain(Slot* slot, Pending* pending) {
 }
 
 void Sequencer::ProcessBatch(std::vector<Pending> batch) {
+  const auto batch_start = std::chrono::steady_clock::now();
+  uint64_t append_ns = 0;
   std::vector<Slot> slots(batch.size());
   EntryWriter writer(node_, options_);
   // Nothing is decided or written without the tasks it reads.
@@ -686,7 +698,8 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     Result<std::vector<uint64_t>> appended = writer.all_fresh()
                                                  ? node_->log()->AppendNew(events, sync)
                                                  : node_->log()->Append(events, sync);
-    node_->counters().log_append_ns += NanosSince(append_start);
+    append_ns = NanosSince(append_start);
+    node_->counters().log_append_ns += append_ns;
     health_.Report(BackendHealth::kLog, appended.status());
     if (!appended.ok()) {
       Status error = appended.status().WithContext("appending to the log");
@@ -738,6 +751,20 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
     }
     reply_items += slot.result.claimed.size() + slot.result.items.size();
     replies.emplace_back(std::move(batch[i].done), std::move(slot.result));
+  }
+  if (!seqs.empty() && options_.sync == SyncMode::kBatch && options_.adaptive_group_commit) {
+    gather_window_.OnBatch(std::chrono::nanoseconds(append_ns),
+                           std::chrono::nanoseconds(NanosSince(batch_start) - append_ns));
+    const std::chrono::nanoseconds window = gather_window_.Window();
+    if (window.count() > 0) {
+      // Counted before the replies go out: every later arrival may be one
+      // of their clients.
+      std::lock_guard lock(mu_);
+      gather_base_ = arrivals_;
+      gather_want_ = replies.size();
+      gather_from_ = std::chrono::steady_clock::now();
+      gather_until_ = gather_from_ + window;
+    }
   }
   auto run = [replies = std::move(replies)]() mutable {
     for (auto& [done, result] : replies) done(std::move(result));

@@ -59,6 +59,7 @@
 #include "core/uuid.h"
 #include "core/write_request.h"
 #include "server/backend_health.h"
+#include "server/group_commit.h"
 #include "server/lease_storm.h"
 #include "server/node.h"
 #include "server/queue_metrics.h"
@@ -74,6 +75,12 @@ enum class SyncMode {
 
 struct SequencerOptions {
   SyncMode sync = SyncMode::kBatch;
+  // With kBatch: before a batch, wait (at most one recent append's time)
+  // for the clients the previous batch answered, while synced appends are
+  // most of a batch's cost (server/group_commit.h).
+  bool adaptive_group_commit = true;
+  // The longest of those waits.
+  std::chrono::nanoseconds group_commit_max_wait = std::chrono::milliseconds(2);
   size_t max_batch = 4096;  // requests taken per batch
   // How often waiting claim-next requests re-check for work that became
   // claimable by time alone (a delay ran out, a lease expired).
@@ -200,7 +207,16 @@ class Sequencer {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;   // guarded by mu_
+  std::deque<Pending> queue_;  // guarded by mu_
+  uint64_t arrivals_ = 0;      // guarded by mu_: requests ever queued
+  // Adaptive group commit (server/group_commit.h), guarded by mu_: the next
+  // batch waits until `gather_want_` requests have arrived since
+  // `gather_base_` arrivals (counted when the replies were sent, at
+  // `gather_from_`), or until `gather_until_`.
+  uint64_t gather_base_ = 0;
+  size_t gather_want_ = 0;
+  std::chrono::steady_clock::time_point gather_from_;
+  std::chrono::steady_clock::time_point gather_until_;
   bool stopping_ = false;       // guarded by mu_
   bool commit_failed_ = false;  // guarded by mu_: a state commit failed, plan its retry
   bool committed_ = false;      // guarded by mu_: a state commit succeeded
@@ -214,6 +230,7 @@ class Sequencer {
   QueueMetrics queue_metrics_;
 
   // Sequencer thread only.
+  GroupCommitWindow gather_window_{options_.group_commit_max_wait};
   bool stopping_batch_ = false;  // the batch being processed is the last one
   std::vector<Pending> waiters_;
   std::vector<std::string> woken_queues_;

@@ -23,6 +23,7 @@ ServerOptions ServerOptionsFromConfig(const ServerConfig& config) {
   o.node.max_clock_offset_ms = config.max_clock_offset_ms;
   o.node.drop_finished = config.finished_tasks == "store";
   o.sequencer.sync = config.sync == "none" ? SyncMode::kNone : SyncMode::kBatch;
+  o.sequencer.adaptive_group_commit = config.group_commit == "adaptive";
   o.sequencer.max_batch = config.max_batch;
   o.sequencer.batch_ops = config.batch_ops == "on";
   o.api.client_token = config.client_token;

@@ -39,6 +39,16 @@ TEST(ServerConfigTest, Defaults) {
   EXPECT_EQ(c->EffectiveStateUri(), "rocksdb:./data");
   EXPECT_EQ(c->sync, "batch");
   EXPECT_EQ(c->batch_ops, "on");
+  EXPECT_EQ(c->group_commit, "adaptive");
+}
+
+TEST(ServerConfigTest, GroupCommitIsAdaptiveOrOff) {
+  Result<ServerConfig> c = Parse({"--group-commit", "off"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->group_commit, "off");
+  Result<ServerConfig> bad = Parse({"--group-commit=on"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "--group-commit must be adaptive or off, got \"on\"");
 }
 
 TEST(ServerConfigTest, BatchOpsIsOnOrOff) {

@@ -1,5 +1,7 @@
 #include "tests/server/fault_stores.h"
 
+#include <thread>
+
 #include "core/memory_store.h"
 
 namespace pigtail::testing {
@@ -9,6 +11,11 @@ FaultyEventStore::FaultyEventStore() : base_(NewMemoryEventStore()) {}
 void FaultyEventStore::FailAppends(int n) {
   std::lock_guard lock(mu_);
   fail_ = n;
+}
+
+void FaultyEventStore::DelayAppends(std::chrono::milliseconds delay) {
+  std::lock_guard lock(mu_);
+  delay_ = delay;
 }
 
 void FaultyEventStore::Hold() {
@@ -37,6 +44,9 @@ bool FaultyEventStore::Enter() {
   cv_.notify_all();
   cv_.wait(lock, [&] { return !hold_; });
   --waiting_;
+  const std::chrono::milliseconds delay = delay_;
+  lock.unlock();
+  if (delay.count() > 0) std::this_thread::sleep_for(delay);
   return fail;
 }
 

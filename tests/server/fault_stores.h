@@ -1,7 +1,7 @@
 // Stores for the sequencer's failure paths: a memory store underneath,
-// with appends (or commits) that fail on demand, and appends that can be
-// held until released, so a test can queue several requests into one
-// sequencer batch.
+// with appends (or commits) that fail on demand, appends that can be held
+// until released, so a test can queue several requests into one sequencer
+// batch, and appends slowed down like a slow disk's syncs.
 #ifndef PIGTAIL_TESTS_SERVER_FAULT_STORES_H_
 #define PIGTAIL_TESTS_SERVER_FAULT_STORES_H_
 
@@ -24,6 +24,8 @@ class FaultyEventStore final : public EventStore {
   // Unavailable and store nothing (an append already waiting in Hold() is
   // not among them).
   void FailAppends(int n);
+  // From now on every append takes `delay` longer (a slow sync).
+  void DelayAppends(std::chrono::milliseconds delay);
   // From now on an append waits, before it stores or fails, until Release().
   void Hold();
   void Release();
@@ -64,9 +66,10 @@ class FaultyEventStore final : public EventStore {
   std::unique_ptr<EventStore> base_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int fail_ = 0;       // guarded by mu_
-  bool hold_ = false;  // guarded by mu_
-  int waiting_ = 0;    // guarded by mu_
+  int fail_ = 0;                        // guarded by mu_
+  bool hold_ = false;                   // guarded by mu_
+  int waiting_ = 0;                     // guarded by mu_
+  std::chrono::milliseconds delay_{0};  // guarded by mu_
 };
 
 }  // namespace pigtail::testing
