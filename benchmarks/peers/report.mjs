@@ -129,6 +129,13 @@ export function renderReport(run) {
       'Every acknowledged write is durable (benchmarks/peers/README.md says how, and what each ' +
       'column measures).',
     '',
+    ...(env.syncDelayUs > 0
+      ? [
+          `Every system's fdatasync and fsync took ${env.syncDelayUs.toLocaleString('en-US')} µs ` +
+            'longer than this disk\'s (a slower disk: benchmarks/slow_sync.cc, preloaded).',
+          '',
+        ]
+      : []),
     '```sh',
     run.command,
     '```',
@@ -175,9 +182,10 @@ export function renderReport(run) {
       `after: ${env.loadAfter.map((x) => x.toFixed(2)).join(', ')}`,
   );
   const fs = (f) => (f ? `p50 ${f.p50_us} µs, p90 ${f.p90_us} µs` : 'not measured');
+  const delayed = env.syncDelayUs > 0 ? `, with the ${env.syncDelayUs} µs delay` : '';
   out.push(
     `* fdatasync of a 2 kB append (${env.fsyncBefore ? env.fsyncBefore.count : '?'} in a row, ` +
-      `in the directory the systems write to) before: ${fs(env.fsyncBefore)}; after: ${fs(env.fsyncAfter)}`,
+      `in the directory the systems write to${delayed}) before: ${fs(env.fsyncBefore)}; after: ${fs(env.fsyncAfter)}`,
   );
   out.push(`* wall time of the run: ${env.minutes.toFixed(1)} min`, '');
   out.push('## Each round', '');

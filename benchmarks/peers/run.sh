@@ -3,6 +3,7 @@
 #
 #   bash benchmarks/peers/run.sh [--rounds N] [--jobs N] [--latency-jobs N]
 #                                [--systems a,b,...] [--quick] [--out FILE]
+#                                [--sync-delay-us N]
 #
 # Installs what it needs (Debian packages when missing, the pinned npm
 # packages into benchmarks/peers/node_modules), builds pigtaild and
@@ -11,7 +12,9 @@
 # benchmarks/peers/results/latest.md and .json (--quick: results/quick.md,
 # not committed; --out FILE.md: there). Systems: rabbitmq,
 # pg-skip-locked-1, pg-skip-locked-100, graphile-worker, pg-boss, bullmq,
-# pigtail-rocksdb, pigtail-postgres.
+# pigtail-rocksdb, pigtail-postgres. --sync-delay-us N: every system's
+# fdatasync and fsync take N µs longer (a slower disk; benchmarks/slow_sync.cc,
+# preloaded), and the report goes to results/sync-delay-Nus.md.
 # See benchmarks/peers/README.md.
 set -euo pipefail
 
@@ -24,7 +27,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -32,12 +35,14 @@ rounds=3
 jobs=20000
 latency_jobs=2000
 systems=""
-out="$HERE/results/latest.md"
+out=""
+sync_delay_us=0
 while (($# > 0)); do
   case "$1" in
-    --rounds | --jobs | --latency-jobs | --systems | --out)
+    --rounds | --jobs | --latency-jobs | --systems | --out | --sync-delay-us)
       (($# >= 2)) || die "$1 needs a value"
       case "$1" in
+        --sync-delay-us) sync_delay_us="$2" ;;
         --rounds) rounds="$2" ;;
         --jobs) jobs="$2" ;;
         --latency-jobs) latency_jobs="$2" ;;
@@ -57,10 +62,16 @@ while (($# > 0)); do
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
-[[ "$out" == *.md ]] || die "--out must name a .md file"
 for n in "$rounds" "$jobs" "$latency_jobs"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "counts must be positive integers, got $n"
 done
+[[ "$sync_delay_us" =~ ^(0|[1-9][0-9]{0,6})$ ]] ||
+  die "--sync-delay-us must be 0 to 9999999 (microseconds), got $sync_delay_us"
+if [[ -z "$out" ]]; then
+  out="$HERE/results/latest.md"
+  ((sync_delay_us == 0)) || out="$HERE/results/sync-delay-${sync_delay_us}us.md"
+fi
+[[ "$out" == *.md ]] || die "--out must name a .md file"
 
 # Debian packages: only what is missing, `apt-get update` only then.
 missing=()
@@ -106,10 +117,24 @@ if [[ -z "${PIGTAIL_BIN:-}" ]]; then
   fi
 fi
 
+# A slower disk for every system: the preloaded library delays each sync.
+if ((sync_delay_us > 0)); then
+  slow_sync="$ROOT/build/benchmarks/libpigtail_slow_sync.so"
+  if [[ ! -f "$slow_sync" ]]; then
+    echo "run.sh: building the sync delay library (benchmarks/slow_sync.cc)" >&2
+    [[ -f "$ROOT/build/build.ninja" ]] ||
+      cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+    nice cmake --build "$ROOT/build" -j2 --target pigtail_slow_sync >&2
+  fi
+  export LD_PRELOAD="$slow_sync${LD_PRELOAD:+:$LD_PRELOAD}"
+  export PIGTAIL_SYNC_DELAY_US="$sync_delay_us"
+fi
+
 command=(bash benchmarks/peers/run.sh)
 [[ "$out" == "$HERE/results/quick.md" ]] && command+=(--quick) ||
   command+=(--rounds "$rounds" --jobs "$jobs" --latency-jobs "$latency_jobs")
 [[ -z "$systems" ]] || command+=(--systems "$systems")
+((sync_delay_us == 0)) || command+=(--sync-delay-us "$sync_delay_us")
 args=(--rounds "$rounds" --jobs "$jobs" --latency-jobs "$latency_jobs" --out "$out"
   --command "${command[*]}")
 [[ -z "$systems" ]] || args+=(--systems "$systems")

@@ -127,6 +127,8 @@ async function environment(dir) {
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
     loadBefore: os.loadavg(),
+    // run.sh --sync-delay-us: every fdatasync and fsync took this much longer.
+    syncDelayUs: Number(process.env.PIGTAIL_SYNC_DELAY_US || 0),
     fsyncBefore: await fsyncProbe(dir),
   };
 }
