@@ -89,23 +89,16 @@ std::string DescribeNodeWork(const NodeWorkSample& before, const NodeWorkSample&
                  static_cast<double>(phase.cores));
 
   std::string bounds;
-  if (append_s > 0 && phase.items > 0) {
-    const double log_bound = phase.items / append_s;
-    bounds += Format("log appends back to back %.0f items/s (rate %.0f%% of it)", log_bound,
-                     rate / log_bound * 100);
-  }
-  if (busy_s > 0 && phase.items > 0) {
-    const double sequencer_bound = phase.items / busy_s;
+  auto add_bound = [&](const char* name, double items_per_s) {
     if (!bounds.empty()) bounds += ", ";
-    bounds += Format("sequencer never idle %.0f items/s (rate %.0f%% of it)", sequencer_bound,
-                     rate / sequencer_bound * 100);
-  }
-  const double cpu_per_item = (node_cpu_s + phase.client_cpu_s) / items;
-  if (cpu_per_item > 0 && phase.items > 0) {
-    const double cpu_bound = static_cast<double>(phase.cores) / cpu_per_item;
-    if (!bounds.empty()) bounds += ", ";
-    bounds += Format("every core busy %.0f items/s (rate %.0f%% of it)", cpu_bound,
-                     rate / cpu_bound * 100);
+    bounds +=
+        name + Format(" %.0f items/s (rate %.0f%% of it)", items_per_s, rate / items_per_s * 100);
+  };
+  if (phase.items > 0) {
+    const double cpu_s = node_cpu_s + phase.client_cpu_s;
+    if (append_s > 0) add_bound("log appends back to back", phase.items / append_s);
+    if (busy_s > 0) add_bound("sequencer never idle", phase.items / busy_s);
+    if (cpu_s > 0) add_bound("every core busy", phase.cores * phase.items / cpu_s);
   }
   if (!bounds.empty()) text += "bounds: " + bounds + "\n";
   return text;

@@ -8,6 +8,9 @@
 // decision writes (HLC from the node's clock, `prev` chained to the node's
 // head), appends them to the log in one atomic Append, projects them into
 // the State under the exclusive lock, and only then completes the requests.
+// While synced appends are most of a batch's cost, a batch may first wait
+// briefly for the clients the previous one answered, so that more requests
+// share a sync (adaptive group commit, server/group_commit.h).
 // A request whose entries cannot all be minted (attached mode: the external
 // log refused one) is answered with that error and adds nothing to the
 // batch. When the append fails, nothing is applied and every request of
