@@ -65,6 +65,13 @@ const BOUNDS = [
   { key: 'cpu_bound', title: 'every core busy' },
 ];
 
+// x with `digits` decimals and thousands separators; '–' for null.
+function formatFixed(x, digits = 0) {
+  if (x === null) return '–';
+  const fraction = { maximumFractionDigits: digits, minimumFractionDigits: digits };
+  return x.toLocaleString('en-US', fraction);
+}
+
 // For each Pigtail system whose rounds reported it: what the node did in
 // each throughput phase, and the rates that bound it (the "node:" and
 // "bounds:" lines of pigtail-load, server/node_work.h), medians over the
@@ -85,29 +92,42 @@ function renderWork(systems, results) {
       );
     }
     out.push(`${s.label}:`, '');
-    out.push(
-      '| phase | rate/s | requests per append | append µs | sequencer busy | CPU µs per item, node + client | cores busy | ' +
-        BOUNDS.map((b) => `${b.title}/s (rate ÷)`).join(' | ') + ' |',
-    );
-    out.push(`| --- | ${Array(6 + BOUNDS.length).fill('---:').join(' | ')} |`);
+    const titles = [
+      'phase',
+      'rate/s',
+      'requests per append',
+      'append µs',
+      'sequencer busy',
+      'CPU µs per item, node + client',
+      'cores busy',
+      ...BOUNDS.map((b) => `${b.title}/s (rate ÷)`),
+    ];
+    out.push(`| ${titles.join(' | ')} |`);
+    out.push(`| --- | ${Array(titles.length - 1).fill('---:').join(' | ')} |`);
     for (const phase of WORK_PHASES) {
-      const with_ = runs.filter((r) => r.work[phase.key]);
-      if (with_.length === 0) continue;
-      const m = (field) => median(with_.map((r) => r.work[phase.key][field]));
-      const f = (x, digits = 0) => (x === null ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+      const runsWith = runs.filter((r) => r.work[phase.key]);
+      if (runsWith.length === 0) continue;
+      const m = (field) => median(runsWith.map((r) => r.work[phase.key][field]));
+      const rateOver = (field) =>
+        median(runsWith.map((r) => {
+          const bound = r.work[phase.key][field];
+          return bound ? r[phase.key] / bound : null;
+        }));
+      const busy = m('busy_pct');
       const cpuNode = m('cpu_node_us');
       const cpuClient = m('cpu_client_us');
       const cells = [
-        f(median(with_.map((r) => r[phase.key]))),
-        f(m('requests_per_batch'), 2),
-        f(m('append_us')),
-        m('busy_pct') === null ? '–' : `${f(m('busy_pct'))}%`,
-        cpuNode === null ? '–' : `${f(cpuNode, 1)} + ${f(cpuClient, 1)}`,
-        f(m('cores_busy'), 2),
+        formatFixed(median(runsWith.map((r) => r[phase.key]))),
+        formatFixed(m('requests_per_batch'), 2),
+        formatFixed(m('append_us')),
+        busy === null ? '–' : `${formatFixed(busy)}%`,
+        cpuNode === null ? '–' : `${formatFixed(cpuNode, 1)} + ${formatFixed(cpuClient, 1)}`,
+        formatFixed(m('cores_busy'), 2),
         ...BOUNDS.map((b) => {
           const bound = m(b.key);
-          const share = median(with_.map((r) => (r.work[phase.key][b.key] ? r[phase.key] / r.work[phase.key][b.key] : null)));
-          return bound === null ? '–' : `${f(bound)} (${share === null ? '–' : share.toFixed(2)})`;
+          const share = rateOver(b.key);
+          if (bound === null) return '–';
+          return `${formatFixed(bound)} (${share === null ? '–' : share.toFixed(2)})`;
         }),
       ];
       out.push(`| ${phase.title} | ${cells.join(' | ')} |`);
@@ -185,7 +205,8 @@ export function renderReport(run) {
   const delayed = env.syncDelayUs > 0 ? `, with the ${env.syncDelayUs} µs delay` : '';
   out.push(
     `* fdatasync of a 2 kB append (${env.fsyncBefore ? env.fsyncBefore.count : '?'} in a row, ` +
-      `in the directory the systems write to${delayed}) before: ${fs(env.fsyncBefore)}; after: ${fs(env.fsyncAfter)}`,
+      `in the directory the systems write to${delayed}) before: ${fs(env.fsyncBefore)}; ` +
+      `after: ${fs(env.fsyncAfter)}`,
   );
   out.push(`* wall time of the run: ${env.minutes.toFixed(1)} min`, '');
   out.push('## Each round', '');

@@ -60,7 +60,8 @@ class FaultyEventStore final : public EventStore {
   Status DeleteMeta(std::string_view key) override { return base_->DeleteMeta(key); }
 
  private:
-  // Whether this append is to fail; returns once not held.
+  // Whether this append is to fail; returns once not held, and after the
+  // delay of DelayAppends().
   bool Enter();
 
   std::unique_ptr<EventStore> base_;

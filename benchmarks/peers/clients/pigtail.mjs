@@ -53,7 +53,12 @@ result.latency_started = match(/^add->claimed: +(\d+) tasks/m);
 // lines pigtail-load prints under the phase's line (server/node_work.h).
 const lines = stdout.split('\n');
 const work = {};
-for (const [key, prefix] of [['single', 'add single:'], ['bulk', 'add batch:'], ['processed', 'process:']]) {
+const phases = [
+  ['single', 'add single:'],
+  ['bulk', 'add batch:'],
+  ['processed', 'process:'],
+];
+for (const [key, prefix] of phases) {
   const at = lines.findIndex((line) => line.startsWith(prefix));
   const text = at < 0 ? '' : lines.slice(at + 1, at + 3).join('\n');
   const num = (re) => {
