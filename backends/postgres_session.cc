@@ -101,6 +101,10 @@ Result<std::unique_ptr<PgSession>> PgSession::Open(std::string_view uri, std::st
   return session;
 }
 
+std::unique_ptr<PgSession> PgSession::Twin() const {
+  return std::unique_ptr<PgSession>(new PgSession(uri_, schema_, statements_));
+}
+
 Status PgSession::ConnectLocked() {
   if (conn_ != nullptr && conn_->conn.is_open()) return Status::Ok();
   conn_.reset();

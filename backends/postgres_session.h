@@ -67,6 +67,11 @@ class PgSession {
 
   const std::string& schema() const { return schema_; }
 
+  // A second session on the same server, schema and statements, with a
+  // connection of its own (opened by its first Run): for reads that should
+  // not wait behind this session's writes. Does no I/O.
+  std::unique_ptr<PgSession> Twin() const;
+
  private:
   PgSession(std::string uri, std::string schema, std::vector<PgStatement> statements);
 

@@ -10,7 +10,10 @@
 // queue_tallies holds each queue's QueueTally, so that LoadInto into a State
 // that drops finished tasks reads only what it holds; a store written before
 // they were kept gets them at open, from one scan.
-// Thread safety and reconnection: PgSession.
+// Thread safety and reconnection: PgSession. Reads of registers (GetQueue,
+// ListQueues, GetTask, ReadTasks, ListTasks, ListRejected) go through a
+// second session, so that a node or a replay reading tasks back does not
+// wait behind a Commit in flight; each sees what was committed before it.
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -192,7 +195,8 @@ void ExecChunked(pqxx::work& txn, const char* statement, size_t rows, AddRow&& a
 
 class PostgresStateStore final : public StateStore {
  public:
-  explicit PostgresStateStore(std::unique_ptr<PgSession> session) : session_(std::move(session)) {}
+  explicit PostgresStateStore(std::unique_ptr<PgSession> session)
+      : session_(std::move(session)), reads_(session_->Twin()) {}
 
   Status Commit(const StateBatch& batch, bool sync) override {
     if (batch.checkpoint > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
@@ -269,7 +273,7 @@ class PostgresStateStore final : public StateStore {
 
   Result<std::optional<QueueRecord>> GetQueue(std::string_view name) override {
     std::optional<QueueRecord> out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("GetQueue", [&](pqxx::connection_base& conn) {
+    PIGTAIL_RETURN_IF_ERROR(reads_->Run("GetQueue", [&](pqxx::connection_base& conn) {
       pqxx::read_transaction txn(conn);
       const pqxx::result r = txn.exec_prepared("st_get_queue", Bytes(name));
       if (r.empty()) return Status::Ok();
@@ -281,7 +285,7 @@ class PostgresStateStore final : public StateStore {
 
   Result<std::vector<QueueRecord>> ListQueues() override {
     std::vector<QueueRecord> out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("ListQueues", [&](pqxx::connection_base& conn) {
+    PIGTAIL_RETURN_IF_ERROR(reads_->Run("ListQueues", [&](pqxx::connection_base& conn) {
       out.clear();
       pqxx::read_transaction txn(conn);
       for (const pqxx::row& row : txn.exec_prepared("st_list_queues")) {
@@ -295,7 +299,7 @@ class PostgresStateStore final : public StateStore {
 
   Result<std::optional<TaskRecord>> GetTask(std::string_view queue, const Uuid& id) override {
     std::optional<TaskRecord> out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("GetTask", [&](pqxx::connection_base& conn) {
+    PIGTAIL_RETURN_IF_ERROR(reads_->Run("GetTask", [&](pqxx::connection_base& conn) {
       pqxx::read_transaction txn(conn);
       const pqxx::result r = txn.exec_prepared("st_get_task", Bytes(queue), id.ToString());
       if (r.empty()) return Status::Ok();
@@ -308,7 +312,7 @@ class PostgresStateStore final : public StateStore {
   // One query per queue named, in one read transaction.
   Result<std::vector<TaskRecord>> ReadTasks(const std::vector<TaskKey>& keys) override {
     std::vector<TaskRecord> out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("ReadTasks", [&](pqxx::connection_base& conn) {
+    PIGTAIL_RETURN_IF_ERROR(reads_->Run("ReadTasks", [&](pqxx::connection_base& conn) {
       out.clear();
       pqxx::read_transaction txn(conn);
       for (size_t first = 0; first < keys.size();) {
@@ -336,7 +340,7 @@ class PostgresStateStore final : public StateStore {
                                             size_t limit) override {
     std::vector<TaskRecord> out;
     if (limit == 0) return out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("ListTasks", [&](pqxx::connection_base& conn) {
+    PIGTAIL_RETURN_IF_ERROR(reads_->Run("ListTasks", [&](pqxx::connection_base& conn) {
       out.clear();
       pqxx::read_transaction txn(conn);
       const pqxx::result r =
@@ -354,7 +358,7 @@ class PostgresStateStore final : public StateStore {
 
   Result<std::map<Uuid, std::string>> ListRejected() override {
     std::map<Uuid, std::string> out;
-    PIGTAIL_RETURN_IF_ERROR(session_->Run("ListRejected", [&](pqxx::connection_base& conn) {
+    PIGTAIL_RETURN_IF_ERROR(reads_->Run("ListRejected", [&](pqxx::connection_base& conn) {
       out.clear();
       pqxx::read_transaction txn(conn);
       for (const pqxx::row& row : txn.exec_prepared("st_list_rejected")) {
@@ -604,6 +608,7 @@ class PostgresStateStore final : public StateStore {
   }
 
   std::unique_ptr<PgSession> session_;
+  std::unique_ptr<PgSession> reads_;  // see the top of the file
 };
 
 }  // namespace
