@@ -13,6 +13,11 @@
 // 1 / (1/parse rate + 1/raw write rate), and each RocksDB replay row's
 // ratio to it (goal >= 0.5) and to the parse rate alone, per wall-clock
 // second and per CPU-second of the benchmark thread.
+//
+// BM_CopyRegisters writes the ordered log's final registers, projected
+// before timing, with one BulkLoad (for PostgreSQL a TRUNCATE and COPY);
+// the summary gives each PostgreSQL replay row's wall time against it
+// (issue 16: the COPY's time at least 0.70 of the replay's).
 #include <benchmark/benchmark.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -48,8 +53,8 @@ const char* kOrderNames[] = {"ordered", "shuffled", "dup10"};
 
 // The number in environment variable `name`, or `fallback` when unset.
 // PIGTAIL_REPLAY_BENCH_EVENTS: the log's size; PIGTAIL_REPLAY_READ_AHEAD,
-// PIGTAIL_REPLAY_COMMIT_EVERY and PIGTAIL_REPLAY_MEMORY_MB: ReplayOptions
-// for the BM_Replay rows.
+// PIGTAIL_REPLAY_OVERLAP_COMMITS (0 or 1), PIGTAIL_REPLAY_COMMIT_EVERY and
+// PIGTAIL_REPLAY_MEMORY_MB: ReplayOptions for the BM_Replay rows.
 uint64_t EnvNumber(const char* name, uint64_t fallback) {
   const char* env = std::getenv(name);
   return env != nullptr ? std::strtoull(env, nullptr, 10) : fallback;
@@ -62,14 +67,16 @@ struct Fixture {
   std::string files[3];
   Digest expected;
   uint64_t events[3] = {0, 0, 0};
+  State final_state;  // the ordered log's projection, settled
 
   Fixture() {
     dir = testing::TempDir("bench");
     std::vector<Event> log = testing::GenerateLog({.events = EventCount(), .seed = 42});
-    State state;
-    state.set_track_changes(false);
-    for (const Event& e : log) ApplyEvent(e, &state);
-    expected = state.total_digest();
+    final_state.set_track_changes(false);
+    final_state.set_claim_index(false);  // rebuilt at each queue Create and Delete otherwise
+    for (const Event& e : log) ApplyEvent(e, &final_state);
+    final_state.SettleDigests();
+    expected = final_state.total_digest();
     files[kOrdered] = dir + "/ordered.jsonl";
     testing::WriteJsonl(log, files[kOrdered]);
     events[kOrdered] = log.size();
@@ -108,8 +115,9 @@ struct Rate {
   uint64_t events = 0;
   double wall = 0;
   double cpu = 0;
-  double process_cpu = 0;       // all threads (read-ahead, RocksDB's background work)
-  bool rocksdb_replay = false;  // a BM_Replay row into RocksDB
+  double process_cpu = 0;        // all threads (read-ahead, RocksDB's background work)
+  bool rocksdb_replay = false;   // a BM_Replay row into RocksDB
+  bool postgres_replay = false;  // a BM_Replay row into PostgreSQL
   double per_wall() const { return wall > 0 ? static_cast<double>(events) / wall : 0; }
   double per_cpu() const { return cpu > 0 ? static_cast<double>(events) / cpu : 0; }
 };
@@ -208,6 +216,10 @@ void BM_RawWrite(benchmark::State& st) {
 }
 BENCHMARK(BM_RawWrite)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+const char* BackendName(int backend) {
+  return backend == 0 ? "memory" : backend == 1 ? "rocksdb" : "postgres";
+}
+
 // Args: order, backend (0 memory, 1 rocksdb, 2 postgres), mode (0 commit, 1 bulk).
 void BM_Replay(benchmark::State& st) {
   Fixture& f = TheFixture();
@@ -219,10 +231,7 @@ void BM_Replay(benchmark::State& st) {
     st.SkipWithError("PIGTAIL_TEST_POSTGRES_URI not set (run via scripts/pg_cluster.sh)");
     return;
   }
-  st.SetLabel(std::string(kOrderNames[order]) + "/" +
-              (backend == 0   ? "memory"
-               : backend == 1 ? "rocksdb"
-                              : "postgres") +
+  st.SetLabel(std::string(kOrderNames[order]) + "/" + BackendName(backend) +
               (bulk ? "/bulk" : "/commit"));
   int run = 0;
   for (auto _ : st) {
@@ -242,6 +251,7 @@ void BM_Replay(benchmark::State& st) {
     ReplayOptions ro;
     ro.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     ro.read_ahead_batches = EnvNumber("PIGTAIL_REPLAY_READ_AHEAD", 0);
+    ro.overlap_commits = EnvNumber("PIGTAIL_REPLAY_OVERLAP_COMMITS", 0) != 0;
     ro.commit_every_events = EnvNumber("PIGTAIL_REPLAY_COMMIT_EVERY", ro.commit_every_events);
     ro.memory_budget_bytes = EnvNumber("PIGTAIL_REPLAY_MEMORY_MB", ro.memory_budget_bytes >> 20)
                              << 20;
@@ -253,6 +263,7 @@ void BM_Replay(benchmark::State& st) {
                             "/" + std::to_string(bulk ? 1 : 0);
     timer.Stop(row, f.events[order]);
     Rates()[row].rocksdb_replay = backend == 1;
+    Rates()[row].postgres_replay = backend == 2;
     st.PauseTiming();
     if (!r.ok() || r->digest != f.expected) {
       st.SkipWithError(r.ok() ? "digest differs from the ordered projection"
@@ -268,6 +279,52 @@ BENCHMARK(BM_Replay)
     ->ArgsProduct({{kOrdered, kShuffled, kDuplicates}, {0, 1}, {0, 1}})
     ->Args({kOrdered, 2, 0})
     ->Args({kOrdered, 2, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
+
+// The registers a replay of the ordered log ends with, projected before
+// timing, written by one BulkLoad (PostgreSQL: TRUNCATE and COPY in one
+// transaction): the floor of any replay into that backend. Arg: backend
+// (1 rocksdb, 2 postgres).
+void BM_CopyRegisters(benchmark::State& st) {
+  Fixture& f = TheFixture();
+  int backend = static_cast<int>(st.range(0));
+  const char* pg = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
+  if (backend == 2 && pg == nullptr) {
+    st.SkipWithError("PIGTAIL_TEST_POSTGRES_URI not set (run via scripts/pg_cluster.sh)");
+    return;
+  }
+  st.SetLabel(BackendName(backend));
+  int run = 0;
+  for (auto _ : st) {
+    st.PauseTiming();
+    BackendOptions options;
+    options.postgres_schema = "replay_bench_" + std::to_string(::getpid());
+    std::string uri =
+        backend == 1 ? "rocksdb:" + f.dir + "/copy" + std::to_string(run++) : std::string(pg);
+    auto store = OpenStateStore(uri, options);
+    if (!store.ok() || !(*store)->Reset().ok()) {
+      st.SkipWithError("cannot open the state store");
+      return;
+    }
+    st.ResumeTiming();
+    SectionTimer timer;
+    Status s = (*store)->BulkLoad(f.final_state, f.events[kOrdered]);
+    timer.Stop(std::string("copy/") + BackendName(backend), f.events[kOrdered]);
+    st.PauseTiming();
+    if (!s.ok()) {
+      st.SkipWithError(s.ToString().c_str());
+      return;
+    }
+    store->reset();
+    st.ResumeTiming();
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations() * f.events[kOrdered]));
+}
+BENCHMARK(BM_CopyRegisters)
+    ->Arg(1)
+    ->Arg(2)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1);
@@ -337,6 +394,21 @@ void PrintSummary() {
   std::printf("goal: /limit >= 0.50 (issue 6); stricter: /parse >= 0.50\n");
 }
 
+// Issue 16: each replay into PostgreSQL against a COPY of its final
+// registers, as the COPY's wall time over the replay's.
+void PrintPostgresSummary() {
+  const std::map<std::string, Rate>& rates = Rates();
+  auto copy = rates.find("copy/postgres");
+  if (copy == rates.end()) return;
+  std::printf("\n%-28s %9s %9s %12s\n", "PostgreSQL replay", "wall ms", "copy ms", "copy/replay");
+  for (const auto& [name, rate] : rates) {
+    if (!rate.postgres_replay || rate.wall <= 0) continue;
+    std::printf("%-28s %9.0f %9.0f %12.2f\n", name.c_str(), rate.wall * 1e3,
+                copy->second.wall * 1e3, copy->second.wall / rate.wall);
+  }
+  std::printf("goal: copy/replay >= 0.70 (issue 16)\n");
+}
+
 }  // namespace
 }  // namespace pigtail::replay
 
@@ -346,5 +418,6 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   pigtail::replay::PrintSummary();
+  pigtail::replay::PrintPostgresSummary();
   return 0;
 }
