@@ -6,6 +6,7 @@
 
 #include "core/cold_tasks.h"
 #include "replay/batch_reader.h"
+#include "replay/commit_pipeline.h"
 
 namespace pigtail::replay {
 namespace {
@@ -73,10 +74,11 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   auto snapshot = [&]() {
     return ProgressSnapshot{"rebuild", report.events, source_progress, timer.Seconds()};
   };
-  StateBatch changes;  // reused by every commit
+  CommitPipeline committer(target, commit_batches && options.overlap_commits);
   auto commit = [&](bool sync) -> Status {
-    state->TakeChangesInto(position, &changes);
-    PIGTAIL_RETURN_IF_ERROR(target->Commit(changes, sync));
+    state->TakeChangesInto(position, committer.next());
+    PIGTAIL_RETURN_IF_ERROR(committer.Start(sync));
+    // Overlapped, the committer serves reads of the batch in flight.
     if (drop_committed) state->EvictCommitted(position);
     ++report.commits;
     since_commit = 0;
@@ -97,7 +99,7 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
           AppendAbsentTasks(*state, e.event, /*fresh=*/false, &absent);
         }
         PIGTAIL_ASSIGN_OR_RETURN(std::vector<TaskRecord> stored,
-                                 target->GetTasks(std::move(absent)));
+                                 committer.GetTasks(std::move(absent)));
         for (TaskRecord& t : stored) state->Reinstate(std::move(t));
       }
       for (const SourcedEvent& e : batch->events) report.stats.Count(ApplyEvent(e.event, state));
@@ -118,6 +120,7 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   if (target != nullptr) {
     if (commit_batches) {
       PIGTAIL_RETURN_IF_ERROR(commit(/*sync=*/true));
+      PIGTAIL_RETURN_IF_ERROR(committer.Finish());
     } else {
       PIGTAIL_RETURN_IF_ERROR(target->BulkLoad(*state, report.last_position));
     }

@@ -78,6 +78,10 @@ struct ReplayOptions {
   // shared by the read-ahead batches and the one being applied. Pays off
   // only with a spare core. Default: 0.
   size_t read_ahead_batches = 0;
+  // kCommitBatches: each commit is written on a thread of its own while
+  // the next window of events is applied (replay/commit_pipeline.h). Pays
+  // off with a spare core. Default: false.
+  bool overlap_commits = false;
 };
 
 // What one changed task register costs until its commit is written: the

@@ -139,35 +139,42 @@ TEST_F(ReplayTest, CommittingRebuildKeepsWhatTheBudgetHolds) {
   constexpr size_t kKept = 100;  // tasks the budget holds
   ASSERT_GT(live, 5 * kKept);    // so live tasks leave memory too
 
-  auto rocks = OpenStateStore("rocksdb:" + dir_ + "/dropping");
-  ASSERT_TRUE(rocks.ok()) << rocks.status().ToString();
-  auto log = StoreWith(events);
-  CorruptionReporter reporter(CorruptionPolicy::kStop);
-  auto source = NewStoreSource(log.get(), &reporter);
-  ReplayOptions options = SmallBatches();
-  options.memory_budget_bytes = kKept * kChangedTaskBytes;
-  State state;
-  Result<ReplayReport> r = Replay(source.get(), &state, rocks->get(), options, nullptr);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->digest, full.total_digest());
-  // After the last commit, at most kKept live tasks stayed in memory (and
-  // the finished ones whose visibility could change: State::Droppable).
-  EXPECT_EQ(state.task_count(), full.task_count());
-  size_t live_kept = 0;
-  for (const auto& [name, slot] : state.queues()) {
-    for (const auto& [id, task] : slot.tasks)
-      live_kept += task.status.key.outcome == Outcome::kLive;
+  // Also with commits overlapped: a task read back while the commit that
+  // writes it is in flight comes from that commit's batch.
+  for (bool overlap : {false, true}) {
+    SCOPED_TRACE(overlap ? "overlapped commits" : "commits in line");
+    auto rocks = OpenStateStore("rocksdb:" + dir_ + "/dropping" + (overlap ? "1" : "0"));
+    ASSERT_TRUE(rocks.ok()) << rocks.status().ToString();
+    auto log = StoreWith(events);
+    CorruptionReporter reporter(CorruptionPolicy::kStop);
+    auto source = NewStoreSource(log.get(), &reporter);
+    ReplayOptions options = SmallBatches();
+    options.memory_budget_bytes = kKept * kChangedTaskBytes;
+    options.overlap_commits = overlap;
+    State state;
+    Result<ReplayReport> r = Replay(source.get(), &state, rocks->get(), options, nullptr);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->digest, full.total_digest());
+    // After the last commit, at most kKept live tasks stayed in memory (and
+    // the finished ones whose visibility could change: State::Droppable).
+    EXPECT_EQ(state.task_count(), full.task_count());
+    size_t live_kept = 0;
+    for (const auto& [name, slot] : state.queues()) {
+      for (const auto& [id, task] : slot.tasks)
+        live_kept += task.status.key.outcome == Outcome::kLive;
+    }
+    EXPECT_LE(live_kept, kKept);
+    EXPECT_GT(state.dropped_count(), live - kKept);
+    Result<StateDiff> diff = DiffStateWithStore(full, rocks->get());
+    ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+    EXPECT_EQ(diff->total, 0u);
+    EXPECT_GT(diff->registers_compared, 1000u);
   }
-  EXPECT_LE(live_kept, kKept);
-  EXPECT_GT(state.dropped_count(), live - kKept);
-  Result<StateDiff> diff = DiffStateWithStore(full, rocks->get());
-  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
-  EXPECT_EQ(diff->total, 0u);
-  EXPECT_GT(diff->registers_compared, 1000u);
 
   // drop_committed off keeps every task.
   auto memory = NewMemoryStateStore();
   auto log2 = StoreWith(events);
+  CorruptionReporter reporter(CorruptionPolicy::kStop);
   auto source2 = NewStoreSource(log2.get(), &reporter);
   ReplayOptions keep = SmallBatches();
   keep.drop_committed = false;
@@ -535,13 +542,16 @@ TEST_F(ReplayTest, ResumesAfterAnInterruptionAtEveryBatch) {
   ReplayOptions options = SmallBatches();
   options.batch_events = 100;
   options.commit_every_events = 300;
-  // Also with batches read ahead on a second thread: checkpoints are the
-  // applied batches' positions, not the source's.
-  for (int test = 0; test <= 25; ++test) {
+  // Also with batches read ahead on a second thread (checkpoints are the
+  // applied batches' positions, not the source's), and with commits
+  // overlapped (the one in flight when the source fails ends first).
+  for (int test = 0; test <= 38; ++test) {
     int fail_after = test % 13;
     options.read_ahead_batches = test < 13 ? 0 : 2;
+    options.overlap_commits = test >= 26;
     SCOPED_TRACE("fail after " + std::to_string(fail_after) + ", read ahead " +
-                 std::to_string(options.read_ahead_batches));
+                 std::to_string(options.read_ahead_batches) +
+                 (options.overlap_commits ? ", overlapped commits" : ""));
     auto store = NewMemoryStateStore();
     CorruptionReporter reporter(CorruptionPolicy::kStop);
     {
