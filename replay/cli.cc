@@ -41,7 +41,7 @@ jsonl:FILE (a dump, one raw event per line; FILE - is stdin), or http://HOST:POR
 
 Commands:
   rebuild --from SRC --into URI [--fresh] [--no-resume] [--bulk] [--blue-green]
-          [--commit-every N] [--overlap-commits on|off]
+          [--commit-every N] [--overlap-commits auto|on|off]
       Project the log into a StateStore. Continues from the target's checkpoint
       unless --fresh (empties the target first) or --no-resume (refuse a
       non-empty target). --bulk projects in memory and writes once (fast, into
@@ -95,10 +95,8 @@ struct Args {
 // must, zero.
 po::options_description Describe() {
   const ReplayOptions replay;
-  // Parsing ahead, and committing while applying, pay off only with a core
-  // to spare.
-  const bool spare_core = std::thread::hardware_concurrency() >= 2;
-  const size_t read_ahead = spare_core ? 2 : 0;
+  // Parsing ahead pays off only with a core to spare.
+  const size_t read_ahead = std::thread::hardware_concurrency() >= 2 ? 2 : 0;
   auto number = [](uint64_t value) {
     return po::value<std::string>()->value_name("N")->default_value(std::to_string(value));
   };
@@ -120,9 +118,9 @@ po::options_description Describe() {
       ("bulk", po::bool_switch(), "rebuild: project in memory and write once (a fresh target)")
       ("blue-green", po::bool_switch(), "rebuild: build beside the live state, verify, swap")
       ("commit-every", number(replay.commit_every_events), "rebuild: events per commit")
-      ("overlap-commits", text("on|off")->default_value(spare_core ? "on" : "off"),
-       "rebuild: write each commit on a thread of its own while the next events are applied "
-       "(default on with two or more cores)")
+      ("overlap-commits", text("auto|on|off")->default_value("auto"),
+       "rebuild: write each commit on a thread of its own while the next events are applied; "
+       "auto: on into PostgreSQL, whose writes run in its server")
       ("max-diffs", number(1000), "verify, compare: differences listed at most")
       ("digests", text("FROM")->default_value("registers"),
        "compare: registers (recomputed) or stored (as stored; fast, trusts the store)")
@@ -412,16 +410,20 @@ class Command {
     options_.resume = !Flag("no-resume");
     options_.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     options_.commit_every_events = Number("commit-every");
-    const std::string overlap = Option("overlap-commits").value_or("off");
-    if (overlap != "on" && overlap != "off") {
-      throw UsageError{"--overlap-commits must be on or off, not \"" + overlap + "\""};
-    }
-    options_.overlap_commits = overlap == "on";
     // --blue-green compares every register of the State with the target.
     options_.drop_committed = !blue_green;
     std::string target_uri = into;
     BackendOptions target_backend = backend_;
     const StateLocation live{into, backend_.postgres_schema};
+    // Into RocksDB the commits compete for the cores with the replay and
+    // its read-ahead (benchmarks/README.md), so auto overlaps only commits
+    // into PostgreSQL.
+    const std::string overlap = Option("overlap-commits").value_or("auto");
+    if (overlap != "auto" && overlap != "on" && overlap != "off") {
+      throw UsageError{"--overlap-commits must be auto, on or off, not \"" + overlap + "\""};
+    }
+    options_.overlap_commits = overlap == "on" || (overlap == "auto" && live.IsPostgres());
+    if (!bulk) report_["overlap_commits"] = options_.overlap_commits;
     if (blue_green) {
       if (from == into && !live.IsPostgres()) {
         throw UsageError{"--blue-green needs the log outside the state's directory"};

@@ -77,6 +77,8 @@ TEST_F(BlueGreenPostgresTest, BuildsInAFreshSchemaVerifiesAndSwitchesSchemas) {
   pigtail::testing::ExitResult stale =
       Replay({"rebuild", "--from", "jsonl:" + dir_ + "/half.jsonl", "--into", uri_});
   ASSERT_EQ(stale.code, 0) << stale.err;
+  // Commits into PostgreSQL overlap the replay unless told otherwise.
+  EXPECT_TRUE(boost::json::parse(stale.out).as_object()["overlap_commits"].as_bool());
 
   pigtail::testing::ExitResult run =
       Replay({"rebuild", "--from", uri_, "--into", uri_, "--blue-green"});

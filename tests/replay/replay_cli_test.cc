@@ -237,13 +237,20 @@ TEST_F(ReplayCliTest, OverlappedCommitsGiveTheSameState) {
                 0);
     EXPECT_EQ(Str(r["replay"].at("digest")), expected.total_digest().ToHex()) << overlap;
     EXPECT_GT(r["replay"].at("commits").to_number<uint64_t>(), 5u) << overlap;
+    EXPECT_EQ(r["overlap_commits"].as_bool(), overlap == std::string("on"));
   }
+  // auto: off into RocksDB (PostgreSQL: replay_blue_green_postgres_test).
+  json::object r = RunJson(
+      {"rebuild", "--from", "jsonl:" + log, "--into", "rocksdb:" + dir_ + "/state-auto", "--json"},
+      0);
+  EXPECT_FALSE(r["overlap_commits"].as_bool());
   std::string err;
   EXPECT_EQ(Run({"rebuild", "--from", "jsonl:" + log, "--into", "memory:", "--overlap-commits",
                  "sometimes"},
                 nullptr, &err),
             2);
-  EXPECT_NE(err.find("--overlap-commits must be on or off, not \"sometimes\""), std::string::npos)
+  EXPECT_NE(err.find("--overlap-commits must be auto, on or off, not \"sometimes\""),
+            std::string::npos)
       << err;
 }
 
