@@ -80,7 +80,9 @@ struct ReplayOptions {
   size_t read_ahead_batches = 0;
   // kCommitBatches: each commit is written on a thread of its own while
   // the next window of events is applied (replay/commit_pipeline.h). Pays
-  // off with a spare core. Default: false.
+  // off when the target's writes run elsewhere (PostgreSQL); into RocksDB
+  // only with a core to spare beyond the replay and its read-ahead.
+  // Default: false.
   bool overlap_commits = false;
 };
 
