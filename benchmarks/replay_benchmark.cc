@@ -220,32 +220,42 @@ const char* BackendName(int backend) {
   return backend == 0 ? "memory" : backend == 1 ? "rocksdb" : "postgres";
 }
 
+// An empty state store of `backend` (0 memory, 1 RocksDB in a new
+// directory of the fixture's, 2 PostgreSQL at PIGTAIL_TEST_POSTGRES_URI in
+// a schema of this process); null after skipping `st` with the reason.
+std::unique_ptr<StateStore> EmptyStore(benchmark::State& st, int backend) {
+  static int stores = 0;
+  const char* pg = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
+  if (backend == 2 && pg == nullptr) {
+    st.SkipWithError("PIGTAIL_TEST_POSTGRES_URI not set (run via scripts/pg_cluster.sh)");
+    return nullptr;
+  }
+  BackendOptions options;
+  options.postgres_schema = "replay_bench_" + std::to_string(::getpid());
+  std::string uri = backend == 0 ? "memory:"
+                    : backend == 1
+                        ? "rocksdb:" + TheFixture().dir + "/store" + std::to_string(stores++)
+                        : std::string(pg);
+  auto store = OpenStateStore(uri, options);
+  if (!store.ok() || !(*store)->Reset().ok()) {
+    st.SkipWithError("cannot open the state store");
+    return nullptr;
+  }
+  return std::move(store).value();
+}
+
 // Args: order, backend (0 memory, 1 rocksdb, 2 postgres), mode (0 commit, 1 bulk).
 void BM_Replay(benchmark::State& st) {
   Fixture& f = TheFixture();
   auto order = static_cast<Order>(st.range(0));
   int backend = static_cast<int>(st.range(1));
   bool bulk = st.range(2) == 1;
-  const char* pg = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
-  if (backend == 2 && pg == nullptr) {
-    st.SkipWithError("PIGTAIL_TEST_POSTGRES_URI not set (run via scripts/pg_cluster.sh)");
-    return;
-  }
   st.SetLabel(std::string(kOrderNames[order]) + "/" + BackendName(backend) +
               (bulk ? "/bulk" : "/commit"));
-  int run = 0;
   for (auto _ : st) {
     st.PauseTiming();
-    BackendOptions options;
-    options.postgres_schema = "replay_bench_" + std::to_string(::getpid());
-    std::string uri = backend == 0   ? "memory:"
-                      : backend == 1 ? "rocksdb:" + f.dir + "/state" + std::to_string(run++)
-                                     : std::string(pg);
-    auto store = OpenStateStore(uri, options);
-    if (!store.ok() || !(*store)->Reset().ok()) {
-      st.SkipWithError("cannot open the state store");
-      return;
-    }
+    std::unique_ptr<StateStore> store = EmptyStore(st, backend);
+    if (store == nullptr) return;
     CorruptionReporter reporter(CorruptionPolicy::kStop);
     auto source = OpenJsonlSource(f.files[order], &reporter);
     ReplayOptions ro;
@@ -258,7 +268,7 @@ void BM_Replay(benchmark::State& st) {
     State state;
     st.ResumeTiming();
     SectionTimer timer;
-    Result<ReplayReport> r = Replay(source->get(), &state, store->get(), ro, nullptr);
+    Result<ReplayReport> r = Replay(source->get(), &state, store.get(), ro, nullptr);
     const std::string row = "BM_Replay/" + std::to_string(order) + "/" + std::to_string(backend) +
                             "/" + std::to_string(bulk ? 1 : 0);
     timer.Stop(row, f.events[order]);
@@ -270,7 +280,7 @@ void BM_Replay(benchmark::State& st) {
                               : r.status().ToString().c_str());
       return;
     }
-    store->reset();
+    store.reset();
     st.ResumeTiming();
   }
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations() * f.events[order]));
@@ -290,34 +300,21 @@ BENCHMARK(BM_Replay)
 void BM_CopyRegisters(benchmark::State& st) {
   Fixture& f = TheFixture();
   int backend = static_cast<int>(st.range(0));
-  const char* pg = std::getenv("PIGTAIL_TEST_POSTGRES_URI");
-  if (backend == 2 && pg == nullptr) {
-    st.SkipWithError("PIGTAIL_TEST_POSTGRES_URI not set (run via scripts/pg_cluster.sh)");
-    return;
-  }
   st.SetLabel(BackendName(backend));
-  int run = 0;
   for (auto _ : st) {
     st.PauseTiming();
-    BackendOptions options;
-    options.postgres_schema = "replay_bench_" + std::to_string(::getpid());
-    std::string uri =
-        backend == 1 ? "rocksdb:" + f.dir + "/copy" + std::to_string(run++) : std::string(pg);
-    auto store = OpenStateStore(uri, options);
-    if (!store.ok() || !(*store)->Reset().ok()) {
-      st.SkipWithError("cannot open the state store");
-      return;
-    }
+    std::unique_ptr<StateStore> store = EmptyStore(st, backend);
+    if (store == nullptr) return;
     st.ResumeTiming();
     SectionTimer timer;
-    Status s = (*store)->BulkLoad(f.final_state, f.events[kOrdered]);
+    Status s = store->BulkLoad(f.final_state, f.events[kOrdered]);
     timer.Stop(std::string("copy/") + BackendName(backend), f.events[kOrdered]);
     st.PauseTiming();
     if (!s.ok()) {
       st.SkipWithError(s.ToString().c_str());
       return;
     }
-    store->reset();
+    store.reset();
     st.ResumeTiming();
   }
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations() * f.events[kOrdered]));
