@@ -17,6 +17,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// The most a connection reads per system call (Beast reads at most 64 KiB).
+constexpr size_t kReadBytes = 64 * 1024;
+
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -148,6 +151,9 @@ struct HttpConnection::Impl {
   std::string port;
   asio::io_context ioc;
   std::optional<beast::tcp_stream> stream;
+  // Beast reads at most what the buffer has room for, and no less than 512
+  // bytes; a string body drains the buffer as it reads, so without room set
+  // aside a large reply is read 512 bytes per system call.
   beast::flat_buffer buffer;
 
   // Runs the queued operation to completion; `ec` is set by its handler.
@@ -159,6 +165,7 @@ struct HttpConnection::Impl {
   Status Connect(std::chrono::milliseconds timeout) {
     stream.emplace(ioc);
     buffer.clear();
+    buffer.reserve(kReadBytes);
     tcp::resolver resolver(ioc);
     beast::error_code ec;
     tcp::resolver::results_type endpoints = resolver.resolve(host, port, ec);

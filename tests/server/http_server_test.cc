@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "server/http_client.h"
+#include "tests/server/raw_connection.h"
 
 namespace pigtail {
 namespace {
@@ -157,6 +160,68 @@ TEST(HttpServerTest, ListensOnAHostName) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("no-such-host.invalid"), std::string::npos)
       << bad.status().message();
+}
+
+// A server on a free loopback port that answers every request with its body.
+std::unique_ptr<HttpServer> StartEchoServer() {
+  HttpServerOptions options;
+  options.port = 0;
+  auto server = HttpServer::Start(options, [](HttpRequest req, HttpResponder respond) {
+    respond(HttpResponse{200, {}, std::move(req.body)});
+  });
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  return server.ok() ? std::move(*server) : nullptr;
+}
+
+// Text of `size` bytes that differs along its length.
+std::string Filler(size_t size) {
+  std::string out;
+  out.reserve(size);
+  for (size_t i = 0; out.size() < size; ++i) out += std::to_string(i) + ",";
+  out.resize(size);
+  return out;
+}
+
+// Bodies of every size, one after another on one keep-alive connection: the
+// server makes read room for large bodies and gives it up between requests,
+// the client keeps room for large replies.
+TEST(HttpServerTest, BodiesOfEverySizeGoBothWaysOnOneConnection) {
+  std::unique_ptr<HttpServer> server = StartEchoServer();
+  ASSERT_NE(server, nullptr);
+  HttpConnection conn("127.0.0.1", std::to_string(server->port()));
+  for (size_t size : {0, 1, 511, 512, 513, 5'000, 16'384, 16'385, 70'000, 300'000, 10, 2'000'000}) {
+    const std::string body = Filler(size);
+    Result<HttpResponse> r = conn.Send("POST", "/echo", body);
+    ASSERT_TRUE(r.ok()) << size << ": " << r.status().ToString();
+    EXPECT_EQ(r->status, 200) << size;
+    EXPECT_EQ(r->body.size(), size);
+    EXPECT_TRUE(r->body == body) << "the echo of " << size << " bytes differs";
+  }
+}
+
+// A large chunked body and, in the same write, a second request: the bytes of
+// the second survive the first's read room being given up.
+TEST(HttpServerTest, APipelinedRequestAfterALargeChunkedBodyIsServed) {
+  std::unique_ptr<HttpServer> server = StartEchoServer();
+  ASSERT_NE(server, nullptr);
+  testing::RawConnection conn(server->port());
+  ASSERT_TRUE(conn.connected());
+  const std::string big = Filler(60'000);
+  std::string wire = "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < big.size(); at += 20'000) {
+    char line[16];
+    std::snprintf(line, sizeof line, "%zx\r\n", std::min<size_t>(20'000, big.size() - at));
+    wire += line + big.substr(at, 20'000) + "\r\n";
+  }
+  wire += "0\r\n\r\n";
+  wire += "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+  ASSERT_TRUE(conn.Send(wire));
+  const std::string first = conn.ReadResponse(std::chrono::seconds(10));
+  EXPECT_EQ(testing::StatusOf(first), 200) << first.substr(0, 200);
+  EXPECT_TRUE(first.ends_with("\r\n\r\n" + big)) << first.substr(0, 200);
+  const std::string second = conn.ReadResponse(std::chrono::seconds(10));
+  EXPECT_EQ(testing::StatusOf(second), 200) << second;
+  EXPECT_TRUE(second.ends_with("\r\n\r\nhello")) << second;
 }
 
 }  // namespace
