@@ -134,17 +134,33 @@ Status CheckQueue(Node* node, const std::string& name) {
 // A claimed task; `put` (PUT /queue/{name}/{id}) adds "heartbeat" and
 // "changed" and leaves out the id.
 std::string ClaimedJson(const ClaimedTask& t, bool put) {
-  std::string out = "{";
-  if (!put) out += "\"id\":\"" + t.id.ToString() + "\",";
-  out += "\"task_name\":" + api::Quote(t.task_name) +
-         ",\"state\":\"working\",\"info\":" + t.info_json + ",\"worker\":\"" + t.worker.ToString() +
-         "\",\"lease\":" + std::to_string(t.lease) +
-         ",\"expires_at_ms\":" + std::to_string(t.expires_at_ms) +
-         ",\"lease_ms\":" + std::to_string(t.lease_ms) +
-         ",\"attempt\":" + std::to_string(t.attempt);
+  std::string out;
+  out.reserve(256 + t.task_name.size() + t.info_json.size());
+  out += '{';
+  if (!put) {
+    out += "\"id\":\"";
+    t.id.AppendTo(&out);
+    out += "\",";
+  }
+  out += "\"task_name\":";
+  jf::AppendJsonString(t.task_name, &out);
+  out += ",\"state\":\"working\",\"info\":";
+  out += t.info_json;
+  out += ",\"worker\":\"";
+  t.worker.AppendTo(&out);
+  out += "\",\"lease\":";
+  out += std::to_string(t.lease);
+  out += ",\"expires_at_ms\":";
+  out += std::to_string(t.expires_at_ms);
+  out += ",\"lease_ms\":";
+  out += std::to_string(t.lease_ms);
+  out += ",\"attempt\":";
+  out += std::to_string(t.attempt);
   if (put)
-    out += std::string(",\"heartbeat\":") + (t.heartbeat ? "true" : "false") + ",\"changed\":true";
-  return out + "}";
+    out += t.heartbeat ? ",\"heartbeat\":true,\"changed\":true"
+                       : ",\"heartbeat\":false,\"changed\":true";
+  out += '}';
+  return out;
 }
 
 // A forwarded claim's "candidates": 1 to `max` task ids.

@@ -352,6 +352,42 @@ TEST_F(ApiTest, BatchAddAndClaimOrder) {
   EXPECT_EQ(Body(Call("GET", "/queue/q/stats")).at("done").as_int64(), 2);
 }
 
+// A claimed task's JSON, as a claim-next and as a claim of one task (PUT)
+// answer it: every member, in order, and a name that needs escaping written
+// as json::serialize writes it.
+TEST_F(ApiTest, AClaimedTaskIsAnsweredWithEveryMember) {
+  CreateQueue("q");
+  // The JSON text of the name `say "hi"\ é`, a newline and U+0001.
+  const std::string name = R"(say \"hi\"\\ )"
+                           "\xc3\xa9"
+                           R"(\n\u0001)";
+  HttpResponse add =
+      Call("POST", "/queue/q", R"({"task_name":")" + name + R"(","info":{"b":[1,2],"a":null}})");
+  ASSERT_EQ(add.status, 201) << add.body;
+  const std::string id(Body(add).at("id").as_string());
+  const std::string worker = std::string(R"({"worker_id":")") + kWorkerA + R"("})";
+  HttpResponse claim =
+      Call("POST", "/queue/q/claim", R"({"max":5,"worker_id":")" + std::string(kWorkerA) + R"("})");
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  const boost::json::value claimed = Body(claim);
+  const boost::json::value& task = claimed.at("tasks").at(0);
+  EXPECT_EQ(task.at("task_name").as_string(), "say \"hi\"\\ \xc3\xa9\n\x01");
+  const std::string fields =
+      R"("task_name":")" + name + R"(","state":"working","info":{"b":[1,2],"a":null})" +
+      R"(,"worker":")" + kWorkerA + R"(","lease":0,"expires_at_ms":)" +
+      std::to_string(task.at("expires_at_ms").to_number<uint64_t>()) + R"(,"lease_ms":)" +
+      std::to_string(task.at("lease_ms").to_number<uint64_t>()) + R"(,"attempt":1)";
+  EXPECT_EQ(claim.body, R"({"tasks":[{"id":")" + id + R"(",)" + fields + "}]}");
+
+  // The same worker again: a heartbeat, without the id.
+  HttpResponse heartbeat = Call("PUT", "/queue/q/" + id, worker);
+  ASSERT_EQ(heartbeat.status, 200) << heartbeat.body;
+  const std::string before_expiry = fields.substr(0, fields.find(R"(,"expires_at_ms")"));
+  EXPECT_TRUE(heartbeat.body.starts_with("{" + before_expiry)) << heartbeat.body;
+  EXPECT_TRUE(heartbeat.body.ends_with(R"(,"attempt":1,"heartbeat":true,"changed":true})"))
+      << heartbeat.body;
+}
+
 TEST_F(ApiTest, TheClaimsAndDonesOfOneRequestAreOneBatchEntry) {
   for (bool batch_ops : {true, false}) {
     SCOPED_TRACE(batch_ops ? "--batch-ops on" : "--batch-ops off");
