@@ -9,50 +9,24 @@
 
 #include "core/memory_store.h"
 #include "replay/corruption.h"
+#include "tests/core/forwarding_event_store.h"
 #include "tests/replay/log_generator.h"
 
 namespace pigtail::replay {
 namespace {
 
 // A memory EventStore that counts the events its scans return.
-class ScanCountingStore final : public EventStore {
+class ScanCountingStore final : public pigtail::testing::ForwardingEventStore {
  public:
-  ScanCountingStore() : base_(NewMemoryEventStore()) {}
-
   uint64_t scanned() const { return scanned_; }
 
-  Result<std::vector<uint64_t>> Append(std::span<const Event> events, bool sync) override {
-    return base_->Append(events, sync);
-  }
-  Result<std::optional<StoredEvent>> Get(const Uuid& id) override { return base_->Get(id); }
-  Result<bool> Contains(const Uuid& id) override { return base_->Contains(id); }
-  Result<std::map<Uuid, Uuid>> Heads() override { return base_->Heads(); }
-  Result<std::map<Uuid, Uuid>> Firsts() override { return base_->Firsts(); }
-  Result<std::vector<StoredEvent>> ScanOwner(const Uuid& owner, const std::optional<Hlc>& after,
-                                             size_t limit) override {
-    return base_->ScanOwner(owner, after, limit);
-  }
-  Result<std::vector<Uuid>> Holes(const Uuid& owner) override { return base_->Holes(owner); }
   Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) override {
-    Result<std::vector<StoredEvent>> r = base_->Scan(after_seq, limit);
+    Result<std::vector<StoredEvent>> r = ForwardingEventStore::Scan(after_seq, limit);
     if (r.ok()) scanned_ += r->size();
     return r;
   }
-  Result<uint64_t> LastSequence() override { return base_->LastSequence(); }
-  Result<uint64_t> Count() override { return base_->Count(); }
-  Result<std::vector<Uuid>> WaitingOn(const Uuid& dependency) override {
-    return base_->WaitingOn(dependency);
-  }
-  Result<std::optional<std::string>> GetMeta(std::string_view key) override {
-    return base_->GetMeta(key);
-  }
-  Status PutMeta(std::string_view key, std::string_view value) override {
-    return base_->PutMeta(key, value);
-  }
-  Status DeleteMeta(std::string_view key) override { return base_->DeleteMeta(key); }
 
  private:
-  std::unique_ptr<EventStore> base_;
   uint64_t scanned_ = 0;
 };
 

@@ -6,7 +6,7 @@
 
 namespace pigtail::testing {
 
-FaultyEventStore::FaultyEventStore() : base_(NewMemoryEventStore()) {}
+FaultyEventStore::FaultyEventStore() = default;
 
 void FaultyEventStore::FailAppends(int n) {
   std::lock_guard lock(mu_);
@@ -52,13 +52,13 @@ bool FaultyEventStore::Enter() {
 
 Result<std::vector<uint64_t>> FaultyEventStore::Append(std::span<const Event> events, bool sync) {
   if (Enter()) return Status::Unavailable("injected append failure");
-  return base_->Append(events, sync);
+  return ForwardingEventStore::Append(events, sync);
 }
 
 Result<std::vector<uint64_t>> FaultyEventStore::AppendNew(std::span<const Event> events,
                                                           bool sync) {
   if (Enter()) return Status::Unavailable("injected append failure");
-  return base_->AppendNew(events, sync);
+  return ForwardingEventStore::AppendNew(events, sync);
 }
 
 }  // namespace pigtail::testing

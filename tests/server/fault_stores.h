@@ -13,10 +13,11 @@
 
 #include "core/event_store.h"
 #include "core/state_store.h"
+#include "tests/core/forwarding_event_store.h"
 
 namespace pigtail::testing {
 
-class FaultyEventStore final : public EventStore {
+class FaultyEventStore final : public ForwardingEventStore {
  public:
   FaultyEventStore();
 
@@ -34,37 +35,12 @@ class FaultyEventStore final : public EventStore {
 
   Result<std::vector<uint64_t>> Append(std::span<const Event> events, bool sync) override;
   Result<std::vector<uint64_t>> AppendNew(std::span<const Event> events, bool sync) override;
-  Result<std::optional<StoredEvent>> Get(const Uuid& id) override { return base_->Get(id); }
-  Result<bool> Contains(const Uuid& id) override { return base_->Contains(id); }
-  Result<std::map<Uuid, Uuid>> Heads() override { return base_->Heads(); }
-  Result<std::map<Uuid, Uuid>> Firsts() override { return base_->Firsts(); }
-  Result<std::vector<StoredEvent>> ScanOwner(const Uuid& owner, const std::optional<Hlc>& after,
-                                             size_t limit) override {
-    return base_->ScanOwner(owner, after, limit);
-  }
-  Result<std::vector<Uuid>> Holes(const Uuid& owner) override { return base_->Holes(owner); }
-  Result<std::vector<StoredEvent>> Scan(uint64_t after_seq, size_t limit) override {
-    return base_->Scan(after_seq, limit);
-  }
-  Result<uint64_t> LastSequence() override { return base_->LastSequence(); }
-  Result<uint64_t> Count() override { return base_->Count(); }
-  Result<std::vector<Uuid>> WaitingOn(const Uuid& dependency) override {
-    return base_->WaitingOn(dependency);
-  }
-  Result<std::optional<std::string>> GetMeta(std::string_view key) override {
-    return base_->GetMeta(key);
-  }
-  Status PutMeta(std::string_view key, std::string_view value) override {
-    return base_->PutMeta(key, value);
-  }
-  Status DeleteMeta(std::string_view key) override { return base_->DeleteMeta(key); }
 
  private:
   // Whether this append is to fail; returns once not held, and after the
   // delay of DelayAppends().
   bool Enter();
 
-  std::unique_ptr<EventStore> base_;
   std::mutex mu_;
   std::condition_variable cv_;
   int fail_ = 0;                        // guarded by mu_
