@@ -34,8 +34,10 @@ class StoreSource final : public EventSource {
     size_t bytes = 0;
     while (out->size() < limits.max_events && (out->empty() || bytes < limits.max_bytes)) {
       if (next_ == scanned_.size()) {
-        const size_t room = limits.max_bytes - std::min(bytes, limits.max_bytes);
-        PIGTAIL_RETURN_IF_ERROR(ScanMore(ScanLimit(room, limits.max_events - out->size())));
+        // The loop's condition keeps bytes below max_bytes and out below
+        // max_events (or out empty, bytes 0).
+        PIGTAIL_RETURN_IF_ERROR(
+            ScanMore(ScanLimit(limits.max_bytes - bytes, limits.max_events - out->size())));
         if (scanned_.empty()) break;  // the end of the log
       }
       StoredEvent& e = scanned_[next_++];
@@ -52,13 +54,13 @@ class StoreSource final : public EventSource {
 
  private:
   // How many events to scan for `room` bytes: by the mean size so far (a
-  // few, to learn it, at first), at least 1 and at most `max_events`.
+  // few, to learn it, at first), at least 1 and at most `max_events` (>= 1).
   size_t ScanLimit(size_t room, size_t max_events) const {
     constexpr size_t kFirstScan = 16;
     const size_t fit = scanned_events_ == 0
                            ? kFirstScan
                            : room / std::max<uint64_t>(1, scanned_bytes_ / scanned_events_) + 1;
-    return std::clamp<size_t>(fit, 1, std::max<size_t>(1, max_events));
+    return std::clamp<size_t>(fit, 1, max_events);
   }
 
   // Replaces scanned_ with up to `limit` events after scanned_after_; empty
