@@ -401,6 +401,8 @@ Result<TaskListing> ListQueueTasks(Node* node, const std::string& name, TaskFilt
   constexpr size_t kMaxStoredScan = 20 * kStorePage;
   std::optional<Uuid> cursor = after;
   for (size_t scanned = 0;;) {
+    // No task leaves memory between the store read and the merge.
+    const Node::DropHold hold = node->HoldDrops();
     PIGTAIL_ASSIGN_OR_RETURN(std::vector<TaskRecord> stored,
                              node->state_store()->ListTasks(name, cursor, kStorePage));
     scanned += stored.size();

@@ -147,7 +147,15 @@ Status Node::ReinstateTasks(std::vector<TaskKey> keys) {
 
 size_t Node::DropCommitted(uint64_t committed) {
   if (!state_.eviction_due(committed)) return 0;
-  return WriteLocked([&](State* s) { return s->EvictCommitted(committed); });
+  return WriteLocked([&](State* s) -> size_t {
+    return drop_holds_.load() > 0 ? 0 : s->EvictCommitted(committed);
+  });
+}
+
+Node::DropHold Node::HoldDrops() {
+  std::shared_lock lock(mu_);
+  drop_holds_.fetch_add(1);
+  return DropHold(&drop_holds_);
 }
 
 Result<std::vector<std::string>> Node::ListSet(std::string_view key) {

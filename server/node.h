@@ -19,6 +19,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -123,9 +124,31 @@ class Node {
   // them (core/cold_tasks.h). The store is read without the lock.
   // Sequencer thread (or Open) only. An error changes nothing.
   Status ReinstateTasks(std::vector<TaskKey> keys);
-  // State::EvictCommitted under the lock, when there is something to drop;
-  // returns how many tasks left memory.
+  // State::EvictCommitted under the lock, when there is something to drop
+  // and no DropHold lives; returns how many tasks left memory.
   size_t DropCommitted(uint64_t committed);
+
+  // While a DropHold lives, DropCommitted drops nothing (what it would drop
+  // waits for the next call). A reader that merges registers read from the
+  // state store with the State's holds one from before the store read until
+  // the merge: every task the State does not hold at the merge left memory
+  // before the read, so the store returned the register the State last
+  // held, not an older one whose successor was committed and dropped
+  // meanwhile.
+  class DropHold {
+   public:
+    DropHold(DropHold&& other) noexcept : holds_(std::exchange(other.holds_, nullptr)) {}
+    DropHold& operator=(DropHold&&) = delete;
+    ~DropHold() {
+      if (holds_ != nullptr) holds_->fetch_sub(1);
+    }
+
+   private:
+    friend class Node;
+    explicit DropHold(std::atomic<uint32_t>* holds) : holds_(holds) {}
+    std::atomic<uint32_t>* holds_;
+  };
+  DropHold HoldDrops();
 
   // The last entry of this node's own chain (the `prev` of the next one).
   // Sequencer thread only.
@@ -155,6 +178,9 @@ class Node {
 
   mutable std::shared_mutex mu_;
   State state_;  // guarded by mu_ (the sequencer is its only writer)
+  // Live DropHolds; taken under mu_ (shared) and checked under mu_
+  // (exclusive), so a drop either precedes a hold or waits for it.
+  std::atomic<uint32_t> drop_holds_{0};
 
   std::mutex meta_mu_;
 };

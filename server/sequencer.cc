@@ -33,6 +33,8 @@ constexpr size_t kMaxClaimTimes = 1'000'000;
 constexpr std::chrono::seconds kProbeInterval{1};
 // How often at most memory freed by dropped tasks goes back to the system.
 constexpr std::chrono::seconds kTrimInterval{10};
+// How soon drops a listing held back (Node::DropHold) are tried again.
+constexpr std::chrono::milliseconds kHeldDropRetry{10};
 
 uint64_t NanosSince(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(
@@ -203,6 +205,10 @@ void Sequencer::Run() {
         Clock::time_point due = last_trim_ + kTrimInterval;
         wake = wake ? std::min(*wake, due) : due;
       }
+      if (drops_held_back_) {
+        Clock::time_point due = Clock::now() + kHeldDropRetry;
+        wake = wake ? std::min(*wake, due) : due;
+      }
       if (committer_) {
         if (std::optional<Clock::time_point> retry = committer_->retry_at()) {
           // Failed commits are retried even when nothing new arrives.
@@ -258,7 +264,9 @@ void Sequencer::Run() {
         (stop || Clock::now() >= last_state_commit_ + options_.state_commit_interval)) {
       CommitState(/*final=*/stop);
     }
-    dropped_since_trim_ += node_->DropCommitted(committer_->committed_checkpoint());
+    const uint64_t committed = committer_->committed_checkpoint();
+    dropped_since_trim_ += node_->DropCommitted(committed);
+    drops_held_back_ = node_->WriterView().eviction_due(committed);
     if (dropped_since_trim_ > 0 && Clock::now() >= last_trim_ + kTrimInterval) {
       ReleaseFreeMemory();
       dropped_since_trim_ = 0;

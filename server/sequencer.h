@@ -244,6 +244,9 @@ class Sequencer {
   // once tasks were dropped since, busy or idle).
   uint64_t dropped_since_trim_ = 0;
   std::chrono::steady_clock::time_point last_trim_;
+  // Committed tasks were due to leave memory and a DropHold kept them: the
+  // sequencer wakes again soon, busy or idle.
+  bool drops_held_back_ = false;
   LeaseStormDetector lease_storm_;
   // Changes taken from the State that the committer did not take (not
   // expected: see CommitState), offered again with the next ones.

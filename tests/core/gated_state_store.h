@@ -1,13 +1,15 @@
 // GatedStore: a memory StateStore for tests of code that commits on
 // another thread. Its commits wait until the test opens a gate (open at
 // first; at most 10 s, then Internal), and every commit after `fail_from`
-// of them succeeded fails with IOError.
+// of them succeeded fails with IOError. A test may run a hook after each
+// ListTasks has read, before it returns.
 #ifndef PIGTAIL_TESTS_CORE_GATED_STATE_STORE_H_
 #define PIGTAIL_TESTS_CORE_GATED_STATE_STORE_H_
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,7 +47,14 @@ class GatedStore final : public StateStore {
   Result<std::vector<TaskRecord>> ListTasks(std::string_view queue,
                                             const std::optional<Uuid>& after,
                                             size_t limit) override {
-    return inner_->ListTasks(queue, after, limit);
+    Result<std::vector<TaskRecord>> listed = inner_->ListTasks(queue, after, limit);
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = after_list_;
+    }
+    if (hook) hook();
+    return listed;
   }
   Result<std::map<Uuid, std::string>> ListRejected() override { return inner_->ListRejected(); }
   Status LoadInto(State* state, const LoadProgress& progress) override {
@@ -63,6 +72,11 @@ class GatedStore final : public StateStore {
     }
     cv_.notify_all();
   }
+  // Runs `hook` (on the listing thread) after every ListTasks has read.
+  void AfterList(std::function<void()> hook) {
+    std::lock_guard lock(mu_);
+    after_list_ = std::move(hook);
+  }
   void FailFrom(size_t n) {
     std::lock_guard lock(mu_);
     fail_from_ = n;
@@ -79,6 +93,7 @@ class GatedStore final : public StateStore {
   bool open_ = true;
   size_t fail_from_ = SIZE_MAX;
   std::vector<uint64_t> committed_;
+  std::function<void()> after_list_;
 };
 
 }  // namespace pigtail::testing

@@ -20,6 +20,7 @@ void ApiFixture::Open(const ApiOptions& options, SequencerOptions sequencer,
   server.http.port = 0;
   server.http.threads = 1;
   server.log = log ? std::move(log) : NewMemoryEventStore();
+  server.state = std::move(state_);
   server.node.physical = [this] { return now_ns_.load(); };
   server.node.drop_finished = drop_finished_;
   server.sequencer = sequencer;

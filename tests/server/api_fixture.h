@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/event_store.h"
+#include "core/state_store.h"
 #include "server/api.h"
 #include "server/http_message.h"
 #include "server/server.h"
@@ -26,8 +27,8 @@ class ApiFixture : public ::testing::Test {
  protected:
   void TearDown() override { Close(); }
 
-  // Opens the node on `log` (a fresh memory store when null) and a memory
-  // state store. The sequencer ticks every 10 ms unless `sequencer` says.
+  // Opens the node on `log` and `state_` (fresh memory stores when null).
+  // The sequencer ticks every 10 ms unless `sequencer` says.
   void Open(const ApiOptions& options = ApiOptions(), SequencerOptions sequencer = Ticking(),
             std::unique_ptr<EventStore> log = nullptr);
   void Close();
@@ -53,7 +54,8 @@ class ApiFixture : public ::testing::Test {
   Api* api() { return server_->api(); }
 
   std::atomic<uint64_t> now_ns_{1'800'000'000'000'000'000ull};
-  bool drop_finished_ = true;  // NodeOptions::drop_finished of the next Open()
+  bool drop_finished_ = true;          // NodeOptions::drop_finished of the next Open()
+  std::unique_ptr<StateStore> state_;  // the next Open()'s state store; memory when null
   std::unique_ptr<Server> server_;
 };
 

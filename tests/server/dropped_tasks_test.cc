@@ -6,9 +6,13 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "core/registers.h"
+#include "tests/core/gated_state_store.h"
 #include "tests/server/api_fixture.h"
 
 namespace pigtail {
@@ -179,6 +183,52 @@ TEST_F(DroppedTasksTest, ListingsPageThroughTheStore) {
   HttpResponse rest = Call("GET", "/queue/q?after=" + a);
   ASSERT_EQ(rest.status, 200) << rest.body;
   EXPECT_TRUE(Body(rest).as_object().contains(b)) << rest.body;
+}
+
+// A listing of finished tasks merges registers read from the store with
+// memory's. A task whose newer register is committed and dropped from
+// memory between the two must be listed with that register, not with the
+// older one the store returned.
+TEST_F(DroppedTasksTest, AListingNeverShowsARegisterOlderThanMemorys) {
+  Close();
+  auto gated_store = std::make_unique<testing::GatedStore>();
+  testing::GatedStore* store = gated_store.get();
+  state_ = std::move(gated_store);
+  Open();
+  CreateQueue("q", ",\"max_attempts\":1");
+  const std::string id = AddTask("q");
+  const Uuid uuid = Uuid::Parse(id).value();
+  auto stored_pending = [&] {
+    Result<std::optional<TaskRecord>> t = store->GetTask("q", uuid);
+    return t.ok() && t->has_value() && Live(**t);
+  };
+  for (int i = 0; i < 1000 && !stored_pending(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(stored_pending()) << "the add was never committed";
+
+  // Done in memory; the store still holds the pending register.
+  store->SetGate(false);
+  ASSERT_EQ(Call("PUT", "/queue/q/" + id, Worker(kA)).status, 200);
+  ASSERT_EQ(Call("DELETE", "/queue/q/" + id, Worker(kA)).status, 200);
+  // Once the listing has read the store, the done commits; the task would
+  // leave memory within a second unless the listing holds it there.
+  bool left_memory = false;
+  store->AfterList([&] {
+    store->SetGate(true);
+    for (int i = 0; i < 100 && InMemory(id); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    left_memory = !InMemory(id);
+  });
+  const boost::json::value listed = Body(Call("GET", "/queue/q?state=all"));
+  store->AfterList(nullptr);
+  EXPECT_FALSE(left_memory);
+  ASSERT_TRUE(listed.as_object().contains(id)) << listed;
+  EXPECT_EQ(listed.at(id).at("state"), "done") << listed;
+  // Once the listing is answered, the task leaves memory as usual.
+  ASSERT_NO_FATAL_FAILURE(WaitDropped(id));
+  EXPECT_EQ(Body(Call("GET", "/queue/q?state=all")).at(id).at("state"), "done");
 }
 
 // With --finished-tasks=memory nothing leaves memory.
