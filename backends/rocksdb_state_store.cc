@@ -28,7 +28,9 @@
 // it cleared.
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <mutex>
+#include <vector>
 
 #include "backends/rocksdb_keys.h"
 #include "backends/rocksdb_options.h"
@@ -97,6 +99,19 @@ Status PutDigests(rocksdb::WriteBatch* batch, Database* db,
   PIGTAIL_RETURN_IF_ERROR(
       Check(batch->Put(db->cf(kCheckpoint), ToSlice(kTotalDigestKey), rocks::EncodeDigest(total))));
   return Check(batch->Put(db->cf(kCheckpoint), ToSlice(kCheckpointKey), rocks::SeqKey(checkpoint)));
+}
+
+// One queue's tasks in id order, which is the order of their TaskKeys. A
+// memtable inserts a key that follows the one it inserted last without
+// searching its skiplist; in the task map's order each insert searched it.
+template <typename TaskMap>
+std::vector<const TaskRecord*> InKeyOrder(const TaskMap& tasks) {
+  std::vector<const TaskRecord*> out;
+  out.reserve(tasks.size());
+  for (const auto& [id, task] : tasks) out.push_back(&task);
+  std::sort(out.begin(), out.end(),
+            [](const TaskRecord* a, const TaskRecord* b) { return a->id < b->id; });
+  return out;
 }
 
 class RocksDbStateStore final : public StateStore {
@@ -298,10 +313,16 @@ class RocksDbStateStore final : public StateStore {
       }
       PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(
           cf(kTallies), name, rocks::EncodeTally(QueueTally{slot.task_count, slot.finished}))));
-      for (const auto& [id, task] : slot.tasks) {
-        const std::string key = rocks::TaskKey(name, id);
-        PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTasks), key, EncodeTaskRecord(task))));
-        if (Live(task)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), key, rocksdb::Slice())));
+      std::string key = rocks::TaskKeyPrefix(name);
+      const size_t prefix = key.size();
+      std::string value;
+      for (const TaskRecord* task : InKeyOrder(slot.tasks)) {
+        key.resize(prefix);
+        key.append(task->id.Bytes());
+        value.clear();
+        AppendTaskRecord(*task, &value);
+        PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTasks), key, value)));
+        if (Live(*task)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), key, rocksdb::Slice())));
         PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
       }
       PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
