@@ -279,9 +279,9 @@ size_t State::EvictCommitted(uint64_t committed) {
     c.slot->tasks.erase(it);  // finished, or the claim indexes are off: in no index
     ++dropped_count_;
     ++dropped;
-    // A map keeps its buckets when emptied: give back those of a drained
-    // backlog (rehashing moves no element, so TaskEntry pointers hold).
-    std::unordered_map<Uuid, TaskEntry>& tasks = c.slot->tasks;
+    // A map keeps its slots when emptied: give back those of a drained
+    // backlog (rehashing a node map moves no entry, so pointers hold).
+    auto& tasks = c.slot->tasks;
     if (tasks.bucket_count() > kMinBucketsToShrink && tasks.size() * 8 < tasks.bucket_count()) {
       tasks.rehash(0);
     }

@@ -23,6 +23,7 @@
 #ifndef PIGTAIL_CORE_STATE_H_
 #define PIGTAIL_CORE_STATE_H_
 
+#include <absl/container/node_hash_map.h>
 #include <cassert>
 #include <cstddef>
 #include <deque>
@@ -31,7 +32,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -105,7 +105,12 @@ class State {
   // while tasks for it have arrived before its Create.
   struct QueueSlot {
     std::optional<QueueRecord> record;
-    std::unordered_map<Uuid, TaskEntry> tasks;
+    // A node map: an entry keeps its address until erased (the changed
+    // list and the eviction queue point at entries). Abseil's, because a
+    // lookup reads its slot array and the entry, where std::unordered_map
+    // reads a bucket, the entry before and the entry, each a cache miss
+    // once the tasks outgrow the caches.
+    absl::node_hash_map<Uuid, TaskEntry, std::hash<Uuid>> tasks;
     // The claim indexes, over tasks with an Add whose outcome is live:
     // Pending ones (claimable once ready) in claim order, and Working ones
     // by lease expiry (claimable once it has passed), so a claim looks at
@@ -392,8 +397,8 @@ class State {
   bool claim_index_ = true;
   std::set<std::string, std::less<>> changed_queues_;
   // Tasks with `changed` set, each listed once, in the order first changed,
-  // with their queue's key in queues_ (for sorting). Entries of an
-  // unordered_map keep their address until erased, and an entry is erased
+  // with their queue's key in queues_ (for sorting). Entries of a
+  // node map keep their address until erased, and an entry is erased
   // only when it never changed (CloseTask) or by Clear().
   struct ChangedTask {
     const std::string* queue;

@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librapidcheck-dev
   libxxhash-dev
+  libabsl-dev
   libjemalloc-dev
   libspdlog-dev
   iproute2 procps
