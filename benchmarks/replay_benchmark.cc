@@ -104,9 +104,16 @@ struct Fixture {
   ~Fixture() { std::filesystem::remove_all(dir); }
 };
 
+// Built on first use; main deletes it, which removes its directory (the
+// logs of a 1,000,000-event run take about a gigabyte).
+std::unique_ptr<Fixture>& FixtureSlot() {
+  static std::unique_ptr<Fixture> f;
+  return f;
+}
+
 Fixture& TheFixture() {
-  static Fixture* f = new Fixture();
-  return *f;
+  if (FixtureSlot() == nullptr) FixtureSlot() = std::make_unique<Fixture>();
+  return *FixtureSlot();
 }
 
 // Wall-clock and benchmark-thread CPU seconds of the timed sections, summed
@@ -416,5 +423,6 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   pigtail::replay::PrintSummary();
   pigtail::replay::PrintPostgresSummary();
+  pigtail::replay::FixtureSlot().reset();
   return 0;
 }
