@@ -20,21 +20,26 @@
 //
 // Commit is one WriteBatch over all families. BulkLoad first clears
 // everything and sets the `bulk_load_incomplete` marker (synced), then
-// writes the registers with the WAL off, flushes every family, and only then
-// writes the digests and the checkpoint and removes the marker (synced). An
-// open that finds the marker knows a BulkLoad died half way: it clears the
-// store (checkpoint 0), so the caller rebuilds from the start of the log.
-// When the store held anything before, BulkLoad then compacts the families
-// it cleared.
+// writes the tasks, the live index and the rejected events as table files
+// (several key ranges on parallel threads, rocksdb_table_files.h) and
+// ingests them, and only then writes the queues and tallies with the
+// digests and the checkpoint and removes the marker (one synced batch).
+// An open that finds the marker knows a BulkLoad died half way: it clears
+// the store (checkpoint 0), so the caller rebuilds from the start of the
+// log. Every open deletes the table files a crash left unused. When the
+// store held anything before, BulkLoad then compacts the families it
+// cleared.
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "backends/rocksdb_keys.h"
 #include "backends/rocksdb_options.h"
 #include "backends/rocksdb_store.h"
+#include "backends/rocksdb_table_files.h"
 #include "core/codec.h"
 
 namespace pigtail {
@@ -66,10 +71,11 @@ constexpr std::string_view kTotalDigestKey = "total_digest";
 constexpr std::string_view kIncompleteKey = "bulk_load_incomplete";
 constexpr std::string_view kTalliedKey = "tallied";
 
-// BulkLoad writes its registers in batches of about this many bytes.
-constexpr size_t kBulkBatchBytes = 8 << 20;
 // LoadInto reads live tasks by MultiGet of this many keys.
 constexpr size_t kLiveReadKeys = 4096;
+
+// TallyStored writes the live index in batches of about this many bytes.
+constexpr size_t kLiveBatchBytes = 8 << 20;
 
 using RejectedMap = std::map<Uuid, std::string>;
 
@@ -101,24 +107,88 @@ Status PutDigests(rocksdb::WriteBatch* batch, Database* db,
   return Check(batch->Put(db->cf(kCheckpoint), ToSlice(kCheckpointKey), rocks::SeqKey(checkpoint)));
 }
 
-// One queue's tasks in id order, which is the order of their TaskKeys. A
-// memtable inserts a key that follows the one it inserted last without
-// searching its skiplist; in the task map's order each insert searched it.
-template <typename TaskMap>
-std::vector<const TaskRecord*> InKeyOrder(const TaskMap& tasks) {
-  std::vector<const TaskRecord*> out;
-  out.reserve(tasks.size());
-  for (const auto& [id, task] : tasks) out.push_back(&task);
-  std::sort(out.begin(), out.end(),
-            [](const TaskRecord* a, const TaskRecord* b) { return a->id < b->id; });
+// A task and the key prefix of its queue.
+struct KeyedTask {
+  const std::string* prefix;
+  const TaskRecord* task;
+};
+
+// Every task of `state` in TaskKey order: queues by their key prefix, and
+// each queue's tasks by id. Table files take keys only in this order.
+std::vector<KeyedTask> InKeyOrder(const State& state, std::vector<std::string>* prefixes) {
+  std::vector<std::pair<std::string, const State::QueueSlot*>> queues;
+  size_t tasks = 0;
+  for (const auto& [name, slot] : state.queues()) {
+    queues.emplace_back(rocks::TaskKeyPrefix(name), &slot);
+    tasks += slot.tasks.size();
+  }
+  std::sort(queues.begin(), queues.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  prefixes->clear();
+  prefixes->reserve(queues.size());  // no reallocation: KeyedTask points in
+  std::vector<KeyedTask> out;
+  out.reserve(tasks);
+  for (auto& [prefix, slot] : queues) {
+    prefixes->push_back(std::move(prefix));
+    const size_t first = out.size();
+    for (const auto& [id, task] : slot->tasks) out.push_back({&prefixes->back(), &task});
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+              [](const KeyedTask& a, const KeyedTask& b) { return a.task->id < b.task->id; });
+  }
   return out;
 }
+
+// Writes tasks[begin, end) to a table file of the tasks family and the live
+// ones to one of the live index, both named after `part`.
+Status WriteTaskRange(Database* db, const std::vector<KeyedTask>& tasks, size_t begin, size_t end,
+                      size_t part, std::string* tasks_path, std::string* live_path) {
+  const std::string suffix = std::to_string(part) + ".sst";
+  PIGTAIL_ASSIGN_OR_RETURN(
+      auto task_file, rocks::TableFileWriter::Open(db->db(), db->cf(kTasks), "tasks" + suffix));
+  PIGTAIL_ASSIGN_OR_RETURN(auto live_file,
+                           rocks::TableFileWriter::Open(db->db(), db->cf(kLive), "live" + suffix));
+  std::string key;
+  std::string value;
+  for (size_t i = begin; i < end; ++i) {
+    const TaskRecord& task = *tasks[i].task;
+    key.assign(*tasks[i].prefix);
+    key.append(task.id.Bytes());
+    value.clear();
+    AppendTaskRecord(task, &value);
+    PIGTAIL_RETURN_IF_ERROR(task_file->Put(key, value));
+    if (Live(task)) PIGTAIL_RETURN_IF_ERROR(live_file->Put(key, rocksdb::Slice()));
+  }
+  PIGTAIL_RETURN_IF_ERROR(task_file->Finish());
+  PIGTAIL_RETURN_IF_ERROR(live_file->Finish());
+  *tasks_path = task_file->path();
+  *live_path = live_file->path();
+  return Status::Ok();
+}
+
+// Writes every rejected event's reason to a table file of the rejected
+// family (the map's order is the keys' byte order).
+Status WriteRejected(Database* db, const RejectedMap& rejected, std::string* path) {
+  PIGTAIL_ASSIGN_OR_RETURN(
+      auto file, rocks::TableFileWriter::Open(db->db(), db->cf(kRejected), "rejected.sst"));
+  for (const auto& [id, reason] : rejected) {
+    PIGTAIL_RETURN_IF_ERROR(file->Put(ToSlice(id.Bytes()), reason));
+  }
+  PIGTAIL_RETURN_IF_ERROR(file->Finish());
+  *path = file->path();
+  return Status::Ok();
+}
+
+// A BulkLoad writes its table files on up to this many threads, each at
+// least kMinTasksPerWriter tasks.
+constexpr size_t kMaxTableWriters = 4;
+constexpr size_t kMinTasksPerWriter = 16384;
 
 class RocksDbStateStore final : public StateStore {
  public:
   explicit RocksDbStateStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
   Status Recover() {
+    PIGTAIL_RETURN_IF_ERROR(rocks::RemoveStagedTableFiles(db_->db()));
     std::string value;
     rocksdb::Status s = db_->db()->Get({}, cf(kCheckpoint), ToSlice(kIncompleteKey), &value);
     if (s.ok()) {
@@ -297,50 +367,21 @@ class RocksDbStateStore final : public StateStore {
       PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &wb), "start bulk load"));
       checkpoint_ = 0;
     }
-    // 2. The registers, without the WAL.
-    rocksdb::WriteOptions no_wal;
-    no_wal.disableWAL = true;
-    rocksdb::WriteBatch wb;
-    auto flush_if_full = [&](bool force) -> Status {
-      if (wb.Count() == 0 || (!force && wb.GetDataSize() < kBulkBatchBytes)) return Status::Ok();
-      PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(no_wal, &wb), "bulk load registers"));
-      wb.Clear();
-      return Status::Ok();
-    };
-    for (const auto& [name, slot] : state.queues()) {
-      if (slot.record) {
-        PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kQueues), name, EncodeQueueRecord(*slot.record))));
-      }
-      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(
-          cf(kTallies), name, rocks::EncodeTally(QueueTally{slot.task_count, slot.finished}))));
-      std::string key = rocks::TaskKeyPrefix(name);
-      const size_t prefix = key.size();
-      std::string value;
-      for (const TaskRecord* task : InKeyOrder(slot.tasks)) {
-        key.resize(prefix);
-        key.append(task->id.Bytes());
-        value.clear();
-        AppendTaskRecord(*task, &value);
-        PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kTasks), key, value)));
-        if (Live(*task)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), key, rocksdb::Slice())));
-        PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
-      }
-      PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
-    }
-    for (const auto& [id, reason] : state.rejected()) {
-      PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kRejected), ToSlice(id.Bytes()), reason)));
-      PIGTAIL_RETURN_IF_ERROR(flush_if_full(false));
-    }
-    PIGTAIL_RETURN_IF_ERROR(flush_if_full(true));
-    // 3. Make them durable.
-    rocksdb::FlushOptions fo;
-    fo.wait = true;
-    PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Flush(fo, db_->handles()), "bulk load flush"));
-    // 4. Digests and checkpoint last, removing the marker, durably.
+    // 2. The tasks, the live index and the rejected events, as table files
+    // written in parallel and ingested together.
+    PIGTAIL_RETURN_IF_ERROR(WriteTables(state));
+    // 3. The queues and their tallies with the digests and the checkpoint,
+    // removing the marker, in one synced batch.
     {
       rocksdb::WriteBatch done;
       std::map<std::string, Digest> digests;
       for (const auto& [name, slot] : state.queues()) {
+        if (slot.record) {
+          PIGTAIL_RETURN_IF_ERROR(
+              Check(done.Put(cf(kQueues), name, EncodeQueueRecord(*slot.record))));
+        }
+        PIGTAIL_RETURN_IF_ERROR(Check(done.Put(
+            cf(kTallies), name, rocks::EncodeTally(QueueTally{slot.task_count, slot.finished}))));
         if (!slot.digest.IsZero()) digests.emplace(name, slot.digest);
       }
       PIGTAIL_RETURN_IF_ERROR(
@@ -351,7 +392,7 @@ class RocksDbStateStore final : public StateStore {
       PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &done), "finish bulk load"));
       checkpoint_ = checkpoint;
     }
-    // 5. Compact away the cleared data and the range tombstones, if there
+    // 4. Compact away the cleared data and the range tombstones, if there
     // were any; a load into an empty store leaves its files to RocksDB's
     // background compactions.
     if (!had_data) return Status::Ok();
@@ -365,6 +406,42 @@ class RocksDbStateStore final : public StateStore {
 
  private:
   rocksdb::ColumnFamilyHandle* cf(Family f) const { return db_->cf(f); }
+
+  // Fills the tasks, live and rejected families of an empty store from
+  // `state`: table files written on parallel threads (the tasks in key
+  // ranges, the rejected events beside them), then ingested together.
+  Status WriteTables(const State& state) {
+    PIGTAIL_RETURN_IF_ERROR(rocks::RemoveStagedTableFiles(db_->db()));
+    std::vector<std::string> prefixes;
+    const std::vector<KeyedTask> tasks = InKeyOrder(state, &prefixes);
+    const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+    const size_t parts =
+        std::clamp<size_t>(tasks.size() / kMinTasksPerWriter, 1, std::min(cores, kMaxTableWriters));
+    std::vector<rocks::FamilyTableFiles> files = {{cf(kTasks), std::vector<std::string>(parts)},
+                                                  {cf(kLive), std::vector<std::string>(parts)},
+                                                  {cf(kRejected), std::vector<std::string>(1)}};
+    // Jobs 0 .. parts-1 write the tasks' key ranges; job `parts` the
+    // rejected events.
+    std::vector<Status> results(parts + 1, Status::Ok());
+    auto run_job = [&](size_t job) {
+      results[job] = job == parts ? WriteRejected(db_.get(), state.rejected(), &files[2].paths[0])
+                                  : WriteTaskRange(db_.get(), tasks, tasks.size() * job / parts,
+                                                   tasks.size() * (job + 1) / parts, job,
+                                                   &files[0].paths[job], &files[1].paths[job]);
+    };
+    std::vector<std::thread> writers;
+    for (size_t job = 1; job <= parts; ++job) writers.emplace_back(run_job, job);
+    run_job(0);
+    for (std::thread& t : writers) t.join();
+    Status status = Status::Ok();
+    for (const Status& s : results) {
+      if (status.ok()) status = s;
+    }
+    if (status.ok()) status = rocks::IngestTableFiles(db_->db(), files);
+    // What was ingested has moved; this deletes what a failure left.
+    Status removed = rocks::RemoveStagedTableFiles(db_->db());
+    return status.ok() ? removed : status;
+  }
 
   template <typename T>
   static Result<T> Decoded(Result<T> r, std::string_view what) {
@@ -529,7 +606,7 @@ class RocksDbStateStore final : public StateStore {
       auto queue = queues.find(t.queue);
       tallies[t.queue].Count(t, queue == queues.end() ? nullptr : &queue->second);
       if (Live(t)) PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kLive), it->key(), rocksdb::Slice())));
-      if (wb.GetDataSize() >= kBulkBatchBytes) {
+      if (wb.GetDataSize() >= kLiveBatchBytes) {
         PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write({}, &wb), "write live index"));
         wb.Clear();
       }
