@@ -268,6 +268,7 @@ void BM_Replay(benchmark::State& st) {
     ReplayOptions ro;
     ro.write_mode = bulk ? WriteMode::kBulkLoad : WriteMode::kCommitBatches;
     ro.read_ahead_batches = EnvNumber("PIGTAIL_REPLAY_READ_AHEAD", 0);
+    ro.rebuild_claim_index = false;  // as the replay tool (replay/cli.cc)
     ro.overlap_commits = EnvNumber("PIGTAIL_REPLAY_OVERLAP_COMMITS", 0) != 0;
     ro.commit_every_events = EnvNumber("PIGTAIL_REPLAY_COMMIT_EVERY", ro.commit_every_events);
     ro.memory_budget_bytes = EnvNumber("PIGTAIL_REPLAY_MEMORY_MB", ro.memory_budget_bytes >> 20)

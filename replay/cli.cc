@@ -299,6 +299,8 @@ class Command {
     options_.memory_budget_bytes = Number("memory-budget-mb") << 20;
     options_.batch_events = Number("batch");
     options_.read_ahead_batches = Number("read-ahead", /*zero_ok=*/true);
+    // No command claims from a replayed State; they read its registers.
+    options_.rebuild_claim_index = false;
     limits_.max_events = options_.batch_events;
     limits_.max_bytes = options_.memory_budget_bytes;
     if (std::optional<std::string> schema = Option("pg-schema")) backend_.postgres_schema = *schema;

@@ -32,14 +32,16 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   state->set_evict_finished(drop_committed);
 
   // Nothing reads the claim indexes during a replay: they are built once
-  // at the end (on every path out), over the tasks the State still holds.
+  // at the end (on every path out, if asked), over the tasks the State
+  // still holds.
   struct ClaimIndexGuard {
     State* state;
+    bool rebuild;
     ~ClaimIndexGuard() {
       state->set_evict_live(false);
-      state->set_claim_index(true);
+      if (rebuild) state->set_claim_index(true);
     }
-  } claim_index_guard{state};
+  } claim_index_guard{state, options.rebuild_claim_index};
   state->set_claim_index(false);
   // The changed registers between two commits, and the tasks kept in
   // memory beyond them, within the budget (kChangedTaskBytes each).
@@ -132,7 +134,7 @@ Result<ReplayReport> Replay(EventSource* source, State* state, StateStore* targe
   }
   state->set_track_changes(true);
   state->set_evict_live(false);
-  state->set_claim_index(true);
+  if (options.rebuild_claim_index) state->set_claim_index(true);
   report.seconds = timer.Seconds();
   if (progress != nullptr) progress->Finish(snapshot());
   return report;
