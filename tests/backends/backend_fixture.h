@@ -49,6 +49,9 @@ class TestBackend {
   bool persistent() const { return kind_ != BackendKind::kMemory; }
   // The URI for both stores (REQUIRES: Prepare() succeeded).
   const std::string& uri() const { return uri_; }
+  // The directory of a RocksDB backend, the URI's PATH (REQUIRES: kind
+  // kRocksDb, Prepare() succeeded).
+  const std::string& dir() const { return dir_; }
   const BackendOptions& options() const { return options_; }
 
   Result<std::unique_ptr<EventStore>> OpenEvents() const;

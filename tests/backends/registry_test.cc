@@ -49,7 +49,7 @@ TEST(RegistryTest, RocksDbLogAndStateShareOnePath) {
   ASSERT_OK(backend.Prepare());
   std::unique_ptr<EventStore> log = MUST(OpenEventStore(backend.uri(), backend.options()));
   std::unique_ptr<StateStore> state = MUST(OpenStateStore(backend.uri(), backend.options()));
-  const std::string dir = backend.uri().substr(std::string("rocksdb:").size());
+  const std::string dir = backend.dir();
   EXPECT_TRUE(std::filesystem::is_directory(std::filesystem::path(dir) / "log"));
   EXPECT_TRUE(std::filesystem::is_directory(std::filesystem::path(dir) / "state"));
   EventMaker maker(2);
@@ -75,7 +75,7 @@ TEST(RegistryTest, RocksDbLogAndStateShareOnePath) {
 TEST(RegistryTest, RocksDbReaderCreatesNothing) {
   TestBackend backend(BackendKind::kRocksDb);
   ASSERT_OK(backend.Prepare());
-  const std::string dir = backend.uri().substr(std::string("rocksdb:").size()) + "/missing";
+  const std::string dir = backend.dir() + "/missing";
   BackendOptions reading = backend.options();
   reading.create_if_missing = false;
   Result<std::unique_ptr<EventStore>> log = OpenEventStore("rocksdb:" + dir, reading);
@@ -100,7 +100,7 @@ TEST(RegistryTest, RocksDbReaderCreatesNothing) {
 TEST(RegistryTest, RocksDbWriterCreatesAStoreOnlyInAnExistingDirectory) {
   TestBackend backend(BackendKind::kRocksDb);
   ASSERT_OK(backend.Prepare());
-  const std::string base = backend.uri().substr(std::string("rocksdb:").size());
+  const std::string base = backend.dir();
   Result<std::unique_ptr<StateStore>> nested =
       OpenStateStore("rocksdb:" + base + "/no/such/data", backend.options());
   ASSERT_FALSE(nested.ok());

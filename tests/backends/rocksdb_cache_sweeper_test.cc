@@ -73,7 +73,7 @@ uint64_t CompactRounds(rocksdb::DB* db) {
 TEST(CacheSweeperTest, DropsTheBlocksOfTablesCompactionReplaced) {
   TestBackend backend(BackendKind::kRocksDb);
   ASSERT_OK(backend.Prepare());
-  const std::string dir = backend.uri().substr(std::string("rocksdb:").size());
+  const std::string dir = backend.dir();
 
   // Without a sweeper the cache keeps the blocks of every table ever
   // written, several times what the live tables hold.

@@ -19,7 +19,7 @@ class TableFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK(backend_.Prepare());
-    dir_ = backend_.uri().substr(std::string("rocksdb:").size()) + "/raw";
+    dir_ = backend_.dir() + "/raw";
     rocksdb::Options options;
     options.create_if_missing = true;
     rocksdb::DB* db = nullptr;
