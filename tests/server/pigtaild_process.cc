@@ -12,8 +12,11 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "core/uuid.h"
 #include "server/http_client.h"
@@ -177,9 +180,40 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+namespace {
+
+// The directories FreshTempDir made, removed when the test binary exits,
+// unless a test failed (then they stay to be looked at).
+class MadeDirs {
+ public:
+  ~MadeDirs() {
+    if (::testing::UnitTest::GetInstance()->Failed()) return;
+    for (const std::string& dir : dirs_) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+  void Add(const std::string& dir) {
+    std::lock_guard lock(mu_);
+    dirs_.push_back(dir);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
+
+MadeDirs& Made() {
+  static MadeDirs dirs;
+  return dirs;
+}
+
+}  // namespace
+
 std::string FreshTempDir(const std::string& prefix) {
   std::string dir = ::testing::TempDir() + "/" + prefix + "_" + Uuid::Random().ToString();
   std::filesystem::create_directories(dir);
+  Made().Add(dir);
   return dir;
 }
 

@@ -85,7 +85,8 @@ bool Eventually(F&& condition, std::chrono::milliseconds limit = std::chrono::se
 // The resident memory of a process, in bytes (0 if unknown).
 size_t ResidentBytes(pid_t pid);
 
-// A fresh directory under the test temp dir.
+// A fresh directory under the test temp dir, removed when the test binary
+// exits unless a test failed.
 std::string FreshTempDir(const std::string& prefix);
 
 // A file's whole contents ("" when it cannot be read).
