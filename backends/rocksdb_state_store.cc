@@ -107,8 +107,10 @@ Status PutDigests(rocksdb::WriteBatch* batch, Database* db,
   return Check(batch->Put(db->cf(kCheckpoint), ToSlice(kCheckpointKey), rocks::SeqKey(checkpoint)));
 }
 
-// A task and the key prefix of its queue.
+// A task, its id (a copy, so that sorting reads no task) and the key
+// prefix of its queue.
 struct KeyedTask {
+  Uuid id;
   const std::string* prefix;
   const TaskRecord* task;
 };
@@ -131,9 +133,9 @@ std::vector<KeyedTask> InKeyOrder(const State& state, std::vector<std::string>* 
   for (auto& [prefix, slot] : queues) {
     prefixes->push_back(std::move(prefix));
     const size_t first = out.size();
-    for (const auto& [id, task] : slot->tasks) out.push_back({&prefixes->back(), &task});
+    for (const auto& [id, task] : slot->tasks) out.push_back({id, &prefixes->back(), &task});
     std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
-              [](const KeyedTask& a, const KeyedTask& b) { return a.task->id < b.task->id; });
+              [](const KeyedTask& a, const KeyedTask& b) { return a.id < b.id; });
   }
   return out;
 }
