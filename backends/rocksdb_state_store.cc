@@ -411,9 +411,11 @@ class RocksDbStateStore final : public StateStore {
 
   // Fills the tasks, live and rejected families of an empty store from
   // `state`: table files written on parallel threads (the tasks in key
-  // ranges, the rejected events beside them), then ingested together.
+  // ranges, the rejected events beside them), then ingested together. The
+  // open and every earlier call emptied the staging directory; a file left
+  // there anyway is overwritten or ignored, as only the files this call
+  // finished are ingested.
   Status WriteTables(const State& state) {
-    PIGTAIL_RETURN_IF_ERROR(rocks::RemoveStagedTableFiles(db_->db()));
     std::vector<std::string> prefixes;
     const std::vector<KeyedTask> tasks = InKeyOrder(state, &prefixes);
     const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
