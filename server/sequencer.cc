@@ -289,7 +289,8 @@ void Sequencer::CommitState(bool final) {
   // failed changes it holds and commits them again.
   StateBatch changes;
   if (uncommitted_seq_ != 0) {
-    node_->WriteLocked([&](State* s) { changes = s->TakeChanges(uncommitted_seq_); });
+    changes = committer_->TakeSpare();
+    node_->WriteLocked([&](State* s) { s->TakeChangesInto(uncommitted_seq_, &changes); });
     uncommitted_seq_ = 0;
   }
   if (refused_) {

@@ -121,6 +121,7 @@ bool StateCommitter::Offer(StateBatch* batch, bool force) {
         }
         failures_in_outage_ = 0;
         last_error_.clear();
+        if (work.tasks.capacity() <= kMaxSpareTasks) spare_ = std::move(work);
       }
     }
     if (went_down && listener_.on_down) listener_.on_down(committed);
@@ -135,6 +136,11 @@ bool StateCommitter::Offer(StateBatch* batch, bool force) {
     if (committed.ok() && listener_.on_committed) listener_.on_committed();
   });
   return true;
+}
+
+StateBatch StateCommitter::TakeSpare() {
+  std::lock_guard lock(mu_);
+  return std::exchange(spare_, StateBatch());
 }
 
 std::string StateCommitter::last_error() const {

@@ -81,6 +81,14 @@ class StateCommitter {
   // Returns once no batch is in flight.
   void Wait();
 
+  // A batch to take the next changes into (State::TakeChangesInto): the
+  // last one committed, whose records and encodings keep their memory, so
+  // that taking changes copies into it instead of allocating. Its contents
+  // are stale until taken into. Empty before the first commit and after a
+  // batch of over kMaxSpareTasks tasks (not kept, to bound the memory).
+  StateBatch TakeSpare();
+  static constexpr size_t kMaxSpareTasks = 1 << 16;
+
   // False from a failed commit until a commit succeeds.
   bool healthy() const { return healthy_; }
   // Changes of failed commits are held, to be committed again.
@@ -111,6 +119,7 @@ class StateCommitter {
   Clock::time_point down_since_;
   uint64_t failures_in_outage_ = 0;
   std::string last_error_;
+  StateBatch spare_;  // guarded by mu_
 
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> failures_{0};

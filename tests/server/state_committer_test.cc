@@ -141,6 +141,54 @@ TEST(StateCommitterTest, FailedCommitsAreRetriedAndLoseNothing) {
   EXPECT_EQ(names, (std::vector<std::string>{"q1", "q2", "q3"}));
 }
 
+// A batch of `tasks` task registers of queue "q" at `checkpoint`.
+StateBatch TasksAt(uint64_t checkpoint, size_t tasks) {
+  StateBatch b;
+  b.checkpoint = checkpoint;
+  for (size_t i = 0; i < tasks; ++i) {
+    TaskRecord t;
+    t.queue = "q";
+    t.id = Uuid::Random();
+    b.tasks.push_back(t);
+  }
+  return b;
+}
+
+TEST(StateCommitterTest, TheLastCommittedBatchIsHandedBackAsTheSpare) {
+  GatedStore store;
+  StateCommitter committer(&store, StateCommitter::Listener());
+  EXPECT_EQ(committer.TakeSpare().tasks.capacity(), 0u);  // nothing committed yet
+
+  StateBatch first = TasksAt(1, 100);
+  ASSERT_TRUE(committer.Offer(&first));
+  committer.Wait();
+  StateBatch spare = committer.TakeSpare();
+  EXPECT_GE(spare.tasks.capacity(), 100u);
+  EXPECT_EQ(committer.TakeSpare().tasks.capacity(), 0u);  // handed out once
+
+  // A failed commit is held for its retry, not handed out.
+  store.FailFrom(1);
+  StateBatch second = TasksAt(2, 10);
+  ASSERT_TRUE(committer.Offer(&second));
+  committer.Wait();
+  EXPECT_TRUE(committer.holding());
+  EXPECT_EQ(committer.TakeSpare().tasks.capacity(), 0u);
+  store.FailFrom(SIZE_MAX);
+  StateBatch nothing;
+  ASSERT_TRUE(WaitReady(committer));
+  ASSERT_TRUE(committer.Offer(&nothing));
+  committer.Wait();
+  EXPECT_FALSE(committer.holding());
+  EXPECT_GE(committer.TakeSpare().tasks.capacity(), 10u);
+
+  // One too big to keep is let go.
+  StateBatch huge = TasksAt(3, StateCommitter::kMaxSpareTasks + 1);
+  ASSERT_TRUE(committer.Offer(&huge));
+  committer.Wait();
+  EXPECT_EQ(*store.Checkpoint(), 3u);
+  EXPECT_EQ(committer.TakeSpare().tasks.capacity(), 0u);
+}
+
 TEST(StateCommitterTest, MergeKeepsTheNewerValueOfEachRegister) {
   StateBatch older;
   older.checkpoint = 5;
