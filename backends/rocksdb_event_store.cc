@@ -42,6 +42,7 @@
 #include "backends/rocksdb_keys.h"
 #include "backends/rocksdb_options.h"
 #include "backends/rocksdb_store.h"
+#include "backends/rocksdb_write_batch.h"
 
 namespace pigtail {
 namespace {
@@ -306,7 +307,7 @@ class RocksDbEventStore final : public EventStore {
     std::unordered_set<Uuid> heads_changed;
     std::unordered_set<Uuid> firsts_changed;
 
-    rocksdb::WriteBatch batch;
+    rocksdb::WriteBatch& batch = append_batch_.Cleared();
     std::set<std::string> new_waits;  // dep|id added by this batch
     uint64_t waits_removed = 0;
     uint64_t seq = last_seq_.load();
@@ -571,7 +572,8 @@ class RocksDbEventStore final : public EventStore {
   }
 
   std::unique_ptr<Database> db_;
-  std::mutex append_mu_;  // serializes Append
+  std::mutex append_mu_;                  // serializes Append
+  rocks::ReusedWriteBatch append_batch_;  // guarded by append_mu_
   std::atomic<uint64_t> last_seq_{0};
   uint64_t waiting_count_ = 0;   // keys in `waiting`; guarded by append_mu_
   uint64_t dangling_count_ = 0;  // keys in `next`; guarded by append_mu_

@@ -40,6 +40,7 @@
 #include "backends/rocksdb_options.h"
 #include "backends/rocksdb_store.h"
 #include "backends/rocksdb_table_files.h"
+#include "backends/rocksdb_write_batch.h"
 #include "core/codec.h"
 
 namespace pigtail {
@@ -212,7 +213,7 @@ class RocksDbStateStore final : public StateStore {
                                         std::to_string(checkpoint_) + " to " +
                                         std::to_string(batch.checkpoint));
     }
-    rocksdb::WriteBatch wb;
+    rocksdb::WriteBatch& wb = commit_batch_.Cleared();
     for (const QueueRecord& q : batch.queues) {
       PIGTAIL_RETURN_IF_ERROR(Check(wb.Put(cf(kQueues), q.name, EncodeQueueRecord(q))));
     }
@@ -658,8 +659,9 @@ class RocksDbStateStore final : public StateStore {
   }
 
   std::unique_ptr<Database> db_;
-  std::mutex write_mu_;      // serializes Commit, Reset and BulkLoad
-  uint64_t checkpoint_ = 0;  // guarded by write_mu_
+  std::mutex write_mu_;                   // serializes Commit, Reset and BulkLoad
+  rocks::ReusedWriteBatch commit_batch_;  // guarded by write_mu_
+  uint64_t checkpoint_ = 0;               // guarded by write_mu_
 };
 
 }  // namespace
