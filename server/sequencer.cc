@@ -391,10 +391,10 @@ class Sequencer::EntryWriter {
   // Time-ordered, so a node's tasks list by id in the order added.
   static Uuid EntryId(const Hlc& when) { return Uuid::TimeOrdered(when.time / 1'000'000); }
 
-  void AddExternal(const Event& event) {
+  void AddExternal(Event event) {
     external_.resize(events_.size(), false);
     external_.push_back(true);
-    events_.push_back(event);
+    events_.push_back(std::move(event));
     ++all_external_;
   }
 
@@ -409,9 +409,8 @@ class Sequencer::EntryWriter {
   std::optional<Uuid> mark_head_;
 };
 
-WriteResult Sequencer::DecideRequest(const Pending& pending, BatchView* view,
-                                     const DecideContext& ctx, EntryWriter* writer,
-                                     BatchFacts* facts, bool* park) {
+WriteResult Sequencer::DecideRequest(Pending& pending, BatchView* view, const DecideContext& ctx,
+                                     EntryWriter* writer, BatchFacts* facts, bool* park) {
   const WriteRequest& request = pending.request;
   if (const auto* local = std::get_if<LocalRequest>(&request)) {
     WriteResult result;
@@ -428,12 +427,12 @@ WriteResult Sequencer::DecideRequest(const Pending& pending, BatchView* view,
     }
     return result;
   }
-  if (const auto* external = std::get_if<ExternalRequest>(&request)) {
+  if (auto* external = std::get_if<ExternalRequest>(&pending.request)) {
     Admission admission = AdmitExternal(*external, node_->id(), node_->clock(),
                                         static_cast<bool>(options_.external_write));
     node_->counters().future_events += admission.beyond_bounds;
     if (admission.reply.status.ok()) {
-      for (size_t k : admission.admitted) writer->AddExternal(external->events[k]);
+      for (size_t k : admission.admitted) writer->AddExternal(std::move(external->events[k]));
     }
     return std::move(admission.reply);
   }

@@ -169,8 +169,10 @@ class Sequencer {
   void Run();
   void ProcessBatch(std::vector<Pending> batch);
   // Decides a request of the batch and adds its entries to `writer`;
-  // returns its reply. Sets *park for a claim-next to wait.
-  WriteResult DecideRequest(const Pending& pending, BatchView* view, const DecideContext& ctx,
+  // returns its reply. Sets *park for a claim-next to wait. The entries of
+  // an ExternalRequest it admits are moved into `writer` (the request keeps
+  // its number of entries, not their contents).
+  WriteResult DecideRequest(Pending& pending, BatchView* view, const DecideContext& ctx,
                             EntryWriter* writer, BatchFacts* facts, bool* park);
   // Decides the waiting claim-nexts (waiters_) of the queues that the Adds
   // of the batch's AddRequests write, against the tasks those Adds create;
