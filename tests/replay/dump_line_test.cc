@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "replay/jsonl_source.h"
@@ -41,7 +42,8 @@ TEST(DumpLineTest, TheJsonlSourceReadsBothFormsAndReportsBadStringLines) {
   const std::string entry2 =
       "{\"id\":\"0a000000-0000-4000-8000-000000000002\",\n\"owner\":"
       "\"6f1c0a1e-2b3c-4d5e-8f90-a1b2c3d4e5f6\",\"when\":[0,[2],0],\"data\":2}";
-  const std::string path = testing::TempDir("dump_line") + "/dump.jsonl";
+  const std::string dir = testing::TempDir("dump_line");
+  const std::string path = dir + "/dump.jsonl";
   {
     std::ofstream out(path, std::ios::binary);
     out << entry1 << "\n" << DumpLine(entry2) << "\n\"{unterminated\n" << entry1 << "\n";
@@ -57,6 +59,8 @@ TEST(DumpLineTest, TheJsonlSourceReadsBothFormsAndReportsBadStringLines) {
   EXPECT_EQ(batch[1].position, 2u);
   EXPECT_EQ(batch[2].position, 4u);
   EXPECT_EQ(reporter.skipped(), 1u);
+  source->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
