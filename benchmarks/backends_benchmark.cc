@@ -4,6 +4,8 @@
 //   Commit/<backend>              commit the StateBatch of 1,000 projected events
 //   Scan/<backend>                read the whole log (--scan_events events,
 //                                 default 1,000,000) in pages of 10,000
+//   ScanOwner/<backend>           read the same log as GET /log/range serves
+//                                 it: by owner, raw, in pages of 1,000
 //
 // Backends: memory, rocksdb (a fresh temporary directory, removed at exit),
 // and postgres when PIGTAIL_TEST_POSTGRES_URI is set (a fresh schema,
@@ -20,7 +22,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -153,19 +157,27 @@ void BM_Commit(benchmark::State& st, const BenchBackend* backend) {
       benchmark::Counter(static_cast<double>(registers), benchmark::Counter::kIsRate);
 }
 
-void BM_Scan(benchmark::State& st, const BenchBackend* backend, uint64_t events) {
-  // A log of its own: a fresh URI-local schema/directory per backend.
-  BenchBackend own = *backend;
+// The log the scans read: `events` events of one owner, in a store of its
+// own (a URI-local schema or directory per backend), filled by the first
+// scan that opens it. Sets *have to the events it holds.
+std::unique_ptr<EventStore> ScanLog(const BenchBackend& backend, uint64_t events, uint64_t* have) {
+  BenchBackend own = backend;
   if (own.name == "rocksdb") own.uri += "-scan";
   if (own.name == "postgres") own.options.postgres_schema += "_scan";
   auto store = Check(OpenEventStore(own.uri, own.options), "open event store");
-  uint64_t have = Check(store->LastSequence(), "last sequence");
+  *have = Check(store->LastSequence(), "last sequence");
   EventSource source;
-  while (have < events) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(kBatch * 10, events - have));
+  while (*have < events) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kBatch * 10, events - *have));
     auto seqs = Check(store->Append(source.Next(n), false), "fill log");
-    have += n;
+    *have += n;
   }
+  return store;
+}
+
+void BM_Scan(benchmark::State& st, const BenchBackend* backend, uint64_t events) {
+  uint64_t have = 0;
+  auto store = ScanLog(*backend, events, &have);
   for (auto _ : st) {
     uint64_t after = 0;
     uint64_t seen = 0;
@@ -177,6 +189,34 @@ void BM_Scan(benchmark::State& st, const BenchBackend* backend, uint64_t events)
     }
     if (seen != have) {
       st.SkipWithError("scan saw fewer events than stored");
+      break;
+    }
+  }
+  st.SetItemsProcessed(static_cast<int64_t>(st.iterations() * have));
+}
+
+// What GET /log/range serves a peer catching up: the owner's entries, as
+// stored, in pages of 1,000, each page after the last one's timestamp.
+void BM_ScanOwner(benchmark::State& st, const BenchBackend* backend, uint64_t events) {
+  uint64_t have = 0;
+  auto store = ScanLog(*backend, events, &have);
+  const std::map<Uuid, Uuid> heads = Check(store->Heads(), "heads");
+  if (heads.empty()) {
+    st.SkipWithError("the log is empty");
+    return;
+  }
+  const Uuid owner = heads.begin()->first;
+  for (auto _ : st) {
+    std::optional<Hlc> after;
+    uint64_t seen = 0;
+    for (;;) {
+      auto page = Check(store->ScanOwnerRaw(owner, after, kBatch), "scan owner");
+      if (page.empty()) break;
+      after = Check(ParseEvent(page.back().bytes), "parse the page's last entry").when;
+      seen += page.size();
+    }
+    if (seen != have) {
+      st.SkipWithError("the owner scan saw fewer events than stored");
       break;
     }
   }
@@ -252,6 +292,10 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
     benchmark::RegisterBenchmark(("Scan/" + b.name).c_str(), BM_Scan, &b, scan_events)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Iterations(3);
+    benchmark::RegisterBenchmark(("ScanOwner/" + b.name).c_str(), BM_ScanOwner, &b, scan_events)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime()
         ->Iterations(3);
