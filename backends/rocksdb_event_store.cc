@@ -486,7 +486,8 @@ class RocksDbEventStore final : public EventStore {
       ids.push_back(id);
     }
     PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan owner"));
-    return LoadBySeq<Record>(snap.options(), seqs, KnownIds{owner, ids});
+    const KnownIds known{owner, ids};
+    return LoadBySeq<Record>(snap.options(), seqs, &known);
   }
 
   template <typename Record>
@@ -506,11 +507,7 @@ class RocksDbEventStore final : public EventStore {
     for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
       PIGTAIL_ASSIGN_OR_RETURN(uint64_t seq, rocks::DecodeSeq(ToView(it->key())));
       PIGTAIL_ASSIGN_OR_RETURN(Record stored, Decode<Record>(seq, it->value().ToString()));
-      while (nx->Valid() && rocks::ReadU64(ToView(nx->key())) < seq) nx->Next();
-      if (nx->Valid() && rocks::ReadU64(ToView(nx->key())) == seq) {
-        PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(ToView(nx->value()), 0, "next pointer"));
-        stored.next = n;
-      }
+      PIGTAIL_RETURN_IF_ERROR(NextAt(nx.get(), seq, &stored.next));
       out.push_back(std::move(stored));
     }
     PIGTAIL_RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
@@ -518,7 +515,17 @@ class RocksDbEventStore final : public EventStore {
     return out;
   }
 
-  // A stored event's bytes as a Record.
+  // Moves `nx`, an iterator over next_by_seq read in ascending order, up to
+  // `seq`, and sets *next to the pointer stored there, if any.
+  static Status NextAt(rocksdb::Iterator* nx, uint64_t seq, std::optional<Uuid>* next) {
+    while (nx->Valid() && rocks::ReadU64(ToView(nx->key())) < seq) nx->Next();
+    if (nx->Valid() && rocks::ReadU64(ToView(nx->key())) == seq) {
+      PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(ToView(nx->value()), 0, "next pointer"));
+      *next = n;
+    }
+    return Status::Ok();
+  }
+
   // The owner and the ids of the entries LoadBySeq reads, when the owner
   // index gave them.
   struct KnownIds {
@@ -526,14 +533,15 @@ class RocksDbEventStore final : public EventStore {
     const std::vector<Uuid>& ids;
   };
 
-  // A raw record takes its id and owner from `known` when given, instead of
-  // reading them out of its bytes (the index was written from those bytes).
+  // The bytes stored at `seq` as a Record. A raw record takes its id and
+  // owner from `known` (at `index`) when given, instead of reading them out
+  // of its bytes (the owner index was written from those bytes).
   template <typename Record>
-  static Result<Record> Decode(uint64_t seq, std::string raw, const Uuid* known_id = nullptr,
-                               const Uuid* known_owner = nullptr) {
+  static Result<Record> Decode(uint64_t seq, std::string raw, const KnownIds* known = nullptr,
+                               size_t index = 0) {
     if constexpr (std::is_same_v<Record, RawRecord>) {
-      if (known_id != nullptr) {
-        return RawRecord{seq, *known_id, *known_owner, std::move(raw), std::nullopt};
+      if (known != nullptr) {
+        return RawRecord{seq, known->ids[index], known->owner, std::move(raw), std::nullopt};
       }
       return RawRecordFromBytes(seq, std::move(raw), std::nullopt);
     } else {
@@ -546,11 +554,12 @@ class RocksDbEventStore final : public EventStore {
     }
   }
 
-  // The events with these sequence numbers, in the given order, with `next`.
+  // The events with these sequence numbers, in the given order, with `next`
+  // (raw records with their ids and owner from `known` when given).
   template <typename Record>
   Result<std::vector<Record>> LoadBySeq(const rocksdb::ReadOptions& ro,
                                         const std::vector<uint64_t>& seqs,
-                                        std::optional<KnownIds> known = std::nullopt) {
+                                        const KnownIds* known = nullptr) {
     std::vector<Record> out;
     if (seqs.empty()) return out;
     // An owner's entries mostly follow one another in the log (its own
@@ -576,9 +585,8 @@ class RocksDbEventStore final : public EventStore {
         return Status::Corruption("index names sequence " + std::to_string(seqs[i]) +
                                   " but no event is stored there");
       }
-      PIGTAIL_ASSIGN_OR_RETURN(Record stored, known ? Decode<Record>(seqs[i], std::move(*raws[i]),
-                                                                     &known->ids[i], &known->owner)
-                                                    : Decode<Record>(seqs[i], std::move(*raws[i])));
+      PIGTAIL_ASSIGN_OR_RETURN(Record stored,
+                               Decode<Record>(seqs[i], std::move(*raws[i]), known, i));
       if (nexts[i]) {
         PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(*nexts[i], 0, "next pointer"));
         stored.next = n;
@@ -591,8 +599,7 @@ class RocksDbEventStore final : public EventStore {
   // LoadBySeq of ascending `seqs` spanning less than twice their number.
   template <typename Record>
   Result<std::vector<Record>> LoadSeqRun(const rocksdb::ReadOptions& ro,
-                                         const std::vector<uint64_t>& seqs,
-                                         const std::optional<KnownIds>& known) {
+                                         const std::vector<uint64_t>& seqs, const KnownIds* known) {
     std::vector<Record> out;
     out.reserve(seqs.size());
     rocksdb::ReadOptions run = ro;
@@ -612,14 +619,9 @@ class RocksDbEventStore final : public EventStore {
         return Status::Corruption("index names sequence " + std::to_string(seq) +
                                   " but no event is stored there");
       }
-      PIGTAIL_ASSIGN_OR_RETURN(Record stored, known ? Decode<Record>(seq, it->value().ToString(),
-                                                                     &known->ids[i], &known->owner)
-                                                    : Decode<Record>(seq, it->value().ToString()));
-      while (nx->Valid() && rocks::ReadU64(ToView(nx->key())) < seq) nx->Next();
-      if (nx->Valid() && rocks::ReadU64(ToView(nx->key())) == seq) {
-        PIGTAIL_ASSIGN_OR_RETURN(Uuid n, IdAt(ToView(nx->value()), 0, "next pointer"));
-        stored.next = n;
-      }
+      PIGTAIL_ASSIGN_OR_RETURN(Record stored,
+                               Decode<Record>(seq, it->value().ToString(), known, i));
+      PIGTAIL_RETURN_IF_ERROR(NextAt(nx.get(), seq, &stored.next));
       out.push_back(std::move(stored));
     }
     PIGTAIL_RETURN_IF_ERROR(FromRocks(nx->status(), "read next pointers"));
