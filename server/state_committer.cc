@@ -55,6 +55,14 @@ void MergeNewerBatch(StateBatch* older, StateBatch&& newer) {
   }
 }
 
+bool StateCommitter::KeptAsSpare(const StateBatch& batch) {
+  if (batch.tasks.capacity() > kMaxSpareTasks) return false;
+  // The encodings stand for the records' strings too: about the same bytes.
+  size_t bytes = 0;
+  for (const std::string& encoding : batch.task_bytes) bytes += encoding.capacity();
+  return bytes <= kMaxSpareBytes;
+}
+
 StateCommitter::StateCommitter(StateStore* store, Listener listener,
                                const StateCommitterOptions& options)
     : store_(store), listener_(std::move(listener)), options_(options), executor_("state-commit") {}
@@ -121,7 +129,7 @@ bool StateCommitter::Offer(StateBatch* batch, bool force) {
         }
         failures_in_outage_ = 0;
         last_error_.clear();
-        if (work.tasks.capacity() <= kMaxSpareTasks) spare_ = std::move(work);
+        if (KeptAsSpare(work)) spare_ = std::move(work);
       }
     }
     if (went_down && listener_.on_down) listener_.on_down(committed);

@@ -84,10 +84,12 @@ class StateCommitter {
   // A batch to take the next changes into (State::TakeChangesInto): the
   // last one committed, whose records and encodings keep their memory, so
   // that taking changes copies into it instead of allocating. Its contents
-  // are stale until taken into. Empty before the first commit and after a
-  // batch of over kMaxSpareTasks tasks (not kept, to bound the memory).
+  // are stale until taken into. Empty before the first commit, and after a
+  // batch of over kMaxSpareTasks tasks or kMaxSpareBytes of task encodings:
+  // such a batch is let go, so that an idle node does not hold it.
   StateBatch TakeSpare();
   static constexpr size_t kMaxSpareTasks = 1 << 16;
+  static constexpr size_t kMaxSpareBytes = 8 << 20;
 
   // False from a failed commit until a commit succeeds.
   bool healthy() const { return healthy_; }
@@ -104,6 +106,9 @@ class StateCommitter {
 
  private:
   using Clock = std::chrono::steady_clock;
+  // Whether a committed batch is small enough to keep (TakeSpare).
+  static bool KeptAsSpare(const StateBatch& batch);
+
   StateStore* const store_;
   const Listener listener_;
   const StateCommitterOptions options_;

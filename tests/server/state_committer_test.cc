@@ -181,11 +181,18 @@ TEST(StateCommitterTest, TheLastCommittedBatchIsHandedBackAsTheSpare) {
   EXPECT_FALSE(committer.holding());
   EXPECT_GE(committer.TakeSpare().tasks.capacity(), 10u);
 
-  // One too big to keep is let go.
-  StateBatch huge = TasksAt(3, StateCommitter::kMaxSpareTasks + 1);
-  ASSERT_TRUE(committer.Offer(&huge));
+  // One of too many tasks, or too many bytes, is let go.
+  StateBatch many = TasksAt(3, StateCommitter::kMaxSpareTasks + 1);
+  ASSERT_TRUE(committer.Offer(&many));
   committer.Wait();
   EXPECT_EQ(*store.Checkpoint(), 3u);
+  EXPECT_EQ(committer.TakeSpare().tasks.capacity(), 0u);
+  StateBatch big = TasksAt(4, 10);
+  for (const TaskRecord& t : big.tasks) big.task_bytes.push_back(EncodeTaskRecord(t));
+  big.task_bytes.back().reserve(StateCommitter::kMaxSpareBytes + 1);
+  ASSERT_TRUE(committer.Offer(&big));
+  committer.Wait();
+  EXPECT_EQ(*store.Checkpoint(), 4u);
   EXPECT_EQ(committer.TakeSpare().tasks.capacity(), 0u);
 }
 
