@@ -77,10 +77,14 @@ Status HttpError(int code, const std::string& body) {
 
 // Parses a reply body; a reply that is not what the API promises is
 // Internal (a bug on one side), never an exception.
+// The parsed tree lives in one arena, released at once after `f` has copied
+// out what it needs, instead of one heap allocation per value (a claim of
+// 100 tasks is thousands of them).
 template <typename T, typename F>
 Result<T> Decode(const std::string& body, F&& f) {
   try {
-    json::value v = json::parse(body);
+    json::monotonic_resource arena;
+    json::value v = json::parse(body, &arena);
     return f(v);
   } catch (const std::exception& e) {
     return Status::Internal(std::string("unexpected reply (") + e.what() + "): " + body);

@@ -143,7 +143,9 @@ double Process(const Options& o, const std::string& queue, int total) {
     auto deadline = Clock::now() + std::chrono::minutes(10);
     while (done.load() < total && Clock::now() < deadline) {
       HttpResponse r = Must(c, "POST", "/queue/" + queue + "/claim", claim, 200);
-      boost::json::value v = boost::json::parse(r.body);
+      // One arena per reply, as the client library parses (client/client.cc).
+      boost::json::monotonic_resource arena;
+      boost::json::value v = boost::json::parse(r.body, &arena);
       const boost::json::array& tasks = v.at("tasks").as_array();
       if (tasks.empty()) continue;
       std::string body = R"({"worker_id":")" + worker + R"(","tasks":[)";
