@@ -41,6 +41,13 @@ struct BackendOptions {
   // "no Pigtail store in schema S") and nothing is created.
   bool create_if_missing = true;
 
+  // RocksDB state store: commits skip the write-ahead log and last from the
+  // next flush, which writes every family at one point (a synced commit
+  // flushes). For a caller that catches the state up from the log after a
+  // crash, as pigtaild does at start; off, each commit lasts once written,
+  // so a killed replay resumes after its last commit. Default: off.
+  bool rocksdb_state_commits_skip_wal = false;
+
   // Called once per store an open creates, with where ("rocksdb:PATH (log)",
   // "PostgreSQL schema S"; never a connection URI), e.g. for a log line.
   // Default: nothing.

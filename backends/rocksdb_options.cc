@@ -206,7 +206,8 @@ Database::~Database() {
 Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::string_view subdir,
                                                  const std::vector<std::string>& families,
                                                  const BackendOptions& options,
-                                                 const std::map<std::string, FamilyUse>& uses) {
+                                                 const std::map<std::string, FamilyUse>& uses,
+                                                 Durability durability) {
   const std::string what = subdir == kLogSubdir ? "log" : "state";
   const std::string where = "rocksdb:" + std::string(path);
   PIGTAIL_ASSIGN_OR_RETURN(bool create, PrepareDirectory(path, subdir, what, options));
@@ -228,6 +229,7 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
   // total, RocksDB flushes the families holding the oldest one. Without it
   // a state directory held 21 logs and 1.3 GB after 2.9M lifecycles.
   db_options.max_total_wal_size = 4 * options.rocksdb_write_buffer_bytes;
+  db_options.atomic_flush = durability == Durability::kAtomicFlush;
   // The hashed and vector memtables take one writer at a time (writes are
   // serialized by the stores anyway).
   if (std::any_of(uses.begin(), uses.end(), [](const auto& named) {
@@ -281,6 +283,12 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
   std::lock_guard lock(budgets.mu);
   budgets.open.emplace(options.rocksdb_memory_bytes, raw);
   return out;
+}
+
+Status Database::FlushAll() {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  return FromRocks(db_->Flush(flush, handles_), "flush");
 }
 
 uint64_t MemoryInUse() {

@@ -113,6 +113,19 @@ enum class FamilyUse {
   kAppended,
 };
 
+// How a database's writes survive a crash.
+enum class Durability {
+  // Each write goes through the write-ahead log, and is kept once Write
+  // returns (once synced, if it asked to be).
+  kWriteAheadLog,
+  // For a store rebuilt from another past its checkpoint (the state, from
+  // the log). Writes may skip the write-ahead log (WriteOptions::disableWAL)
+  // and then last from their flush on: every flush writes all families at
+  // one point, so a crash leaves the database as it was after some earlier
+  // write, never part of one.
+  kAtomicFlush,
+};
+
 // An open database and its column families, in the order requested.
 // Closing (the destructor) releases the handles and the DB.
 class Database {
@@ -129,14 +142,19 @@ class Database {
   // Opens the database in PATH/`subdir` of the store rocksdb:`path`, with
   // the column families `families` (besides "default", which is opened and
   // unused), each configured for its FamilyUse in `uses` (kMixed when not
-  // named there). Creates it as the header comment says and then calls
+  // named there), with `durability`. Creates it as the header comment says and then calls
   // options.on_created. Returns NotFound for a missing database that may not
   // be created, Unavailable (kLockedMessage) if another process has it open,
   // IOError if a directory cannot be created.
   static Result<std::unique_ptr<Database>> Open(std::string_view path, std::string_view subdir,
                                                 const std::vector<std::string>& families,
                                                 const BackendOptions& options,
-                                                const std::map<std::string, FamilyUse>& uses = {});
+                                                const std::map<std::string, FamilyUse>& uses = {},
+                                                Durability durability = Durability::kWriteAheadLog);
+
+  // Flushes every family's memtable (at one point under kAtomicFlush) and
+  // waits: what was written is then on disk without the write-ahead log.
+  Status FlushAll();
 
  private:
   std::unique_ptr<rocksdb::DB> db_;

@@ -18,7 +18,15 @@
 // live tasks, and every task of a queue without a register or not alive.
 // A store written before they were kept gets them at open, from one scan.
 //
-// Commit is one WriteBatch over all families. BulkLoad first clears
+// Commit is one WriteBatch over all families. With
+// BackendOptions::rocksdb_state_commits_skip_wal (pigtaild) it skips the
+// write-ahead log: the state is rebuilt from the log past its checkpoint,
+// so a commit need only last from the next flush, and every flush writes
+// all families at one point (rocks::Durability::kAtomicFlush). After a
+// crash the store is as it was after some earlier commit, whole, and the
+// node catches up from there; a synced commit flushes. The rare writes
+// that reset or mark the store (Reset, BulkLoad's steps, the tallies at
+// open) always go through the write-ahead log, synced. BulkLoad first clears
 // everything and sets the `bulk_load_incomplete` marker (synced), then
 // writes the tasks, the live index and the rejected events as table files
 // (several key ranges on parallel threads, rocksdb_table_files.h) and
@@ -188,7 +196,8 @@ constexpr size_t kMinTasksPerWriter = 16384;
 
 class RocksDbStateStore final : public StateStore {
  public:
-  explicit RocksDbStateStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+  RocksDbStateStore(std::unique_ptr<Database> db, bool commits_skip_wal)
+      : db_(std::move(db)), commits_skip_wal_(commits_skip_wal) {}
 
   Status Recover() {
     PIGTAIL_RETURN_IF_ERROR(rocks::RemoveStagedTableFiles(db_->db()));
@@ -234,8 +243,10 @@ class RocksDbStateStore final : public StateStore {
     PIGTAIL_RETURN_IF_ERROR(
         PutDigests(&wb, db_.get(), batch.queue_digests, batch.total_digest, batch.checkpoint));
     rocksdb::WriteOptions wo;
-    wo.sync = sync;
+    wo.disableWAL = commits_skip_wal_;
+    wo.sync = sync && !commits_skip_wal_;
     PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &wb), "commit state batch"));
+    if (sync && commits_skip_wal_) PIGTAIL_RETURN_IF_ERROR(db_->FlushAll());
     checkpoint_ = batch.checkpoint;
     return Status::Ok();
   }
@@ -659,6 +670,7 @@ class RocksDbStateStore final : public StateStore {
   }
 
   std::unique_ptr<Database> db_;
+  const bool commits_skip_wal_;
   std::mutex write_mu_;                   // serializes Commit, Reset and BulkLoad
   rocks::ReusedWriteBatch commit_batch_;  // guarded by write_mu_
   uint64_t checkpoint_ = 0;               // guarded by write_mu_
@@ -676,8 +688,10 @@ Result<std::unique_ptr<StateStore>> OpenRocksDbStateStore(std::string_view path,
   PIGTAIL_ASSIGN_OR_RETURN(
       std::unique_ptr<rocks::Database> db,
       rocks::Database::Open(path, rocks::kStateSubdir, FamilyNames(), options,
-                            {{FamilyNames()[kLive], rocks::FamilyUse::kAppended}}));
-  auto store = std::make_unique<RocksDbStateStore>(std::move(db));
+                            {{FamilyNames()[kLive], rocks::FamilyUse::kAppended}},
+                            rocks::Durability::kAtomicFlush));
+  auto store =
+      std::make_unique<RocksDbStateStore>(std::move(db), options.rocksdb_state_commits_skip_wal);
   PIGTAIL_RETURN_IF_ERROR(store->Recover());
   return std::unique_ptr<StateStore>(std::move(store));
 }

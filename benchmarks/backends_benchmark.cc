@@ -1,7 +1,7 @@
 // Backend throughput: the same workloads on every backend.
 //
 //   Append/<backend>/sync:<0|1>   append raw events in batches of 1,000
-//   Commit/<backend>              commit the StateBatch of 1,000 projected events
+//   Commit/<backend>/sync:<0|1>   commit the StateBatch of 1,000 projected events
 //   Scan/<backend>                read the whole log (--scan_events events,
 //                                 default 1,000,000) in pages of 10,000
 //   ScanOwner/<backend>           read the same log as GET /log/range serves
@@ -133,7 +133,7 @@ void BM_Append(benchmark::State& st, const BenchBackend* backend, bool sync) {
   st.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
 
-void BM_Commit(benchmark::State& st, const BenchBackend* backend) {
+void BM_Commit(benchmark::State& st, const BenchBackend* backend, bool sync) {
   auto store = Check(OpenStateStore(backend->uri, backend->options), "open state store");
   Status reset = store->Reset();
   if (!reset.ok()) Die(reset, "reset");
@@ -149,7 +149,7 @@ void BM_Commit(benchmark::State& st, const BenchBackend* backend) {
     StateBatch batch = state.TakeChanges(checkpoint);
     registers += batch.tasks.size() + batch.queues.size();
     st.ResumeTiming();
-    Status s = store->Commit(batch, true);
+    Status s = store->Commit(batch, sync);
     if (!s.ok()) Die(s, "commit");
   }
   st.SetItemsProcessed(static_cast<int64_t>(st.iterations() * kBatch));
@@ -288,9 +288,12 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     }
-    benchmark::RegisterBenchmark(("Commit/" + b.name).c_str(), BM_Commit, &b)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+    for (bool sync : {false, true}) {
+      benchmark::RegisterBenchmark(("Commit/" + b.name + "/sync:" + (sync ? "1" : "0")).c_str(),
+                                   BM_Commit, &b, sync)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
     benchmark::RegisterBenchmark(("Scan/" + b.name).c_str(), BM_Scan, &b, scan_events)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime()

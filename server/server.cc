@@ -88,8 +88,11 @@ Status Server::Load() {
     options_.log = std::move(log).value();
   }
   if (!options_.state) {
-    Result<std::unique_ptr<StateStore>> state =
-        OpenStateStore(options_.state_uri, options_.backend);
+    // The node catches its state up from the log at start, so its commits
+    // need not also go through RocksDB's write-ahead log.
+    BackendOptions backend = options_.backend;
+    backend.rocksdb_state_commits_skip_wal = true;
+    Result<std::unique_ptr<StateStore>> state = OpenStateStore(options_.state_uri, backend);
     if (!state.ok()) return opening(state.status(), "opening the state store");
     options_.state = std::move(state).value();
   }

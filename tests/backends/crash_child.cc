@@ -1,10 +1,13 @@
 // The process the crash test (crash_test.cc) kills. It runs a node's write
 // path in a loop until killed:
-//   1. open the event store and the state store, load the state, and catch
+//   1. open the event store and the state store (as pigtaild does: RocksDB
+//      state commits skip the write-ahead log), load the state, and catch
 //      the state up from its checkpoint to the end of the log;
 //   2. loop: make a batch of queue events, Append it (sync), project the new
-//      ones, Commit the StateBatch (sync), then print
-//      "commit <checkpoint> <id of the batch's last event>" and flush.
+//      ones, Commit the StateBatch (synced every kSyncEvery-th time, as a
+//      node's committer does not sync), then print
+//      "commit <checkpoint> <id of the batch's last event> <1 if synced>"
+//      and flush.
 //
 // Usage: backends_crash_child EVENT_URI STATE_URI POSTGRES_SCHEMA SEED
 // Exits 0 after kMaxBatches batches (the parent kills it long before), 2 on
@@ -23,6 +26,7 @@ namespace pigtail {
 namespace {
 
 constexpr int kMaxBatches = 100'000;
+constexpr int kSyncEvery = 4;
 
 int Fail(const Status& s, const char* what) {
   std::fprintf(stderr, "crash_child: %s: %s\n", what, s.ToString().c_str());
@@ -36,8 +40,11 @@ int Run(int argc, char** argv) {
   }
   BackendOptions options;
   options.postgres_schema = argv[3];
-  options.rocksdb_write_buffer_bytes = 4 << 20;
+  // Small memtables, so that unsynced commits are flushed (or not) at many
+  // points between the synced ones.
+  options.rocksdb_write_buffer_bytes = 64 << 10;
   options.rocksdb_memory_bytes = 8 << 20;
+  options.rocksdb_state_commits_skip_wal = true;  // as pigtaild opens it
   const uint64_t seed = std::strtoull(argv[4], nullptr, 10);
 
   Result<std::unique_ptr<EventStore>> log = OpenEventStore(argv[1], options);
@@ -75,10 +82,12 @@ int Run(int argc, char** argv) {
       (void)ApplyEvent(batch[k], &state);
       applied = (*seqs)[k];
     }
-    if (Status s = (*store)->Commit(state.TakeChanges(applied), true); !s.ok()) {
+    const bool sync = i % kSyncEvery == kSyncEvery - 1;
+    if (Status s = (*store)->Commit(state.TakeChanges(applied), sync); !s.ok()) {
       return Fail(s, "commit");
     }
-    std::printf("commit %" PRIu64 " %s\n", applied, batch.back().id.ToString().c_str());
+    std::printf("commit %" PRIu64 " %s %d\n", applied, batch.back().id.ToString().c_str(),
+                sync ? 1 : 0);
     std::fflush(stdout);
   }
   return 0;

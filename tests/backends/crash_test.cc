@@ -2,6 +2,8 @@
 // backend, kills it with SIGKILL at a random point (seeded; the seed is
 // printed), reopens the stores and checks that
 //   * every batch the child reported as committed is in the log,
+//   * the checkpoint is at or past the last commit reported as synced (an
+//     unsynced commit may be lost, to be caught up from the log),
 //   * the state holds no partial batch: its registers equal a fresh
 //     projection of exactly the log events 1..checkpoint,
 //   * the stored digests equal that fresh projection's.
@@ -29,7 +31,7 @@
 namespace pigtail::testing {
 namespace {
 
-constexpr int kRounds = 5;
+constexpr int kRounds = 12;
 constexpr auto kLineTimeout = std::chrono::seconds(60);
 
 // A running child whose stdout we read line by line.
@@ -102,13 +104,16 @@ class Child {
 struct Reported {
   uint64_t checkpoint;
   Uuid last_id;
+  bool synced;
 };
 
 std::optional<Reported> ParseCommitLine(const std::string& line) {
   std::istringstream in(line);
   std::string word, id;
+  int synced = 0;
   Reported r{};
-  if (!(in >> word >> r.checkpoint >> id) || word != "commit") return std::nullopt;
+  if (!(in >> word >> r.checkpoint >> id >> synced) || word != "commit") return std::nullopt;
+  r.synced = synced == 1;
   Result<Uuid> parsed = Uuid::Parse(id);
   if (!parsed.ok()) return std::nullopt;
   r.last_id = *parsed;
@@ -164,12 +169,13 @@ TEST_P(CrashTest, KilledChildLosesNoCommittedBatchAndLeavesNoPartialOne) {
     const uint64_t last_seq = MUST(log->LastSequence());
     const uint64_t checkpoint = MUST(store->Checkpoint());
     ASSERT_FALSE(reported.empty());
-    EXPECT_GE(checkpoint, reported.back().checkpoint);
     EXPECT_LE(checkpoint, last_seq);
     EXPECT_EQ(MUST(log->Count()), last_seq);
     for (const Reported& r : reported) {
       EXPECT_TRUE(MUST(log->Contains(r.last_id))) << r.last_id.ToString();
-      EXPECT_LE(r.checkpoint, checkpoint);
+      if (r.synced) {
+        EXPECT_LE(r.checkpoint, checkpoint);
+      }
     }
 
     // A fresh projection of exactly the events 1..checkpoint.
