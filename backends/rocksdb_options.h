@@ -142,10 +142,10 @@ class Database {
   // Opens the database in PATH/`subdir` of the store rocksdb:`path`, with
   // the column families `families` (besides "default", which is opened and
   // unused), each configured for its FamilyUse in `uses` (kMixed when not
-  // named there), with `durability`. Creates it as the header comment says and then calls
-  // options.on_created. Returns NotFound for a missing database that may not
-  // be created, Unavailable (kLockedMessage) if another process has it open,
-  // IOError if a directory cannot be created.
+  // named there), with `durability`. Creates it as the header comment says
+  // and then calls options.on_created. Returns NotFound for a missing
+  // database that may not be created, Unavailable (kLockedMessage) if
+  // another process has it open, IOError if a directory cannot be created.
   static Result<std::unique_ptr<Database>> Open(std::string_view path, std::string_view subdir,
                                                 const std::vector<std::string>& families,
                                                 const BackendOptions& options,
