@@ -31,7 +31,7 @@
 namespace pigtail::testing {
 namespace {
 
-constexpr int kRounds = 12;
+constexpr int kRounds = 20;
 constexpr auto kLineTimeout = std::chrono::seconds(60);
 
 // A running child whose stdout we read line by line.
