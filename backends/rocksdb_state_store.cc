@@ -246,6 +246,9 @@ class RocksDbStateStore final : public StateStore {
     wo.disableWAL = commits_skip_wal_;
     wo.sync = sync && !commits_skip_wal_;
     PIGTAIL_RETURN_IF_ERROR(FromRocks(db_->db()->Write(wo, &wb), "commit state batch"));
+    // Unlike a failed write, a failed flush leaves the batch applied, though
+    // not yet on disk; committing it again is harmless (every register and
+    // digest is written whole).
     if (sync && commits_skip_wal_) PIGTAIL_RETURN_IF_ERROR(db_->FlushAll());
     checkpoint_ = batch.checkpoint;
     return Status::Ok();
