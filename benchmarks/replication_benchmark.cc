@@ -99,7 +99,7 @@ size_t EnvSize(const char* name, size_t fallback) {
 int Main(int argc, char** argv) {
   size_t entries = EnvSize("PIGTAIL_CATCHUP_ENTRIES", 100'000);
   size_t walk_entries = EnvSize("PIGTAIL_CATCHUP_WALK_ENTRIES", 0);
-  size_t page = 1'000;
+  size_t page = ReplicatorOptions().batch;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     size_t value = std::strtoull(argv[i + 1], nullptr, 10);

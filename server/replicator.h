@@ -68,7 +68,7 @@ struct ReplicatorOptions {
   std::chrono::milliseconds max_backoff{5'000};
   // How often the peer set is re-read.
   std::chrono::milliseconds membership_poll{500};
-  size_t batch = 1'000;  // entries per push and per range page
+  size_t batch = 4'096;  // entries per push and per range page (ServerConfig's)
   // Most bytes of entries per POST /log/batch (below the peers'
   // --max-body-bytes); a larger page goes as several requests, and an entry
   // larger than this alone.
