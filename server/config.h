@@ -47,10 +47,9 @@ struct ServerConfig {
   uint64_t anti_entropy_ms = 1'000;
   uint64_t replication_timeout_ms = 2'000;
   uint64_t replication_max_backoff_ms = 5'000;
-  // Entries per push and per range page: a page is one sequencer batch,
-  // so this also bounds how long a catch-up holds the sequencer at a time
-  // (some 40 ms at 4096 on the benchmarks' 2-core machine; benchmarks/README.md,
-  // "Replication").
+  // Entries per push and per range page. A page is one sequencer batch, so
+  // this also bounds how long a catch-up holds the sequencer at a time
+  // (benchmarks/README.md, "Range pages of 4,096 entries instead of 1,000").
   size_t replication_batch = 4'096;
   uint64_t potboiler_wait_ms = 30'000;  // keep trying to register at start this long
   // Logging (server/log.h): lines on stderr.
