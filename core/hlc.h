@@ -16,13 +16,25 @@
 namespace pigtail {
 
 struct Hlc {
-  uint32_t epoch = 0;
+  // Stored time first, so that a timestamp takes 16 bytes rather than 24
+  // (every task register holds two); built and ordered as (epoch, time,
+  // count).
   uint64_t time = 0;  // nanoseconds since the Unix epoch
+  uint32_t epoch = 0;
   uint32_t count = 0;
 
   static constexpr size_t kEncodedSize = 16;
 
-  auto operator<=>(const Hlc&) const = default;
+  constexpr Hlc() = default;
+  constexpr Hlc(uint32_t epoch_part, uint64_t time_part, uint32_t count_part)
+      : time(time_part), epoch(epoch_part), count(count_part) {}
+
+  friend bool operator==(const Hlc&, const Hlc&) = default;
+  friend constexpr std::strong_ordering operator<=>(const Hlc& a, const Hlc& b) {
+    if (auto c = a.epoch <=> b.epoch; c != 0) return c;
+    if (auto c = a.time <=> b.time; c != 0) return c;
+    return a.count <=> b.count;
+  }
 
   // Appends the 16-byte big-endian form epoch|time|count. Byte order of the
   // encodings equals the order of the timestamps.
@@ -35,6 +47,7 @@ struct Hlc {
   std::string ToJson() const;
   std::string ToString() const { return ToJson(); }
 };
+static_assert(sizeof(Hlc) == 16, "Hlc is stored in every register and event: keep it unpadded");
 
 // Parses any of the accepted JSON forms from text:
 //   [E,[T],C]   [E,T,C]   {"epoch":E,"time":T,"count":C}
