@@ -66,6 +66,17 @@ bool HasBearer(const HttpRequest& request, const std::string& token) {
   return diff == 0;
 }
 
+// Runs `route`; an exception it throws is answered with a 500, so the client
+// is not left waiting (unless `route` had moved the reply away first).
+template <typename F>
+void ReplyOnThrow(const Replier& reply, F&& route) {
+  try {
+    route();
+  } catch (const std::exception& e) {
+    if (reply.respond) reply(api::Error(500, std::string("internal error: ") + e.what()));
+  }
+}
+
 }  // namespace
 
 Api::Api(Node* node, Sequencer* sequencer, Notifier* notifier, Metrics* metrics,
@@ -75,7 +86,7 @@ Api::Api(Node* node, Sequencer* sequencer, Notifier* notifier, Metrics* metrics,
       notifier_(notifier),
       metrics_(metrics),
       options_(options),
-      store_reads_(std::make_unique<SerialExecutor>("store-reads")) {}
+      store_io_(std::make_unique<SerialExecutor>("store-io")) {}
 
 void Api::set_replicator(Replicator* replicator) {
   replicator_ = replicator;
@@ -88,7 +99,7 @@ void Api::set_replicator(Replicator* replicator) {
 }
 
 void Api::Stop() {
-  store_reads_.reset();  // runs what was posted, then joins
+  store_io_.reset();  // runs what was posted, then joins
   if (claim_router_) claim_router_->Stop();
 }
 
@@ -102,38 +113,45 @@ void Api::Handle(HttpRequest request, HttpResponder respond) {
   Result<api::Target> target = api::ParseTarget(call.request.target);
   if (!target.ok()) return call.reply(api::FromStatus(target.status()));
   call.target = std::move(target).value();
-  try {
-    Route(call);
-  } catch (const std::exception& e) {
-    call.reply(api::Error(500, std::string("internal error: ") + e.what()));
-  }
+  ReplyOnThrow(call.reply, [&] { Route(call); });
 }
 
 void Api::Route(Call& call) {
   using P = const std::vector<std::string>&;
   using Run = void (*)(Api*, Call&, P);
+  // Routes that read or write the log or the node's own records (a network
+  // round trip on PostgreSQL, a page of thousands of entries for a peer)
+  // run on store_io_, so the I/O thread goes on serving the others.
+  enum class On { kIoThread, kStoreThread };
   struct Spec {
     const char* method;
     const char* pattern;
     Auth auth;
     Run run;
+    On on = On::kIoThread;
   };
+  constexpr On kStore = On::kStoreThread;
   // Literal segments before parameters where both could match.
   static const Spec kSpecs[] = {
-      {"GET", "/log", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, false); }},
+      {"GET", "/log", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, false); },
+       kStore},
       {"POST", "/log", Auth::kClient, [](Api* a, Call& c, P) { a->LogPost(c); }},
-      {"GET", "/log/first", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, true); }},
-      {"GET", "/log/range", Auth::kPeer, [](Api* a, Call& c, P) { a->LogRange(c); }},
+      {"GET", "/log/first", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, true); },
+       kStore},
+      {"GET", "/log/range", Auth::kPeer, [](Api* a, Call& c, P) { a->LogRange(c); }, kStore},
       {"POST", "/log/batch", Auth::kPeer, [](Api* a, Call& c, P) { a->LogBatch(c); }},
       {"POST", "/log/other", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, false); }},
-      {"POST", "/log/register", Auth::kClient, [](Api* a, Call& c, P) { a->LogRegister(c, true); }},
+      {"POST", "/log/register", Auth::kClient, [](Api* a, Call& c, P) { a->LogRegister(c, true); },
+       kStore},
       {"POST", "/log/deregister", Auth::kClient,
-       [](Api* a, Call& c, P) { a->LogRegister(c, false); }},
-      {"GET", "/log/{id}", Auth::kClientOrPeer, [](Api* a, Call& c, P p) { a->LogGet(c, p[0]); }},
+       [](Api* a, Call& c, P) { a->LogRegister(c, false); }, kStore},
+      {"GET", "/log/{id}", Auth::kClientOrPeer, [](Api* a, Call& c, P p) { a->LogGet(c, p[0]); },
+       kStore},
       {"GET", "/replication", Auth::kPeer, [](Api* a, Call& c, P) { a->ReplicationStatus(c); }},
-      {"GET", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesGet(c); }},
-      {"POST", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, true); }},
-      {"DELETE", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, false); }},
+      {"GET", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesGet(c); }, kStore},
+      {"POST", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, true); }, kStore},
+      {"DELETE", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, false); },
+       kStore},
       {"POST", "/event", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, true); }},
       {"POST", "/create", Auth::kClient, [](Api* a, Call& c, P) { a->QueueCreate(c); }},
       {"GET", "/queues", Auth::kClient, [](Api* a, Call& c, P) { a->QueueList(c); }},
@@ -205,7 +223,11 @@ void Api::Route(Call& call) {
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"pigtail\"");
       return call.reply(std::move(r));
     }
-    return spec.run(this, call, params);
+    if (spec.on == On::kIoThread) return spec.run(this, call, params);
+    store_io_->Post([this, run = spec.run, call = std::move(call), params]() mutable {
+      ReplyOnThrow(call.reply, [&] { run(this, call, params); });
+    });
+    return;
   }
   if (path_match != nullptr) {
     call.reply.route = std::string("* ") + path_match->pattern;

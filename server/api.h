@@ -127,9 +127,11 @@ class Api {
   const ApiOptions options_;
   Replicator* replicator_ = nullptr;
   std::unique_ptr<ClaimRouter> claim_router_;  // with a replicator and claim_routing
-  // Runs the reads that need the state store (a finished task by id, a
-  // listing of finished tasks) off the HTTP I/O threads. Null after Stop().
-  std::unique_ptr<SerialExecutor> store_reads_;
+  // Runs what waits on a store off the HTTP I/O threads: the reads that need
+  // the state store (a finished task by id, a listing of finished tasks),
+  // and the routes that read or write the log or the node's own records.
+  // Null after Stop().
+  std::unique_ptr<SerialExecutor> store_io_;
 };
 
 }  // namespace pigtail

@@ -477,7 +477,7 @@ void Api::QueueGet(Call& call, const std::string& name) {
     reply(std::move(response));
   };
   if (ListingReadsStore(node_, name, filter, after)) {
-    store_reads_->Post(std::move(list_and_reply));
+    store_io_->Post(std::move(list_and_reply));
   } else {
     list_and_reply();
   }
@@ -833,7 +833,7 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
     return call.reply(api::Json(200, std::move(*body)));
   }
   // A finished task leaves memory once the state store holds it.
-  store_reads_->Post([node = node_, reply = call.reply, name, id = *id, id_text, now] {
+  store_io_->Post([node = node_, reply = call.reply, name, id = *id, id_text, now] {
     Result<std::optional<TaskRecord>> stored = node->state_store()->GetTask(name, id);
     if (!stored.ok()) return reply(api::FromStatus(stored.status()));
     std::optional<std::string> json;

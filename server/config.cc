@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <charconv>
+#include <thread>
 
 #include "backends/registry.h"
 #include "cli/flags.h"
@@ -8,6 +9,9 @@
 #include "server/http_client.h"
 
 namespace pigtail {
+
+int DefaultHttpThreads() { return std::thread::hardware_concurrency() <= 2 ? 1 : 2; }
+
 namespace {
 
 namespace po = boost::program_options;
@@ -39,7 +43,7 @@ po::options_description Describe(ServerConfig* c) {
       ("postgres-schema", text(&c->postgres_schema, "NAME")->default_value(d.postgres_schema),
        "PostgreSQL schema for Pigtail's tables")
       ("threads", po::value(&c->threads)->value_name("N")->default_value(d.threads),
-       "HTTP I/O threads")
+       "HTTP I/O threads (the routes that wait on a store run on a thread of their own)")
       ("sync", text(&c->sync, "MODE")->default_value(d.sync),
        "durability: batch (each write batch is synced before replies) or none")
       ("group-commit", text(&c->group_commit, "adaptive|off")->default_value(d.group_commit),

@@ -16,14 +16,20 @@
 
 namespace pigtail {
 
+// The default of --threads: one HTTP I/O thread on a machine of one or two
+// cores, where a second one cost a sixth more of the node's CPU per single
+// add for no more throughput (benchmarks/README.md, "One HTTP I/O thread on
+// two cores"); two on bigger machines, as before.
+int DefaultHttpThreads();
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8000";   // HOST:PORT; port 0 picks a free one
   std::string backend = "rocksdb:./data";  // log and state unless overridden
   std::string log_uri;                     // default: backend
   std::string state_uri;                   // default: backend
   std::string postgres_schema = "pigtail";
-  int threads = 2;             // HTTP I/O threads
-  std::string sync = "batch";  // "batch" or "none"
+  int threads = DefaultHttpThreads();  // HTTP I/O threads
+  std::string sync = "batch";          // "batch" or "none"
   // "adaptive" or "off": SequencerOptions::adaptive_group_commit
   std::string group_commit = "adaptive";
   std::string batch_ops = "on";          // "on" or "off": SequencerOptions::batch_ops

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 namespace pigtail {
 namespace {
@@ -156,12 +157,17 @@ TEST(ServerConfigTest, EachSourceOverridesTheNext) {
   std::remove(path.c_str());
 }
 
+TEST(ServerConfigTest, OneHttpThreadByDefaultOnTwoCoresOrFewer) {
+  const unsigned cores = std::thread::hardware_concurrency();
+  EXPECT_EQ(ServerConfig().threads, cores <= 2 ? 1 : 2) << cores << " cores";
+}
+
 TEST(ServerConfigTest, HelpShowsEveryDefaultAndVersionIsAFlag) {
   std::string text = ServerConfigHelp();
   const ServerConfig defaults;
   for (const std::string& shown :
        {"--listen HOST:PORT (=" + defaults.listen + ")",
-        std::string("--threads N (=2)   [PIGTAIL_THREADS]"),
+        "--threads N (=" + std::to_string(defaults.threads) + ")   [PIGTAIL_THREADS]",
         "--max-body-bytes N (=" + std::to_string(defaults.max_body_bytes) + ")",
         std::string("--version")}) {
     EXPECT_NE(text.find(shown), std::string::npos) << shown << " in\n" << text;
