@@ -130,6 +130,8 @@ class PostgresEventStore final : public EventStore {
  public:
   explicit PostgresEventStore(std::unique_ptr<PgSession> session) : session_(std::move(session)) {}
 
+  bool IsRemote() const override { return true; }
+
   Result<std::vector<uint64_t>> Append(std::span<const Event> events, bool sync) override {
     std::vector<uint64_t> seqs(events.size(), 0);
     if (events.empty()) return seqs;

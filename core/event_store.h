@@ -59,6 +59,11 @@ class EventStore {
  public:
   virtual ~EventStore() = default;
 
+  // True when every call is a round trip to a server (PostgreSQL), so a
+  // caller that serves many clients on one thread makes it elsewhere. False
+  // when calls read and write this process's memory and files.
+  virtual bool IsRemote() const { return false; }
+
   // Appends `events` atomically: after a crash either all new ones are there
   // or none. An id already stored (or repeated earlier in the batch) is a
   // no-op. Returns, per input event, its new sequence number, or 0 if it was

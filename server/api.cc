@@ -119,10 +119,12 @@ void Api::Handle(HttpRequest request, HttpResponder respond) {
 void Api::Route(Call& call) {
   using P = const std::vector<std::string>&;
   using Run = void (*)(Api*, Call&, P);
-  // Routes that read or write the log or the node's own records (a network
-  // round trip on PostgreSQL, a page of thousands of entries for a peer)
-  // run on store_io_, so the I/O thread goes on serving the others.
-  enum class On { kIoThread, kStoreThread };
+  // Where a route runs. A peer's page of thousands of log entries, and on a
+  // remote log (PostgreSQL: a network round trip each) every read or write
+  // of the log or of the node's own records, run on store_io_, so the I/O
+  // thread goes on serving the other clients. A point read of a local log
+  // takes microseconds, less than the hand-off to another thread.
+  enum class On { kIoThread, kStoreThread, kStoreThreadIfRemote };
   struct Spec {
     const char* method;
     const char* pattern;
@@ -130,7 +132,7 @@ void Api::Route(Call& call) {
     Run run;
     On on = On::kIoThread;
   };
-  constexpr On kStore = On::kStoreThread;
+  constexpr On kStore = On::kStoreThreadIfRemote;
   // Literal segments before parameters where both could match.
   static const Spec kSpecs[] = {
       {"GET", "/log", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, false); },
@@ -138,7 +140,8 @@ void Api::Route(Call& call) {
       {"POST", "/log", Auth::kClient, [](Api* a, Call& c, P) { a->LogPost(c); }},
       {"GET", "/log/first", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, true); },
        kStore},
-      {"GET", "/log/range", Auth::kPeer, [](Api* a, Call& c, P) { a->LogRange(c); }, kStore},
+      {"GET", "/log/range", Auth::kPeer, [](Api* a, Call& c, P) { a->LogRange(c); },
+       On::kStoreThread},
       {"POST", "/log/batch", Auth::kPeer, [](Api* a, Call& c, P) { a->LogBatch(c); }},
       {"POST", "/log/other", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, false); }},
       {"POST", "/log/register", Auth::kClient, [](Api* a, Call& c, P) { a->LogRegister(c, true); },
@@ -223,7 +226,9 @@ void Api::Route(Call& call) {
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"pigtail\"");
       return call.reply(std::move(r));
     }
-    if (spec.on == On::kIoThread) return spec.run(this, call, params);
+    const bool on_store_thread = spec.on == On::kStoreThread ||
+                                 (spec.on == On::kStoreThreadIfRemote && node_->log()->IsRemote());
+    if (!on_store_thread) return spec.run(this, call, params);
     store_io_->Post([this, run = spec.run, call = std::move(call), params]() mutable {
       ReplyOnThrow(call.reply, [&] { run(this, call, params); });
     });

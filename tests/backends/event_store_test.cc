@@ -56,6 +56,10 @@ class EventStoreTest : public ::testing::TestWithParam<BackendKind> {
 
 class PersistentEventStoreTest : public EventStoreTest {};
 
+TEST_P(EventStoreTest, OnlyPostgresIsRemote) {
+  EXPECT_EQ(store_->IsRemote(), GetParam() == BackendKind::kPostgres);
+}
+
 TEST_P(EventStoreTest, EmptyStore) {
   EXPECT_EQ(MUST(store_->LastSequence()), 0u);
   EXPECT_EQ(MUST(store_->Count()), 0u);
