@@ -120,10 +120,11 @@ void Api::Route(Call& call) {
   using P = const std::vector<std::string>&;
   using Run = void (*)(Api*, Call&, P);
   // Where a route runs. A peer's page of thousands of log entries, and on a
-  // remote log (PostgreSQL: a network round trip each) every read or write
-  // of the log or of the node's own records, run on store_io_, so the I/O
-  // thread goes on serving the other clients. A point read of a local log
-  // takes microseconds, less than the hand-off to another thread.
+  // remote log (PostgreSQL: a network round trip each) every read of the
+  // log and every change of the node's own records (/nodes, /log/register),
+  // run on store_io_, so the I/O thread goes on serving the other clients.
+  // A point read of a local log takes microseconds, less than the hand-off
+  // to another thread. Writes go to the sequencer and wait on nothing here.
   enum class On { kIoThread, kStoreThread, kStoreThreadIfRemote };
   struct Spec {
     const char* method;

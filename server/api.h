@@ -129,8 +129,9 @@ class Api {
   std::unique_ptr<ClaimRouter> claim_router_;  // with a replicator and claim_routing
   // Runs what waits on a store off the HTTP I/O threads: the reads that need
   // the state store (a finished task by id, a listing of finished tasks),
-  // and the routes that read or write the log or the node's own records.
-  // Null after Stop().
+  // a peer's page of the log, and on a remote log the other reads of the
+  // log and the changes of the node's own records (Route()). Null after
+  // Stop().
   std::unique_ptr<SerialExecutor> store_io_;
 };
 
