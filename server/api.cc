@@ -133,29 +133,30 @@ void Api::Route(Call& call) {
     Run run;
     On on = On::kIoThread;
   };
-  constexpr On kStore = On::kStoreThreadIfRemote;
+  constexpr On kIfRemote = On::kStoreThreadIfRemote;
   // Literal segments before parameters where both could match.
   static const Spec kSpecs[] = {
       {"GET", "/log", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, false); },
-       kStore},
+       kIfRemote},
       {"POST", "/log", Auth::kClient, [](Api* a, Call& c, P) { a->LogPost(c); }},
       {"GET", "/log/first", Auth::kClientOrPeer, [](Api* a, Call& c, P) { a->LogHeads(c, true); },
-       kStore},
+       kIfRemote},
       {"GET", "/log/range", Auth::kPeer, [](Api* a, Call& c, P) { a->LogRange(c); },
        On::kStoreThread},
       {"POST", "/log/batch", Auth::kPeer, [](Api* a, Call& c, P) { a->LogBatch(c); }},
       {"POST", "/log/other", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, false); }},
       {"POST", "/log/register", Auth::kClient, [](Api* a, Call& c, P) { a->LogRegister(c, true); },
-       kStore},
+       kIfRemote},
       {"POST", "/log/deregister", Auth::kClient,
-       [](Api* a, Call& c, P) { a->LogRegister(c, false); }, kStore},
+       [](Api* a, Call& c, P) { a->LogRegister(c, false); }, kIfRemote},
       {"GET", "/log/{id}", Auth::kClientOrPeer, [](Api* a, Call& c, P p) { a->LogGet(c, p[0]); },
-       kStore},
+       kIfRemote},
       {"GET", "/replication", Auth::kPeer, [](Api* a, Call& c, P) { a->ReplicationStatus(c); }},
-      {"GET", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesGet(c); }, kStore},
-      {"POST", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, true); }, kStore},
+      {"GET", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesGet(c); }, kIfRemote},
+      {"POST", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, true); },
+       kIfRemote},
       {"DELETE", "/nodes", Auth::kPeer, [](Api* a, Call& c, P) { a->NodesChange(c, false); },
-       kStore},
+       kIfRemote},
       {"POST", "/event", Auth::kPeer, [](Api* a, Call& c, P) { a->LogOther(c, true); }},
       {"POST", "/create", Auth::kClient, [](Api* a, Call& c, P) { a->QueueCreate(c); }},
       {"GET", "/queues", Auth::kClient, [](Api* a, Call& c, P) { a->QueueList(c); }},
