@@ -365,6 +365,10 @@ void Api::MetricsText(Call& call) {
       std::string(AllocatorName()) + "\",kind=\"in_use\"} " + std::to_string(heap.in_use) +
       "\npigtail_heap_bytes{allocator=\"" + AllocatorName() + "\",kind=\"free\"} " +
       std::to_string(heap.free) + "\n";
+  text +=
+      "# HELP pigtail_heap_info The allocator and its transparent huge page option (thp: "
+      "always, default or never).\n# TYPE pigtail_heap_info gauge\npigtail_heap_info{allocator=\"" +
+      std::string(AllocatorName()) + "\",thp=\"" + HeapHugePages() + "\"} 1\n";
   text += ReadinessMetrics();
   counter("pigtail_state_commit_failures_total",
           "State store commits that failed (their changes are committed again).",

@@ -68,4 +68,13 @@ const char* AllocatorName() {
 #endif
 }
 
+const char* HeapHugePages() {
+  const char* thp = nullptr;
+  size_t size = sizeof(thp);
+  if (mallctl != nullptr && mallctl("opt.thp", &thp, &size, nullptr, 0) == 0 && thp != nullptr) {
+    return thp;
+  }
+  return "default";
+}
+
 }  // namespace pigtail

@@ -33,6 +33,11 @@ HeapUsage ReadHeapUsage();
 // "jemalloc", "glibc" or "other": the allocator this program runs with.
 const char* AllocatorName();
 
+// jemalloc's transparent huge page option in force ("always", "default" or
+// "never"; pigtaild asks for "always", see tools/pigtaild.cc), or "default"
+// under another allocator.
+const char* HeapHugePages();
+
 }  // namespace pigtail
 
 #endif  // PIGTAIL_SERVER_MEMORY_TRIM_H_

@@ -52,6 +52,15 @@ boost::json::value Json(const HttpResponse& r) {
   return v;
 }
 
+bool JemallocLinked() { return std::string_view(PIGTAILD_ALLOCATOR) == "jemalloc"; }
+
+// The /metrics line naming the allocator pigtaild runs with and its
+// transparent huge page option.
+std::string HeapInfo(std::string_view thp) {
+  return "\npigtail_heap_info{allocator=\"" PIGTAILD_ALLOCATOR "\",thp=\"" + std::string(thp) +
+         "\"} 1\n";
+}
+
 std::string TempDir() {
   std::string dir = ::testing::TempDir() + "/pigtaild_bb_" + Uuid::Random().ToString();
   std::filesystem::create_directories(dir);
@@ -287,9 +296,25 @@ TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
       "\npigtail_heap_bytes{allocator=\"" PIGTAILD_ALLOCATOR "\",kind=\"in_use\"} ";
   const size_t heap_at = metrics.find(heap);
   ASSERT_NE(heap_at, std::string::npos) << metrics;
-  if (std::string_view(PIGTAILD_ALLOCATOR) == "jemalloc") {
+  if (JemallocLinked()) {
     EXPECT_GT(std::stoull(metrics.substr(heap_at + heap.size())), 0u);
   }
+  // pigtaild asks jemalloc for transparent huge pages (tools/pigtaild.cc).
+  EXPECT_NE(metrics.find(HeapInfo(JemallocLinked() ? "always" : "default")), std::string::npos)
+      << metrics;
+  EXPECT_EQ(s.Stop(), 0);
+}
+
+TEST_F(RocksDbBlackBoxTest, MallocConfInTheEnvironmentOverridesHugePages) {
+  ASSERT_EQ(setenv("MALLOC_CONF", "thp:never", 1), 0);
+  Server s;
+  const bool started = s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + dir_});
+  unsetenv("MALLOC_CONF");
+  ASSERT_TRUE(started);
+  const std::string metrics = s.Call("GET", "/metrics").body;
+  // glibc's malloc ignores MALLOC_CONF.
+  EXPECT_NE(metrics.find(HeapInfo(JemallocLinked() ? "never" : "default")), std::string::npos)
+      << metrics;
   EXPECT_EQ(s.Stop(), 0);
 }
 
