@@ -17,19 +17,6 @@
 #include "server/log.h"
 #include "server/server.h"
 
-// jemalloc's options, read at its first allocation; MALLOC_CONF in the
-// environment overrides them (MALLOC_CONF=thp:default turns this off).
-// thp:always advises the kernel to back the heap with transparent huge pages
-// where it grants them only on request (`madvise` in
-// /sys/kernel/mm/transparent_hugepage/enabled): a node that grows its task
-// map and memtables then takes one page fault per 2 MiB instead of per
-// 4 KiB, and fewer TLB misses. It costs about 35 MB of RSS on an idle node
-// (benchmarks/README.md, "Transparent huge pages for the heap"). Unused
-// without jemalloc.
-extern "C" {
-const char* malloc_conf = "thp:always";
-}
-
 namespace {
 
 int Fail(const pigtail::Status& status) {
