@@ -3,7 +3,8 @@
 // library linked into each, so that they allocate alike.
 //
 // jemalloc reads malloc_conf at its first allocation; MALLOC_CONF in the
-// environment overrides it (MALLOC_CONF=thp:default turns this off).
+// environment overrides the options it names (MALLOC_CONF=thp:default
+// turns this one off).
 // thp:always advises the kernel to back the heap with transparent huge pages
 // where it grants them only on request (`madvise` in
 // /sys/kernel/mm/transparent_hugepage/enabled): a node that grows its task
