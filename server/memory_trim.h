@@ -34,7 +34,7 @@ HeapUsage ReadHeapUsage();
 const char* AllocatorName();
 
 // jemalloc's transparent huge page option in force ("always", "default" or
-// "never"; pigtaild asks for "always", see server/heap_options.cc), or "default"
+// "never"; pigtaild asks for "always", see tools/heap_options.cc), or "default"
 // under another allocator.
 const char* HeapHugePages();
 

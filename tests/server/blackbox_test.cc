@@ -299,7 +299,7 @@ TEST_F(RocksDbBlackBoxTest, LimitsAndTimeouts) {
   if (JemallocLinked()) {
     EXPECT_GT(std::stoull(metrics.substr(heap_at + heap.size())), 0u);
   }
-  // pigtaild asks jemalloc for transparent huge pages (server/heap_options.cc).
+  // pigtaild asks jemalloc for transparent huge pages (tools/heap_options.cc).
   EXPECT_NE(metrics.find(HeapInfo(JemallocLinked() ? "always" : "default")), std::string::npos)
       << metrics;
   EXPECT_EQ(s.Stop(), 0);

@@ -1,6 +1,6 @@
-// The heap options of the programs that run a node (pigtaild, and
-// replication_benchmark, whose nodes run in its process): an object
-// library linked into each, so that they allocate alike.
+// jemalloc's options for a node: an object library (pigtail_heap_options)
+// linked into pigtaild and into replication_benchmark, whose nodes run in
+// its own process, so that they allocate alike.
 //
 // jemalloc reads malloc_conf at its first allocation; MALLOC_CONF in the
 // environment overrides the options it names (MALLOC_CONF=thp:default
