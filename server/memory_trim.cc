@@ -17,11 +17,17 @@ namespace {
 
 constexpr char kPurgeAllArenas[] = "arena.4096.purge";  // 4096: MALLCTL_ARENAS_ALL
 
-size_t JemallocStat(const char* name) {
-  size_t value = 0;
+// The value jemalloc's control interface reads for `name`, or `otherwise`
+// (jemalloc absent, or the read failed).
+template <typename T>
+T JemallocRead(const char* name, T otherwise) {
+  T value{};
   size_t size = sizeof(value);
-  return mallctl(name, &value, &size, nullptr, 0) == 0 ? value : 0;
+  if (mallctl == nullptr || mallctl(name, &value, &size, nullptr, 0) != 0) return otherwise;
+  return value;
 }
+
+size_t JemallocStat(const char* name) { return JemallocRead<size_t>(name, 0); }
 
 }  // namespace
 
@@ -69,12 +75,8 @@ const char* AllocatorName() {
 }
 
 const char* HeapHugePages() {
-  const char* thp = nullptr;
-  size_t size = sizeof(thp);
-  if (mallctl != nullptr && mallctl("opt.thp", &thp, &size, nullptr, 0) == 0 && thp != nullptr) {
-    return thp;
-  }
-  return "default";
+  const char* thp = JemallocRead<const char*>("opt.thp", nullptr);
+  return thp != nullptr ? thp : "default";
 }
 
 }  // namespace pigtail
