@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "backends/rocksdb_cache_sweeper.h"
+#include "backends/rocksdb_wal_files.h"
 
 namespace pigtail::rocks {
 
@@ -215,6 +216,7 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
 
   const SharedMemory memory = MemoryFor(options.rocksdb_memory_bytes);
   rocksdb::DBOptions db_options;
+  db_options.env = WalZeroFillingEnv();
   db_options.write_buffer_manager = memory.buffers;
   db_options.listeners.push_back(memory.sweeper);
   // Deleting obsolete tables (and so sweeping the cache) is left to the
