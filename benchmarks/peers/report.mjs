@@ -202,11 +202,20 @@ export function renderReport(run) {
       `after: ${env.loadAfter.map((x) => x.toFixed(2)).join(', ')}`,
   );
   const fs = (f) => (f ? `p50 ${f.p50_us} µs, p90 ${f.p90_us} µs` : 'not measured');
+  const over = (f) =>
+    f && f.overwrite_p50_us !== undefined
+      ? `p50 ${f.overwrite_p50_us} µs, p90 ${f.overwrite_p90_us} µs`
+      : 'not measured';
   const delayed = env.syncDelayUs > 0 ? `, with the ${env.syncDelayUs} µs delay` : '';
   out.push(
     `* fdatasync of a 2 kB append (${env.fsyncBefore ? env.fsyncBefore.count : '?'} in a row, ` +
       `in the directory the systems write to${delayed}) before: ${fs(env.fsyncBefore)}; ` +
       `after: ${fs(env.fsyncAfter)}`,
+  );
+  out.push(
+    '* fdatasync of a 2 kB overwrite of zero-filled blocks (as PostgreSQL and Pigtail on ' +
+      `RocksDB write their logs; the append grows the file, as Redis's AOF does) before: ` +
+      `${over(env.fsyncBefore)}; after: ${over(env.fsyncAfter)}`,
   );
   out.push(`* wall time of the run: ${env.minutes.toFixed(1)} min`, '');
   out.push('## Each round', '');

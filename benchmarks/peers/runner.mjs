@@ -198,7 +198,8 @@ async function main() {
   const t0 = Date.now();
   const env = await environment(tmp);
   log(`${env.cpu}, ${env.cores} cores, load ${env.loadBefore.map((x) => x.toFixed(2)).join(' ')}, ` +
-      `fdatasync 2 kB p50 ${env.fsyncBefore?.p50_us} µs`);
+      `fdatasync 2 kB p50 ${env.fsyncBefore?.p50_us} µs appending, ` +
+      `${env.fsyncBefore?.overwrite_p50_us} µs overwriting`);
   const results = [];
   for (let round = 1; round <= o.rounds && !stopping; round++) {
     const k = (round - 1) % systems.length;
