@@ -3,7 +3,8 @@
 // deleted; a BulkLoad of many tasks, written in parallel, reads back
 // exactly; a store written before
 // tallies were kept gets them at open; the event store's `next` family
-// keeps only dangling prevs; a clean close leaves no write-ahead log.
+// keeps only dangling prevs; the open write-ahead log is filled with zeros
+// ahead and a clean close leaves none.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -17,6 +18,7 @@
 
 #include "backends/registry.h"
 #include "backends/rocksdb_store.h"
+#include "backends/rocksdb_wal_files.h"
 #include "tests/backends/backend_fixture.h"
 #include "tests/backends/dropping_load.h"
 #include "tests/backends/test_macros.h"
@@ -306,6 +308,8 @@ TEST(RocksDbStoreTest, ACleanCloseLeavesNothingToReplay) {
     std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, options));
     std::unique_ptr<StateStore> state = MUST(OpenRocksDbStateStore(path, options));
     MUST(log->Append(events, true));
+    // The open write-ahead log runs on zeros (backends/rocksdb_wal_files.h).
+    EXPECT_EQ(WalBytes(path, "log") % rocks::ZeroFilledWalFileSystem::kChunkBytes, 0u);
     State projected;
     ProjectAll(events, &projected);
     const uint64_t state_wal = WalBytes(path, "state");
