@@ -48,6 +48,15 @@ struct BackendOptions {
   // so a killed replay resumes after its last commit. Default: off.
   bool rocksdb_state_commits_skip_wal = false;
 
+  // RocksDB event store: its write-ahead log files are filled with zeros
+  // ahead of the writes (backends/rocksdb_wal_files.h), so a synced append
+  // need not commit a new file size. Only for a caller that syncs every
+  // append before it writes the next, as pigtaild does with --sync batch:
+  // in an OS crash, unsynced writes over zeros may reach the disk out of
+  // order (a later one kept, an earlier one lost), while ext4 lets the
+  // appends to a growing file survive only as a prefix. Default: off.
+  bool rocksdb_log_wal_zero_fill = false;
+
   // Called once per store an open creates, with where ("rocksdb:PATH (log)",
   // "PostgreSQL schema S"; never a connection URI), e.g. for a log line.
   // Default: nothing.

@@ -216,7 +216,9 @@ Result<std::unique_ptr<Database>> Database::Open(std::string_view path, std::str
 
   const SharedMemory memory = MemoryFor(options.rocksdb_memory_bytes);
   rocksdb::DBOptions db_options;
-  db_options.env = WalZeroFillingEnv();
+  if (subdir == kLogSubdir && options.rocksdb_log_wal_zero_fill) {
+    db_options.env = WalZeroFillingEnv();
+  }
   db_options.write_buffer_manager = memory.buffers;
   db_options.listeners.push_back(memory.sweeper);
   // Deleting obsolete tables (and so sweeping the cache) is left to the

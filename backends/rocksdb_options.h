@@ -50,10 +50,11 @@
 //     fill the block cache in step with the log and spare no read.
 //   * blocks: 4 KiB, 16 KiB in families only scanned.
 //   * background jobs: 2 (the target machine has 2 cores).
-//   * write-ahead log files are zero-filled a few MiB ahead of the writes
-//     (rocksdb_wal_files.h), so a synced write overwrites blocks the file
-//     already has and its fdatasync commits no new file size to the file
-//     system's journal.
+//   * the log's write-ahead log files are zero-filled a few MiB ahead of
+//     the writes when BackendOptions::rocksdb_log_wal_zero_fill says every
+//     append is synced (rocksdb_wal_files.h), so a synced write overwrites
+//     blocks the file already has and its fdatasync commits no new file
+//     size to the file system's journal.
 #ifndef PIGTAIL_BACKENDS_ROCKSDB_OPTIONS_H_
 #define PIGTAIL_BACKENDS_ROCKSDB_OPTIONS_H_
 

@@ -19,9 +19,15 @@
 // its reader skips such a block without reporting a drop. A clean close
 // truncates the file to what was written.
 //
-// Contract: for the databases that use it, nothing reopens a write-ahead
-// log to append to it (avoid_flush_during_recovery stays false, WAL
-// recycling stays off), and writes are buffered (no direct I/O, no mmap).
+// Contract: a database that uses it syncs every write before it writes the
+// next (BackendOptions::rocksdb_log_wal_zero_fill). An OS crash keeps of
+// unsynced writes over zeros whichever pages reached the disk, in any
+// order: a later record could survive an earlier one, a hole that RocksDB's
+// reader would skip past. Appends to a growing file cannot leave one, as
+// ext4 writes their data before it commits the size that covers them.
+// Nothing reopens a write-ahead log to append to it
+// (avoid_flush_during_recovery stays false, WAL recycling stays off), and
+// writes are buffered (no direct I/O, no mmap).
 #ifndef PIGTAIL_BACKENDS_ROCKSDB_WAL_FILES_H_
 #define PIGTAIL_BACKENDS_ROCKSDB_WAL_FILES_H_
 

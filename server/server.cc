@@ -83,7 +83,11 @@ Status Server::Load() {
         .WithContext(what);
   };
   if (!options_.log) {
-    Result<std::unique_ptr<EventStore>> log = OpenEventStore(options_.log_uri, options_.backend);
+    // A syncing node syncs every append before it writes the next, which a
+    // log written over zeros needs (backends/registry.h).
+    BackendOptions backend = options_.backend;
+    backend.rocksdb_log_wal_zero_fill = options_.sequencer.sync == SyncMode::kBatch;
+    Result<std::unique_ptr<EventStore>> log = OpenEventStore(options_.log_uri, backend);
     if (!log.ok()) return opening(log.status(), "opening the log");
     options_.log = std::move(log).value();
   }

@@ -45,6 +45,7 @@ int Run(int argc, char** argv) {
   options.rocksdb_write_buffer_bytes = 64 << 10;
   options.rocksdb_memory_bytes = 8 << 20;
   options.rocksdb_state_commits_skip_wal = true;  // as pigtaild opens it
+  options.rocksdb_log_wal_zero_fill = true;       // every append below is synced
   const uint64_t seed = std::strtoull(argv[4], nullptr, 10);
 
   Result<std::unique_ptr<EventStore>> log = OpenEventStore(argv[1], options);

@@ -3,8 +3,8 @@
 // deleted; a BulkLoad of many tasks, written in parallel, reads back
 // exactly; a store written before
 // tallies were kept gets them at open; the event store's `next` family
-// keeps only dangling prevs; the open write-ahead log is filled with zeros
-// ahead and a clean close leaves none.
+// keeps only dangling prevs; the log's open write-ahead log is filled with
+// zeros ahead only when asked, and a clean close leaves none.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -302,14 +302,13 @@ TEST(RocksDbStoreTest, ACleanCloseLeavesNothingToReplay) {
   const std::string path = backend.dir();
   BackendOptions options = backend.options();
   options.rocksdb_state_commits_skip_wal = true;
+  options.rocksdb_log_wal_zero_fill = true;  // as pigtaild opens it; zeros are truncated too
   QueueWorkload workload(3, 2);
   std::vector<Event> events = workload.Take(300);
   {
     std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(path, options));
     std::unique_ptr<StateStore> state = MUST(OpenRocksDbStateStore(path, options));
     MUST(log->Append(events, true));
-    // The open write-ahead log runs on zeros (backends/rocksdb_wal_files.h).
-    EXPECT_EQ(WalBytes(path, "log") % rocks::ZeroFilledWalFileSystem::kChunkBytes, 0u);
     State projected;
     ProjectAll(events, &projected);
     const uint64_t state_wal = WalBytes(path, "state");
@@ -323,6 +322,32 @@ TEST(RocksDbStoreTest, ACleanCloseLeavesNothingToReplay) {
   EXPECT_EQ(MUST(log->Count()), events.size());
   std::unique_ptr<StateStore> state = MUST(OpenRocksDbStateStore(path, options));
   EXPECT_EQ(MUST(state->Checkpoint()), events.size());
+}
+
+// The log's write-ahead log runs on zeros (backends/rocksdb_wal_files.h)
+// only for a caller that syncs every append; the state's never does.
+TEST(RocksDbStoreTest, OnlyTheLogOfASyncingCallerRunsOnZeros) {
+  constexpr uint64_t kChunk = rocks::ZeroFilledWalFileSystem::kChunkBytes;
+  QueueWorkload workload(3, 2);
+  const std::vector<Event> events = workload.Take(50);
+  for (const bool zero_fill : {false, true}) {
+    TestBackend backend(BackendKind::kRocksDb);
+    ASSERT_OK(backend.Prepare());
+    BackendOptions options = backend.options();
+    options.rocksdb_log_wal_zero_fill = zero_fill;
+    std::unique_ptr<EventStore> log = MUST(OpenRocksDbEventStore(backend.dir(), options));
+    std::unique_ptr<StateStore> state = MUST(OpenRocksDbStateStore(backend.dir(), options));
+    MUST(log->Append(events, true));
+    State projected;
+    ProjectAll(events, &projected);
+    ASSERT_OK(state->Commit(projected.TakeChanges(events.size()), /*sync=*/true));
+    const uintmax_t log_wal = WalBytes(backend.dir(), "log");
+    const uintmax_t state_wal = WalBytes(backend.dir(), "state");
+    EXPECT_GT(log_wal, 0u);
+    EXPECT_EQ(log_wal % kChunk == 0, zero_fill) << log_wal;
+    EXPECT_GT(state_wal, 0u);
+    EXPECT_NE(state_wal % kChunk, 0u) << state_wal;
+  }
 }
 
 // The families only scanned carry no filter (it would only fill the block
