@@ -20,11 +20,12 @@
 // truncates the file to what was written.
 //
 // Contract: a database that uses it syncs every write before it writes the
-// next (BackendOptions::rocksdb_log_wal_zero_fill). An OS crash keeps of
-// unsynced writes over zeros whichever pages reached the disk, in any
-// order: a later record could survive an earlier one, a hole that RocksDB's
-// reader would skip past. Appends to a growing file cannot leave one, as
-// ext4 writes their data before it commits the size that covers them.
+// next (BackendOptions::rocksdb_log_wal_zero_fill). After an OS crash, of
+// the unsynced writes over zeros only the pages that reached the disk
+// remain, whichever they were: a later record could outlive an earlier
+// one, a hole that RocksDB's reader would skip past. Appends to a growing
+// file cannot leave one, as ext4 writes their data before it commits the
+// size that covers them.
 // Nothing reopens a write-ahead log to append to it
 // (avoid_flush_during_recovery stays false, WAL recycling stays off), and
 // writes are buffered (no direct I/O, no mmap).
@@ -58,8 +59,9 @@ class ZeroFilledWalFileSystem : public rocksdb::FileSystemWrapper {
 // Whether `path` names a RocksDB write-ahead log file (NNNNNN.log).
 bool IsWalFile(const std::string& path);
 
-// The Env of every database the backends open: the default one, with
-// ZeroFilledWalFileSystem for files. Lives as long as the process.
+// The default Env with ZeroFilledWalFileSystem for files, for the log
+// databases opened with BackendOptions::rocksdb_log_wal_zero_fill. Lives as
+// long as the process.
 rocksdb::Env* WalZeroFillingEnv();
 
 }  // namespace pigtail::rocks
