@@ -25,8 +25,7 @@
 // remain, whichever they were: a later record could outlive an earlier
 // one, a hole that RocksDB's reader would skip past. Appends to a growing
 // file cannot leave one, as ext4 writes their data before it commits the
-// size that covers them.
-// Nothing reopens a write-ahead log to append to it
+// size that covers them. Nothing reopens a write-ahead log to append to it
 // (avoid_flush_during_recovery stays false, WAL recycling stays off), and
 // writes are buffered (no direct I/O, no mmap).
 #ifndef PIGTAIL_BACKENDS_ROCKSDB_WAL_FILES_H_

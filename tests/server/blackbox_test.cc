@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/rocksdb_wal_files.h"
 #include "core/uuid.h"
 #include "server/http_client.h"
 #include "tests/server/pigtaild_process.h"
@@ -318,11 +319,11 @@ TEST_F(RocksDbBlackBoxTest, MallocConfInTheEnvironmentOverridesHugePages) {
   EXPECT_EQ(s.Stop(), 0);
 }
 
-// A syncing node's log runs on zeros, 4 MiB at a time
+// A syncing node's log runs on zeros, a chunk at a time
 // (backends/rocksdb_wal_files.h); with --sync none it grows as it is
 // written, which zeros would not survive an OS crash in order.
 TEST_F(RocksDbBlackBoxTest, TheLogRunsOnZerosOnlyWhenItSyncs) {
-  constexpr uintmax_t kZeroChunk = 4 << 20;
+  constexpr uintmax_t kZeroChunk = rocks::ZeroFilledWalFileSystem::kChunkBytes;
   for (const std::string sync : {"batch", "none"}) {
     const std::string data = dir_ + "/" + sync;
     Server s;
