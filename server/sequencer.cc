@@ -727,7 +727,8 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
 
   std::vector<std::pair<WriteCallback, WriteResult>> replies;
   replies.reserve(batch.size());
-  size_t reply_items = 0;  // claimed tasks and done items to render
+  size_t reply_items = 0;    // claimed tasks and done items to render
+  size_t fresh_replies = 0;  // of waiting claims that took tasks the batch adds
   for (size_t i = 0; i < batch.size(); ++i) {
     Slot& slot = slots[i];
     if (slot.parked) continue;  // in waiters_
@@ -758,8 +759,13 @@ void Sequencer::ProcessBatch(std::vector<Pending> batch) {
       for (size_t e = slot.first_event; e < end; ++e) slot.result.entries.push_back(events[e].raw);
     }
     reply_items += slot.result.claimed.size() + slot.result.items.size();
+    if (slot.fresh) ++fresh_replies;
     replies.emplace_back(std::move(batch[i].done), std::move(slot.result));
   }
+  // The waiting claims that took tasks this batch adds come last in it
+  // (ClaimFreshTasks); they are answered first, so that their workers
+  // start before the adders learn that the tasks are in.
+  std::rotate(replies.begin(), replies.end() - fresh_replies, replies.end());
   if (!seqs.empty() && options_.sync == SyncMode::kBatch && options_.adaptive_group_commit) {
     gather_window_.OnBatch(std::chrono::nanoseconds(append_ns),
                            std::chrono::nanoseconds(NanosSince(batch_start) - append_ns));

@@ -31,7 +31,8 @@
 // leases), and answered empty when wait_ms has passed. A batch that adds
 // tasks to a queue with waiting claims decides those claims after its own
 // requests, against the tasks it adds (core/fresh_tasks.h): the add and the
-// claim that takes its task share the batch's one synced append.
+// claim that takes its task share the batch's one synced append, and the
+// claim is answered first.
 //
 // Thread safety: Submit() may be called from any thread. Callbacks run one
 // at a time, in the order their batches were processed, on the sequencer

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -317,6 +318,29 @@ TEST_F(FreshClaimTest, WaitingClaimsTakeTheNewTasksInTheOrderTheyWaited) {
   WriteResult none = Get(other_queue);
   ASSERT_TRUE(none.status.ok()) << none.status.ToString();
   EXPECT_TRUE(none.claimed.empty());
+}
+
+// The worker that waited starts before the adder hears back: of one
+// batch, the claim that takes a new task is answered before the add.
+TEST_F(FreshClaimTest, TheWaitingClaimIsAnsweredBeforeTheAddThatFedIt) {
+  std::mutex mu;
+  std::vector<std::string> answered;
+  std::promise<void> both;
+  auto note = [&](std::string what) {
+    std::lock_guard lock(mu);
+    answered.push_back(std::move(what));
+    if (answered.size() == 2) both.set_value();
+  };
+  std::future<WriteResult> claim = Wait("q", kWorker1, 1, 10s);
+  sequencer_->Submit(ClaimNextRequest{"q", kWorker2, 1, 10'000},
+                     [&](WriteResult r) { note(r.claimed.empty() ? "empty" : "claim"); });
+  EXPECT_TRUE(Write(LocalRequest{{R"({"not":"a queue op"})"}, {}}).status.ok());
+  const uint64_t batches = node_->counters().batches;
+  sequencer_->Submit(Tasks("q", 2), [&](WriteResult r) { note(r.status.ok() ? "add" : "error"); });
+  ASSERT_EQ(both.get_future().wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(node_->counters().batches, batches + 1);
+  EXPECT_EQ(answered, (std::vector<std::string>{"claim", "add"}));
+  ASSERT_EQ(Get(claim).claimed.size(), 1u);
 }
 
 // A waiting claim does not take a new task that is not ready yet.
