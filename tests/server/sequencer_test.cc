@@ -323,23 +323,33 @@ TEST_F(FreshClaimTest, WaitingClaimsTakeTheNewTasksInTheOrderTheyWaited) {
 // The worker that waited starts before the adder hears back: of one
 // batch, the claim that takes a new task is answered before the add.
 TEST_F(FreshClaimTest, TheWaitingClaimIsAnsweredBeforeTheAddThatFedIt) {
-  std::mutex mu;
-  std::vector<std::string> answered;
-  std::promise<void> both;
-  auto note = [&](std::string what) {
-    std::lock_guard lock(mu);
-    answered.push_back(std::move(what));
-    if (answered.size() == 2) both.set_value();
+  // Shared with the callbacks, which may outlive a failed assertion.
+  struct Answers {
+    std::mutex mu;
+    std::vector<std::string> order;
+    std::promise<void> both;
+    void Note(std::string what) {
+      std::lock_guard lock(mu);
+      order.push_back(std::move(what));
+      if (order.size() == 2) both.set_value();
+    }
   };
+  auto answers = std::make_shared<Answers>();
+  std::future<void> both = answers->both.get_future();
   std::future<WriteResult> claim = Wait("q", kWorker1, 1, 10s);
-  sequencer_->Submit(ClaimNextRequest{"q", kWorker2, 1, 10'000},
-                     [&](WriteResult r) { note(r.claimed.empty() ? "empty" : "claim"); });
+  sequencer_->Submit(ClaimNextRequest{"q", kWorker2, 1, 10'000}, [answers](WriteResult r) {
+    answers->Note(r.claimed.empty() ? "empty" : "claim");
+  });
   EXPECT_TRUE(Write(LocalRequest{{R"({"not":"a queue op"})"}, {}}).status.ok());
   const uint64_t batches = node_->counters().batches;
-  sequencer_->Submit(Tasks("q", 2), [&](WriteResult r) { note(r.status.ok() ? "add" : "error"); });
-  ASSERT_EQ(both.get_future().wait_for(10s), std::future_status::ready);
+  sequencer_->Submit(Tasks("q", 2),
+                     [answers](WriteResult r) { answers->Note(r.status.ok() ? "add" : "error"); });
+  ASSERT_EQ(both.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(node_->counters().batches, batches + 1);
-  EXPECT_EQ(answered, (std::vector<std::string>{"claim", "add"}));
+  {
+    std::lock_guard lock(answers->mu);
+    EXPECT_EQ(answers->order, (std::vector<std::string>{"claim", "add"}));
+  }
   ASSERT_EQ(Get(claim).claimed.size(), 1u);
 }
 
