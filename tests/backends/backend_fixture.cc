@@ -7,6 +7,7 @@
 #include <random>
 #include <string_view>
 
+#include "backends/rocksdb_wal_files.h"
 #include "core/uuid.h"
 
 namespace pigtail::testing {
@@ -94,6 +95,14 @@ std::vector<BackendKind> AllBackends() {
 
 std::vector<BackendKind> PersistentBackends() {
   return {BackendKind::kRocksDb, BackendKind::kPostgres};
+}
+
+uintmax_t WalBytes(const std::string& dir) {
+  uintmax_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (rocks::IsWalFile(entry.path().string())) bytes += entry.file_size();
+  }
+  return bytes;
 }
 
 }  // namespace pigtail::testing

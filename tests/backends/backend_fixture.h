@@ -9,6 +9,7 @@
 #ifndef PIGTAIL_TESTS_BACKENDS_BACKEND_FIXTURE_H_
 #define PIGTAIL_TESTS_BACKENDS_BACKEND_FIXTURE_H_
 
+#include <cstdint>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -68,6 +69,10 @@ class TestBackend {
 std::vector<BackendKind> AllBackends();
 // Those whose data survives a reopen: rocksdb, postgres.
 std::vector<BackendKind> PersistentBackends();
+
+// Bytes in the write-ahead log files (rocks::IsWalFile) of the RocksDB
+// database in `dir`, e.g. the log of a store as PATH/log.
+uintmax_t WalBytes(const std::string& dir);
 
 }  // namespace pigtail::testing
 

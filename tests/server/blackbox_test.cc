@@ -17,6 +17,7 @@
 #include "backends/rocksdb_wal_files.h"
 #include "core/uuid.h"
 #include "server/http_client.h"
+#include "tests/backends/backend_fixture.h"
 #include "tests/server/pigtaild_process.h"
 #include "tests/server/raw_connection.h"
 
@@ -331,10 +332,7 @@ TEST_F(RocksDbBlackBoxTest, TheLogRunsOnZerosOnlyWhenItSyncs) {
         s.Start({"--listen", "127.0.0.1:0", "--backend", "rocksdb:" + data, "--sync", sync}));
     ASSERT_EQ(s.Call("POST", "/create", R"({"name":"q","timeout_ms":1000})").status, 201);
     ASSERT_EQ(s.Call("POST", "/queue/q", R"({"task_name":"t","info":null})").status, 201);
-    uintmax_t wal_bytes = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(data + "/log")) {
-      if (entry.path().extension() == ".log") wal_bytes += entry.file_size();
-    }
+    const uintmax_t wal_bytes = testing::WalBytes(data + "/log");
     EXPECT_GT(wal_bytes, 0u) << sync;
     EXPECT_EQ(wal_bytes % kZeroChunk == 0, sync == "batch") << sync << ": " << wal_bytes;
     EXPECT_EQ(s.Stop(), 0);
