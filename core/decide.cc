@@ -43,10 +43,6 @@ void SetResult(WriteResult* reply, ItemResult result) {
   reply->reason = result.reason;
 }
 
-Status NoQueue(const std::string& name) {
-  return Status::NotFound("no queue named \"" + name + "\"");
-}
-
 const QueueRecord* LiveQueue(const State& state, const std::string& name) {
   const QueueRecord* queue = state.FindQueue(name);
   return queue != nullptr && queue->alive ? queue : nullptr;
@@ -56,7 +52,7 @@ const QueueRecord* LiveQueue(const State& state, const std::string& name) {
 Status FindTask(const State& state, const std::string& queue_name, const Uuid& id,
                 const QueueRecord** queue, const TaskRecord** task) {
   *queue = LiveQueue(state, queue_name);
-  if (*queue == nullptr) return NoQueue(queue_name);
+  if (*queue == nullptr) return NoQueueError(queue_name);
   *task = state.FindTask(queue_name, id);
   if (*task == nullptr || !TaskVisible(**task, *queue)) {
     return Status::NotFound("no task " + id.ToString() + " in queue \"" + queue_name + "\"");
@@ -169,6 +165,11 @@ CreateOp QueueSettings(const QueueRecord& queue) {
   return CreateOp{queue.name, queue.timeout_ms, queue.max_attempts, queue.backoff_ms};
 }
 
+Status NoQueueError(std::string_view name) {
+  return Status::NotFound("no queue named \"" + std::string(name) +
+                          "\" (create it with POST /create {\"name\",\"timeout_ms\"})");
+}
+
 Decision Decide(const BatchView& view, const CreateRequest& request, const DecideContext& ctx) {
   Decision decision;
   WriteResult& reply = decision.reply;
@@ -176,7 +177,7 @@ Decision Decide(const BatchView& view, const CreateRequest& request, const Decid
   const QueueRecord* queue = view.state().FindQueue(name);
   const bool live = queue != nullptr && queue->alive;
   if (request.replace && !live) {
-    reply.status = NoQueue(name);
+    reply.status = NoQueueError(name);
     return decision;
   }
   if (!request.replace && live && QueueSettings(*queue) != request.op) {
@@ -201,7 +202,7 @@ Decision Decide(const BatchView& view, const ClaimNextRequest& request, const De
   const State& state = view.state();
   const QueueRecord* queue = LiveQueue(state, request.queue);
   if (queue == nullptr) {
-    decision.reply.status = NoQueue(request.queue);
+    decision.reply.status = NoQueueError(request.queue);
     return decision;
   }
   if (QueuePaused(*queue)) return decision;  // a long poll waits for a resume
@@ -309,7 +310,7 @@ Decision Decide(const BatchView& view, const DoneRequest& request, const DecideC
   Decision decision;
   const State& state = view.state();
   if (LiveQueue(state, request.queue) == nullptr) {
-    decision.reply.status = NoQueue(request.queue);
+    decision.reply.status = NoQueueError(request.queue);
     return decision;
   }
   std::unordered_set<Uuid> written;  // by this request
@@ -436,7 +437,7 @@ Decision Decide(const BatchView& view, const PurgeRequest& request, const Decide
   Decision decision;
   const QueueRecord* queue = LiveQueue(view.state(), request.queue);
   if (queue == nullptr) {
-    decision.reply.status = NoQueue(request.queue);
+    decision.reply.status = NoQueueError(request.queue);
     return decision;
   }
   const State::QueueSlot* slot = view.state().FindSlot(request.queue);
@@ -483,7 +484,7 @@ Decision Decide(const BatchView& view, const PauseRequest& request, const Decide
   Decision decision;
   const QueueRecord* queue = LiveQueue(view.state(), request.queue);
   if (queue == nullptr) {
-    decision.reply.status = NoQueue(request.queue);
+    decision.reply.status = NoQueueError(request.queue);
     return decision;
   }
   const Hlc when = ctx.stamp();

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -84,6 +85,10 @@ class BatchView {
 
 // The Create that writes `queue`'s current settings.
 CreateOp QueueSettings(const QueueRecord& queue);
+
+// NotFound for a queue this node does not know as live (never created, or
+// deleted), saying how to create it.
+Status NoQueueError(std::string_view name);
 
 // Writes the Create. Without `replace`: Conflict kQueueExists, with the
 // queue's settings in reply.queue, when this node knows a live queue of

@@ -127,7 +127,7 @@ Status CheckQueue(Node* node, const std::string& name) {
     const QueueRecord* q = state.FindQueue(name);
     return q != nullptr && q->alive;
   });
-  if (!alive) return Status::NotFound("no queue named \"" + name + "\"");
+  if (!alive) return NoQueueError(name);
   return Status::Ok();
 }
 
@@ -323,7 +323,7 @@ void Api::QueueChange(Call& call, const std::string& name) {
       const QueueRecord* queue = state.FindQueue(name);
       return queue != nullptr && queue->alive ? std::optional(QueueSettings(*queue)) : std::nullopt;
     });
-    if (!current) s = Status::NotFound("no queue named \"" + name + "\"");
+    if (!current) s = NoQueueError(name);
     if (s.ok()) req.op = *current;
   }
   if (s.ok()) s = ParseSettings(*obj, &req.op);

@@ -106,6 +106,24 @@ TEST_F(ApiTest, UnknownTaskAndQueue) {
   EXPECT_EQ(Call("POST", "/queue/nope/claim", a).status, 404);
 }
 
+// An unknown queue's 404 says how to create it, whichever path answers:
+// the API's own check, the settings PATCH and the sequencer's decision.
+TEST_F(ApiTest, UnknownQueueErrorSaysHowToCreateIt) {
+  const std::string worker = std::string("{\"worker_id\":\"") + kWorkerA + "\"}";
+  const HttpResponse answers[] = {
+      Call("GET", "/queue/nope/stats"),
+      Call("PATCH", "/queue/nope", R"({"timeout_ms":1000})"),
+      Call("POST", "/queue/nope", R"({"task_name":"x","info":1})"),
+      Call("POST", "/queue/nope/claim", worker),
+  };
+  for (const HttpResponse& r : answers) {
+    EXPECT_EQ(r.status, 404) << r.body;
+    const std::string error(Body(r).at("error").as_string());
+    EXPECT_NE(error.find("no queue named \"nope\""), std::string::npos) << error;
+    EXPECT_NE(error.find("POST /create"), std::string::npos) << error;
+  }
+}
+
 // GET /queue/{name}: the original shape, by state, a page at a time.
 TEST_F(ApiTest, QueueListingFiltersAndPages) {
   CreateQueue("q");
