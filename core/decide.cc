@@ -55,7 +55,7 @@ Status FindTask(const State& state, const std::string& queue_name, const Uuid& i
   if (*queue == nullptr) return NoQueueError(queue_name);
   *task = state.FindTask(queue_name, id);
   if (*task == nullptr || !TaskVisible(**task, *queue)) {
-    return Status::NotFound("no task " + id.ToString() + " in queue \"" + queue_name + "\"");
+    return NoTaskError(queue_name, id.ToString());
   }
   return Status::Ok();
 }
@@ -168,6 +168,11 @@ CreateOp QueueSettings(const QueueRecord& queue) {
 Status NoQueueError(std::string_view name) {
   return Status::NotFound("no queue named \"" + std::string(name) +
                           "\" (create it with POST /create {\"name\",\"timeout_ms\"})");
+}
+
+Status NoTaskError(std::string_view queue, std::string_view id) {
+  return Status::NotFound("no task " + std::string(id) + " in queue \"" + std::string(queue) +
+                          "\"");
 }
 
 Decision Decide(const BatchView& view, const CreateRequest& request, const DecideContext& ctx) {

@@ -89,6 +89,8 @@ CreateOp QueueSettings(const QueueRecord& queue);
 // NotFound for a queue this node does not know as live (never created, or
 // deleted), saying how to create it.
 Status NoQueueError(std::string_view name);
+// NotFound for a task the queue does not hold (never added, or purged).
+Status NoTaskError(std::string_view queue, std::string_view id);
 
 // Writes the Create. Without `replace`: Conflict kQueueExists, with the
 // queue's settings in reply.queue, when this node knows a live queue of

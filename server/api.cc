@@ -238,7 +238,17 @@ void Api::Route(Call& call) {
   }
   if (path_match != nullptr) {
     call.reply.route = std::string("* ") + path_match->pattern;
-    HttpResponse r = api::Error(405, "method " + call.request.method + " is not allowed here");
+    // The methods of the path's specs (adjacent in kSpecs, see the loop),
+    // in the Allow header a 405 must carry (RFC 9110, 15.5.6).
+    std::string allowed;
+    for (const Spec& spec : kSpecs) {
+      if (std::string_view(spec.pattern) != path_match->pattern) continue;
+      if (!allowed.empty()) allowed += ", ";
+      allowed += spec.method;
+    }
+    HttpResponse r = api::Error(
+        405, "method " + call.request.method + " is not allowed here (allowed: " + allowed + ")");
+    r.headers.emplace_back("Allow", allowed);
     return call.reply(std::move(r));
   }
   call.reply.route = "unknown";

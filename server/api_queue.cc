@@ -829,7 +829,7 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
     return TaskJson(state.FindQueue(name), task, now);
   });
   if (!in_store_only) {
-    if (!body) return call.reply(api::Error(404, "no task " + id_text + " in queue " + name));
+    if (!body) return call.reply(api::FromStatus(NoTaskError(name, id_text)));
     return call.reply(api::Json(200, std::move(*body)));
   }
   // A finished task leaves memory once the state store holds it.
@@ -841,7 +841,7 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
       json = node->Read(
           [&](const State& state) { return TaskJson(state.FindQueue(name), &**stored, now); });
     }
-    if (!json) return reply(api::Error(404, "no task " + id_text + " in queue " + name));
+    if (!json) return reply(api::FromStatus(NoTaskError(name, id_text)));
     reply(api::Json(200, std::move(*json)));
   });
 }

@@ -104,6 +104,11 @@ TEST_F(ApiTest, UnknownTaskAndQueue) {
   EXPECT_EQ(Call("GET", "/queue/nope").status, 404);
   EXPECT_EQ(Call("GET", "/queue/nope/stats").status, 404);
   EXPECT_EQ(Call("POST", "/queue/nope/claim", a).status, 404);
+  // The read and the write of an unknown task say the same.
+  const std::string unknown = "8b2f1c1e-0000-4000-8000-000000000000";
+  const std::string want = "no task " + unknown + " in queue \"q\"";
+  EXPECT_EQ(Body(Call("GET", "/queue/q/" + unknown)).at("error").as_string(), want);
+  EXPECT_EQ(Body(Call("DELETE", "/queue/q/" + unknown, a)).at("error").as_string(), want);
 }
 
 // An unknown queue's 404 says how to create it, whichever path answers:
@@ -201,7 +206,11 @@ TEST_F(ApiTest, LogApi) {
   EXPECT_EQ(Call("GET", "/log/8b2f1c1e-0000-4000-8000-000000000000").status, 404);
   EXPECT_EQ(Call("POST", "/log?dependency=zzz", "{}").status, 400);
   EXPECT_EQ(Call("POST", "/log", "{not json").status, 400);
-  EXPECT_EQ(Call("PUT", "/log").status, 405);
+  HttpResponse put = Call("PUT", "/log");
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.Header("Allow"), "GET, POST");
+  EXPECT_EQ(Body(put).at("error").as_string(),
+            "method PUT is not allowed here (allowed: GET, POST)");
 }
 
 // Issue 11's example: GET /log/{id} re-serialized the stored entry
