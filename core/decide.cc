@@ -167,7 +167,7 @@ CreateOp QueueSettings(const QueueRecord& queue) {
 
 Status NoQueueError(std::string_view name) {
   return Status::NotFound("no queue named \"" + std::string(name) +
-                          "\" (create it with POST /create {\"name\",\"timeout_ms\"})");
+                          "\" (create it first: POST /create, or pigtail create)");
 }
 
 Status NoTaskError(std::string_view queue, std::string_view id) {

@@ -87,7 +87,7 @@ class BatchView {
 CreateOp QueueSettings(const QueueRecord& queue);
 
 // NotFound for a queue this node does not know as live (never created, or
-// deleted), saying how to create it.
+// deleted), saying how to create it (over HTTP, and with the CLI).
 Status NoQueueError(std::string_view name);
 // NotFound for a task the queue does not hold (never added, or purged).
 Status NoTaskError(std::string_view queue, std::string_view id);

@@ -238,8 +238,8 @@ void Api::Route(Call& call) {
   }
   if (path_match != nullptr) {
     call.reply.route = std::string("* ") + path_match->pattern;
-    // The methods of the path's specs (adjacent in kSpecs, see the loop),
-    // in the Allow header a 405 must carry (RFC 9110, 15.5.6).
+    // The path's methods, in the Allow header a 405 must carry (RFC 9110,
+    // 15.5.6).
     std::string allowed;
     for (const Spec& spec : kSpecs) {
       if (std::string_view(spec.pattern) != path_match->pattern) continue;

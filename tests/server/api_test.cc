@@ -126,6 +126,7 @@ TEST_F(ApiTest, UnknownQueueErrorSaysHowToCreateIt) {
     const std::string error(Body(r).at("error").as_string());
     EXPECT_NE(error.find("no queue named \"nope\""), std::string::npos) << error;
     EXPECT_NE(error.find("POST /create"), std::string::npos) << error;
+    EXPECT_NE(error.find("pigtail create"), std::string::npos) << error;
   }
 }
 
