@@ -55,7 +55,7 @@ Status FindTask(const State& state, const std::string& queue_name, const Uuid& i
   if (*queue == nullptr) return NoQueueError(queue_name);
   *task = state.FindTask(queue_name, id);
   if (*task == nullptr || !TaskVisible(**task, *queue)) {
-    return NoTaskError(queue_name, id.ToString());
+    return NoTaskError(queue_name, id);
   }
   return Status::Ok();
 }
@@ -170,9 +170,8 @@ Status NoQueueError(std::string_view name) {
                           "\" (create it first: POST /create, or pigtail create)");
 }
 
-Status NoTaskError(std::string_view queue, std::string_view id) {
-  return Status::NotFound("no task " + std::string(id) + " in queue \"" + std::string(queue) +
-                          "\"");
+Status NoTaskError(std::string_view queue, const Uuid& id) {
+  return Status::NotFound("no task " + id.ToString() + " in queue \"" + std::string(queue) + "\"");
 }
 
 Decision Decide(const BatchView& view, const CreateRequest& request, const DecideContext& ctx) {

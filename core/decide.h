@@ -90,7 +90,7 @@ CreateOp QueueSettings(const QueueRecord& queue);
 // deleted), saying how to create it (over HTTP, and with the CLI).
 Status NoQueueError(std::string_view name);
 // NotFound for a task the queue does not hold (never added, or purged).
-Status NoTaskError(std::string_view queue, std::string_view id);
+Status NoTaskError(std::string_view queue, const Uuid& id);
 
 // Writes the Create. Without `replace`: Conflict kQueueExists, with the
 // queue's settings in reply.queue, when this node knows a live queue of

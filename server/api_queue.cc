@@ -829,11 +829,11 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
     return TaskJson(state.FindQueue(name), task, now);
   });
   if (!in_store_only) {
-    if (!body) return call.reply(api::FromStatus(NoTaskError(name, id_text)));
+    if (!body) return call.reply(api::FromStatus(NoTaskError(name, *id)));
     return call.reply(api::Json(200, std::move(*body)));
   }
   // A finished task leaves memory once the state store holds it.
-  store_io_->Post([node = node_, reply = call.reply, name, id = *id, id_text, now] {
+  store_io_->Post([node = node_, reply = call.reply, name, id = *id, now] {
     Result<std::optional<TaskRecord>> stored = node->state_store()->GetTask(name, id);
     if (!stored.ok()) return reply(api::FromStatus(stored.status()));
     std::optional<std::string> json;
@@ -841,7 +841,7 @@ void Api::TaskGet(Call& call, const std::string& name, const std::string& id_tex
       json = node->Read(
           [&](const State& state) { return TaskJson(state.FindQueue(name), &**stored, now); });
     }
-    if (!json) return reply(api::FromStatus(NoTaskError(name, id_text)));
+    if (!json) return reply(api::FromStatus(NoTaskError(name, id)));
     reply(api::Json(200, std::move(*json)));
   });
 }
