@@ -7,7 +7,12 @@
 // must end with the peer's digest.
 //
 //   replication_benchmark [--entries N] [--walk-entries M] [--page P]
+//                         [--restart-source 1]
 //
+// With --restart-source 1, the range case's source is started a second
+// time before the pull (its state then holds the N-1 Pending tasks its
+// first start caught up), and the time that start took is printed: a
+// node's restart with that many live tasks (random ids).
 // N defaults to PIGTAIL_CATCHUP_ENTRIES or 100000; the walk fetches the
 // first M (default PIGTAIL_CATCHUP_WALK_ENTRIES or N) of them from a peer
 // holding only M entries, so that a slow walk can be measured on fewer.
@@ -100,6 +105,7 @@ int Main(int argc, char** argv) {
   size_t entries = EnvSize("PIGTAIL_CATCHUP_ENTRIES", 100'000);
   size_t walk_entries = EnvSize("PIGTAIL_CATCHUP_WALK_ENTRIES", 0);
   size_t page = ReplicatorOptions().batch;
+  bool restart_source = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     size_t value = std::strtoull(argv[i + 1], nullptr, 10);
@@ -109,6 +115,8 @@ int Main(int argc, char** argv) {
       walk_entries = value;
     } else if (flag == "--page") {
       page = value;
+    } else if (flag == "--restart-source") {
+      restart_source = value != 0;
     } else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -123,6 +131,7 @@ int Main(int argc, char** argv) {
   if (mkdtemp(tmpl) == nullptr) return 1;
   const std::string root = tmpl;
   int code = 0;
+  double restart_seconds = -1;
   {
     struct Case {
       const char* name;
@@ -144,7 +153,21 @@ int Main(int argc, char** argv) {
           break;
         }
       }
+      if (restart_source && !c.walk) {
+        Result<std::unique_ptr<Server>> first = Open(source_dir);
+        if (!first.ok()) {
+          std::fprintf(stderr, "open: %s\n", first.status().ToString().c_str());
+          code = 1;
+          break;
+        }
+        (*first)->Stop();
+      }
+      const auto open_start = std::chrono::steady_clock::now();
       Result<std::unique_ptr<Server>> opened = Open(source_dir);
+      if (restart_source && !c.walk && opened.ok()) {
+        restart_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
+      }
       if (!opened.ok()) {
         std::fprintf(stderr, "open: %s\n", opened.status().ToString().c_str());
         code = 1;
@@ -164,6 +187,9 @@ int Main(int argc, char** argv) {
       std::fflush(stdout);
       if (!run->digest_ok || run->stored != c.n) code = 1;
     }
+  }
+  if (restart_seconds >= 0) {
+    std::printf("\nsource restart with %zu live tasks: %.2f s\n", entries - 1, restart_seconds);
   }
   std::error_code ec;
   std::filesystem::remove_all(root, ec);

@@ -290,6 +290,18 @@ class State {
   void set_claim_index(bool on);
   bool claim_index() const { return claim_index_; }
 
+  // For a loader that puts a store's tasks with PutTalliedTask (a node's
+  // start), which come in id order. Between BeginLoad and FinishLoad the claim
+  // indexes are kept as the tasks come while that is about claim order (a
+  // node mints time-ordered task ids); when most of the first
+  // kLoadOrderSample land far from the end of their priority in their
+  // queue's index (ids picked by clients, in no order), the indexes are
+  // dropped for the rest of the load and FinishLoad builds them once, by
+  // sorting. FinishLoad returns whether it did.
+  void BeginLoad();
+  bool FinishLoad();
+  static constexpr uint32_t kLoadOrderSample = 4096;
+
   // The registers written since the last call, with current (settled)
   // digests, their encodings (StateBatch::task_bytes) and `checkpoint`.
   // Clears the record of changes.
@@ -330,6 +342,9 @@ class State {
   IndexPlace PlaceOf(const QueueSlot& slot, const TaskRecord& task) const;
   // Puts every task of `slot` in its claim index from scratch.
   static void RebuildClaimIndexes(QueueSlot* slot);
+  // During a load: counts `put`, just put in slot.open, among the sample,
+  // and as far when it is not among the last few of its priority.
+  void SampleLoadOrder(const QueueSlot& slot, OpenIndex::const_iterator put);
   // Counts a task at `place` in `slot`'s live counts and delayed set
   // (`enter`), or stops counting it.
   static void CountPlace(QueueSlot* slot, const IndexPlace& place, bool enter);
@@ -395,6 +410,13 @@ class State {
 
   bool track_changes_ = true;
   bool claim_index_ = true;
+  // Between BeginLoad and FinishLoad: the puts sampled so far, how many of
+  // them landed far from the end of their index, and whether the load
+  // turned the indexes off.
+  bool loading_ = false;
+  uint32_t load_sampled_ = 0;
+  uint32_t load_far_ = 0;
+  bool load_dropped_index_ = false;
   std::set<std::string, std::less<>> changed_queues_;
   // Tasks with `changed` set, each listed once, in the order first changed,
   // with their queue's key in queues_ (for sorting). Entries of a

@@ -69,8 +69,10 @@ Status Node::Load(const NodeOptions& options) {
     log::Info("loading the state store: progress",
               {{"task_registers", tasks_read}, {"elapsed_s", seconds_since(start)}});
   };
+  state_.BeginLoad();
   PIGTAIL_RETURN_IF_ERROR(
       state_store_->LoadInto(&state_, load_progress).WithContext("loading state"));
+  const bool claim_index_rebuilt = state_.FinishLoad();
   state_.set_track_changes(true);
   const double load_s = seconds_since(start);
   PIGTAIL_ASSIGN_OR_RETURN(uint64_t checkpoint, state_store_->Checkpoint());
@@ -127,6 +129,7 @@ Status Node::Load(const NodeOptions& options) {
   log::Info("loaded", {{"queues", state_.queues().size()},
                        {"tasks", state_.task_count()},
                        {"caught_up_events", caught_up_events_},
+                       {"claim_index_rebuilt", claim_index_rebuilt},
                        {"checkpoint", after},
                        {"load_s", load_s},
                        {"catch_up_s", seconds_since(catch_up_start)},

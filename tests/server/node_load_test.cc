@@ -10,6 +10,7 @@
 
 #include "core/memory_store.h"
 #include "core/projector.h"
+#include "core/task_view.h"
 #include "core/uuid.h"
 #include "server/log.h"
 #include "server/node.h"
@@ -120,6 +121,77 @@ TEST(NodeLoadTest, LoadingALargeStateStoreLogsProgress) {
   const int64_t step = static_cast<int64_t>(StateStore::kLoadProgressTasks);
   EXPECT_EQ(read, (std::vector<int64_t>{step, 2 * step}));
   EXPECT_EQ((*node)->Read([](const State& s) { return s.task_count(); }), tasks);
+}
+
+// A state store holding `tasks` Pending tasks of queue "q", with ids in
+// time order or random, and priorities 0..2 in turn; `claim_order` gets
+// their ids as claims take them (higher priority first, then as added).
+std::unique_ptr<StateStore> StoreOfPendingTasks(int tasks, bool random_ids,
+                                                std::vector<Uuid>* claim_order) {
+  State state;
+  const Uuid owner = Uuid::Random();
+  std::vector<Uuid> by_priority[3];
+  for (int i = 0; i <= tasks; ++i) {
+    const uint64_t time = 1'700'000'000'000'000'000ull + uint64_t(i) * 100'000;
+    const Uuid id = random_ids ? Uuid::Random() : Uuid::TimeOrdered(time / 1'000'000);
+    const int priority = i % 3;
+    const std::string data =
+        i == 0 ? R"({"Create":{"name":"q","timeout_ms":1000}})"
+               : R"({"Add":{"queue_name":"q","task_name":"t","info":null,"priority":)" +
+                     std::to_string(priority) + "}}";
+    Result<Event> e = MakeEvent(NewEvent{id, owner, std::nullopt, Hlc{0, time, 0}, data, {}});
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    (void)ApplyEvent(*e, &state);
+    if (i > 0) by_priority[priority].push_back(id);
+  }
+  for (int priority = 2; priority >= 0; --priority) {
+    claim_order->insert(claim_order->end(), by_priority[priority].begin(),
+                        by_priority[priority].end());
+  }
+  state.SettleDigests();
+  std::unique_ptr<StateStore> store = NewMemoryStateStore();
+  EXPECT_TRUE(store->BulkLoad(state, 0).ok());
+  return store;
+}
+
+// Loaded tasks come out in claim order whether the claim index was kept
+// as they came (a node's time-ordered ids) or built after the load (random
+// ids); the "loaded" line says which.
+TEST(NodeLoadTest, LoadedTasksAreClaimedInClaimOrder) {
+  constexpr int kTasks = 3 * State::kLoadOrderSample;
+  for (bool random_ids : {false, true}) {
+    SCOPED_TRACE(random_ids ? "random ids" : "time-ordered ids");
+    const std::string path =
+        ::testing::TempDir() + "/node_load_" + Uuid::Random().ToString() + ".log";
+    ASSERT_TRUE(log::Init("info", "json", "", path).ok());
+    std::vector<Uuid> claim_order;
+    std::unique_ptr<StateStore> store = StoreOfPendingTasks(kTasks, random_ids, &claim_order);
+    Result<std::unique_ptr<Node>> node = Node::Open(NewMemoryEventStore(), std::move(store), {});
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    log::Flush();
+    ASSERT_TRUE(log::Init("info", "text", "").ok());  // back to stderr
+
+    const boost::json::object* loaded = nullptr;
+    std::vector<boost::json::object> lines = JsonLines(path);
+    std::filesystem::remove(path);
+    for (const boost::json::object& l : lines) {
+      if (l.at("msg") == "loaded") loaded = &l;
+    }
+    ASSERT_NE(loaded, nullptr);
+    EXPECT_EQ(loaded->at("claim_index_rebuilt").as_bool(), random_ids);
+    (*node)->Read([&](const State& state) {
+      EXPECT_TRUE(state.claim_index());
+      const uint64_t now = UINT64_MAX;
+      std::vector<Uuid> claimable;
+      for (const TaskRecord* t : ClaimableTasks(state, "q", now, kTasks + 1)) {
+        claimable.push_back(t->id);
+      }
+      EXPECT_EQ(claimable, claim_order);
+      QueueCounts counts = CountTasks(state, "q", now);
+      EXPECT_EQ(counts.pending, uint64_t{kTasks});
+      EXPECT_EQ(counts.claimable, uint64_t{kTasks});
+    });
+  }
 }
 
 }  // namespace
