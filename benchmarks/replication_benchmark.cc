@@ -153,7 +153,8 @@ int Main(int argc, char** argv) {
           break;
         }
       }
-      if (restart_source && !c.walk) {
+      const bool time_restart = restart_source && !c.walk;
+      if (time_restart) {
         Result<std::unique_ptr<Server>> first = Open(source_dir);
         if (!first.ok()) {
           std::fprintf(stderr, "open: %s\n", first.status().ToString().c_str());
@@ -164,7 +165,7 @@ int Main(int argc, char** argv) {
       }
       const auto open_start = std::chrono::steady_clock::now();
       Result<std::unique_ptr<Server>> opened = Open(source_dir);
-      if (restart_source && !c.walk && opened.ok()) {
+      if (time_restart && opened.ok()) {
         restart_seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
       }

@@ -244,12 +244,12 @@ State::TaskEntry& State::PutCounted(QueueSlot* slot, TaskRecord stored) {
   }
   if (place.leased) entry.leased_it = slot->leased.insert(slot->leased.end(), *place.leased);
   CountPlace(slot, place, true);
-  if (loading_ && load_sampled_ == kLoadOrderSample && !load_dropped_index_ &&
-      load_far_ > kLoadOrderSample / 2) {
-    set_claim_index(false);
-    load_dropped_index_ = true;
-  }
+  if (loading_ && claim_index_ && LoadComesUnordered()) set_claim_index(false);
   return entry;
+}
+
+bool State::LoadComesUnordered() const {
+  return load_sampled_ == kLoadOrderSample && load_far_ > kLoadOrderSample / 2;
 }
 
 void State::SampleLoadOrder(const QueueSlot& slot, OpenIndex::const_iterator put) {
@@ -269,13 +269,13 @@ void State::BeginLoad() {
   loading_ = true;
   load_sampled_ = 0;
   load_far_ = 0;
-  load_dropped_index_ = false;
 }
 
 bool State::FinishLoad() {
   loading_ = false;
-  if (!load_dropped_index_) return false;
-  load_dropped_index_ = false;
+  // Only puts into a claim index are sampled: an unordered sample means
+  // the load turned the indexes off.
+  if (!LoadComesUnordered()) return false;
   set_claim_index(true);
   return true;
 }

@@ -345,6 +345,8 @@ class State {
   // During a load: counts `put`, just put in slot.open, among the sample,
   // and as far when it is not among the last few of its priority.
   void SampleLoadOrder(const QueueSlot& slot, OpenIndex::const_iterator put);
+  // Whether the load's sample is complete and mostly far from the end.
+  bool LoadComesUnordered() const;
   // Counts a task at `place` in `slot`'s live counts and delayed set
   // (`enter`), or stops counting it.
   static void CountPlace(QueueSlot* slot, const IndexPlace& place, bool enter);
@@ -410,13 +412,11 @@ class State {
 
   bool track_changes_ = true;
   bool claim_index_ = true;
-  // Between BeginLoad and FinishLoad: the puts sampled so far, how many of
-  // them landed far from the end of their index, and whether the load
-  // turned the indexes off.
+  // Between BeginLoad and FinishLoad: the puts sampled so far, and how
+  // many of them landed far from the end of their index.
   bool loading_ = false;
   uint32_t load_sampled_ = 0;
   uint32_t load_far_ = 0;
-  bool load_dropped_index_ = false;
   std::set<std::string, std::less<>> changed_queues_;
   // Tasks with `changed` set, each listed once, in the order first changed,
   // with their queue's key in queues_ (for sorting). Entries of a
